@@ -1,0 +1,62 @@
+"""SCons tool `goxen_testbed`: the `test` target, i.e. every pytest tier.
+
+    env.GoxenTest(toolchain, alias='test')
+
+runs $GOXEN_TESTCOM (`$GOXEN_PYTHON -m pytest -v tests/` in $GOXEN_SRC) every time it is asked
+for (AlwaysBuild), after the toolchain (and so the shim) is built, with GOXEN_TOOLCHAIN set to
+the toolchain's absolute path and the rest of the caller's environment passed through. A pytest
+failure fails the build.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+_SITE = Path(__file__).resolve().parents[1]
+if str(_SITE) not in sys.path:
+    sys.path.insert(0, str(_SITE))
+
+import SCons.Action
+
+from goxen import paths
+
+
+def _run_tests(target, source, env):
+    cmd = env.subst("$GOXEN_TESTCOM", target=target, source=source)
+    test_env = dict(os.environ, GOXEN_TOOLCHAIN=env.subst("${GOXEN_TOOLCHAIN_DIR.abspath}"))
+    rc = subprocess.call(cmd, shell=True, cwd=env.subst("$GOXEN_SRC"), env=test_env)
+    if rc != 0:
+        print(f"goxen_testbed: tests failed (pytest exit {rc})", file=sys.stderr)
+    return rc
+
+
+def _test_str(target, source, env):
+    if env.get("GOXEN_TESTCOMSTR"):
+        return "  " + env.subst("$GOXEN_TESTCOMSTR", target=target, source=source)
+    return env.subst("GOXEN_TOOLCHAIN=${GOXEN_TOOLCHAIN_DIR.abspath} $GOXEN_TESTCOM")
+
+
+def GoxenTest(env, toolchain, alias="test"):
+    node = env.Alias(alias, toolchain, SCons.Action.Action(_run_tests, strfunction=_test_str,
+                                                            varlist=["GOXEN_TESTCOM"]))
+    env.AlwaysBuild(node)
+    return node
+
+
+def generate(env, **kw):
+    py = paths.VENV / "bin" / "python"
+    env.SetDefault(
+        GOXEN_SRC=str(paths.REPO),
+        GOXEN_PYTHON=str(py) if py.exists() else sys.executable,
+        GOXEN_TESTS=["tests/"],
+        GOXEN_PYTEST_FLAGS=["-v"],
+        GOXEN_TESTCOM="$GOXEN_PYTHON -m pytest $GOXEN_PYTEST_FLAGS $GOXEN_TESTS",
+    )
+    if not kw.get("verbose", False):
+        env.SetDefault(GOXEN_TESTCOMSTR="  PYTEST  $GOXEN_TESTS")
+    env.AddMethod(GoxenTest, "GoxenTest")
+
+
+def exists(env):
+    return True
