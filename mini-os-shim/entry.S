@@ -1,0 +1,155 @@
+/*
+ * entry.S: where Xen enters the guest besides the ELF entry.
+ *
+ * Xen delivers traps and callbacks on the current (guest kernel) stack:
+ *     rsp -> RCX, R11, [error code], RIP, CS, RFLAGS, RSP, SS
+ * (CS/SS with RPL 0 for kernel context; bits 32-39 of the CS slot hold the
+ * saved upcall mask). 64-bit PV kernels run in ring 3, so returning is a
+ * plain iretq after setting the RPL of CS and SS back to 3.
+ *
+ * Traps leave the interrupted (Go) stack at once: the stubs restore rcx and
+ * r11, push the vector and an error code, and trap_common copies the frame
+ * and all registers onto a private 16 KiB trap stack, where the C handler
+ * shim_trap() runs. If it returns, it has rewritten the copied frame (to
+ * redirect into Go's fault handler) and we return through it.
+ */
+#include "xen_boot.h"
+
+	.text
+
+/* Trap stubs: no error code pushed by the CPU -> push 0. */
+.macro TRAP_NOERR vec
+	.globl shim_trap_\vec
+	.hidden shim_trap_\vec
+shim_trap_\vec:
+	popq	%rcx
+	popq	%r11
+	pushq	$0
+	pushq	$\vec
+	jmp	trap_common
+.endm
+
+.macro TRAP_ERR vec
+	.globl shim_trap_\vec
+	.hidden shim_trap_\vec
+shim_trap_\vec:
+	popq	%rcx
+	popq	%r11
+	pushq	$\vec
+	jmp	trap_common
+.endm
+
+	TRAP_NOERR 0
+	TRAP_NOERR 1
+	TRAP_NOERR 2
+	TRAP_NOERR 3
+	TRAP_NOERR 4
+	TRAP_NOERR 5
+	TRAP_NOERR 6
+	TRAP_NOERR 7
+	TRAP_ERR 8
+	TRAP_NOERR 9
+	TRAP_ERR 10
+	TRAP_ERR 11
+	TRAP_ERR 12
+	TRAP_ERR 13
+	TRAP_ERR 14
+	TRAP_NOERR 15
+	TRAP_NOERR 16
+	TRAP_ERR 17
+	TRAP_NOERR 18
+	TRAP_NOERR 19
+
+/*
+ * On entry: rsp -> vector, error, RIP, CS, RFLAGS, RSP, SS (interrupted
+ * stack); all general registers hold the interrupted values.
+ * Builds a struct shim_trap_frame (traps.c) on the trap stack.
+ */
+trap_common:
+	movq	%rax, trap_scratch(%rip)
+	movq	%rsp, %rax
+	leaq	shim_trap_stack_top(%rip), %rsp
+	pushq	48(%rax)	/* ss */
+	pushq	40(%rax)	/* rsp */
+	pushq	32(%rax)	/* rflags */
+	pushq	24(%rax)	/* cs */
+	pushq	16(%rax)	/* rip */
+	pushq	8(%rax)		/* error code */
+	pushq	0(%rax)		/* vector */
+	pushq	trap_scratch(%rip)	/* rax */
+	pushq	%rbx
+	pushq	%rcx
+	pushq	%rdx
+	pushq	%rbp
+	pushq	%rsi
+	pushq	%rdi
+	pushq	%r8
+	pushq	%r9
+	pushq	%r10
+	pushq	%r11
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	movq	%rsp, %rdi
+	call	shim_trap	/* returns only to resume via the (edited) frame */
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%r11
+	popq	%r10
+	popq	%r9
+	popq	%r8
+	popq	%rdi
+	popq	%rsi
+	popq	%rbp
+	popq	%rdx
+	popq	%rcx
+	popq	%rbx
+	popq	%rax
+	addq	$16, %rsp	/* vector, error code */
+	orb	$3, 8(%rsp)	/* CS.RPL = 3 */
+	orb	$3, 32(%rsp)	/* SS.RPL = 3 */
+	iretq
+
+/*
+ * Event upcall. Xen only delivers it while events are unmasked, which in
+ * this design happens only inside SCHEDOP_block; it enters with
+ * upcall_mask = 1. We count it and return, leaving the mask at 1: Go scans
+ * the pending bits itself.
+ */
+	.globl shim_hypervisor_callback
+	.hidden shim_hypervisor_callback
+shim_hypervisor_callback:
+	popq	%rcx
+	popq	%r11
+	lock incq xen_boot+XEN_BOOT_OFF_UPCALL_COUNT(%rip)
+	orb	$3, 8(%rsp)
+	orb	$3, 32(%rsp)
+	iretq
+
+/*
+ * Failsafe callback: Xen could not restore a segment register or return
+ * frame. Nothing sensible to resume: report and crash.
+ */
+	.globl shim_failsafe_callback
+	.hidden shim_failsafe_callback
+shim_failsafe_callback:
+	movq	%rsp, %rdi
+	leaq	shim_trap_stack_top(%rip), %rsp
+	call	shim_failsafe
+	ud2
+
+	.bss
+	.balign 16
+trap_scratch:
+	.quad	0
+	.balign 16
+	.globl shim_trap_stack
+	.hidden shim_trap_stack
+shim_trap_stack:
+	.skip	16384
+shim_trap_stack_top:
+
+	.section .note.GNU-stack, "", @progbits

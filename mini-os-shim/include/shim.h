@@ -1,0 +1,83 @@
+/*
+ * shim.h: internal declarations shared by the shim's C files.
+ *
+ * Everything declared after the visibility pragma is hidden, so that
+ * -fpie code reaches it PC-relative (no GOT). The three symbols Go links
+ * against (xen_shim_init, xen_boot, xen_hypercall_page) carry explicit
+ * default visibility.
+ */
+#ifndef SHIM_H
+#define SHIM_H
+
+#ifndef __XEN_INTERFACE_VERSION__
+#define __XEN_INTERFACE_VERSION__ 0x00040e00
+#endif
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xen/xen.h>
+#include <xen/callback.h>
+#include <xen/event_channel.h>
+#include <xen/sched.h>
+#include <xen/vcpu.h>
+#include <xen/io/console.h>
+
+#include "xen_boot.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+void xen_shim_init(start_info_t *si) SHIM_EXPORT;
+
+#pragma GCC visibility push(hidden)
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1UL << PAGE_SHIFT)
+
+/* The M2P table Xen maps read-only into every 64-bit PV guest. */
+#define SHIM_M2P ((const unsigned long *)0xFFFF800000000000UL)
+
+static inline unsigned long pfn_to_va(unsigned long pfn)
+{
+	return XEN_BOOT_VIRT_BASE + (pfn << PAGE_SHIFT);
+}
+
+static inline unsigned long va_to_pfn(unsigned long va)
+{
+	return (va - XEN_BOOT_VIRT_BASE) >> PAGE_SHIFT;
+}
+
+#define barrier() __asm__ __volatile__("" ::: "memory")
+
+/* setup.c */
+extern start_info_t *shim_start_info;
+extern shared_info_t *shim_shared_info;
+void shim_fail(const char *what, long err) __attribute__((noreturn));
+void shim_crash(void) __attribute__((noreturn));
+
+/* console.c */
+void console_init(start_info_t *si);
+void console_write(const char *buf, unsigned long len);
+void shim_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* traps.c */
+void traps_init(void);
+
+/* events.c */
+void events_init(void);
+uint32_t events_bind_virq(uint32_t virq);
+void events_unmask(uint32_t port);
+void events_notify(uint32_t port);
+
+/* time.c */
+void time_init(void);
+uint64_t shim_system_time(void);
+
+/* mm.c */
+void mm_map_shared_info(start_info_t *si);
+void mm_map_all(start_info_t *si);
+
+#pragma GCC visibility pop
+
+#endif

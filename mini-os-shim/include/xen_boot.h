@@ -1,0 +1,73 @@
+/*
+ * xen_boot.h: the record the boot shim hands to the Go runtime.
+ *
+ * The shim's xen_shim_init() fills `xen_boot` before Go's rt0 runs; the
+ * runtime reads it by byte offset (go-xen mirrors the offsets below), so
+ * every field has a fixed offset, checked at compile time. Only append.
+ * Virtual addresses follow the boot layout: pfn N lives at
+ * XEN_BOOT_VIRT_BASE + N * 4096.
+ */
+#ifndef XEN_BOOT_H
+#define XEN_BOOT_H
+
+#define XEN_BOOT_VIRT_BASE 0x400000UL
+
+#define XEN_BOOT_FLAG_DOM0 (1u << 0) /* start_info.flags has SIF_INITDOMAIN */
+
+#ifndef __ASSEMBLER__
+#include <stddef.h>
+#include <stdint.h>
+
+/* Filled by the trap handler for the most recent fault. */
+struct xen_fault {
+	uint64_t vector;     /* exception vector, 0-19 */
+	uint64_t error_code; /* hardware error code, 0 when the vector has none */
+	uint64_t rip;        /* faulting instruction */
+	uint64_t rsp;        /* stack pointer at the fault */
+	uint64_t cr2;        /* faulting address (vector 14 only, else 0) */
+	uint64_t nesting;    /* >0 while Go's fault_handler runs; Go resets it to 0 */
+};
+
+struct xen_boot {
+	uint64_t start_info;      /*  0: va of start_info_t */
+	uint64_t shared_info;     /*  8: va of the mapped shared_info page */
+	uint64_t heap_start;      /* 16: first free page-aligned va */
+	uint64_t heap_end;        /* 24: end of mapped RAM (exclusive) */
+	uint32_t timer_port;      /* 32: event channel bound to VIRQ_TIMER, vcpu 0 */
+	uint32_t flags;           /* 36: XEN_BOOT_FLAG_* */
+	uint64_t console_ring;    /* 40: domU: va of struct xencons_interface; 0 for dom0 */
+	uint32_t console_port;    /* 48: domU console event channel */
+	uint32_t reserved;        /* 52 */
+	uint64_t fault_handler;   /* 56: set by Go; 0 = dump registers and crash */
+	struct xen_fault fault;   /* 64: see struct xen_fault */
+	uint64_t upcall_count;    /* 112: event upcalls taken (incremented by the callback) */
+};
+
+_Static_assert(offsetof(struct xen_boot, start_info) == 0, "start_info");
+_Static_assert(offsetof(struct xen_boot, shared_info) == 8, "shared_info");
+_Static_assert(offsetof(struct xen_boot, heap_start) == 16, "heap_start");
+_Static_assert(offsetof(struct xen_boot, heap_end) == 24, "heap_end");
+_Static_assert(offsetof(struct xen_boot, timer_port) == 32, "timer_port");
+_Static_assert(offsetof(struct xen_boot, flags) == 36, "flags");
+_Static_assert(offsetof(struct xen_boot, console_ring) == 40, "console_ring");
+_Static_assert(offsetof(struct xen_boot, console_port) == 48, "console_port");
+_Static_assert(offsetof(struct xen_boot, reserved) == 52, "reserved");
+_Static_assert(offsetof(struct xen_boot, fault_handler) == 56, "fault_handler");
+_Static_assert(offsetof(struct xen_boot, fault) == 64, "fault");
+_Static_assert(offsetof(struct xen_boot, fault.vector) == 64, "fault.vector");
+_Static_assert(offsetof(struct xen_boot, fault.error_code) == 72, "fault.error_code");
+_Static_assert(offsetof(struct xen_boot, fault.rip) == 80, "fault.rip");
+_Static_assert(offsetof(struct xen_boot, fault.rsp) == 88, "fault.rsp");
+_Static_assert(offsetof(struct xen_boot, fault.cr2) == 96, "fault.cr2");
+_Static_assert(offsetof(struct xen_boot, fault.nesting) == 104, "fault.nesting");
+_Static_assert(offsetof(struct xen_boot, upcall_count) == 112, "upcall_count");
+_Static_assert(sizeof(struct xen_boot) == 120, "size");
+
+extern struct xen_boot xen_boot __attribute__((visibility("default")));
+#endif /* !__ASSEMBLER__ */
+
+/* Offsets for assembly (entry.S). */
+#define XEN_BOOT_OFF_FAULT_HANDLER 56
+#define XEN_BOOT_OFF_UPCALL_COUNT 112
+
+#endif

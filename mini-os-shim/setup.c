@@ -1,0 +1,52 @@
+/*
+ * setup.c: xen_shim_init, the one call Go's _rt0_amd64_xen makes.
+ *
+ * Entered on Go's boot stack with events masked and only Xen's bootstrap
+ * mapping; returns with traps and callbacks installed, shared_info mapped,
+ * all memory mapped, the periodic timer stopped, VIRQ_TIMER bound and
+ * xen_boot filled. Any failed hypercall prints its name and error code and
+ * crashes the domain. See README.md for the contract.
+ */
+#include "shim.h"
+#include "hypercall.h"
+
+struct xen_boot xen_boot SHIM_EXPORT;
+
+start_info_t *shim_start_info;
+shared_info_t *shim_shared_info;
+
+uint64_t mm_tables_added(void);
+
+void shim_crash(void)
+{
+	struct sched_shutdown sd;
+
+	sd.reason = SHUTDOWN_crash;
+	for (;;)
+		HYPERVISOR_sched_op(SCHEDOP_shutdown, &sd);
+}
+
+void shim_fail(const char *what, long err)
+{
+	shim_printf("xen: shim: %s failed: error %ld\n", what, err);
+	shim_crash();
+}
+
+void xen_shim_init(start_info_t *si)
+{
+	shim_start_info = si;
+	xen_boot.start_info = (uint64_t)(unsigned long)si;
+	if (si->flags & SIF_INITDOMAIN)
+		xen_boot.flags |= XEN_BOOT_FLAG_DOM0;
+	console_init(si);
+	traps_init();
+	events_init();
+	mm_map_shared_info(si);
+	shim_shared_info->vcpu_info[0].evtchn_upcall_mask = 1;
+	barrier();
+	mm_map_all(si);
+	time_init();
+	shim_printf("xen: shim: %lu pages, heap %#lx-%#lx, %lu page-table pages added\n",
+		    si->nr_pages, (unsigned long)xen_boot.heap_start,
+		    (unsigned long)xen_boot.heap_end, (unsigned long)mm_tables_added());
+}

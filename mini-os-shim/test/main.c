@@ -1,0 +1,181 @@
+/*
+ * main.c: standalone test of the boot shim on real Xen (as dom0 in QEMU).
+ *
+ * After xen_shim_init it checks xen_boot, writes and reads back every heap
+ * page, checks the pvclock advances, blocks once on a 100 ms timer, takes a
+ * page fault through the fault_handler redirect, and finally faults with no
+ * handler so the shim dumps the registers and crashes the domain.
+ * Output lines start with "test: "; the last one before the dump is
+ * "test: PASS" or "test: FAIL (n)".
+ */
+#include "shim.h"
+#include "hypercall.h"
+
+void test_main(start_info_t *si);
+void test_after_fault(void);
+extern char test_fault_entry[];
+
+static int failures;
+
+#define CHECK(cond)                                                        \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			failures++;                                        \
+			shim_printf("test: check failed: %s (line %d)\n", #cond, __LINE__); \
+		}                                                          \
+	} while (0)
+
+#define FAULT_ADDR 0x18UL
+
+static void test_boot_record(start_info_t *si)
+{
+	shim_printf("test: start_info %#lx shared_info %#lx heap %#lx-%#lx\n",
+		    (unsigned long)xen_boot.start_info, (unsigned long)xen_boot.shared_info,
+		    (unsigned long)xen_boot.heap_start, (unsigned long)xen_boot.heap_end);
+	shim_printf("test: timer_port %u flags %#x console_ring %#lx upcall_mask %u\n",
+		    xen_boot.timer_port, xen_boot.flags, (unsigned long)xen_boot.console_ring,
+		    shim_shared_info->vcpu_info[0].evtchn_upcall_mask);
+	CHECK(xen_boot.start_info == (unsigned long)si);
+	CHECK(xen_boot.shared_info != 0 && (xen_boot.shared_info & 4095) == 0);
+	CHECK((xen_boot.heap_start & 4095) == 0);
+	CHECK(xen_boot.heap_start > si->pt_base);
+	CHECK(xen_boot.heap_end == XEN_BOOT_VIRT_BASE + si->nr_pages * 4096);
+	CHECK(xen_boot.heap_start < xen_boot.heap_end);
+	CHECK(shim_shared_info->vcpu_info[0].evtchn_upcall_mask == 1);
+	CHECK(!!(xen_boot.flags & XEN_BOOT_FLAG_DOM0) == !!(si->flags & SIF_INITDOMAIN));
+}
+
+static uint64_t pattern(uint64_t va, unsigned int i)
+{
+	return va ^ ((uint64_t)i * 0x9e3779b97f4a7c15UL);
+}
+
+static void test_memory(void)
+{
+	uint64_t va, pages = 0, bad = 0;
+	unsigned int i;
+
+	for (va = xen_boot.heap_start; va < xen_boot.heap_end; va += 4096) {
+		volatile uint64_t *p = (volatile uint64_t *)va;
+		for (i = 0; i < 512; i++)
+			p[i] = pattern(va, i);
+		pages++;
+	}
+	for (va = xen_boot.heap_start; va < xen_boot.heap_end; va += 4096) {
+		volatile uint64_t *p = (volatile uint64_t *)va;
+		for (i = 0; i < 512; i++)
+			if (p[i] != pattern(va, i))
+				bad++;
+	}
+	shim_printf("test: memory: %lu heap pages written and read back, %lu bad words\n",
+		    (unsigned long)pages, (unsigned long)bad);
+	CHECK(bad == 0);
+	CHECK(pages == (xen_boot.heap_end - xen_boot.heap_start) / 4096);
+}
+
+static void test_clock(void)
+{
+	uint64_t t0 = shim_system_time(), t1 = t0;
+	unsigned long spins;
+
+	for (spins = 0; spins < 100000000UL && t1 < t0 + 1000000; spins++)
+		t1 = shim_system_time();
+	shim_printf("test: pvclock: %lu ns -> %lu ns after %lu reads\n",
+		    (unsigned long)t0, (unsigned long)t1, spins);
+	CHECK(t1 >= t0 + 1000000);
+}
+
+static int port_pending(uint32_t port)
+{
+	return !!(shim_shared_info->evtchn_pending[port / 64] & (1UL << (port % 64)));
+}
+
+static void clear_port(uint32_t port)
+{
+	__atomic_and_fetch(&shim_shared_info->evtchn_pending[port / 64], ~(1UL << (port % 64)),
+			   __ATOMIC_SEQ_CST);
+}
+
+static void test_block(void)
+{
+	vcpu_info_t *v = &shim_shared_info->vcpu_info[0];
+	uint32_t port = xen_boot.timer_port;
+	uint64_t start, deadline, end, upcalls0 = xen_boot.upcall_count;
+	int blocks = 0, pending = 0;
+	long rc;
+
+	clear_port(port);
+	v->evtchn_upcall_pending = 0;
+	start = shim_system_time();
+	deadline = start + 100000000UL;
+	rc = HYPERVISOR_set_timer_op(deadline);
+	CHECK(rc == 0);
+	while (shim_system_time() < deadline && blocks < 50) {
+		HYPERVISOR_sched_op(SCHEDOP_block, NULL);
+		blocks++;
+		if (port_pending(port))
+			pending = 1;
+		clear_port(port);
+		v->evtchn_upcall_pending = 0;
+	}
+	end = shim_system_time();
+	shim_printf("test: block: woke after %lu us, %d block calls, timer pending %d, "
+		    "upcalls %lu, mask %u\n", (unsigned long)((end - start) / 1000), blocks,
+		    pending, (unsigned long)(xen_boot.upcall_count - upcalls0),
+		    v->evtchn_upcall_mask);
+	CHECK(end >= deadline);
+	CHECK(end - start < 1000000000UL);
+	CHECK(pending);
+	CHECK(blocks >= 1 && blocks < 50);
+	CHECK(xen_boot.upcall_count > upcalls0);
+	CHECK(v->evtchn_upcall_mask == 1);
+}
+
+void test_main(start_info_t *si)
+{
+	shim_printf("test: shim test kernel running, %lu pages\n", si->nr_pages);
+	test_boot_record(si);
+	test_memory();
+	test_clock();
+	test_block();
+
+	/* A fault with a handler set: comes back as a call to test_fault_entry. */
+	volatile uint64_t *bad = (volatile uint64_t *)FAULT_ADDR;
+
+	__asm__("" : "+r"(bad)); /* hide the constant address from the compiler */
+	xen_boot.fault_handler = (uint64_t)(unsigned long)test_fault_entry;
+	*bad = 1;
+	shim_printf("test: check failed: the fault did not redirect\n");
+	shim_crash();
+}
+
+void test_after_fault(void)
+{
+	shim_printf("test: redirected fault: vector %lu error %#lx rip %#lx rsp %#lx cr2 %#lx "
+		    "nesting %lu\n", (unsigned long)xen_boot.fault.vector,
+		    (unsigned long)xen_boot.fault.error_code, (unsigned long)xen_boot.fault.rip,
+		    (unsigned long)xen_boot.fault.rsp, (unsigned long)xen_boot.fault.cr2,
+		    (unsigned long)xen_boot.fault.nesting);
+	CHECK(xen_boot.fault.vector == 14);
+	CHECK(xen_boot.fault.cr2 == FAULT_ADDR);
+	CHECK(xen_boot.fault.error_code & 2); /* write access */
+	CHECK(xen_boot.fault.nesting == 1);
+	CHECK(xen_boot.fault.rip >= XEN_BOOT_VIRT_BASE && xen_boot.fault.rip < xen_boot.heap_start);
+	xen_boot.fault.nesting = 0;
+	xen_boot.fault_handler = 0;
+
+	if (failures)
+		shim_printf("test: FAIL (%d)\n", failures);
+	else
+		shim_printf("test: PASS\n");
+
+	/* No handler: the shim dumps registers (r12-r15 carry markers) and crashes. */
+	shim_printf("test: faulting on purpose at %#lx with no handler\n", 0xdead0000UL);
+	__asm__ __volatile__("movq $0x1212121212121212, %%r12\n\t"
+			     "movq $0x1313131313131313, %%r13\n\t"
+			     "movq $0x1414141414141414, %%r14\n\t"
+			     "movq $0x1515151515151515, %%r15\n\t"
+			     "movq (%0), %%rax"
+			     : : "r"(0xdead0000UL) : "rax", "r12", "r13", "r14", "r15", "memory");
+	shim_crash();
+}
