@@ -1,13 +1,18 @@
 #!/bin/sh
 # Build the standalone shim test kernel:
-#   mini-os-shim/test/build.sh XEN_INCLUDE [OUTDIR]   (OUTDIR default build/shim-test)
+#   mini-os-shim/test/build.sh [XEN_INCLUDE [OUTDIR]]
+# (XEN_INCLUDE default: goxen.debian.xen_include(); OUTDIR default: build/shim-test)
 # Produces OUTDIR/shim_xen_amd64.o (the shim as Go links it) and
 # OUTDIR/shim-test.elf (a PV kernel Xen boots as dom0 or domU).
 set -eu
 test_dir=$(cd "$(dirname "$0")" && pwd)
 shim=$(dirname "$test_dir")
 repo=$(dirname "$shim")
-xeninc=$1
+xeninc=${1:-}
+if [ -z "$xeninc" ]; then
+	xeninc=$(cd "$repo" && .venv/bin/python -c \
+		'import sys; sys.path.insert(0, "site_scons"); from goxen import debian; print(debian.xen_include())')
+fi
 out=${2:-$repo/build/shim-test}
 mkdir -p "$out"
 "$shim/build.sh" "$xeninc" "$out"
