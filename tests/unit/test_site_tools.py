@@ -161,3 +161,25 @@ def test_repo_sconstruct_help_and_app_listing(repo):
     assert r.returncode == 2 and "configs/nosuch.yaml" in r.stderr and "hello" in r.stderr
     r = repo_scons(repo, "colour=blue")
     assert r.returncode == 2 and "unknown variable" in r.stdout and "colour=blue" in r.stdout
+
+
+def test_tool_loads_with_env_tool_and_is_idempotent(tmp_path, repo):
+    toolpath = str(repo / "site_scons" / "site_tools")
+    (tmp_path / "a.c").write_text("int a;\n")
+    (tmp_path / "SConstruct").write_text(textwrap.dedent(f"""\
+        env = Environment(tools=[])
+        env.Tool("goxen", toolpath=[{toolpath!r}])
+        env.Tool("goxen", toolpath=[{toolpath!r}])
+        import goxen.elfnotes, goxen.appconfig       # the package stays importable
+        print("notes:", " ".join(goxen.elfnotes.REQUIRED))
+        for name in ["GoxenShim", "GoxenToolchain", "GoxenImage", "GoxenXl", "GoxenApp", "GoxenTest"]:
+            assert hasattr(env, name), name
+        env["GOXEN_SHIM_CPPPATH"] = []
+        env.Default(env.GoxenShim("#out/shim.o", sources=["a.c"]))
+        """))
+    r = subprocess.run([sys.executable, "-m", "SCons", "-Q", "--dry-run"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "notes: GUEST_OS XEN_VERSION" in r.stdout
+    assert "CC      a.c" in r.stdout and "LD -r   out/shim.o" in r.stdout
+    assert not (tmp_path / "out").exists()
