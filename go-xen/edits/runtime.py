@@ -1,0 +1,42 @@
+"""Edits to upstream runtime files for GOOS=xen (format: see go-xen/README.md).
+
+Reuse before rewrite: xen takes the sbrk heap (plan9/wasm), semaphore-based notes
+(lock_sema.go), a small heap address space, and wasm's "one M, no threads" paths.
+"""
+
+_ONE_M = 'GOARCH == "wasm" || GOOS == "xen"'
+
+EDITS = [
+    # The heap grows sbrk-style over the pages the shim mapped (mem_xen.go).
+    ("src/runtime/mem_sbrk.go", "//go:build plan9 || wasm\n", "//go:build plan9 || wasm || xen\n"),
+    ("src/runtime/mem_nonsbrk.go", "//go:build !plan9 && !wasm\n", "//go:build !plan9 && !wasm && !xen\n"),
+    # os_xen.go implements the OS entry points in Go (read, write1, exit, usleep, ...).
+    ("src/runtime/stubs2.go",
+     "//go:build !aix && !darwin && !js && !openbsd && !plan9 && !solaris && !wasip1 && !windows\n",
+     "//go:build !aix && !darwin && !js && !openbsd && !plan9 && !solaris && !wasip1 && !windows && !xen\n"),
+    # Notes over per-M semaphores (semasleep/semawakeup in os_xen.go).
+    ("src/runtime/lock_sema.go",
+     "//go:build aix || darwin || netbsd || openbsd || plan9 || solaris || windows\n",
+     "//go:build aix || darwin || netbsd || openbsd || plan9 || solaris || windows || xen\n"),
+    # A small heap address space: 36 bits (64 GiB) and 4 MiB arenas, so the arena
+    # index is 128 KiB instead of 32 MiB, and no arena base offset (heap addresses
+    # are low: 0x400000 + pfn*4096).
+    ("src/runtime/malloc.go",
+     "heapAddrBits = (_64bit*(1-goarch.IsWasm)*(1-goos.IsIos*goarch.IsArm64))*48 + ",
+     "heapAddrBits = (_64bit*(1-goarch.IsWasm)*(1-goos.IsIos*goarch.IsArm64)*(1-goos.IsXen))*48 + 36*goos.IsXen + "),
+    ("src/runtime/malloc.go",
+     "logHeapArenaBytes = (6+20)*(_64bit*(1-goos.IsWindows)*(1-goarch.IsWasm)*(1-goos.IsIos*goarch.IsArm64)) + ",
+     "logHeapArenaBytes = (6+20)*(_64bit*(1-goos.IsWindows)*(1-goarch.IsWasm)*(1-goos.IsIos*goarch.IsArm64)*(1-goos.IsXen)) + (2+20)*goos.IsXen + "),
+    ("src/runtime/malloc.go",
+     "arenaBaseOffset = 0xffff800000000000*goarch.IsAmd64 + ",
+     "arenaBaseOffset = 0xffff800000000000*goarch.IsAmd64*(1-goos.IsXen) + "),
+    # One M: no template thread, no sysmon, no thread locking (as on wasm).
+    ("src/runtime/proc.go", 'if GOARCH == "wasm" { // no threads on wasm yet\n',
+     "if " + _ONE_M + " { // no threads on wasm or xen yet\n"),
+    ("src/runtime/proc.go", 'if GOARCH == "wasm" { // no threads yet on wasm\n',
+     "if " + _ONE_M + " { // no threads yet on wasm or xen\n"),
+    ("src/runtime/proc.go", 'if GOARCH == "wasm" {\n\t\treturn // no threads on wasm yet\n',
+     "if " + _ONE_M + " {\n\t\treturn // no threads on wasm or xen yet\n", 2),
+    ("src/runtime/proc.go", 'const haveSysmon = GOARCH != "wasm"\n',
+     'const haveSysmon = GOARCH != "wasm" && GOOS != "xen"\n'),
+]

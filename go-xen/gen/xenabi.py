@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Regenerate go-xen/overlay/src/runtime/zxenabi_amd64.go from Xen's public headers.
+
+usage: xenabi.py --include DIR [--check] [--out FILE]
+DIR contains xen/xen.h (Debian libxen-dev's usr/include). With --check, exit 1 and show
+a diff when the committed file differs from what the headers give.
+"""
+import argparse
+import difflib
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+DEFAULT_OUT = REPO / "go-xen/overlay/src/runtime/zxenabi_amd64.go"
+
+
+def generate(include: pathlib.Path) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = pathlib.Path(tmp) / "xenabi"
+        subprocess.run(
+            ["gcc", "-O0", "-Wall", "-Werror", "-D__XEN_INTERFACE_VERSION__=0x00040e00",
+             f"-I{include}", f"-I{REPO / 'mini-os-shim/include'}",
+             str(HERE / "xenabi.c"), "-o", str(exe)],
+            check=True)
+        return subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--include", required=True, type=pathlib.Path)
+    ap.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT)
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+    text = generate(args.include)
+    if args.check:
+        old = args.out.read_text() if args.out.exists() else ""
+        if old != text:
+            sys.stdout.writelines(difflib.unified_diff(
+                old.splitlines(True), text.splitlines(True), str(args.out), "regenerated"))
+            return 1
+        return 0
+    args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

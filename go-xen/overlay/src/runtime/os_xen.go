@@ -1,0 +1,420 @@
+// Copyright 2026 The go-xen Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+
+// GOOS=xen: the Go runtime as a 64-bit Xen PV guest kernel.
+//
+// Model (in the style of the wasm ports):
+//   - One vCPU, one M, GOMAXPROCS=1. newosproc throws; there is no sysmon and no
+//     template thread (proc.go's wasm checks are widened to xen).
+//   - Before rt0_go runs, the boot shim (mini-os-shim) has mapped all domain memory,
+//     installed the trap table and event callback, mapped shared_info, bound VIRQ_TIMER
+//     and filled the xen_boot record (read here by offset, see zxenabi_amd64.go).
+//   - Events stay masked; idle blocks the vCPU in Xen (set_timer_op + SCHEDOP_block)
+//     from netpoll (netpoll_xen.go), never in a busy loop.
+//   - Console: CONSOLEIO_write for dom0, the PV console ring for a domU (console_xen.go).
+//   - Time: the vcpu_time_info pvclock and the shared_info wall clock (time_xen.go).
+//   - Memory: the heap grows sbrk-style over the mapped pages (mem_xen.go).
+//   - Exit: "exit status N" on the console, then SCHEDOP_shutdown(poweroff); a fatal
+//     error shuts the domain down with reason crash.
+//   - Faults: the shim redirects a fault in Go code to xenFaultTramp, which turns it
+//     into sigpanic as a signal would on Unix.
+
+package runtime
+
+import (
+	"internal/abi"
+	"internal/runtime/atomic"
+	"unsafe"
+)
+
+type mOS struct {
+	waitsema uint32 // semaphore for lock_sema.go; only this M ever waits on it
+}
+
+type sigset struct{}
+
+// gsignalStack is unused on xen.
+type gsignalStack struct{}
+
+// Xen has no signals; gp.sig carries the trap vector of a fault instead.
+const _NSIG = 0
+
+const preemptMSupported = false
+
+// Trap vectors (Intel SDM vol. 3, 6.3.1) that sigpanic turns into Go panics.
+const (
+	_VECTOR_DE = 0  // divide error
+	_VECTOR_GP = 13 // general protection
+	_VECTOR_PF = 14 // page fault
+)
+
+// xenBootAddr returns the address of the shim's struct xen_boot.
+func xenBootAddr() uintptr
+
+// hypercall invokes Xen hypercall op through the hypercall page.
+//
+//go:noescape
+func hypercall(op, a1, a2, a3 uintptr) uintptr
+
+// xenFaultTramp is where the shim sends a faulting Go context (see sys_xen_amd64.s).
+func xenFaultTramp()
+
+// rdrand64 returns a hardware random number; ok is false if the CPU had none ready.
+func rdrand64() (v uint64, ok bool)
+
+//go:nosplit
+func xenBootU64(off uintptr) uint64 {
+	return *(*uint64)(unsafe.Pointer(xenBootAddr() + off))
+}
+
+//go:nosplit
+func xenBootU32(off uintptr) uint32 {
+	return *(*uint32)(unsafe.Pointer(xenBootAddr() + off))
+}
+
+//go:nosplit
+func xenIsDom0() bool {
+	return xenBootU32(_xen_boot_flags)&1 != 0
+}
+
+//go:nosplit
+func xenStartInfo() uintptr {
+	return uintptr(xenBootU64(_xen_boot_start_info))
+}
+
+//go:nosplit
+func xenSharedInfo() uintptr {
+	return uintptr(xenBootU64(_xen_boot_shared_info))
+}
+
+//go:nosplit
+func xenVcpuInfo() uintptr {
+	return xenSharedInfo() + _shared_info_vcpu_info // vcpu 0
+}
+
+func osinit() {
+	physPageSize = 4096
+	numCPUStartup = getCPUCount()
+	getg().m.procid = 1
+	memInit()
+	if !hasRDRAND() {
+		writeErrStr("xen: this CPU has no RDRAND: no entropy source, refusing to boot\n")
+		xenShutdown(_SHUTDOWN_crash)
+	}
+	netpollGenericInit()
+	*(*uintptr)(unsafe.Pointer(xenBootAddr() + _xen_boot_fault_handler)) = abi.FuncPCABI0(xenFaultTramp)
+}
+
+// The boot stack (g0's stack; see rt0_xen_amd64.s) and the empty argv/envp handed to
+// rt0_go.
+var xenBootStack [128 << 10]byte
+var xenArgv [2]uintptr
+
+// hasRDRAND reports whether CPUID advertises RDRAND (leaf 1, ECX bit 30).
+func hasRDRAND() bool
+
+func getCPUCount() int32 {
+	return 1
+}
+
+// xenShutdown asks Xen to shut this domain down (SCHEDOP_shutdown, xen/sched.h).
+//
+//go:nosplit
+func xenShutdown(reason uint32) {
+	for {
+		hypercall(_HYPERVISOR_sched_op, _SCHEDOP_shutdown, uintptr(unsafe.Pointer(&reason)), 0)
+	}
+}
+
+// exit prints the exit status and powers the domain off.
+//
+//go:nosplit
+func exit(code int32) {
+	if panicking.Load() > 0 {
+		// A fatal error already printed its trace.
+		writeErrStr("xen: fatal error: shutting down with reason crash\n")
+		xenShutdown(_SHUTDOWN_crash)
+	}
+	// "exit status N\n", formatted without allocating.
+	var buf [32]byte
+	i := len(buf) - 1
+	buf[i] = '\n'
+	v := int64(code)
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	for {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	if neg {
+		i--
+		buf[i] = '-'
+	}
+	const prefix = "exit status "
+	i -= len(prefix)
+	copy(buf[i:], prefix)
+	consoleWrite(unsafe.Pointer(&buf[i]), int32(len(buf)-i))
+	xenShutdown(_SHUTDOWN_poweroff)
+}
+
+func crash() {
+	writeErrStr("xen: crash requested: shutting down with reason crash\n")
+	xenShutdown(_SHUTDOWN_crash)
+}
+
+// xenFault runs on the faulting goroutine's stack (called by xenFaultTramp) and
+// records the fault the shim saw in gp's signal fields for sigpanic.
+//
+//go:nosplit
+func xenFault() {
+	gp := getg()
+	base := xenBootAddr()
+	gp.sig = uint32(xenBootU64(_xen_boot_fault_vector))
+	gp.sigcode0 = uintptr(xenBootU64(_xen_boot_fault_error_code))
+	gp.sigcode1 = uintptr(xenBootU64(_xen_boot_fault_cr2))
+	gp.sigpc = uintptr(xenBootU64(_xen_boot_fault_rip))
+	atomic.Storeuintptr((*uintptr)(unsafe.Pointer(base+_xen_boot_fault_nesting)), 0)
+}
+
+func sigpanic() {
+	gp := getg()
+	if !canpanic() {
+		print("xen: trap ", signame(gp.sig), " (vector ", gp.sig, ") error ", hex(gp.sigcode0),
+			" addr ", hex(gp.sigcode1), " pc ", hex(gp.sigpc), "\n")
+		throw("unexpected fault during runtime execution")
+	}
+	switch gp.sig {
+	case _VECTOR_PF:
+		if gp.sigcode1 < 0x1000 {
+			panicmem()
+		}
+		panicmemAddr(gp.sigcode1)
+	case _VECTOR_DE:
+		panicdivide()
+	case _VECTOR_GP:
+		// Non-canonical addresses fault with #GP, not #PF.
+		panicmem()
+	}
+	print("xen: trap ", signame(gp.sig), " (vector ", gp.sig, ") error ", hex(gp.sigcode0),
+		" pc ", hex(gp.sigpc), "\n")
+	throw("fatal trap")
+}
+
+var trapNames = [...]string{
+	0: "divide error", 1: "debug", 2: "nmi", 3: "breakpoint", 4: "overflow",
+	5: "bound range", 6: "invalid opcode", 7: "device not available", 8: "double fault",
+	9: "coprocessor segment overrun", 10: "invalid TSS", 11: "segment not present",
+	12: "stack fault", 13: "general protection", 14: "page fault", 15: "reserved",
+	16: "x87 floating point", 17: "alignment check", 18: "machine check", 19: "SIMD floating point",
+}
+
+func signame(sig uint32) string {
+	if sig < uint32(len(trapNames)) {
+		return trapNames[sig]
+	}
+	return ""
+}
+
+func osyield()
+
+//go:nosplit
+func osyield_no_g() {
+	osyield()
+}
+
+// Called to initialize a new m (including the bootstrap m).
+// Called on the parent thread (main thread in case of bootstrap), can allocate memory.
+func mpreinit(mp *m) {
+	mp.gsignal = malg(32 * 1024)
+	mp.gsignal.m = mp
+}
+
+//go:nosplit
+func sigsave(p *sigset) {
+}
+
+//go:nosplit
+func msigrestore(sigmask sigset) {
+}
+
+//go:nosplit
+//go:nowritebarrierrec
+func clearSignalHandlers() {
+}
+
+//go:nosplit
+func sigblock(exiting bool) {
+}
+
+// Called to initialize a new m (including the bootstrap m).
+// Called on the new thread, cannot allocate memory.
+func minit() {
+}
+
+// Called from dropm to undo the effect of an minit.
+func unminit() {
+}
+
+// Called from exitm, but not from drop, to undo the effect of thread-owned
+// resources in minit, semacreate, or elsewhere. Do not take locks after calling this.
+func mdestroy(mp *m) {
+}
+
+func initsig(preinit bool) {
+}
+
+// May run with m.p==nil, so write barriers are not allowed.
+//
+//go:nowritebarrier
+func newosproc(mp *m) {
+	throw("newosproc: not supported on xen (one vCPU, one M)")
+}
+
+func newosproc0(stacksize uintptr, fn unsafe.Pointer) {
+	throw("newosproc0: not supported on xen")
+}
+
+func libpreinit() {}
+
+func exitThread(wait *atomic.Uint32) {
+	throw("exitThread: not supported on xen")
+}
+
+//go:linkname os_sigpipe os.sigpipe
+func os_sigpipe() {}
+
+//go:linkname syscall_now syscall.now
+func syscall_now() (sec int64, nsec int32) {
+	sec, nsec, _ = time_now()
+	return
+}
+
+func setProcessCPUProfiler(hz int32) {}
+func setThreadCPUProfiler(hz int32)  {}
+func sigdisable(uint32)              {}
+func sigenable(uint32)               {}
+func sigignore(uint32)               {}
+
+func preemptM(mp *m) {
+	// One M: nothing to preempt asynchronously.
+}
+
+// The runtime's file hooks have no files to open on xen.
+func open(name *byte, mode, perm int32) int32        { return -1 }
+func closefd(fd int32) int32                         { return -1 }
+func read(fd int32, p unsafe.Pointer, n int32) int32 { return -1 }
+
+//go:nosplit
+func write1(fd uintptr, p unsafe.Pointer, n int32) int32 {
+	if fd != 1 && fd != 2 {
+		return -9 // EBADF
+	}
+	consoleWrite(p, n)
+	return n
+}
+
+func madvise(addr unsafe.Pointer, n uintptr, flags int32) int32 { return 0 }
+
+// Semaphores for lock_sema.go. With one M nobody else can post while this M waits,
+// so a wait either finds a pending post, times out, or would block forever.
+
+//go:nosplit
+func semacreate(mp *m) {
+}
+
+//go:nosplit
+func semasleep(ns int64) int32 {
+	mp := getg().m
+	if atomic.Load(&mp.waitsema) > 0 {
+		atomic.Xadd(&mp.waitsema, -1)
+		return 0
+	}
+	if ns < 0 {
+		throw("semasleep: the only M would wait forever")
+	}
+	xenBlockUntil(nanotime() + ns)
+	if atomic.Load(&mp.waitsema) > 0 {
+		atomic.Xadd(&mp.waitsema, -1)
+		return 0
+	}
+	return -1
+}
+
+//go:nosplit
+func semawakeup(mp *m) {
+	atomic.Xadd(&mp.waitsema, 1)
+}
+
+//go:nosplit
+func usleep(usec uint32) {
+	xenBlockUntil(nanotime() + int64(usec)*1000)
+}
+
+//go:nosplit
+func usleep_no_g(usec uint32) {
+	usleep(usec)
+}
+
+// readRandom fills r from RDRAND (retrying, as Intel recommends, when no value is ready).
+// Entropy without RDRAND is refused at boot (see checkEntropy).
+//
+//go:nosplit
+func readRandom(r []byte) int {
+	n := 0
+	for n < len(r) {
+		var v uint64
+		ok := false
+		for try := 0; try < 100 && !ok; try++ {
+			v, ok = rdrand64()
+		}
+		if !ok {
+			return n
+		}
+		for i := 0; i < 8 && n < len(r); i++ {
+			r[n] = byte(v)
+			v >>= 8
+			n++
+		}
+	}
+	return n
+}
+
+// goenvs builds os.Args and the environment from the kernel command line
+// (start_info.cmd_line): words of the form env.KEY=VALUE become KEY=VALUE in the
+// environment; the other words are os.Args[1:].
+func goenvs() {
+	line := gostringnocopy((*byte)(unsafe.Pointer(xenStartInfo() + _start_info_cmd_line)))
+	if len(line) >= _MAX_GUEST_CMDLINE {
+		line = line[:_MAX_GUEST_CMDLINE-1]
+	}
+	args := []string{"xen"}
+	var env []string
+	for len(line) > 0 {
+		for len(line) > 0 && line[0] == ' ' {
+			line = line[1:]
+		}
+		i := 0
+		for i < len(line) && line[i] != ' ' {
+			i++
+		}
+		if i == 0 {
+			break
+		}
+		w := line[:i]
+		line = line[i:]
+		if len(w) > 4 && w[:4] == "env." {
+			env = append(env, w[4:])
+		} else {
+			args = append(args, w)
+		}
+	}
+	argslice = args
+	envs = env
+}
