@@ -20,6 +20,21 @@ static long flush(struct pt_builder *b)
 	return 0;
 }
 
+/* Is the page at pfn mapped? Only mapped pages can be zeroed and made read-only. */
+static int mapped(struct pt_builder *b, uint64_t pfn)
+{
+	uint64_t va = b->virt_base + (pfn << 12), mfn = b->l4_mfn, e = 0;
+	int shift;
+
+	for (shift = 39; shift >= 12; shift -= 9) {
+		e = b->table(b->ctx, mfn)[(va >> shift) & (PT_ENTRIES - 1)];
+		if (!(e & PT_PRESENT))
+			return 0;
+		mfn = (e & PT_ADDR_MASK) >> 12;
+	}
+	return 1;
+}
+
 /* Add a table page for entry idx of the table at table_mfn; returns its mfn. */
 static long add_table(struct pt_builder *b, uint64_t table_mfn, unsigned int idx,
 		      uint64_t *new_mfn)
@@ -39,8 +54,14 @@ static long add_table(struct pt_builder *b, uint64_t table_mfn, unsigned int idx
 		}
 		pfn = b->next_free_pfn++;
 		mfn = b->p2m[pfn];
-		if (mfn != PT_INVALID_MFN)
-			break;
+		if (mfn == PT_INVALID_MFN)
+			continue;
+		if (!mapped(b, pfn)) {
+			/* Xen leaves >= 512 KiB of mapped padding, so this needs a tiny domain. */
+			b->failed = "no mapped free page for a page table";
+			return -1;
+		}
+		break;
 	}
 	b->zero_page(b->ctx, pfn);
 	rc = b->protect(b->ctx, pfn);
