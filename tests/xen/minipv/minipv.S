@@ -23,6 +23,7 @@
 #define NOTE_XEN_VERSION        5
 #define NOTE_GUEST_OS           6
 #define NOTE_LOADER             8
+#define NOTE_FEATURES           10
 #define NOTE_SUPPORTED_FEATURES 17
 #define XENFEAT_dom0            11
 
@@ -50,6 +51,7 @@
 	XEN_NOTE(NOTE_PADDR_OFFSET, .quad BASE)
 	XEN_NOTE(NOTE_ENTRY, .quad _start)
 	XEN_NOTE(NOTE_HYPERCALL_PAGE, .quad hypercall_page)
+	XEN_NOTE(NOTE_FEATURES, .asciz "!writable_page_tables")
 	XEN_NOTE(NOTE_SUPPORTED_FEATURES, .long (1 << XENFEAT_dom0))
 
 	.text
