@@ -131,8 +131,8 @@ func xenShutdown(reason uint32) {
 //
 //go:nosplit
 func exit(code int32) {
-	if panicking.Load() > 0 {
-		// A fatal error already printed its trace.
+	if mp := getg().m; mp != nil && mp.dying > 0 {
+		// A fatal panic or throw (startpanic_m) already printed its trace.
 		writeErrStr("xen: fatal error: shutting down with reason crash\n")
 		xenShutdown(_SHUTDOWN_crash)
 	}
@@ -395,7 +395,7 @@ func goenvs() {
 		line = line[:_MAX_GUEST_CMDLINE-1]
 	}
 	args := []string{"xen"}
-	var env []string
+	env := []string{} // non-nil: the environment is initialized, if empty
 	for len(line) > 0 {
 		for len(line) > 0 && line[0] == ' ' {
 			line = line[1:]
