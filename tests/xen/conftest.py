@@ -16,6 +16,8 @@ import pytest
 
 from goxen import xenrun
 
+from xentest import echo, unavailable
+
 REPO = Path(__file__).resolve().parents[2]
 PROGS = Path(__file__).resolve().parent / "progs"
 MINIPV = Path(__file__).resolve().parent / "minipv" / "minipv.S"
@@ -25,27 +27,6 @@ PACKAGES = {"hello": REPO / "apps" / "hello"}
 
 def toolchain_dir():
     return Path(os.environ.get("GOXEN_TOOLCHAIN") or REPO / "build" / "toolchain")
-
-
-def must_not_skip():
-    return os.environ.get("CI") == "true" or os.environ.get("GOXEN_REQUIRE_XEN") == "1"
-
-
-def unavailable(reason):
-    """Skip for a missing test-bed piece; under CI (or GOXEN_REQUIRE_XEN=1) fail instead."""
-    if must_not_skip():
-        pytest.fail(f"test bed incomplete: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def explain(result):
-    """Assertion text: the verdict and the whole console."""
-    return f"{result.summary()}\n--- console ---\n{result.console}--- end ---"
-
-
-def echo(line):
-    # Captured by pytest and shown for a failing test (or live with -s).
-    print(f"[{line.elapsed:8.3f}] {line.text}", flush=True)
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +59,8 @@ def go_build(toolchain, tmp_path_factory):
 
     def build(name):
         if name in built:
+            if isinstance(built[name], str):      # failed earlier in this session
+                pytest.fail(built[name], pytrace=False)
             return built[name]
         pkg = PACKAGES.get(name, PROGS / name)
         files = sorted(p.name for p in pkg.glob("*.go") if not p.name.endswith("_test.go"))
@@ -88,8 +71,8 @@ def go_build(toolchain, tmp_path_factory):
         proc = subprocess.run([str(toolchain / "bin" / "go"), "build", "-o", str(out), *files],
                               cwd=pkg, env=env, capture_output=True, text=True, timeout=900)
         if proc.returncode != 0:
-            pytest.fail(f"GOOS=xen go build of {pkg} failed:\n{proc.stdout}{proc.stderr}",
-                        pytrace=False)
+            built[name] = f"GOOS=xen go build of {pkg} failed:\n{proc.stdout}{proc.stderr}"
+            pytest.fail(built[name], pytrace=False)
         print(f"built {out} in {time.monotonic() - t:.1f} s", flush=True)
         built[name] = out
         return out

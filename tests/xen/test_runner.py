@@ -11,7 +11,7 @@ import pytest
 from goxen import debian, elfnotes
 from goxen.xenrun import Dom0Run, Outcome, run_kernel
 
-from conftest import echo, explain
+from xentest import echo, explain
 
 
 def _boot(minipv, xen, words, timeout=60):

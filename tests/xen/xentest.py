@@ -1,0 +1,27 @@
+"""Helpers shared by the tier-2 tests (a module of its own: conftest modules are not importable
+by name when several directories have one)."""
+
+import os
+
+import pytest
+
+
+def must_not_skip():
+    return os.environ.get("CI") == "true" or os.environ.get("GOXEN_REQUIRE_XEN") == "1"
+
+
+def unavailable(reason):
+    """Skip for a missing test-bed piece; under CI (or GOXEN_REQUIRE_XEN=1) fail instead."""
+    if must_not_skip():
+        pytest.fail(f"test bed incomplete: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def explain(result):
+    """Assertion text: the verdict and the whole console."""
+    return f"{result.summary()}\n--- console ---\n{result.console}--- end ---"
+
+
+def echo(line):
+    # Captured by pytest and shown for a failing test (or live with -s).
+    print(f"[{line.elapsed:8.3f}] {line.text}", flush=True)
