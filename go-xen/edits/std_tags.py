@@ -1,0 +1,62 @@
+"""Build-tag widenings that admit GOOS=xen to upstream std files (format: go-xen/apply.py).
+
+xen stands where js/wasm stands in the std library: a non-Unix GOOS whose syscall
+package is an in-process stand-in for a kernel. Files that js/wasm (or wasip1) shares
+with Unix get `|| xen`; files that exclude js get `&& !xen`. Files named *_js.go or
+*_wasm.go cannot be widened (the name restricts them whatever the tag says); xen has
+its own files for those in go-xen/overlay.
+"""
+
+# (path under src/, the //go:build expression as upstream has it, the new expression).
+# A new expression of None means: append " || xen".
+_TAGS = [
+    # syscall
+    ("syscall/dirent.go", "unix || (js && wasm) || wasip1", None),
+    ("syscall/env_unix.go", "unix || (js && wasm) || plan9 || wasip1", None),
+    ("syscall/net_fake.go", "js || wasip1", None),
+    ("syscall/timestruct.go", "unix || (js && wasm) || wasip1", None),
+    # internal/poll: blocking FDs over the syscall file table (fd_poll_xen.go)
+    ("internal/poll/fd_fsync_posix.go",
+     "aix || dragonfly || freebsd || (js && wasm) || linux || netbsd || openbsd || solaris || wasip1", None),
+    ("internal/poll/fd_posix.go", "unix || (js && wasm) || wasip1 || windows", None),
+    ("internal/poll/fd_unix.go", "unix || (js && wasm) || wasip1", None),
+    ("internal/poll/fd_unixjs.go", "unix || (js && wasm)", None),
+    ("internal/poll/hook_unix.go", "unix || (js && wasm) || wasip1", None),
+    ("internal/poll/sys_cloexec.go", "aix || darwin || (js && wasm) || wasip1", None),
+    # time: zoneinfo files are read through syscall (zoneinfo_xen.go has initLocal)
+    ("time/sys_unix.go", "unix || (js && wasm) || wasip1", None),
+    # paths are Unix paths
+    ("internal/filepathlite/path_unix.go", "unix || (js && wasm) || wasip1", None),
+    ("path/filepath/path_unix.go", "unix || (js && wasm) || wasip1", None),
+    # os: the Unix implementation over syscall, as on js/wasm
+    ("os/dir_unix.go",
+     "aix || dragonfly || freebsd || (js && wasm) || wasip1 || linux || netbsd || openbsd || solaris", None),
+    ("os/exec_posix.go", "unix || (js && wasm) || wasip1 || windows", None),
+    ("os/exec_unix.go", "unix || (js && wasm) || wasip1", None),
+    ("os/file_open_unix.go", "unix || (js && wasm)", None),
+    ("os/file_posix.go", "unix || (js && wasm) || wasip1 || windows", None),
+    ("os/file_unix.go", "unix || (js && wasm) || wasip1", None),
+    ("os/path_unix.go", "unix || (js && wasm) || wasip1", None),
+    ("os/pidfd_other.go", "(unix && !linux) || (js && wasm) || wasip1 || windows", None),
+    ("os/removeall_noat.go", "(js && wasm) || plan9", None),
+    ("os/root_noopenat.go", "(js && wasm) || plan9", None),
+    ("os/stat_unix.go", "unix || (js && wasm) || wasip1", None),
+    ("os/statat_other.go", "(js && wasm) || plan9", None),
+    ("os/sticky_bsd.go",
+     "aix || darwin || dragonfly || freebsd || (js && wasm) || netbsd || openbsd || solaris || wasip1", None),
+    ("os/sticky_notbsd.go",
+     "!aix && !darwin && !dragonfly && !freebsd && !js && !netbsd && !openbsd && !solaris && !wasip1",
+     "!aix && !darwin && !dragonfly && !freebsd && !js && !netbsd && !openbsd && !solaris && !wasip1 && !xen"),
+    ("os/sys_bsd.go", "darwin || dragonfly || freebsd || (js && wasm) || netbsd || openbsd || wasip1", None),
+    ("os/wait_unimp.go", "aix || darwin || (js && wasm) || openbsd || solaris || wasip1", None),
+    ("os/zero_copy_posix.go", "unix || js || wasip1 || windows", None),
+]
+
+
+def _edit(path, old, new):
+    if new is None:
+        new = old + " || xen"
+    return ("src/" + path, "//go:build " + old + "\n", "//go:build " + new + "\n")
+
+
+EDITS = [_edit(*t) for t in _TAGS]

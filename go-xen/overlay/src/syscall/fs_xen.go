@@ -1,0 +1,609 @@
+// Copyright 2026 The go-xen Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+
+// The file layer on xen: a descriptor table over open files, and path calls that
+// resolve in the root file system.
+//
+// A descriptor refers to an openFile (several descriptors after Dup). An openFile
+// is anything that implements fileOps: the console (fds 0-2), /dev/null, a
+// directory being listed, and later the files of the romfs image. Path calls take
+// absolute or cwd-relative paths, clean them (there are no symbolic links), and ask
+// rootFS. The tree is read-only: creating, writing, renaming or removing anything
+// in it fails with EROFS; only devices accept writes.
+//
+// No call here ever blocks: the console has no input yet (reads report end of
+// file) and console output is written synchronously.
+
+package syscall
+
+import "sync"
+
+// fileOps is an open file description.
+type fileOps interface {
+	read(b []byte) (int, error)
+	write(b []byte) (int, error)
+	pread(b []byte, off int64) (int, error)
+	pwrite(b []byte, off int64) (int, error)
+	seek(off int64, whence int) (int64, error)
+	readDirent(buf []byte) (int, error)
+	fstat(st *Stat_t) error
+	close() error
+}
+
+// fileSystem is a tree that path calls resolve in. Paths handed to it are clean
+// and absolute ("/", "/dev/null").
+type fileSystem interface {
+	stat(path string, st *Stat_t) error
+	// open opens path for reading (or, for devices, writing). flags are
+	// the caller's O_ flags; open fails with EROFS for anything that would
+	// create or change a file the tree cannot change.
+	open(path string, flags int) (fileOps, error)
+}
+
+// rootFS serves every path. It is the built-in device tree until a romfs image
+// is mounted over it.
+var rootFS fileSystem = devTree{}
+
+// consoleWrite is runtime.syscall_consoleWrite (runtime/syscall_xen.go).
+func consoleWrite(b []byte)
+
+type openFile struct {
+	ops  fileOps
+	path string // absolute path it was opened by ("" for the console)
+	refs int    // descriptors referring to it
+}
+
+var (
+	fdMu sync.Mutex
+	fds  = []*openFile{
+		{ops: consoleIn{}, refs: 1},
+		{ops: consoleOut{}, refs: 1},
+		{ops: consoleOut{}, refs: 1},
+	}
+	cwd = "/"
+)
+
+// maxFDs bounds the descriptor table, as RLIMIT_NOFILE would.
+const maxFDs = 1 << 16
+
+func lookupFD(fd int) (*openFile, error) {
+	fdMu.Lock()
+	defer fdMu.Unlock()
+	if fd < 0 || fd >= len(fds) || fds[fd] == nil {
+		return nil, EBADF
+	}
+	return fds[fd], nil
+}
+
+// installFD puts f at the lowest free descriptor. fdMu must be held.
+func installFD(f *openFile) (int, error) {
+	for i, g := range fds {
+		if g == nil {
+			fds[i] = f
+			return i, nil
+		}
+	}
+	if len(fds) >= maxFDs {
+		return -1, EMFILE
+	}
+	fds = append(fds, f)
+	return len(fds) - 1, nil
+}
+
+// releaseFD drops descriptor fd's reference. fdMu must be held.
+func releaseFD(fd int) (last *openFile) {
+	f := fds[fd]
+	fds[fd] = nil
+	f.refs--
+	if f.refs == 0 {
+		return f
+	}
+	return nil
+}
+
+// absPath resolves path against the working directory and cleans it.
+func absPath(path string) (string, error) {
+	if path == "" {
+		return "", ENOENT
+	}
+	if len(path) > PathMax {
+		return "", ENAMETOOLONG
+	}
+	for i := 0; i < len(path); i++ {
+		if path[i] == 0 {
+			return "", EINVAL
+		}
+	}
+	if path[0] != '/' {
+		fdMu.Lock()
+		path = cwd + "/" + path
+		fdMu.Unlock()
+	}
+	// Split into elements, dropping empty and "." ones and resolving "..".
+	var elems []string
+	for len(path) > 0 {
+		i := 0
+		for i < len(path) && path[i] != '/' {
+			i++
+		}
+		switch e := path[:i]; e {
+		case "", ".":
+		case "..":
+			if len(elems) > 0 {
+				elems = elems[:len(elems)-1]
+			}
+		default:
+			elems = append(elems, e)
+		}
+		if i < len(path) {
+			i++
+		}
+		path = path[i:]
+	}
+	if len(elems) == 0 {
+		return "/", nil
+	}
+	n := 0
+	for _, e := range elems {
+		n += 1 + len(e)
+	}
+	b := make([]byte, 0, n)
+	for _, e := range elems {
+		b = append(b, '/')
+		b = append(b, e...)
+	}
+	return string(b), nil
+}
+
+// Open opens path. Only reading is possible, except on devices.
+func Open(path string, mode int, perm uint32) (int, error) {
+	p, err := absPath(path)
+	if err != nil {
+		return -1, err
+	}
+	ops, err := rootFS.open(p, mode)
+	if err != nil {
+		return -1, err
+	}
+	fdMu.Lock()
+	fd, err := installFD(&openFile{ops: ops, path: p, refs: 1})
+	fdMu.Unlock()
+	if err != nil {
+		ops.close()
+		return -1, err
+	}
+	return fd, nil
+}
+
+func Close(fd int) error {
+	fdMu.Lock()
+	if fd < 0 || fd >= len(fds) || fds[fd] == nil {
+		fdMu.Unlock()
+		return EBADF
+	}
+	last := releaseFD(fd)
+	fdMu.Unlock()
+	if last != nil {
+		return last.ops.close()
+	}
+	return nil
+}
+
+// CloseOnExec has nothing to do: nothing is ever executed.
+func CloseOnExec(fd int) {}
+
+func SetNonblock(fd int, nonblocking bool) error {
+	if _, err := lookupFD(fd); err != nil {
+		return err
+	}
+	if nonblocking {
+		// Nothing here blocks, and there is no poller to wait with.
+		return ENOSYS
+	}
+	return nil
+}
+
+func Dup(fd int) (int, error) {
+	fdMu.Lock()
+	defer fdMu.Unlock()
+	if fd < 0 || fd >= len(fds) || fds[fd] == nil {
+		return -1, EBADF
+	}
+	f := fds[fd]
+	nfd, err := installFD(f)
+	if err != nil {
+		return -1, err
+	}
+	f.refs++
+	return nfd, nil
+}
+
+func Dup2(fd, newfd int) error {
+	fdMu.Lock()
+	if fd < 0 || fd >= len(fds) || fds[fd] == nil || newfd < 0 || newfd >= maxFDs {
+		fdMu.Unlock()
+		return EBADF
+	}
+	if fd == newfd {
+		fdMu.Unlock()
+		return nil
+	}
+	for newfd >= len(fds) {
+		fds = append(fds, nil)
+	}
+	var last *openFile
+	if fds[newfd] != nil {
+		last = releaseFD(newfd)
+	}
+	f := fds[fd]
+	fds[newfd] = f
+	f.refs++
+	fdMu.Unlock()
+	if last != nil {
+		last.ops.close()
+	}
+	return nil
+}
+
+func Read(fd int, b []byte) (int, error) {
+	f, err := lookupFD(fd)
+	if err != nil {
+		return 0, err
+	}
+	return f.ops.read(b)
+}
+
+func Write(fd int, b []byte) (int, error) {
+	f, err := lookupFD(fd)
+	if err != nil {
+		return 0, err
+	}
+	if faketime && (fd == 1 || fd == 2) {
+		n := faketimeWrite(fd, b)
+		if n < 0 {
+			return 0, Errno(-n)
+		}
+		return n, nil
+	}
+	return f.ops.write(b)
+}
+
+func Pread(fd int, b []byte, offset int64) (int, error) {
+	f, err := lookupFD(fd)
+	if err != nil {
+		return 0, err
+	}
+	if offset < 0 {
+		return 0, EINVAL
+	}
+	return f.ops.pread(b, offset)
+}
+
+func Pwrite(fd int, b []byte, offset int64) (int, error) {
+	f, err := lookupFD(fd)
+	if err != nil {
+		return 0, err
+	}
+	if offset < 0 {
+		return 0, EINVAL
+	}
+	return f.ops.pwrite(b, offset)
+}
+
+func Seek(fd int, offset int64, whence int) (int64, error) {
+	f, err := lookupFD(fd)
+	if err != nil {
+		return 0, err
+	}
+	if whence < SEEK_SET || whence > SEEK_END {
+		return 0, EINVAL
+	}
+	return f.ops.seek(offset, whence)
+}
+
+// ReadDirent fills buf with Dirent records of the directory open at fd.
+func ReadDirent(fd int, buf []byte) (int, error) {
+	f, err := lookupFD(fd)
+	if err != nil {
+		return 0, err
+	}
+	return f.ops.readDirent(buf)
+}
+
+func Fstat(fd int, st *Stat_t) error {
+	f, err := lookupFD(fd)
+	if err != nil {
+		return err
+	}
+	*st = Stat_t{}
+	return f.ops.fstat(st)
+}
+
+func Stat(path string, st *Stat_t) error {
+	p, err := absPath(path)
+	if err != nil {
+		return err
+	}
+	*st = Stat_t{}
+	return rootFS.stat(p, st)
+}
+
+// Lstat is Stat: there are no symbolic links.
+func Lstat(path string, st *Stat_t) error {
+	return Stat(path, st)
+}
+
+func Fsync(fd int) error {
+	_, err := lookupFD(fd)
+	return err
+}
+
+// readOnly returns the error for a call that would change path: ENOENT if
+// it does not exist (and notExistOK is false), else EROFS.
+func readOnly(path string, notExistOK bool) error {
+	var st Stat_t
+	if err := Stat(path, &st); err != nil && !(notExistOK && err == ENOENT) {
+		return err
+	}
+	return EROFS
+}
+
+// readOnlyFD is readOnly for a descriptor.
+func readOnlyFD(fd int) error {
+	if _, err := lookupFD(fd); err != nil {
+		return err
+	}
+	return EROFS
+}
+
+func Mkdir(path string, perm uint32) error          { return readOnly(path, true) }
+func Rmdir(path string) error                       { return readOnly(path, false) }
+func Unlink(path string) error                      { return readOnly(path, false) }
+func Chmod(path string, mode uint32) error          { return readOnly(path, false) }
+func Chown(path string, uid, gid int) error         { return readOnly(path, false) }
+func Lchown(path string, uid, gid int) error        { return readOnly(path, false) }
+func Truncate(path string, length int64) error      { return readOnly(path, false) }
+func UtimesNano(path string, ts []Timespec) error   { return readOnly(path, false) }
+func Link(path, link string) error                  { return readOnly(path, false) }
+func Symlink(path, link string) error               { return readOnly(link, true) }
+func Fchmod(fd int, mode uint32) error              { return readOnlyFD(fd) }
+func Fchown(fd int, uid, gid int) error             { return readOnlyFD(fd) }
+func Ftruncate(fd int, length int64) error          { return readOnlyFD(fd) }
+func Pipe(fd []int) error                           { return ENOSYS }
+func Mknod(path string, mode uint32, dev int) error { return readOnly(path, true) }
+func Rename(from, to string) error                  { return readOnly(from, false) }
+func Readlink(path string, buf []byte) (n int, err error) {
+	var st Stat_t
+	if err := Stat(path, &st); err != nil {
+		return 0, err
+	}
+	return 0, EINVAL // not a symbolic link: there are none
+}
+
+// ImplementsGetwd reports that Getwd is implemented.
+const ImplementsGetwd = true
+
+func Getwd() (string, error) {
+	fdMu.Lock()
+	defer fdMu.Unlock()
+	return cwd, nil
+}
+
+func Getcwd(buf []byte) (n int, err error) {
+	wd, _ := Getwd()
+	if len(wd)+1 > len(buf) {
+		return 0, ERANGE
+	}
+	n = copy(buf, wd)
+	buf[n] = 0
+	return n, nil
+}
+
+func Chdir(path string) error {
+	p, err := absPath(path)
+	if err != nil {
+		return err
+	}
+	return chdir(p)
+}
+
+func Fchdir(fd int) error {
+	f, err := lookupFD(fd)
+	if err != nil {
+		return err
+	}
+	if f.path == "" {
+		return ENOTDIR
+	}
+	return chdir(f.path)
+}
+
+func chdir(p string) error {
+	var st Stat_t
+	if err := rootFS.stat(p, &st); err != nil {
+		return err
+	}
+	if st.Mode&S_IFMT != S_IFDIR {
+		return ENOTDIR
+	}
+	fdMu.Lock()
+	cwd = p
+	fdMu.Unlock()
+	return nil
+}
+
+// baseFile is the behaviour of a file that supports nothing; the file types
+// embed it and override what they support.
+type baseFile struct{}
+
+func (baseFile) read(b []byte) (int, error)              { return 0, EBADF }
+func (baseFile) write(b []byte) (int, error)             { return 0, EBADF }
+func (baseFile) pread(b []byte, off int64) (int, error)  { return 0, ESPIPE }
+func (baseFile) pwrite(b []byte, off int64) (int, error) { return 0, ESPIPE }
+func (baseFile) seek(off int64, whence int) (int64, error) {
+	return 0, ESPIPE
+}
+func (baseFile) readDirent(buf []byte) (int, error) { return 0, ENOTDIR }
+func (baseFile) close() error                       { return nil }
+
+// The console: input (fd 0) has no data yet and reports end of file; output
+// goes to the runtime's console writer.
+
+type consoleIn struct{ baseFile }
+
+func (consoleIn) read(b []byte) (int, error) { return 0, nil }
+func (consoleIn) fstat(st *Stat_t) error     { devStat(st, 0x501, 0444); return nil }
+
+type consoleOut struct{ baseFile }
+
+func (consoleOut) write(b []byte) (int, error) {
+	consoleWrite(b)
+	return len(b), nil
+}
+func (consoleOut) fstat(st *Stat_t) error { devStat(st, 0x501, 0222); return nil }
+
+// devStat fills st for a character device with device number rdev.
+func devStat(st *Stat_t, rdev uint64, perm uint32) {
+	st.Mode = S_IFCHR | perm
+	st.Rdev = rdev
+	st.Nlink = 1
+	st.Blksize = 4096
+}
+
+// devTree is the built-in file system: the root directory, /dev and /dev/null.
+type devTree struct{}
+
+type devNode struct {
+	ino     uint64
+	mode    uint32
+	rdev    uint64
+	entries []string // of a directory, in listing order
+}
+
+var devNodes = map[string]*devNode{
+	"/":         {ino: 1, mode: S_IFDIR | 0555, entries: []string{"dev"}},
+	"/dev":      {ino: 2, mode: S_IFDIR | 0555, entries: []string{"null"}},
+	"/dev/null": {ino: 3, mode: S_IFCHR | 0666, rdev: 0x103},
+}
+
+func (n *devNode) fill(st *Stat_t) {
+	st.Ino = n.ino
+	st.Mode = n.mode
+	st.Rdev = n.rdev
+	st.Nlink = 1
+	if n.mode&S_IFMT == S_IFDIR {
+		st.Nlink = 2
+	}
+	st.Blksize = 4096
+}
+
+func (devTree) stat(path string, st *Stat_t) error {
+	n, ok := devNodes[path]
+	if !ok {
+		return ENOENT
+	}
+	n.fill(st)
+	return nil
+}
+
+func (devTree) open(path string, flags int) (fileOps, error) {
+	n, ok := devNodes[path]
+	if !ok {
+		if flags&O_CREAT != 0 {
+			return nil, EROFS
+		}
+		return nil, ENOENT
+	}
+	if flags&O_CREAT != 0 && flags&O_EXCL != 0 {
+		return nil, EEXIST
+	}
+	writing := flags&O_ACCMODE != O_RDONLY || flags&O_TRUNC != 0
+	switch n.mode & S_IFMT {
+	case S_IFDIR:
+		if writing {
+			return nil, EISDIR
+		}
+		d := &dirFile{}
+		n.fill(&d.st)
+		for _, name := range n.entries {
+			child := devNodes[path+"/"+name]
+			if path == "/" {
+				child = devNodes["/"+name]
+			}
+			d.ents = append(d.ents, dirEntry{name: name, ino: child.ino, mode: child.mode})
+		}
+		return d, nil
+	default: // /dev/null
+		if flags&O_DIRECTORY != 0 {
+			return nil, ENOTDIR
+		}
+		return &nullFile{node: n}, nil
+	}
+}
+
+type nullFile struct {
+	baseFile
+	node *devNode
+}
+
+func (f *nullFile) read(b []byte) (int, error)                { return 0, nil }
+func (f *nullFile) write(b []byte) (int, error)               { return len(b), nil }
+func (f *nullFile) pread(b []byte, off int64) (int, error)    { return 0, nil }
+func (f *nullFile) pwrite(b []byte, off int64) (int, error)   { return len(b), nil }
+func (f *nullFile) seek(off int64, whence int) (int64, error) { return 0, nil }
+func (f *nullFile) fstat(st *Stat_t) error                    { f.node.fill(st); return nil }
+
+// dirFile is an open directory: ReadDirent lists ents from pos on.
+type dirFile struct {
+	baseFile
+	st   Stat_t
+	ents []dirEntry
+	pos  int
+}
+
+type dirEntry struct {
+	name string
+	ino  uint64
+	mode uint32
+}
+
+func (d *dirFile) read(b []byte) (int, error)             { return 0, EISDIR }
+func (d *dirFile) pread(b []byte, off int64) (int, error) { return 0, EISDIR }
+func (d *dirFile) fstat(st *Stat_t) error                 { *st = d.st; return nil }
+
+// seek rewinds the listing; offsets other than 0 are not meaningful.
+func (d *dirFile) seek(off int64, whence int) (int64, error) {
+	if off != 0 || whence == SEEK_END {
+		return 0, EINVAL
+	}
+	if whence == SEEK_SET {
+		d.pos = 0
+	}
+	return 0, nil
+}
+
+func (d *dirFile) readDirent(buf []byte) (int, error) {
+	n := 0
+	for d.pos < len(d.ents) {
+		e := d.ents[d.pos]
+		reclen := direntNameOff + len(e.name)
+		if n+reclen > len(buf) {
+			if n == 0 {
+				return 0, EINVAL // buf cannot hold even one record
+			}
+			break
+		}
+		r := buf[n : n+reclen]
+		for i := 0; i < 8; i++ {
+			r[i] = byte(e.ino >> (8 * i))
+		}
+		r[8] = byte(reclen)
+		r[9] = byte(reclen >> 8)
+		r[10] = byte(e.mode >> 12)
+		copy(r[direntNameOff:], e.name)
+		n += reclen
+		d.pos++
+	}
+	return n, nil
+}
