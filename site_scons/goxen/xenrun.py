@@ -291,6 +291,16 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
 
+def _die_with_parent():
+    """In the child before exec: SIGKILL it when the thread that started it dies, so that even
+    a runner killed with SIGKILL leaves no QEMU behind (Linux prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def default_xen():
     """The Xen hypervisor ELF from the Debian test-bed parts (downloaded on first use)."""
     from goxen import debian
@@ -309,7 +319,9 @@ class Dom0Run:
     """One QEMU+Xen boot of a dom0 kernel; a context manager that always kills QEMU.
 
     A reader thread consumes the console; it enforces `timeout` (seconds from start) by
-    itself, so a run never outlives its deadline even if nobody calls wait().
+    itself, so a run never outlives its deadline even if nobody calls wait(). QEMU runs in a
+    session of its own (killed as a group) and gets SIGKILL if the thread that called start()
+    dies, so call start() (or enter the with block) from a thread that outlives the run.
     """
 
     def __init__(self, kernel, cmdline=(), mem=DEFAULT_MEM_MB, timeout=DEFAULT_TIMEOUT, *,
@@ -354,7 +366,7 @@ class Dom0Run:
             # A session of its own: the whole group is killed at the end.
             self._proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL,
                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                          start_new_session=True)
+                                          start_new_session=True, preexec_fn=_die_with_parent)
         except OSError as e:
             raise XenRunError(f"cannot start {self.command[0]}: {e}") from e
         self._reader = threading.Thread(target=self._read, name="xenrun-console", daemon=True)
@@ -467,8 +479,10 @@ class Dom0Run:
             self._reap()
 
     def _reap(self):
-        _, status, usage = os.wait4(self._proc.pid, 0)
+        # QEMU was killed just before, so this returns at once; holding the lock keeps kill()
+        # from signalling a process group whose leader's pid may already be reused.
         with self._kill_lock:
+            _, status, usage = os.wait4(self._proc.pid, 0)
             self._reaped = True
         self._proc.returncode = os.waitstatus_to_exitcode(status)
         self._proc.stdout.close()
@@ -513,6 +527,8 @@ class Dom0Run:
                 if self._result is not None:
                     raise WaitError(f"run ended ({self._result.reason}) before a line matching "
                                     f"{pattern!r}\n{self._tail()}")
+                if not self._reader.is_alive():
+                    raise XenRunError("the console reader stopped without a result")
                 left = None if end is None else end - time.monotonic()
                 if left is not None and left <= 0:
                     raise WaitError(f"no line matching {pattern!r} within {timeout} s\n"
@@ -533,10 +549,13 @@ class Dom0Run:
         end = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while self._result is None:
+                if not self._reader.is_alive():
+                    raise XenRunError("the console reader stopped without a result (see the "
+                                      "traceback above)")
                 left = None if end is None else end - time.monotonic()
                 if left is not None and left <= 0:
                     raise WaitError(f"run still going after {timeout} s")
-                self._cond.wait(left if left is not None else 1.0)
+                self._cond.wait(min(left, 1.0) if left is not None else 1.0)
         return self._result
 
     @property
@@ -580,6 +599,10 @@ def main(argv=None):
         else:
             print_line(line)
 
+    def terminated(signum, frame):
+        raise SystemExit(128 + signum)   # unwinds through Dom0Run.__exit__, which kills QEMU
+    signal.signal(signal.SIGTERM, terminated)
+    signal.signal(signal.SIGHUP, terminated)
     try:
         with Dom0Run(args.kernel, args.cmdline, args.mem, args.timeout, xen=args.xen,
                      on_line=echo, extra_xen_args=args.xen_arg, qemu=args.qemu) as run:

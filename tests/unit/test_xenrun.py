@@ -4,7 +4,7 @@ process handling against a fake `qemu` that acts out what its -initrd words say.
 import os
 import signal
 import sys
-import textwrap
+import subprocess
 import time
 
 import pytest
@@ -172,7 +172,8 @@ FAKE_QEMU = """\
 #!{python}
 # Fake qemu-system-x86_64: acts out the words after the kernel in -initrd, in order.
 #   say=TEXT (underscores become spaces)  part=TEXT (no newline)  sleep=S  burn=S (busy CPU)
-#   child=PIDFILE (start a sleeping child in our group, write its pid)  exit=N  hang
+#   child=PIDFILE (start a sleeping child in our group, write its pid)  pid=PIDFILE (our pid)
+#   exit=N  hang
 import os, subprocess, sys, time
 argv = sys.argv
 module = argv[argv.index("-initrd") + 1].replace(",,", ",")
@@ -191,6 +192,8 @@ for w in words:
         t = time.process_time()
         while time.process_time() - t < float(val):
             pass
+    elif key == "pid":
+        open(val, "w").write(str(os.getpid()))
     elif key == "child":
         p = subprocess.Popen(["sleep", "600"])
         open(val, "w").write(str(p.pid))
@@ -339,3 +342,39 @@ def test_command_line_exit_code(fake, capsys):
     out, _ = capsys.readouterr()
     assert out == "hi\n"
     assert xenrun.main(args[:-2] + ["1", args[-1], "hang"]) == 124
+
+
+def _runner_process(fake):
+    """The command line runner in a process of its own; returns it and the fake QEMU's pid."""
+    pidfile = fake.tmp / "qemu.pid"
+    site = os.path.dirname(os.path.dirname(xenrun.__file__))
+    env = dict(os.environ, PYTHONPATH=site)
+    proc = subprocess.Popen([sys.executable, "-m", "goxen.xenrun", "--qemu",
+                             str(fake.tmp / "fake-qemu"), "--xen", str(fake.tmp / "xen"),
+                             str(fake.tmp / "kernel.xen"), f"pid={pidfile}", "say=up", "hang"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert b"] up" in proc.stdout.readline()
+    return proc, int(pidfile.read_text())
+
+
+def _wait_gone(pid, seconds=5):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not _gone(pid):
+        time.sleep(0.05)
+    return _gone(pid)
+
+
+@pytest.mark.parametrize("sig, rc", [(signal.SIGTERM, 128 + signal.SIGTERM),
+                                     (signal.SIGINT, 130)])
+def test_signalled_runner_kills_qemu(fake, sig, rc):
+    proc, qemu = _runner_process(fake)
+    proc.send_signal(sig)
+    assert proc.wait(timeout=10) == rc
+    assert _wait_gone(qemu)
+
+
+def test_killed_runner_leaves_no_qemu(fake):
+    proc, qemu = _runner_process(fake)
+    proc.kill()
+    proc.wait(timeout=10)
+    assert _wait_gone(qemu), "QEMU outlived a SIGKILLed runner"
