@@ -181,5 +181,23 @@ def test_tool_loads_with_env_tool_and_is_idempotent(tmp_path, repo):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "notes: GUEST_OS XEN_VERSION" in r.stdout
-    assert "CC      a.c" in r.stdout and "LD -r   out/shim.o" in r.stdout
+    assert "CC      a.c" in r.stdout and "OBJCOPY out/shim.o" in r.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_shim_object_with_a_bad_relocation_fails(project):
+    # -fno-pic code addressing a global emits R_X86_64_32S, which Go's ELF loader rejects.
+    (project.dir / "shim" / "b.S").write_text(".globl shim_b\nshim_b: movq $shim_data, %rax\n"
+                                               "ret\n.data\nshim_data: .quad 0\n")
+    r = project.scons("toolchain", ok=False)
+    assert r.returncode != 0 and "relocation type 11" in r.stderr
+    assert not (project.dir / "build" / "shim" / "shim.o").exists()
+
+
+def test_shim_keeps_only_default_visibility_symbols_global(project):
+    from elftools.elf.elffile import ELFFile
+    project.scons("toolchain")
+    with open(project.dir / "build" / "shim" / "shim.o", "rb") as f:
+        syms = ELFFile(f).get_section_by_name(".symtab").iter_symbols()
+        glob = {s.name for s in syms if s["st_info"]["bind"] == "STB_GLOBAL"}
+    assert glob == {"shim_b"}      # shim_a is hidden (-fvisibility=hidden), so localised
