@@ -9,6 +9,7 @@ every file under $GOXEN_TOOLCHAIN_INPUTS (go-xen/, minus __pycache__), the shim 
 wheel's Go version. SCons sees the toolchain as that one file (it never scans the GOROOT), and
 when the stored hash matches, the action does nothing, so a warm build costs ~0 s even without
 SCons's own database. Depend on the returned node to rebuild when the toolchain changes.
+$GOXEN_TOOLCHAIN_FLAGS adds options to build.py (e.g. ['--incremental']).
 """
 
 import hashlib
@@ -105,8 +106,6 @@ def _build_toolchain(target, source, env):
     cmd = env.subst("$GOXEN_TOOLCHAINCOM", target=target, source=source)
     print(f"goxen: building the GOOS=xen toolchain into {out} (inputs {want[:12]}); "
           "a cold build takes a few minutes", flush=True)
-    if env.get("GOXEN_VERBOSE"):
-        print(cmd, flush=True)
     start = time.monotonic()
     rc = subprocess.call(cmd, shell=True, cwd=root, env=dict(os.environ, GOTOOLCHAIN="local"))
     if rc != 0:
@@ -148,9 +147,10 @@ def generate(env, **kw):
         GOXEN_TOOLCHAIN_INPUTS=["go-xen"],
         GOXEN_TOOLCHAIN_DIR=env.Dir("#build/toolchain"),
         GOXEN_GOCACHE="${GOXEN_TOOLCHAIN_DIR.dir.abspath}/gocache",
-        GOXEN_VERBOSE=bool(kw.get("verbose", False)),
+        GOXEN_TOOLCHAIN_FLAGS=[],
         GOXEN_TOOLCHAINCOM="$GOXEN_PYTHON $GOXEN_SRC/go-xen/build.py --bootstrap $GOXEN_BOOTSTRAP "
-                           "--shim ${SOURCES[0].abspath} --out ${TARGET.dir.abspath}",
+                           "--shim ${SOURCES[0].abspath} --out ${TARGET.dir.abspath} "
+                           "$GOXEN_TOOLCHAIN_FLAGS",
     )
     if not kw.get("verbose", False):
         env.SetDefault(GOXEN_TOOLCHAINCOMSTR="  GO-XEN  ${TARGET.dir}")
