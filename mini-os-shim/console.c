@@ -12,7 +12,7 @@
 static struct xencons_interface *cons_ring;
 static uint32_t cons_port;
 
-void console_init(start_info_t *si)
+void shim_console_init(start_info_t *si)
 {
 	if (si->flags & SIF_INITDOMAIN)
 		return;
@@ -33,7 +33,7 @@ static void ring_write(const char *buf, unsigned long len)
 		prod = r->out_prod;
 		if (prod - cons >= sizeof(r->out)) {
 			/* Full: let xenconsoled run. */
-			events_notify(cons_port);
+			shim_events_notify(cons_port);
 			HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
 			continue;
 		}
@@ -44,11 +44,11 @@ static void ring_write(const char *buf, unsigned long len)
 		}
 		barrier(); /* data before index (x86 keeps stores in order) */
 		r->out_prod = prod;
-		events_notify(cons_port);
+		shim_events_notify(cons_port);
 	}
 }
 
-void console_write(const char *buf, unsigned long len)
+void shim_console_write(const char *buf, unsigned long len)
 {
 	if (cons_ring)
 		ring_write(buf, len);
@@ -66,7 +66,7 @@ struct outbuf {
 static void out_flush(struct outbuf *o)
 {
 	if (o->n) {
-		console_write(o->buf, o->n);
+		shim_console_write(o->buf, o->n);
 		o->n = 0;
 	}
 }

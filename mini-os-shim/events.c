@@ -24,7 +24,7 @@ static void register_callback(uint16_t type, uint16_t flags, char *addr, const c
 		shim_fail(what, rc);
 }
 
-void events_init(void)
+void shim_events_init(void)
 {
 	register_callback(CALLBACKTYPE_event, 0, shim_hypervisor_callback,
 			  "callback_op(register event)");
@@ -32,7 +32,7 @@ void events_init(void)
 			  shim_failsafe_callback, "callback_op(register failsafe)");
 }
 
-uint32_t events_bind_virq(uint32_t virq)
+uint32_t shim_events_bind_virq(uint32_t virq)
 {
 	evtchn_bind_virq_t op;
 	long rc;
@@ -46,7 +46,7 @@ uint32_t events_bind_virq(uint32_t virq)
 	return op.port;
 }
 
-void events_unmask(uint32_t port)
+void shim_events_unmask(uint32_t port)
 {
 	evtchn_unmask_t op;
 	long rc;
@@ -57,7 +57,7 @@ void events_unmask(uint32_t port)
 		shim_fail("event_channel_op(unmask)", rc);
 }
 
-void events_notify(uint32_t port)
+void shim_events_notify(uint32_t port)
 {
 	evtchn_send_t op;
 

@@ -17,7 +17,7 @@ static char shared_info_page[4096]
 
 static struct pt_builder ptb;
 
-void mm_map_shared_info(start_info_t *si)
+void shim_mm_map_shared_info(start_info_t *si)
 {
 	long rc;
 
@@ -64,7 +64,7 @@ static long hook_update(void *ctx, mmu_update_t *req, unsigned int count)
 	return rc;
 }
 
-void mm_map_all(start_info_t *si)
+void shim_mm_map_all(start_info_t *si)
 {
 	struct pt_builder *b = &ptb;
 	unsigned long pt_pfn = va_to_pfn(si->pt_base);
@@ -81,14 +81,14 @@ void mm_map_all(start_info_t *si)
 	b->zero_page = hook_zero_page;
 	b->protect = hook_protect;
 	b->update = hook_update;
-	rc = pt_map_all(b);
+	rc = shim_pt_map_all(b);
 	if (rc)
 		shim_fail(b->failed, rc);
 	xen_boot.heap_start = pfn_to_va(b->next_free_pfn);
 	xen_boot.heap_end = pfn_to_va(si->nr_pages);
 }
 
-uint64_t mm_tables_added(void)
+uint64_t shim_mm_tables_added(void)
 {
 	return ptb.tables_added;
 }

@@ -81,7 +81,7 @@ static long add_table(struct pt_builder *b, uint64_t table_mfn, unsigned int idx
 	return 0;
 }
 
-long pt_map_all(struct pt_builder *b)
+long shim_pt_map_all(struct pt_builder *b)
 {
 	uint64_t pfn;
 	long rc;

@@ -15,7 +15,7 @@ struct xen_boot xen_boot SHIM_EXPORT;
 start_info_t *shim_start_info;
 shared_info_t *shim_shared_info;
 
-uint64_t mm_tables_added(void);
+uint64_t shim_mm_tables_added(void);
 
 void shim_crash(void)
 {
@@ -38,15 +38,15 @@ void xen_shim_init(start_info_t *si)
 	xen_boot.start_info = (uint64_t)(unsigned long)si;
 	if (si->flags & SIF_INITDOMAIN)
 		xen_boot.flags |= XEN_BOOT_FLAG_DOM0;
-	console_init(si);
-	traps_init();
-	events_init();
-	mm_map_shared_info(si);
+	shim_console_init(si);
+	shim_traps_init();
+	shim_events_init();
+	shim_mm_map_shared_info(si);
 	shim_shared_info->vcpu_info[0].evtchn_upcall_mask = 1;
 	barrier();
-	mm_map_all(si);
-	time_init();
+	shim_mm_map_all(si);
+	shim_time_init();
 	shim_printf("xen: shim: %lu pages, heap %#lx-%#lx, %lu page-table pages added\n",
 		    si->nr_pages, (unsigned long)xen_boot.heap_start,
-		    (unsigned long)xen_boot.heap_end, (unsigned long)mm_tables_added());
+		    (unsigned long)xen_boot.heap_end, (unsigned long)shim_mm_tables_added());
 }

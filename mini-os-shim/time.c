@@ -9,7 +9,7 @@
 #include "shim.h"
 #include "hypercall.h"
 
-void time_init(void)
+void shim_time_init(void)
 {
 	long rc;
 	uint32_t port;
@@ -17,8 +17,8 @@ void time_init(void)
 	rc = HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, NULL);
 	if (rc)
 		shim_fail("vcpu_op(stop_periodic_timer)", rc);
-	port = events_bind_virq(VIRQ_TIMER);
-	events_unmask(port);
+	port = shim_events_bind_virq(VIRQ_TIMER);
+	shim_events_unmask(port);
 	xen_boot.timer_port = port;
 }
 

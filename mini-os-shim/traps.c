@@ -54,7 +54,7 @@ static void set_trap(int i, int dpl, char *handler)
 	trap_table[i].address = (unsigned long)handler;
 }
 
-void traps_init(void)
+void shim_traps_init(void)
 {
 	long rc;
 

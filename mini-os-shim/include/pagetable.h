@@ -58,14 +58,14 @@ struct pt_builder {
 	/* outputs */
 	uint64_t tables_added;   /* table pages taken from next_free_pfn */
 	uint64_t ptes_written;   /* leaf entries written */
-	const char *failed;      /* which step failed, when pt_map_all returns nonzero */
+	const char *failed;      /* which step failed, when shim_pt_map_all returns nonzero */
 	/* internal */
 	unsigned int nbatch;
 	mmu_update_t batch[PT_BATCH];
 };
 
 /* 0 on success, else the failing hook's error code (or -1: no free page). */
-long pt_map_all(struct pt_builder *b);
+long shim_pt_map_all(struct pt_builder *b);
 
 #pragma GCC visibility pop
 

@@ -57,26 +57,26 @@ void shim_fail(const char *what, long err) __attribute__((noreturn));
 void shim_crash(void) __attribute__((noreturn));
 
 /* console.c */
-void console_init(start_info_t *si);
-void console_write(const char *buf, unsigned long len);
+void shim_console_init(start_info_t *si);
+void shim_console_write(const char *buf, unsigned long len);
 void shim_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* traps.c */
-void traps_init(void);
+void shim_traps_init(void);
 
 /* events.c */
-void events_init(void);
-uint32_t events_bind_virq(uint32_t virq);
-void events_unmask(uint32_t port);
-void events_notify(uint32_t port);
+void shim_events_init(void);
+uint32_t shim_events_bind_virq(uint32_t virq);
+void shim_events_unmask(uint32_t port);
+void shim_events_notify(uint32_t port);
 
 /* time.c */
-void time_init(void);
+void shim_time_init(void);
 uint64_t shim_system_time(void);
 
 /* mm.c */
-void mm_map_shared_info(start_info_t *si);
-void mm_map_all(start_info_t *si);
+void shim_mm_map_shared_info(start_info_t *si);
+void shim_mm_map_all(start_info_t *si);
 
 #pragma GCC visibility pop
 

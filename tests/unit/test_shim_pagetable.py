@@ -4,7 +4,7 @@ pagetable.c is compiled with cffi together with mini-os-shim/test/host/fake_mach
 machine that keeps page-table frames in memory and refuses what Xen refuses (table pages hooked
 in while writable or not zeroed, writable mappings of table pages, overwritten entries). Each
 case builds a Xen-like bootstrap mapping (tables at pt_pfn, boot stack after them), runs
-pt_map_all from the first pfn after the boot stack, then walks the fake tables for every pfn.
+shim_pt_map_all from the first pfn after the boot stack, then walks the fake tables for every pfn.
 """
 
 import importlib.util
@@ -36,7 +36,7 @@ struct pt_builder {
     const char *failed;
     ...;
 };
-long pt_map_all(struct pt_builder *b);
+long shim_pt_map_all(struct pt_builder *b);
 
 struct fake {
     uint64_t virt_base, nr_pages, nr_mfns, l4_mfn, nr_pt_frames;
@@ -97,7 +97,7 @@ class Run:
         lib.fake.fail_update_at = fail_update_at
         self.b = ffi.new("struct pt_builder *")
         lib.fake_builder(self.b, self.first_free)
-        self.rc = lib.pt_map_all(self.b)
+        self.rc = lib.shim_pt_map_all(self.b)
         self.error = ffi.string(lib.fake.error).decode()
         self.failed = ffi.string(self.b.failed).decode() if self.b.failed else None
 
