@@ -17,9 +17,19 @@ def unavailable(reason):
     pytest.skip(reason)
 
 
-def explain(result):
-    """Assertion text: the verdict and the whole console."""
-    return f"{result.summary()}\n--- console ---\n{result.console}--- end ---"
+def explain(result, last=80):
+    """Assertion text: the verdict and the console's last lines (Xen's boot log left out)."""
+    lines = [line.text for line in result.lines]
+    for i, text in enumerate(lines):
+        if "*** Building a PV Dom0 ***" in text:
+            lines = lines[i:]
+            break
+    cut = ""
+    if len(lines) > last:
+        cut = f"({len(lines) - last} lines before these left out)\n"
+        lines = lines[-last:]
+    body = "".join(text + "\n" for text in lines)
+    return f"{result.summary()}\n--- console ---\n{cut}{body}--- end ---"
 
 
 def echo(line):
