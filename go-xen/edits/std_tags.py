@@ -50,6 +50,41 @@ _TAGS = [
     ("os/sys_bsd.go", "darwin || dragonfly || freebsd || (js && wasm) || netbsd || openbsd || wasip1", None),
     ("os/wait_unimp.go", "aix || darwin || (js && wasm) || openbsd || solaris || wasip1", None),
     ("os/zero_copy_posix.go", "unix || js || wasip1 || windows", None),
+    # os/user: the pure-Go /etc/passwd and /etc/group readers (no such files yet:
+    # lookups fail with UnknownUserError; user.Current works from $USER and $HOME)
+    ("os/user/lookup_unix.go",
+     "((unix && !android) || (js && wasm) || wasip1) && ((!cgo && !darwin) || osusergo)", None),
+    ("os/user/listgroups_unix.go",
+     "(((unix && !android) || (js && wasm) || wasip1) && ((!cgo && !darwin) || osusergo)) || aix", None),
+    # net: js/wasip1's in-process fake network (net/fd_xen.go) until netstack plugs in
+    ("net/cgo_stub.go", "(netgo && unix) || (unix && !cgo && !darwin) || js || wasip1", None),
+    ("net/error_posix.go", "unix || js || wasip1 || windows", None),
+    ("net/error_unix.go", "unix || js || wasip1", None),
+    ("net/fd_fake.go", "js || wasip1", None),
+    ("net/file_stub.go", "js", None),
+    ("net/hook_unix.go", "unix || js || wasip1", None),
+    ("net/interface_stub.go", "js || wasip1", None),
+    ("net/iprawsock_posix.go", "unix || js || wasip1 || windows", None),
+    ("net/ipsock_posix.go", "unix || js || wasip1 || windows", None),
+    ("net/lookup_unix.go", "unix || js || wasip1", None),
+    ("net/net_fake.go", "js || wasip1", None),
+    ("net/port_unix.go", "unix || js || wasip1", None),
+    ("net/sock_stub.go", "aix || js || solaris || wasip1", None),
+    ("net/sockaddr_posix.go", "unix || js || wasip1 || windows", None),
+    ("net/sockopt_fake.go", "js || wasip1", None),
+    ("net/sockoptip_stub.go", "js || wasip1", None),
+    ("net/tcpsock_posix.go", "unix || js || wasip1 || windows", None),
+    ("net/tcpsockopt_stub.go", "js || wasip1", None),
+    ("net/udpsock_posix.go", "unix || js || wasip1 || windows", None),
+    ("net/unixsock_posix.go", "unix || js || wasip1 || windows", None),
+    ("net/unixsock_readmsg_other.go", "js || wasip1 || windows", None),
+    ("net/internal/socktest/switch_unix.go", "unix || (js && wasm) || wasip1", None),
+    ("net/internal/socktest/sys_unix.go", "unix || (js && wasm) || wasip1", None),
+    # crypto/x509: roots from files (crypto/x509/root_xen.go names them)
+    ("crypto/x509/root_unix.go",
+     "aix || dragonfly || freebsd || (js && wasm) || linux || netbsd || openbsd || solaris || wasip1", None),
+    # internal/testenv: the non-Unix answers (no SIGQUIT, no exec)
+    ("internal/testenv/testenv_notunix.go", "windows || plan9 || (js && wasm) || wasip1", None),
 ]
 
 

@@ -1,0 +1,37 @@
+"""runtime.GOOS switches in std that must treat xen like js and wasip1 (format: go-xen/apply.py).
+
+These are behaviour, not build tags: a xen kernel is one process on one vCPU that
+cannot exec, profile or reach an external network from a test, and (for now) its
+package net is the in-process fake network of js/wasip1.
+"""
+
+EDITS = [
+    # net: both IP stacks exist in the fake network, nothing to probe.
+    ("src/net/ipsock_posix.go",
+     '\tcase "js", "wasip1":\n\t\t// Both ipv4 and ipv6 are faked; see net_fake.go.\n',
+     '\tcase "js", "wasip1", "xen":\n\t\t// Both ipv4 and ipv6 are faked; see net_fake.go.\n'),
+    ("src/net/ipsock_posix.go",
+     'case "aix", "freebsd", "windows", "openbsd", "js", "wasip1":\n',
+     'case "aix", "freebsd", "windows", "openbsd", "js", "wasip1", "xen":\n'),
+    # net: no resolv.conf/nsswitch.conf heuristics; the pure-Go resolver.
+    ("src/net/conf.go",
+     'case "plan9", "windows", "js", "wasip1":\n\t\treturn\n',
+     'case "plan9", "windows", "js", "wasip1", "xen":\n\t\treturn\n'),
+    # internal/testenv: what std tests may assume.
+    ("src/internal/testenv/exec.go",
+     'case "wasip1", "js", "ios":\n',
+     'case "wasip1", "js", "ios", "xen":\n'),
+    ("src/internal/testenv/testenv.go",
+     'switch runtime.GOOS {\n\tcase "js", "wasip1":\n\t\treturn false\n\t}\n\treturn true\n',
+     'switch runtime.GOOS {\n\tcase "js", "wasip1", "xen":\n\t\treturn false\n\t}\n\treturn true\n'),
+    ("src/internal/testenv/testenv.go",
+     'return !testing.Short() && runtime.GOOS != "js" && runtime.GOOS != "wasip1"\n',
+     'return !testing.Short() && runtime.GOOS != "js" && runtime.GOOS != "wasip1" && runtime.GOOS != "xen"\n'),
+    ("src/internal/testenv/testenv.go",
+     'if runtime.GOOS == "js" || runtime.GOOS == "wasip1" {\n\t\tt.Helper()\n\t\tt.Skipf("skipping test: no external network on %s", runtime.GOOS)\n',
+     'if runtime.GOOS == "js" || runtime.GOOS == "wasip1" || runtime.GOOS == "xen" {\n\t\tt.Helper()\n\t\tt.Skipf("skipping test: no external network on %s", runtime.GOOS)\n'),
+    # No CPU profiling signal on xen (setProcessCPUProfiler is a no-op).
+    ("src/internal/testenv/testenv.go",
+     'switch runtime.GOOS {\n\tcase "plan9":\n\t\t// Profiling unimplemented.\n\t\treturn true\n',
+     'switch runtime.GOOS {\n\tcase "plan9", "xen":\n\t\t// Profiling unimplemented.\n\t\treturn true\n'),
+]
