@@ -64,23 +64,21 @@ func xenBlockUntil(deadline int64) {
 	pending := (*uint8)(unsafe.Pointer(vcpu + _vcpu_info_upcall_pending))
 	mask := (*uint8)(unsafe.Pointer(vcpu + _vcpu_info_upcall_mask))
 	for {
-		if deadline >= 0 && nanotime() >= deadline {
-			return
-		}
-		if deadline >= 0 {
-			hypercall(_HYPERVISOR_set_timer_op, uintptr(deadline), 0, 0)
-		}
-		// Forget earlier wakeups first: an event from here on sets upcall_pending
-		// again, and SCHEDOP_block then returns at once (no lost wakeup).
+		// Forget earlier wakeups before arming the timer: from here on any event,
+		// the timer's included, sets upcall_pending again and SCHEDOP_block then
+		// returns at once, so a wakeup is never lost.
 		atomic.Store8(pending, 0)
 		if evtchnCollect() {
 			return
 		}
+		if deadline >= 0 {
+			if nanotime() >= deadline {
+				return
+			}
+			hypercall(_HYPERVISOR_set_timer_op, uintptr(deadline), 0, 0)
+		}
 		hypercall(_HYPERVISOR_sched_op, _SCHEDOP_block, 0, 0)
 		atomic.Store8(mask, 1)
-		if evtchnCollect() {
-			return
-		}
 	}
 }
 

@@ -1,0 +1,3 @@
+module goxen
+
+go 1.27
