@@ -51,6 +51,8 @@ int main(void)
 	OFF("_start_info_nr_pages", start_info_t, nr_pages);
 	OFF("_start_info_flags", start_info_t, flags);
 	OFF("_start_info_cmd_line", start_info_t, cmd_line);
+	OFF("_start_info_store_mfn", start_info_t, store_mfn);
+	OFF("_start_info_store_evtchn", start_info_t, store_evtchn);
 	printf(")\n\n");
 
 	printf("// struct shared_info, vcpu_info, vcpu_time_info (xen/xen.h, arch-x86/xen.h).\nconst (\n");

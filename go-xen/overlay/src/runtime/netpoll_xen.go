@@ -9,9 +9,9 @@
 // except inside SCHEDOP_block, where Xen unmasks them; the shim's upcall handler
 // returns with the mask set again, and the pending bits are read here.
 //
-// No goroutine waits on an event channel yet (drivers come later), so
-// netpollAnyWaiters reports false and a program with no timers left still gets
-// the runtime's deadlock report instead of sleeping forever.
+// Driver goroutines wait on event channels (evtchn_xen.go); netpollAnyWaiters counts
+// them, so a program with no timers and no such waiter still gets the runtime's
+// deadlock report instead of sleeping forever.
 
 package runtime
 
@@ -47,12 +47,15 @@ func netpollAdjustWaiters(delta int32) {
 func netpollBreak() {}
 
 func netpoll(delay int64) (gList, int32) {
-	if delay > 0 {
+	switch {
+	case delay > 0:
 		xenBlockUntil(nanotime() + delay)
-	} else if delay < 0 {
+	case delay < 0:
 		xenBlockUntil(-1)
+	default:
+		evtchnCollect()
 	}
-	return gList{}, 0
+	return evtchnReady()
 }
 
 // xenBlockUntil blocks the vCPU until system time reaches deadline (-1: none) or a

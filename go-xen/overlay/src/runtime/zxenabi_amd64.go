@@ -32,9 +32,11 @@ const (
 
 // struct start_info (xen/xen.h).
 const (
-	_start_info_nr_pages = 32
-	_start_info_flags    = 48
-	_start_info_cmd_line = 128
+	_start_info_nr_pages     = 32
+	_start_info_flags        = 48
+	_start_info_cmd_line     = 128
+	_start_info_store_mfn    = 56
+	_start_info_store_evtchn = 64
 )
 
 // struct shared_info, vcpu_info, vcpu_time_info (xen/xen.h, arch-x86/xen.h).

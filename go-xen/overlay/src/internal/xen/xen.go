@@ -1,0 +1,159 @@
+// Copyright 2026 The go-xen Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+
+//go:build xen
+
+// Package xen is the GOOS=xen runtime's interface for the drivers in the standard
+// library (xenstore, grant tables, netfront). The runtime pushes its side in with
+// go:linkname (runtime/evtchn_xen.go); this is the whole list of hooks:
+//
+//	evtchnWait, evtchnNotify, evtchnBindVirq, evtchnAllocUnbound, evtchnUnmask,
+//	evtchnClose: event channels (xen/include/public/event_channel.h);
+//	hypercall: a raw hypercall; startInfo, isDom0, store, cmdline: boot facts;
+//	shutdown: end the domain.
+package xen
+
+import "unsafe"
+
+// Implemented in the runtime.
+func evtchnWait(port uint32)
+func evtchnNotify(port uint32)
+func evtchnBindVirq(virq uint32) (uint32, int64)
+func evtchnAllocUnbound(remote uint16) (uint32, int64)
+func evtchnUnmask(port uint32) int64
+func evtchnClose(port uint32) int64
+func hypercall(op, a1, a2, a3 uintptr) uintptr
+func startInfo() uintptr
+func isDom0() bool
+func store() (mfn uint64, port uint32)
+func cmdline() string
+func shutdown(reason uint32)
+
+// Port is an event channel of this domain.
+type Port uint32
+
+// Wait blocks the calling goroutine until p fires (or has fired since the last Wait).
+// Only one goroutine may wait on a port at a time.
+func (p Port) Wait() { evtchnWait(uint32(p)) }
+
+// Notify signals the other end of p (EVTCHNOP_send).
+func (p Port) Notify() { evtchnNotify(uint32(p)) }
+
+// Unmask lets p wake the domain again after it was masked.
+func (p Port) Unmask() error { return errno(evtchnUnmask(uint32(p))) }
+
+// Close closes p (EVTCHNOP_close).
+func (p Port) Close() error { return errno(evtchnClose(uint32(p))) }
+
+// BindVIRQ binds virtual interrupt virq of vCPU 0 to a new port.
+func BindVIRQ(virq uint32) (Port, error) {
+	port, r := evtchnBindVirq(virq)
+	return Port(port), errno(r)
+}
+
+// AllocUnbound allocates a port that domain remote can bind to.
+func AllocUnbound(remote uint16) (Port, error) {
+	port, r := evtchnAllocUnbound(remote)
+	return Port(port), errno(r)
+}
+
+// IsDom0 reports whether this guest is the hardware domain (no xenstore, no PV console ring).
+func IsDom0() bool { return isDom0() }
+
+// Cmdline returns the kernel command line (start_info.cmd_line).
+func Cmdline() string { return cmdline() }
+
+// Param returns the value of the first key=value word of the command line with the
+// given key.
+func Param(key string) (string, bool) {
+	line := cmdline()
+	for len(line) > 0 {
+		i := 0
+		for i < len(line) && line[i] != ' ' {
+			i++
+		}
+		w := line[:i]
+		if len(w) > len(key) && w[:len(key)] == key && w[len(key)] == '=' {
+			return w[len(key)+1:], true
+		}
+		if i < len(line) {
+			i++
+		}
+		line = line[i:]
+	}
+	return "", false
+}
+
+// Store returns the xenstore ring's virtual address and event channel; ok is false
+// when the domain has no xenstore (dom0 started without a toolstack).
+func Store() (ring uintptr, port Port, ok bool) {
+	mfn, p := store()
+	if mfn == 0 || isDom0() {
+		return 0, 0, false
+	}
+	return MachineToVirt(mfn), Port(p), true
+}
+
+// Layout of a 64-bit PV guest (see mini-os-shim/README.md): pfn N is mapped at
+// VirtBase + N*PageSize, and Xen's read-only machine-to-physical table is at m2p.
+const (
+	PageSize = 4096
+	VirtBase = 0x400000
+	m2p      = 0xFFFF800000000000 // RO_MPT_VIRT_START, xen/include/public/arch-x86/xen-x86_64.h
+)
+
+// MachineToVirt returns the virtual address of one of this domain's machine frames.
+func MachineToVirt(mfn uint64) uintptr {
+	pfn := *(*uint64)(unsafe.Pointer(uintptr(m2p + mfn*8)))
+	return uintptr(VirtBase + pfn*PageSize)
+}
+
+// Shutdown reasons (SCHEDOP_shutdown, xen/include/public/sched.h).
+const (
+	ShutdownPoweroff = 0
+	ShutdownReboot   = 1
+	ShutdownCrash    = 3
+)
+
+// Shutdown ends the domain. Poweroff is a clean exit: it prints "exit status 0" first.
+func Shutdown(reason uint32) { shutdown(reason) }
+
+// Errno is an error a hypercall returned (xen/include/public/errno.h).
+type Errno int
+
+var errnoNames = map[Errno]string{
+	1: "EPERM", 2: "ENOENT", 3: "ESRCH", 5: "EIO", 7: "E2BIG", 11: "EAGAIN", 12: "ENOMEM",
+	13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 22: "EINVAL",
+	28: "ENOSPC", 38: "ENOSYS", 95: "EOPNOTSUPP",
+}
+
+func (e Errno) Error() string {
+	if n, ok := errnoNames[e]; ok {
+		return "xen: " + n
+	}
+	return "xen: error " + itoa(int(e))
+}
+
+func errno(r int64) error {
+	if r == 0 {
+		return nil
+	}
+	if r < 0 {
+		r = -r
+	}
+	return Errno(r)
+}
+
+func itoa(v int) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(b[i:])
+		}
+	}
+}

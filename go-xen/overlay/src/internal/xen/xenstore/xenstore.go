@@ -1,0 +1,396 @@
+// Copyright 2026 The go-xen Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+
+//go:build xen
+
+// Package xenstore is a client for the xenstore daemon over the shared ring page
+// that the toolstack gives every domU (xen/include/public/io/xs_wire.h).
+//
+// Requests go into the req ring, replies come back in the rsp ring, each message a
+// 16-byte header {type, req_id, tx_id, len} and at most 4096 bytes of payload. One
+// reader goroutine owns the ring's event channel: it routes replies to their
+// requests by req_id and watch events to their watchers by token, and wakes writers
+// waiting for ring space.
+package xenstore
+
+import (
+	"errors"
+	"internal/xen"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Message types (enum xsd_sockmsg_type).
+const (
+	typeDirectory  = 1
+	typeRead       = 2
+	typeWatch      = 4
+	typeUnwatch    = 5
+	typeTxStart    = 6
+	typeTxEnd      = 7
+	typeWrite      = 11
+	typeMkdir      = 12
+	typeRm         = 13
+	typeWatchEvent = 15
+	typeError      = 16
+)
+
+// Ring layout (struct xenstore_domain_interface).
+const (
+	ringSize   = 1024 // XENSTORE_RING_SIZE
+	offReq     = 0
+	offRsp     = 1024
+	offReqCons = 2048
+	offReqProd = 2052
+	offRspCons = 2056
+	offRspProd = 2060
+	headerSize = 16
+	payloadMax = 4096 // XENSTORE_PAYLOAD_MAX
+)
+
+// ErrNoXenstore is returned when the domain has no xenstore ring (e.g. a bare dom0).
+var ErrNoXenstore = errors.New("xenstore: this domain has no xenstore ring")
+
+// Error is an error reply from xenstored, e.g. "ENOENT".
+type Error struct {
+	Op, Path, Errno string
+}
+
+func (e *Error) Error() string { return "xenstore " + e.Op + " " + e.Path + ": " + e.Errno }
+
+// Is lets errors.Is(err, ErrNotExist) match ENOENT replies.
+func (e *Error) Is(target error) bool { return target == ErrNotExist && e.Errno == "ENOENT" }
+
+// ErrNotExist matches a reply saying the path does not exist.
+var ErrNotExist = errors.New("xenstore: no such path")
+
+type reply struct {
+	typ     uint32
+	payload []byte
+}
+
+// Client talks to xenstored. It is safe for concurrent use.
+type Client struct {
+	ring uintptr
+	port xen.Port
+
+	wmu     sync.Mutex    // one request written at a time
+	space   chan struct{} // the reader saw the ring move: writers retry
+	mu      sync.Mutex
+	pending map[uint32]chan reply
+	watches map[string]*Watch
+	nextID  uint32
+	nextTok atomic.Uint32
+}
+
+var (
+	defaultOnce   sync.Once
+	defaultClient *Client
+	defaultErr    error
+)
+
+// Default returns the domain's xenstore client, starting it on first use.
+func Default() (*Client, error) {
+	defaultOnce.Do(func() {
+		ring, port, ok := xen.Store()
+		if !ok {
+			defaultErr = ErrNoXenstore
+			return
+		}
+		defaultClient = newClient(ring, port)
+	})
+	return defaultClient, defaultErr
+}
+
+func newClient(ring uintptr, port xen.Port) *Client {
+	c := &Client{
+		ring:    ring,
+		port:    port,
+		space:   make(chan struct{}, 1),
+		pending: make(map[uint32]chan reply),
+		watches: make(map[string]*Watch),
+	}
+	go c.reader()
+	return c
+}
+
+func (c *Client) u32(off uintptr) *uint32 { return (*uint32)(unsafe.Pointer(c.ring + off)) }
+
+// reader runs for the life of the domain, draining the rsp ring.
+func (c *Client) reader() {
+	var buf []byte
+	for {
+		cons := atomic.LoadUint32(c.u32(offRspCons))
+		prod := atomic.LoadUint32(c.u32(offRspProd))
+		for ; cons != prod; cons++ {
+			buf = append(buf, *(*byte)(unsafe.Pointer(c.ring + offRsp + uintptr(cons%ringSize))))
+		}
+		atomic.StoreUint32(c.u32(offRspCons), cons)
+		c.port.Notify()
+		for len(buf) >= headerSize {
+			n := le32(buf[12:])
+			if len(buf) < headerSize+int(n) {
+				break
+			}
+			msg := make([]byte, n)
+			copy(msg, buf[headerSize:])
+			c.dispatch(le32(buf[0:]), le32(buf[4:]), msg)
+			buf = buf[headerSize+int(n):]
+		}
+		select {
+		case c.space <- struct{}{}:
+		default:
+		}
+		if atomic.LoadUint32(c.u32(offRspProd)) == cons {
+			c.port.Wait()
+		}
+	}
+}
+
+func (c *Client) dispatch(typ, id uint32, payload []byte) {
+	if typ == typeWatchEvent {
+		parts := strings.Split(string(payload), "\x00")
+		if len(parts) < 2 {
+			return
+		}
+		c.mu.Lock()
+		w := c.watches[parts[1]]
+		c.mu.Unlock()
+		if w != nil {
+			w.post(parts[0])
+		}
+		return
+	}
+	c.mu.Lock()
+	ch := c.pending[id]
+	delete(c.pending, id)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- reply{typ, payload}
+	}
+}
+
+// write copies b into the req ring, waiting for xenstored to make room.
+func (c *Client) write(b []byte) {
+	for len(b) > 0 {
+		cons := atomic.LoadUint32(c.u32(offReqCons))
+		prod := atomic.LoadUint32(c.u32(offReqProd))
+		n := 0
+		for ; n < len(b) && prod-cons < ringSize; n++ {
+			*(*byte)(unsafe.Pointer(c.ring + offReq + uintptr(prod%ringSize))) = b[n]
+			prod++
+		}
+		atomic.StoreUint32(c.u32(offReqProd), prod)
+		c.port.Notify()
+		b = b[n:]
+		if len(b) > 0 {
+			<-c.space
+		}
+	}
+}
+
+func (c *Client) request(typ, tx uint32, op, path string, payload []byte) ([]byte, error) {
+	if len(payload) > payloadMax {
+		return nil, &Error{op, path, "E2BIG"}
+	}
+	ch := make(chan reply, 1)
+	c.mu.Lock()
+	c.nextID++
+	id := c.nextID
+	c.pending[id] = ch
+	c.mu.Unlock()
+
+	msg := make([]byte, headerSize, headerSize+len(payload))
+	put32(msg[0:], typ)
+	put32(msg[4:], id)
+	put32(msg[8:], tx)
+	put32(msg[12:], uint32(len(payload)))
+	msg = append(msg, payload...)
+	c.wmu.Lock()
+	c.write(msg)
+	c.wmu.Unlock()
+
+	r := <-ch
+	if r.typ == typeError {
+		return nil, &Error{op, path, strings.TrimRight(string(r.payload), "\x00")}
+	}
+	return r.payload, nil
+}
+
+func cstr(s ...string) []byte {
+	var b []byte
+	for _, x := range s {
+		b = append(b, x...)
+		b = append(b, 0)
+	}
+	return b
+}
+
+// Read returns the value at path (relative paths are under /local/domain/<id>).
+func (c *Client) Read(path string) (string, error) {
+	b, err := c.request(typeRead, 0, "read", path, cstr(path))
+	return string(b), err
+}
+
+// Write sets path to value, creating it if needed.
+func (c *Client) Write(path, value string) error {
+	_, err := c.request(typeWrite, 0, "write", path, append([]byte(path+"\x00"), value...))
+	return err
+}
+
+// Mkdir creates path.
+func (c *Client) Mkdir(path string) error {
+	_, err := c.request(typeMkdir, 0, "mkdir", path, cstr(path))
+	return err
+}
+
+// Remove deletes path and everything under it.
+func (c *Client) Remove(path string) error {
+	_, err := c.request(typeRm, 0, "rm", path, cstr(path))
+	return err
+}
+
+// Directory lists the children of path.
+func (c *Client) Directory(path string) ([]string, error) {
+	b, err := c.request(typeDirectory, 0, "directory", path, cstr(path))
+	if err != nil {
+		return nil, err
+	}
+	s := strings.TrimRight(string(b), "\x00")
+	if s == "" {
+		return nil, nil
+	}
+	return strings.Split(s, "\x00"), nil
+}
+
+// Tx is a xenstore transaction.
+type Tx struct {
+	c  *Client
+	id uint32
+}
+
+// Begin starts a transaction.
+func (c *Client) Begin() (*Tx, error) {
+	b, err := c.request(typeTxStart, 0, "transaction_start", "", cstr(""))
+	if err != nil {
+		return nil, err
+	}
+	id := uint32(0)
+	for _, ch := range strings.TrimRight(string(b), "\x00") {
+		if ch < '0' || ch > '9' {
+			return nil, &Error{"transaction_start", "", "bad id " + string(b)}
+		}
+		id = id*10 + uint32(ch-'0')
+	}
+	return &Tx{c, id}, nil
+}
+
+// Read reads path inside the transaction.
+func (t *Tx) Read(path string) (string, error) {
+	b, err := t.c.request(typeRead, t.id, "read", path, cstr(path))
+	return string(b), err
+}
+
+// Write writes path inside the transaction.
+func (t *Tx) Write(path, value string) error {
+	_, err := t.c.request(typeWrite, t.id, "write", path, append([]byte(path+"\x00"), value...))
+	return err
+}
+
+// Commit ends the transaction; an error with Errno "EAGAIN" means retry it.
+func (t *Tx) Commit() error {
+	_, err := t.c.request(typeTxEnd, t.id, "transaction_end", "", cstr("T"))
+	return err
+}
+
+// Abort ends the transaction without applying it.
+func (t *Tx) Abort() error {
+	_, err := t.c.request(typeTxEnd, t.id, "transaction_end", "", cstr("F"))
+	return err
+}
+
+// Watch delivers the paths that changed under a watched path. xenstored fires each
+// watch once when it is set up.
+type Watch struct {
+	c     *Client
+	path  string
+	token string
+
+	mu     sync.Mutex
+	queue  []string
+	notify chan struct{}
+}
+
+// Watch starts watching path.
+func (c *Client) Watch(path string) (*Watch, error) {
+	w := &Watch{c: c, path: path, notify: make(chan struct{}, 1)}
+	w.token = "go" + itoa(c.nextTok.Add(1))
+	c.mu.Lock()
+	c.watches[w.token] = w
+	c.mu.Unlock()
+	if _, err := c.request(typeWatch, 0, "watch", path, cstr(path, w.token)); err != nil {
+		c.mu.Lock()
+		delete(c.watches, w.token)
+		c.mu.Unlock()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Watch) post(path string) {
+	w.mu.Lock()
+	w.queue = append(w.queue, path)
+	w.mu.Unlock()
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Next blocks until the watch fires and returns the path that changed.
+func (w *Watch) Next() string {
+	for {
+		w.mu.Lock()
+		if len(w.queue) > 0 {
+			p := w.queue[0]
+			w.queue = w.queue[1:]
+			w.mu.Unlock()
+			return p
+		}
+		w.mu.Unlock()
+		<-w.notify
+	}
+}
+
+// Stop removes the watch.
+func (w *Watch) Stop() error {
+	_, err := w.c.request(typeUnwatch, 0, "unwatch", w.path, cstr(w.path, w.token))
+	w.c.mu.Lock()
+	delete(w.c.watches, w.token)
+	w.c.mu.Unlock()
+	return err
+}
+
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+func put32(b []byte, v uint32) {
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
+
+func itoa(v uint32) string {
+	var b [10]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(b[i:])
+		}
+	}
+}

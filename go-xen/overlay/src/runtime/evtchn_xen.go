@@ -1,0 +1,170 @@
+// Copyright 2026 The go-xen Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+
+// Event channels for drivers (xen/include/public/event_channel.h).
+//
+// A driver goroutine blocks in evtchnWait(port) until the port fires. The upcall
+// never runs Go code: netpoll (netpoll_xen.go) moves pending ports from shared_info
+// into evtchnSeen, and evtchnReady hands each waiting goroutine back to the
+// scheduler. One goroutine waits on a port at a time.
+//
+// The functions are pushed into internal/xen with go:linkname; that package is the
+// only user and documents the API.
+
+package runtime
+
+import (
+	"internal/runtime/atomic"
+	"unsafe"
+)
+
+const (
+	_EVTCHNOP_bind_virq     = 1 // struct evtchn_bind_virq {virq, vcpu, port}
+	_EVTCHNOP_close         = 3 // struct evtchn_close {port}
+	_EVTCHNOP_alloc_unbound = 6 // struct evtchn_alloc_unbound {dom u16, remote_dom u16, port}
+	_EVTCHNOP_unmask        = 9 // struct evtchn_unmask {port}
+	_DOMID_SELF             = 0x7FF0
+
+	_nr_evtchn_ports = _nr_evtchn_words * 64
+)
+
+// evtchnWaiter[port] is the goroutine blocked in evtchnWait on port.
+var evtchnWaiter [_nr_evtchn_ports]guintptr
+
+//go:nosplit
+func evtchnSeenTake(port uint32) bool {
+	w := &evtchnSeen[port/64]
+	bit := uint64(1) << (port % 64)
+	if atomic.Load64(w)&bit == 0 {
+		return false
+	}
+	atomic.And64(w, ^bit)
+	return true
+}
+
+// evtchnReady returns the goroutines whose port fired, and the change to netpollWaiters.
+func evtchnReady() (gList, int32) {
+	var toRun gList
+	delta := int32(0)
+	for i := range evtchnSeen {
+		bits := atomic.Load64(&evtchnSeen[i])
+		for bits != 0 {
+			b := uint32(0)
+			for bits&(1<<b) == 0 {
+				b++
+			}
+			bits &^= 1 << b
+			port := uint32(i)*64 + b
+			if gp := evtchnWaiter[port].ptr(); gp != nil {
+				evtchnSeenTake(port)
+				evtchnWaiter[port] = 0
+				toRun.push(gp)
+				delta--
+			}
+		}
+	}
+	return toRun, delta
+}
+
+func evtchnParkCommit(gp *g, p unsafe.Pointer) bool {
+	port := uint32(uintptr(p))
+	if evtchnSeenTake(port) {
+		return false // fired while we were getting here
+	}
+	evtchnWaiter[port].set(gp)
+	netpollAdjustWaiters(1)
+	return true
+}
+
+//go:linkname xen_evtchnWait internal/xen.evtchnWait
+func xen_evtchnWait(port uint32) {
+	if port >= _nr_evtchn_ports {
+		panic(plainError("xen: event channel port out of range"))
+	}
+	if evtchnWaiter[port] != 0 {
+		panic(plainError("xen: two goroutines wait on one event channel"))
+	}
+	if evtchnSeenTake(port) {
+		return
+	}
+	gopark(evtchnParkCommit, unsafe.Pointer(uintptr(port)), waitReasonIOWait, traceBlockNet, 1)
+}
+
+//go:linkname xen_evtchnNotify internal/xen.evtchnNotify
+func xen_evtchnNotify(port uint32) {
+	evtchnSend(port)
+}
+
+// evtchnOp issues EVTCHNOP cmd on arg and returns Xen's result (0 or -errno).
+func evtchnOp(cmd uintptr, arg unsafe.Pointer) int64 {
+	return int64(hypercall(_HYPERVISOR_event_channel_op, cmd, uintptr(arg), 0))
+}
+
+//go:linkname xen_evtchnBindVirq internal/xen.evtchnBindVirq
+func xen_evtchnBindVirq(virq uint32) (uint32, int64) {
+	var a struct{ virq, vcpu, port uint32 }
+	a.virq = virq
+	r := evtchnOp(_EVTCHNOP_bind_virq, unsafe.Pointer(&a))
+	return a.port, r
+}
+
+//go:linkname xen_evtchnAllocUnbound internal/xen.evtchnAllocUnbound
+func xen_evtchnAllocUnbound(remote uint16) (uint32, int64) {
+	var a struct {
+		dom, remoteDom uint16
+		port           uint32
+	}
+	a.dom = _DOMID_SELF
+	a.remoteDom = remote
+	r := evtchnOp(_EVTCHNOP_alloc_unbound, unsafe.Pointer(&a))
+	return a.port, r
+}
+
+//go:linkname xen_evtchnUnmask internal/xen.evtchnUnmask
+func xen_evtchnUnmask(port uint32) int64 {
+	return evtchnOp(_EVTCHNOP_unmask, unsafe.Pointer(&port))
+}
+
+//go:linkname xen_evtchnClose internal/xen.evtchnClose
+func xen_evtchnClose(port uint32) int64 {
+	return evtchnOp(_EVTCHNOP_close, unsafe.Pointer(&port))
+}
+
+//go:linkname xen_hypercall internal/xen.hypercall
+func xen_hypercall(op, a1, a2, a3 uintptr) uintptr {
+	return hypercall(op, a1, a2, a3)
+}
+
+//go:linkname xen_startInfo internal/xen.startInfo
+func xen_startInfo() uintptr {
+	return xenStartInfo()
+}
+
+//go:linkname xen_store internal/xen.store
+func xen_store() (mfn uint64, port uint32) {
+	si := xenStartInfo()
+	return *(*uint64)(unsafe.Pointer(si + _start_info_store_mfn)), *(*uint32)(unsafe.Pointer(si + _start_info_store_evtchn))
+}
+
+//go:linkname xen_isDom0 internal/xen.isDom0
+func xen_isDom0() bool {
+	return xenIsDom0()
+}
+
+//go:linkname xen_cmdline internal/xen.cmdline
+func xen_cmdline() string {
+	line := gostringnocopy((*byte)(unsafe.Pointer(xenStartInfo() + _start_info_cmd_line)))
+	if len(line) >= _MAX_GUEST_CMDLINE {
+		line = line[:_MAX_GUEST_CMDLINE-1]
+	}
+	return line
+}
+
+//go:linkname xen_shutdown internal/xen.shutdown
+func xen_shutdown(reason uint32) {
+	if reason == _SHUTDOWN_poweroff {
+		exit(0)
+	}
+	xenShutdown(reason)
+}
