@@ -181,17 +181,26 @@ def qemu_memory(mem):
 
 
 def qemu_command(kernel, xen, cmdline=(), mem=DEFAULT_MEM_MB, *, qemu=QEMU, qemu_mem=None,
-                 xen_args=XEN_ARGS, extra_xen_args=(), extra_qemu_args=()):
-    """argv that boots Xen with kernel (a PV ELF) as dom0, console on QEMU's stdout."""
-    kernel = str(kernel)
-    if any(c.isspace() for c in kernel):
-        raise XenRunError(f"kernel path {kernel!r} contains whitespace, which QEMU's multiboot "
-                          "module list cannot carry")
-    module = kernel
+                 xen_args=XEN_ARGS, extra_xen_args=(), extra_qemu_args=(), modules=(),
+                 wrapper=()):
+    """argv that boots Xen with kernel (a PV ELF) as dom0, console on QEMU's stdout.
+
+    modules are further multiboot modules after the kernel (e.g. the dom0's initramfs, which
+    Xen hands to the dom0); wrapper is an argv prefix QEMU runs under (e.g. `ip netns exec NS`,
+    which execs QEMU, so the process is still QEMU itself).
+    """
+    paths = [str(kernel), *(str(m) for m in modules)]
+    for path in paths:
+        if any(c.isspace() for c in path):
+            raise XenRunError(f"module path {path!r} contains whitespace, which QEMU's "
+                              "multiboot module list cannot carry")
+    module = paths[0]
     words = guest_cmdline(cmdline)
     if words:
         module += " " + words
+    module = ",".join(_module_escape(m) for m in [module, *paths[1:]])
     return [
+        *wrapper,
         qemu,
         "-machine", QEMU_MACHINE,
         "-cpu", QEMU_CPU,
@@ -202,7 +211,7 @@ def qemu_command(kernel, xen, cmdline=(), mem=DEFAULT_MEM_MB, *, qemu=QEMU, qemu
         *extra_qemu_args,
         "-kernel", str(xen),
         "-append", xen_cmdline(mem, xen_args, extra_xen_args),
-        "-initrd", _module_escape(module),
+        "-initrd", module,
     ]
 
 
@@ -326,7 +335,8 @@ class Dom0Run:
 
     def __init__(self, kernel, cmdline=(), mem=DEFAULT_MEM_MB, timeout=DEFAULT_TIMEOUT, *,
                  xen=None, on_line=None, qemu=QEMU, qemu_mem=None, xen_args=XEN_ARGS,
-                 extra_xen_args=(), extra_qemu_args=(), grace=GRACE):
+                 extra_xen_args=(), extra_qemu_args=(), modules=(), wrapper=(),
+                 grace=GRACE):
         self.kernel = Path(kernel)
         self.timeout = timeout
         self.grace = grace
@@ -334,7 +344,9 @@ class Dom0Run:
         self._xen = xen
         self._cmd_args = dict(cmdline=list(cmdline), mem=mem, qemu=qemu, qemu_mem=qemu_mem,
                               xen_args=xen_args, extra_xen_args=extra_xen_args,
-                              extra_qemu_args=extra_qemu_args)
+                              extra_qemu_args=extra_qemu_args,
+                              modules=[Path(m).resolve() for m in modules],
+                              wrapper=list(wrapper))
         self.command = None
         self.console = Console()
         self.lines = []
