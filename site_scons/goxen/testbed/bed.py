@@ -510,12 +510,13 @@ class Bed:
     # -- domUs --
 
     def create(self, name, kernel, xl=None, *, ramdisk=None, extra=None, memory=None,
-               network=None, overrides=None, timeout=COMMAND_TIMEOUT):
+               network=None, overrides=None, on_line=None, timeout=COMMAND_TIMEOUT):
         """Create domain name from a kernel and an xl config (a path or config text).
 
         The kernel (and ramdisk) are copied into the share and the config is rewritten to use
         them, to preserve the domain on poweroff/reboot/crash and, when network is true (default:
-        when the command line has `ip=`), to add one vif on the bridge. Returns the Domain;
+        when the command line has `ip=`), to add one vif on the bridge. on_line(ConsoleLine) is
+        called for each console line as it arrives. Returns the Domain;
         raises BedError with the xl output and the console when `xl create` fails.
         """
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
@@ -557,6 +558,7 @@ class Bed:
             raise BedError(f"a domain named {name} already exists")
         log.unlink(missing_ok=True)
         dom = Domain(self, name, log, ip=cmdline_ip(cmdline) if network else None)
+        dom.on_line = on_line
         with self._cond:
             self.domains[name] = dom
         dom.created = time.monotonic()
