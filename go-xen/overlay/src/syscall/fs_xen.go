@@ -7,13 +7,15 @@
 //
 // A descriptor refers to an openFile (several descriptors after Dup). An openFile
 // is anything that implements fileOps: the console (fds 0-2), /dev/null, a
-// directory being listed, and later the files of the romfs image. Path calls take
+// directory being listed, a pipe end (pipe_xen.go), and later the files of the
+// romfs image. Path calls take
 // absolute or cwd-relative paths, clean them (there are no symbolic links), and ask
 // rootFS. The tree is read-only: creating, writing, renaming or removing anything
 // in it fails with EROFS; only devices accept writes.
 //
-// No call here ever blocks: the console has no input yet (reads report end of
-// file) and console output is written synchronously.
+// Only pipes ever wait, and they park the goroutine, not the vCPU. The console has
+// no input yet (reads report end of file) and console output is written
+// synchronously.
 
 package syscall
 
@@ -370,7 +372,6 @@ func Symlink(path, link string) error               { return readOnly(link, true
 func Fchmod(fd int, mode uint32) error              { return readOnlyFD(fd) }
 func Fchown(fd int, uid, gid int) error             { return readOnlyFD(fd) }
 func Ftruncate(fd int, length int64) error          { return readOnlyFD(fd) }
-func Pipe(fd []int) error                           { return ENOSYS }
 func Mknod(path string, mode uint32, dev int) error { return readOnly(path, true) }
 func Rename(from, to string) error                  { return readOnly(from, false) }
 func Readlink(path string, buf []byte) (n int, err error) {
