@@ -1,0 +1,58 @@
+"""Issue 3's runtime checks in tier 2: memory (GC under churn, out of memory), entropy,
+timers at scale, and the kernel command line as os.Args and environment."""
+
+import re
+
+from goxen.xenrun import Outcome
+
+from xentest import explain
+
+
+def test_gc_keeps_up_with_ten_times_the_domain(boot):
+    r = boot("churn", mem=64)
+    assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
+    m = re.search(r"^churned (\d+) MiB, (\d+) GCs", r.guest_output, re.M)
+    assert m and int(m.group(1)) >= 640 and int(m.group(2)) > 10, explain(r)
+
+
+def test_out_of_memory_is_a_clear_crash(boot):
+    r = boot("oom", mem=64, timeout=120)
+    assert r.outcome is Outcome.CRASH, explain(r)
+    assert "fatal error: out of memory" in r.guest_output, explain(r)
+    assert "xen: out of memory" in r.guest_output, explain(r)
+    assert "holding 32 MiB" in r.guest_lines, explain(r)
+
+
+def _entropy(boot):
+    r = boot("entropy")
+    assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
+    c = re.search(r"^crypto/rand ([0-9a-f]{64})$", r.guest_output, re.M)
+    m = re.search(r"^math/rand (\d+)$", r.guest_output, re.M)
+    assert c and m, explain(r)
+    return c.group(1), m.group(1)
+
+
+def test_two_boots_get_different_entropy(boot):
+    a, b = _entropy(boot), _entropy(boot)
+    assert a[0] != b[0], "crypto/rand gave the same bytes in two boots"
+    assert a[1] != b[1], "math/rand/v2 gave the same value in two boots (runtime seed)"
+
+
+def test_thousand_sleeping_goroutines_wake_on_time(boot):
+    r = boot("timers", timeout=120)
+    assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
+    m = re.search(r"^woke 1000 goroutines in (\S+); early (\d+); worst lateness (\S+)$",
+                  r.guest_output, re.M)
+    assert m, explain(r)
+    assert m.group(2) == "0", explain(r)
+    worst = m.group(3)
+    # Under TCG a wakeup may be late by scheduling work, but not by more than 200 ms.
+    ms = float(worst[:-2]) if worst.endswith("ms") else (float(worst[:-1]) * 1000 if worst.endswith("s") else 0.0)
+    assert ms < 200, explain(r)
+
+
+def test_command_line_becomes_args_and_environment(boot):
+    r = boot("cmdline", cmdline=("-v", "name=x", "env.GREETING=hi"))
+    assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
+    assert 'args ["-v" "name=x"]' in r.guest_lines, explain(r)
+    assert 'GREETING="hi" MISSING=""' in r.guest_lines, explain(r)
