@@ -69,15 +69,8 @@ func (im *Image) check(namesSize, align uint32) error {
 		if le16(b, n+nReserved) != 0 || le32(b, n+nReserved2) != 0 {
 			return corrupt(where, "non-zero reserved fields")
 		}
-		nameOff, nameLen := le32(b, n+nNameOff), uint32(le16(b, n+nNameLen))
-		if uint64(nameOff)+uint64(nameLen) > uint64(namesSize) {
-			return corrupt(where, "name outside the name table")
-		}
-		if (i == 0) != (nameLen == 0) || nameLen > MaxName {
-			return corrupt(where, "bad name length ", itoa(uint64(nameLen)))
-		}
-		if i > 0 && !validName(b[im.namesOff+nameOff:im.namesOff+nameOff+nameLen]) {
-			return corrupt(where, "invalid name")
+		if i == 0 && (le16(b, n+nNameLen) != 0 || le32(b, n+nParent) != 0) {
+			return corrupt("the root has a name or a parent")
 		}
 		mode := le32(b, n+nMode)
 		off, size := le64(b, n+nOff), le64(b, n+nSize)
@@ -95,7 +88,10 @@ func (im *Image) check(namesSize, align uint32) error {
 				if le32(b, HeaderSize+NodeSize*int(c)+nParent) != i {
 					return corrupt("node ", itoa(uint64(c)), ": parent is not directory ", itoa(uint64(i)))
 				}
-				name := im.rawName(c) // bounds are checked when c's turn comes; clamp here
+				name, err := im.checkName(c, namesSize)
+				if err != nil {
+					return err
+				}
 				if c > uint32(off) && string(prev) >= string(name) {
 					return corrupt(where, "children are not sorted by name (or repeat one)")
 				}
@@ -111,14 +107,28 @@ func (im *Image) check(namesSize, align uint32) error {
 		default:
 			return corrupt(where, "mode ", itoa(uint64(mode)), " is neither a directory nor a regular file")
 		}
-		if i == 0 && le32(b, n+nParent) != 0 {
-			return corrupt("the root's parent is not 0")
-		}
 	}
 	if next != uint64(im.count) {
 		return corrupt("directories claim ", itoa(next-1), " of ", itoa(uint64(im.count)-1), " nodes")
 	}
 	return nil
+}
+
+// checkName checks the name of node c (not the root) and returns it.
+func (im *Image) checkName(c, namesSize uint32) ([]byte, error) {
+	n := HeaderSize + NodeSize*int(c)
+	nameOff, nameLen := le32(im.b, n+nNameOff), uint32(le16(im.b, n+nNameLen))
+	if uint64(nameOff)+uint64(nameLen) > uint64(namesSize) {
+		return nil, corrupt("node ", itoa(uint64(c)), ": name outside the name table")
+	}
+	if nameLen == 0 || nameLen > MaxName {
+		return nil, corrupt("node ", itoa(uint64(c)), ": bad name length ", itoa(uint64(nameLen)))
+	}
+	name := im.b[im.namesOff+nameOff : im.namesOff+nameOff+nameLen]
+	if !validName(name) {
+		return nil, corrupt("node ", itoa(uint64(c)), ": invalid name")
+	}
+	return name, nil
 }
 
 // rawName is node i's name, clamped to the image so that it is safe before i is checked.
@@ -173,20 +183,17 @@ func (im *Image) Lookup(path string) (Node, error) {
 	if path == "" || path == "." {
 		return n, nil
 	}
+	if !cleanPath(path) {
+		return Node{}, ErrInvalid
+	}
 	for {
 		elem := path
 		rest := ""
 		for j := 0; j < len(path); j++ {
 			if path[j] == '/' {
 				elem, rest = path[:j], path[j+1:]
-				if rest == "" {
-					return Node{}, ErrInvalid
-				}
 				break
 			}
-		}
-		if elem == "" || elem == "." || elem == ".." {
-			return Node{}, ErrInvalid
 		}
 		if !n.IsDir() {
 			return Node{}, ErrNotDir
@@ -200,4 +207,18 @@ func (im *Image) Lookup(path string) (Node, error) {
 		}
 		n, path = c, rest
 	}
+}
+
+// cleanPath reports whether path (without leading slashes) has no empty, "." or ".." element.
+func cleanPath(path string) bool {
+	start := 0
+	for j := 0; j <= len(path); j++ {
+		if j == len(path) || path[j] == '/' {
+			if e := path[start:j]; e == "" || e == "." || e == ".." {
+				return false
+			}
+			start = j + 1
+		}
+	}
+	return true
 }
