@@ -132,7 +132,7 @@ def _walk(root, follow_symlinks, mtime_ns):
             d.off = len(nodes)
             d.size = len(named)
             if named and depth + 1 > MAX_DEPTH:
-                raise RomfsError(f"{d.path}: deeper than {MAX_DEPTH} directories")
+                raise RomfsError(f"{d.path}: entries in it are deeper than {MAX_DEPTH} path elements")
             for raw, e in named:
                 rel = _join(d.path, e.name)
                 if len(os.fsencode(rel)) > MAX_PATH:
