@@ -207,6 +207,15 @@ def sources(root, follow_symlinks=False):
     return [n.source for n in _walk(root, follow_symlinks, 0)]
 
 
+def manifest(root, follow_symlinks=False):
+    """(files, text) for build tools: the regular files packed from root, and a text naming
+    every entry with its mode and the mtime the image will record (so that a chmod or touch
+    shows). Raises RomfsError for a tree the writer refuses."""
+    nodes = _walk(root, follow_symlinks, _mtime_override(None))
+    files = [n.source for n in nodes if not n.mode & S_IFDIR]
+    return files, "\n".join(f"{n.path}\0{n.mode:o}\0{n.mtime_ns}" for n in nodes)
+
+
 def pack(root, out, align=DEFAULT_ALIGN, mtime=None, follow_symlinks=False, progress=None):
     """Pack the directory root into the image file out (written atomically). Returns its size.
 

@@ -1,4 +1,4 @@
-"""SCons tool `goxen`: loads every go-xen tool (appconfig, shim, toolchain, image, testbed).
+"""SCons tool `goxen`: loads every go-xen tool (appconfig, shim, toolchain, romfs, image, testbed).
 
 From another project:
     env = Environment(tools=[])
@@ -23,7 +23,8 @@ __path__ = [str(_SITE / "goxen")]
 if str(_SITE) not in sys.path:
     sys.path.insert(0, str(_SITE))
 
-TOOLS = ["goxen_appconfig", "goxen_shim", "goxen_toolchain", "goxen_image", "goxen_testbed"]
+TOOLS = ["goxen_appconfig", "goxen_shim", "goxen_toolchain", "goxen_romfs", "goxen_image",
+         "goxen_testbed"]
 
 
 def generate(env, **kw):
