@@ -30,6 +30,9 @@ func Mount(b []byte) (*Image, error) {
 	if size > uint64(len(b)) {
 		return nil, corrupt("truncated: header says ", itoa(size), " bytes, have ", itoa(uint64(len(b))))
 	}
+	if size < HeaderSize {
+		return nil, corrupt("image size ", itoa(size), " is smaller than the header")
+	}
 	b = b[:size]
 	count := le32(b, hNodeCount)
 	if count == 0 || count > maxNodes {
