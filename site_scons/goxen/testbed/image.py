@@ -17,6 +17,7 @@ import hashlib
 import lzma
 import os
 import re
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -130,12 +131,63 @@ def extract_vmlinux(bzimage):
     return elf
 
 
+PT_LOAD, PT_NOTE = 1, 4
+
+
+def compact_elf(elf):
+    """A loadable-only copy of a 64-bit little-endian ELF executable: the program headers and
+    each PT_LOAD's bytes without their trailing zeros (the loader zero-fills up to p_memsz), no
+    section headers. Debian's vmlinux shrinks from 66 MB to 35 MB: its .bss is stored as zeros.
+    PT_NOTE headers are moved with the PT_LOAD that holds them."""
+    if elf[:4] != b"\x7fELF" or elf[4] != 2 or elf[5] != 1:
+        raise ImageError("compact_elf: not a 64-bit little-endian ELF file")
+    e_phoff, = struct.unpack_from("<Q", elf, 0x20)
+    e_phentsize, e_phnum = struct.unpack_from("<HH", elf, 0x36)
+    phdrs = [list(struct.unpack_from("<IIQQQQQQ", elf, e_phoff + i * e_phentsize))
+             for i in range(e_phnum)]
+    head = 64 + e_phnum * 56
+    out = bytearray(head)
+    moved = []          # (old offset, old end, new offset)
+    for ph in phdrs:
+        p_type, _, off, vaddr, _, filesz, _, _ = ph
+        if p_type != PT_LOAD:
+            continue
+        data = elf[off:off + filesz].rstrip(b"\0")
+        new_off = len(out) + (vaddr - len(out)) % 4096    # keep offset == vaddr (mod 4096)
+        out += b"\0" * (new_off - len(out)) + data
+        moved.append((off, off + filesz, new_off))
+        ph[2], ph[5] = new_off, len(data)
+    for ph in phdrs:
+        p_type, off, filesz = ph[0], ph[2], ph[5]
+        if p_type == PT_LOAD:
+            continue
+        for old, end, new in moved:
+            if filesz and old <= off and off + filesz <= end:
+                ph[2] = new + (off - old)
+                break
+        else:
+            if p_type == PT_NOTE and filesz:
+                raise ImageError("compact_elf: a PT_NOTE lies outside every PT_LOAD")
+            ph[2] = 0
+            ph[5] = 0
+    out[:64] = elf[:64]
+    struct.pack_into("<Q", out, 0x20, 64)           # e_phoff
+    struct.pack_into("<Q", out, 0x28, 0)            # e_shoff
+    struct.pack_into("<HHH", out, 0x3A, 0, 0, 0)    # e_shentsize, e_shnum, e_shstrndx
+    struct.pack_into("<H", out, 0x38, e_phnum)
+    struct.pack_into("<H", out, 0x36, 56)
+    for i, ph in enumerate(phdrs):
+        struct.pack_into("<IIQQQQQQ", out, 64 + i * 56, *ph)
+    return bytes(out)
+
+
 def dom0_kernel(out, abi=None):
-    """Write the uncompressed vmlinux ELF (Xen and libxenguest then skip the xz step)."""
+    """Write the uncompressed vmlinux ELF (Xen and libxenguest then skip the xz step),
+    compacted (compact_elf) so that loading it reads half as much."""
     root, abi = fetch(abi)
     src = root / "boot" / f"vmlinuz-{abi}-amd64"
     _progress(f"extracting {out} from {src.name}")
-    return _atomic_write(out, lambda p: p.write_bytes(extract_vmlinux(src)))
+    return _atomic_write(out, lambda p: p.write_bytes(compact_elf(extract_vmlinux(src))))
 
 
 # ---------------------------------------------------------------------------------------------

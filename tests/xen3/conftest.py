@@ -1,0 +1,123 @@
+"""Tier-3 fixtures: the full test bed (Xen + Linux PV dom0 in QEMU, goxen.testbed), booted once
+per session, with domUs created per test.
+
+Needs root (network namespaces, TAP), QEMU, the Debian packages (downloaded on first use) and,
+for Go guests, the GOOS=xen toolchain ($GOXEN_TOOLCHAIN, default build/toolchain). A missing
+piece skips the tests with the reason, except under CI=true or GOXEN_REQUIRE_XEN=1, where it
+fails them.
+"""
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from goxen import paths, xenrun
+from goxen.testbed import bed as bedmod
+from goxen.testbed import image
+
+REPO = Path(__file__).resolve().parents[2]
+PROGS = Path(__file__).resolve().parent / "progs"
+APPS = REPO / "apps"
+
+
+def _must_not_skip():
+    return os.environ.get("CI") == "true" or os.environ.get("GOXEN_REQUIRE_XEN") == "1"
+
+
+def unavailable(reason):
+    if _must_not_skip():
+        pytest.fail(f"test bed incomplete: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def echo(prefix):
+    def show(line):
+        print(f"[{line.elapsed:8.3f}] {prefix}{line.text}", flush=True)
+    return show
+
+
+@pytest.fixture(scope="session")
+def bed_images():
+    """(vmlinux, dom0 initramfs) from build/testbed, built there first when missing or stale."""
+    if os.geteuid() != 0:
+        unavailable("the tier-3 test bed needs root (network namespace, TAP device)")
+    if shutil.which(xenrun.QEMU) is None:
+        unavailable(f"{xenrun.QEMU} not installed")
+    try:
+        return image.bed_images(paths.BUILD / "testbed")
+    except Exception as e:   # no network, no apt: name the cause
+        unavailable(f"test-bed images unavailable: {e}")
+
+
+@pytest.fixture(scope="session")
+def testbed(bed_images):
+    """The booted bed, shared by every tier-3 test of the session."""
+    kernel, initramfs = bed_images
+    t = time.monotonic()
+    print("booting the tier-3 test bed ...", flush=True)
+    bed = bedmod.Bed(kernel, initramfs, workdir=paths.BUILD / "testbed" / "run")
+    try:
+        bed.start()
+    except bedmod.BedError as e:
+        tail = "".join(f"  | {line.text}\n" for line in (bed.run.lines[-60:] if bed.run else []))
+        pytest.fail(f"the test bed did not boot: {e}\n{tail}", pytrace=False)
+    print(f"test bed up in {time.monotonic() - t:.1f} s: marks {bed.marks}", flush=True)
+    yield bed
+    bed.close()
+
+
+@pytest.fixture(scope="session")
+def toolchain():
+    root = Path(os.environ.get("GOXEN_TOOLCHAIN") or paths.TOOLCHAIN)
+    if not (root / "bin" / "go").exists():
+        unavailable(f"GOOS=xen toolchain not found at {root} (./scons toolchain)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def go_build(toolchain, tmp_path_factory):
+    """go_build(name, goos='xen') -> binary of apps/<name> or tests/xen3/progs/<name>."""
+    out_dir = tmp_path_factory.mktemp("bin")
+    built = {}
+
+    def build(name, goos="xen"):
+        key = (name, goos)
+        if key in built:
+            return built[key]
+        pkg = APPS / name if (APPS / name).is_dir() else PROGS / name
+        out = out_dir / f"{name}.{goos}"
+        env = dict(os.environ, GOOS=goos, GOARCH="amd64", GOTOOLCHAIN="local", CGO_ENABLED="0")
+        env.pop("GOROOT", None)
+        t = time.monotonic()
+        proc = subprocess.run([str(toolchain / "bin" / "go"), "build", "-o", str(out), "."],
+                              cwd=pkg, env=env, capture_output=True, text=True, timeout=900)
+        if proc.returncode != 0:
+            pytest.fail(f"GOOS={goos} go build of {pkg} failed:\n{proc.stdout}{proc.stderr}",
+                        pytrace=False)
+        print(f"built {out} in {time.monotonic() - t:.1f} s", flush=True)
+        built[key] = out
+        return out
+    return build
+
+
+@pytest.fixture
+def domu(testbed):
+    """domu(name, kernel, xl_text, **kw) -> Domain, destroyed after the test."""
+    made = []
+
+    def create(name, kernel, xl="", **kw):
+        kw.setdefault("on_line", echo(f"{name}| "))
+        dom = testbed.create(name, kernel, xl, **kw)
+        made.append(dom)
+        return dom
+    yield create
+    for dom in made:
+        try:
+            if testbed.running and dom.info() is not None:
+                dom.destroy()
+        except bedmod.BedError as e:
+            print(f"cleanup of {dom.name} failed: {e}")

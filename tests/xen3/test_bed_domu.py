@@ -1,0 +1,62 @@
+"""Tier 3: guests as domUs of a Linux dom0 (xl, xenstored, xenconsoled), on the shared bed."""
+
+import time
+
+import pytest
+
+from goxen.testbed import image
+
+UNIKERNEL_XL = 'memory = 32\nvcpus = 1\n'
+BASELINE_IP = "10.0.0.2"
+
+
+def test_dom0_toolstack_is_up(testbed):
+    doms = testbed.list()
+    assert "Domain-0" in doms, doms
+    assert testbed.ping("10.0.0.254", timeout=10) < 10      # the dom0's bridge, from the netns
+
+
+def test_hello_prints_through_xenconsoled(testbed, domu, go_build):
+    dom = domu("hello", go_build("hello"), UNIKERNEL_XL)
+    line = dom.wait_for(r"^hello, xen$", timeout=60)
+    print(f"hello, xen {line.elapsed:.2f} s after xl create")
+    dom.wait_for(r"^exit status 0$", timeout=30)
+    info = dom.wait_shutdown(timeout=30)
+    assert info.reason == "poweroff", info
+
+
+def test_xl_destroy_ends_a_sleeping_guest(testbed, domu, go_build):
+    dom = domu("sleeper-destroy", go_build("sleeper"), UNIKERNEL_XL)
+    dom.wait_for(r"^sleeping$", timeout=60)
+    assert not dom.info().shutdown
+    dom.destroy().check()
+    assert dom.info() is None
+    assert "sleeper-destroy" not in testbed.list()
+
+
+def test_xl_shutdown_powers_off_a_sleeping_guest(testbed, domu, go_build):
+    dom = domu("sleeper", go_build("sleeper"), UNIKERNEL_XL)
+    dom.wait_for(r"^sleeping$", timeout=60)
+    time.sleep(0.5)
+    t = time.monotonic()
+    dom.shutdown().check()
+    info = dom.wait_shutdown(timeout=10)
+    took = time.monotonic() - t
+    print(f"xl shutdown -> {info} in {took:.2f} s")
+    assert info.reason == "poweroff", f"{info}\n{dom.console}"
+
+
+def test_linux_baseline_answers_ping(testbed, domu, go_build, tmp_path):
+    app = go_build("sleeper", goos="linux")
+    ramdisk = image.baseline_initramfs(tmp_path / "sleeper.cpio.gz", app)
+    kernel, _ = testbed.kernel, testbed.initramfs
+    xl = image.baseline_xl("sleeper-linux", kernel, ramdisk, 32,
+                           f"ip={BASELINE_IP}/24 gw=10.0.0.1")
+    t = time.monotonic()
+    dom = domu("sleeper-linux", kernel, xl, ramdisk=ramdisk)
+    created = time.monotonic() - t
+    dom.wait_for(r"^BASELINE-NET ", timeout=120)
+    took = testbed.ping(BASELINE_IP, timeout=60)
+    print(f"baseline: xl create {created:.1f} s, first ping reply "
+          f"{time.monotonic() - t:.1f} s after it started (ping loop {took:.1f} s)")
+    dom.wait_for(r"^sleeping$", timeout=30)
