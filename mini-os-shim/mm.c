@@ -92,3 +92,72 @@ uint64_t shim_mm_tables_added(void)
 {
 	return ptb.tables_added;
 }
+
+/* ELF64 header and program header fields the protection pass reads (the ELF spec). */
+#define ELF_PHOFF     32
+#define ELF_PHENTSIZE 54
+#define ELF_PHNUM     56
+#define PT_LOAD 1
+#define PF_X 1
+#define PF_W 2
+#define MAX_SEGMENTS 16
+
+static int cpu_has_nx(void)
+{
+	uint32_t a = 0x80000000, b, c, d;
+
+	__asm__ __volatile__("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+	if (a < 0x80000001)
+		return 0;
+	a = 0x80000001;
+	__asm__ __volatile__("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+	return (d >> 20) & 1;
+}
+
+/*
+ * Write-protect the image's read-only segments and make every page that no
+ * executable segment covers no-execute. The segments come from the ELF program
+ * headers, which the text segment maps at VIRT_BASE (Go's linker and the test
+ * kernel's linker script both put the file header there).
+ */
+void shim_mm_protect(void)
+{
+	const unsigned char *eh = (const unsigned char *)XEN_BOOT_VIRT_BASE;
+	struct pt_segment segs[MAX_SEGMENTS];
+	unsigned int n = 0, i, phnum, phentsize;
+	uint64_t phoff, nx;
+	struct mmuext_op flush;
+	long rc;
+
+	if (eh[0] != 0x7f || eh[1] != 'E' || eh[2] != 'L' || eh[3] != 'F' || eh[4] != 2) {
+		shim_printf("xen: shim: no ELF header at %#lx, memory protection skipped\n",
+			    (unsigned long)XEN_BOOT_VIRT_BASE);
+		return;
+	}
+	phoff = *(const uint64_t *)(eh + ELF_PHOFF);
+	phentsize = *(const uint16_t *)(eh + ELF_PHENTSIZE);
+	phnum = *(const uint16_t *)(eh + ELF_PHNUM);
+	for (i = 0; i < phnum && n < MAX_SEGMENTS; i++) {
+		const unsigned char *ph = eh + phoff + (uint64_t)i * phentsize;
+		uint32_t flags = *(const uint32_t *)(ph + 4);
+
+		if (*(const uint32_t *)ph != PT_LOAD)
+			continue;
+		segs[n].start = *(const uint64_t *)(ph + 16);
+		segs[n].end = segs[n].start + *(const uint64_t *)(ph + 40);
+		segs[n].writable = !!(flags & PF_W);
+		segs[n].executable = !!(flags & PF_X);
+		n++;
+	}
+	nx = cpu_has_nx() ? PT_NX : 0;
+	rc = shim_pt_protect(&ptb, segs, n, nx);
+	if (rc)
+		shim_fail(ptb.failed, rc);
+	/* mmu_update does not flush the TLB; stale writable entries would survive. */
+	flush.cmd = MMUEXT_TLB_FLUSH_LOCAL;
+	rc = HYPERVISOR_mmuext_op(&flush, 1, 0, DOMID_SELF);
+	if (rc)
+		shim_fail("mmuext_op(TLB_FLUSH_LOCAL)", rc);
+	shim_printf("xen: shim: %u segments protected, %lu entries changed, nx %s\n", n,
+		    (unsigned long)ptb.ptes_written, nx ? "on" : "unavailable");
+}

@@ -126,3 +126,64 @@ long shim_pt_map_all(struct pt_builder *b)
 	}
 	return flush(b);
 }
+
+long shim_pt_protect(struct pt_builder *b, const struct pt_segment *segs, unsigned int nsegs,
+		     uint64_t nx)
+{
+	uint64_t pfn;
+
+	b->nbatch = 0;
+	b->failed = 0;
+	b->ptes_written = 0;
+	for (pfn = 0; pfn < b->nr_pages; pfn++) {
+		uint64_t va = b->virt_base + (pfn << 12), mfn = b->l4_mfn, e = 0, n;
+		int shift, covered = 0, w = 0, x = 0;
+		unsigned int i;
+
+		for (shift = 39; shift >= 12; shift -= 9) {
+			e = b->table(b->ctx, mfn)[(va >> shift) & (PT_ENTRIES - 1)];
+			if (!(e & PT_PRESENT))
+				break;
+			if (shift > 12)
+				mfn = (e & PT_ADDR_MASK) >> 12;
+		}
+		if (!(e & PT_PRESENT))
+			continue;
+		for (i = 0; i < nsegs; i++) {
+			if (segs[i].start >= va + 4096 || segs[i].end <= va)
+				continue;
+			covered = 1;
+			w |= segs[i].writable;
+			x |= segs[i].executable;
+		}
+		if (!covered)
+			w = 1;
+		n = e;
+		if (!w)
+			n &= ~PT_RW;
+		if (x)
+			n &= ~PT_NX;
+		else
+			n |= nx;
+		if (n == e)
+			continue;
+		b->batch[b->nbatch].ptr = ((mfn << 12) + ((va >> 12) & (PT_ENTRIES - 1)) * 8) |
+					  MMU_NORMAL_PT_UPDATE;
+		b->batch[b->nbatch].val = n;
+		if (++b->nbatch == PT_BATCH) {
+			long rc = flush(b);
+			if (rc) {
+				b->failed = "mmu_update (protect)";
+				return rc;
+			}
+		}
+	}
+	if (b->nbatch) {
+		long rc = flush(b);
+		if (rc) {
+			b->failed = "mmu_update (protect)";
+			return rc;
+		}
+	}
+	return 0;
+}

@@ -49,4 +49,5 @@ void xen_shim_init(start_info_t *si)
 	shim_printf("xen: shim: %lu pages, heap %#lx-%#lx, %lu page-table pages added\n",
 		    si->nr_pages, (unsigned long)xen_boot.heap_start,
 		    (unsigned long)xen_boot.heap_end, (unsigned long)shim_mm_tables_added());
+	shim_mm_protect();
 }

@@ -43,6 +43,12 @@ static inline long HYPERVISOR_mmu_update(mmu_update_t *req, unsigned int count,
 	return _hypercall(__HYPERVISOR_mmu_update, req, count, done, dom, 0);
 }
 
+static inline long HYPERVISOR_mmuext_op(struct mmuext_op *op, unsigned int count,
+					 unsigned int *done, domid_t dom)
+{
+	return _hypercall(__HYPERVISOR_mmuext_op, op, count, done, dom, 0);
+}
+
 static inline long HYPERVISOR_update_va_mapping(unsigned long va, uint64_t pte,
 						unsigned long flags)
 {

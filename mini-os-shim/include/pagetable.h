@@ -29,6 +29,7 @@
 #define PT_USER     0x004UL
 #define PT_ACCESSED 0x020UL
 #define PT_DIRTY    0x040UL
+#define PT_NX       (1UL << 63)
 #define PT_ADDR_MASK 0x000ffffffffff000UL
 
 #define PT_LEAF_FLAGS  (PT_PRESENT | PT_RW | PT_USER | PT_ACCESSED | PT_DIRTY)
@@ -66,6 +67,25 @@ struct pt_builder {
 
 /* 0 on success, else the failing hook's error code (or -1: no free page). */
 long shim_pt_map_all(struct pt_builder *b);
+
+/* A loaded part of the kernel image, [start, end) in virtual addresses. */
+struct pt_segment {
+	uint64_t start, end;
+	int writable, executable;
+};
+
+/*
+ * Tighten the leaf entries of every mapped pfn below nr_pages (after
+ * shim_pt_map_all, with the same hooks): a page that only read-only segments
+ * touch loses PT_RW; a page that no executable segment touches gets nx (pass
+ * PT_NX, or 0 when the CPU has no NX and only write protection is wanted).
+ * Pages outside every segment (the rest of memory) count as writable and not
+ * executable. PT_RW is only ever cleared, never set, so Xen's read-only
+ * mappings of page tables stay as they are. Entries that do not change are
+ * not written. Returns 0 or the update hook's error code.
+ */
+long shim_pt_protect(struct pt_builder *b, const struct pt_segment *segs, unsigned int nsegs,
+		     uint64_t nx);
 
 #pragma GCC visibility pop
 

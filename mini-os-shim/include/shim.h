@@ -77,6 +77,7 @@ uint64_t shim_system_time(void);
 /* mm.c */
 void shim_mm_map_shared_info(start_info_t *si);
 void shim_mm_map_all(start_info_t *si);
+void shim_mm_protect(void);
 
 #pragma GCC visibility pop
 

@@ -3,7 +3,8 @@
  *
  * After xen_shim_init it checks xen_boot, writes and reads back every heap
  * page (see test_memory), checks the pvclock advances, blocks once on a
- * 100 ms timer, takes a page fault through the fault_handler redirect, and
+ * 100 ms timer, takes page faults through the fault_handler redirect (an
+ * unmapped address, a write to text, a jump into data when the CPU has NX), and
  * finally faults with no handler so the shim dumps the registers and
  * crashes the domain.
  * Output lines start with "test: "; the last one before the dump is
@@ -149,6 +150,51 @@ static void test_block(void)
 	CHECK(v->evtchn_upcall_mask == 1);
 }
 
+/*
+ * Faults taken through the fault_handler redirect, one per stage: a write to an
+ * unmapped address, a write to the (read-only) text, a jump into a (no-execute)
+ * data page. test_after_fault checks each and starts the next.
+ */
+static int stage;
+static int have_nx;
+static unsigned char data_ret[64] __attribute__((aligned(64))) = {0xc3};
+
+static int cpu_nx(void)
+{
+	uint32_t a = 0x80000001, b, c, d;
+
+	__asm__ __volatile__("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+	return (d >> 20) & 1;
+}
+
+static void fault_stage(void) __attribute__((noreturn));
+static void fault_stage(void)
+{
+	volatile uint64_t *bad = (volatile uint64_t *)FAULT_ADDR;
+
+	xen_boot.fault_handler = (uint64_t)(unsigned long)test_fault_entry;
+	switch (stage) {
+	case 0:
+		__asm__("" : "+r"(bad)); /* hide the constant address from the compiler */
+		*bad = 1;
+		break;
+	case 1:
+		bad = (volatile uint64_t *)(unsigned long)test_main;
+		__asm__("" : "+r"(bad));
+		*bad = 1;
+		break;
+	case 2: {
+		void (*fn)(void) = (void (*)(void))(unsigned long)data_ret;
+
+		__asm__("" : "+r"(fn));
+		fn();
+		break;
+	}
+	}
+	shim_printf("test: check failed: fault stage %d did not redirect\n", stage);
+	shim_crash();
+}
+
 void test_main(start_info_t *si)
 {
 	shim_printf("test: shim test kernel running, %lu pages\n", si->nr_pages);
@@ -156,31 +202,44 @@ void test_main(start_info_t *si)
 	test_memory();
 	test_clock();
 	test_block();
-
-	/* A fault with a handler set: comes back as a call to test_fault_entry. */
-	volatile uint64_t *bad = (volatile uint64_t *)FAULT_ADDR;
-
-	__asm__("" : "+r"(bad)); /* hide the constant address from the compiler */
-	xen_boot.fault_handler = (uint64_t)(unsigned long)test_fault_entry;
-	*bad = 1;
-	shim_printf("test: check failed: the fault did not redirect\n");
-	shim_crash();
+	have_nx = cpu_nx();
+	fault_stage();
 }
 
 void test_after_fault(void)
 {
-	shim_printf("test: redirected fault: vector %lu error %#lx rip %#lx rsp %#lx cr2 %#lx "
-		    "nesting %lu\n", (unsigned long)xen_boot.fault.vector,
+	shim_printf("test: redirected fault %d: vector %lu error %#lx rip %#lx rsp %#lx cr2 %#lx "
+		    "nesting %lu\n", stage, (unsigned long)xen_boot.fault.vector,
 		    (unsigned long)xen_boot.fault.error_code, (unsigned long)xen_boot.fault.rip,
 		    (unsigned long)xen_boot.fault.rsp, (unsigned long)xen_boot.fault.cr2,
 		    (unsigned long)xen_boot.fault.nesting);
 	CHECK(xen_boot.fault.vector == 14);
-	CHECK(xen_boot.fault.cr2 == FAULT_ADDR);
-	CHECK(xen_boot.fault.error_code & 2); /* write access */
 	CHECK(xen_boot.fault.nesting == 1);
-	CHECK(xen_boot.fault.rip >= XEN_BOOT_VIRT_BASE && xen_boot.fault.rip < xen_boot.heap_start);
+	switch (stage) {
+	case 0:
+		CHECK(xen_boot.fault.cr2 == FAULT_ADDR);
+		CHECK(xen_boot.fault.error_code & 2); /* write access */
+		CHECK(xen_boot.fault.rip >= XEN_BOOT_VIRT_BASE && xen_boot.fault.rip < xen_boot.heap_start);
+		break;
+	case 1:
+		CHECK(xen_boot.fault.cr2 == (unsigned long)test_main);
+		CHECK((xen_boot.fault.error_code & 3) == 3); /* write to a present page */
+		shim_printf("test: text is read-only\n");
+		break;
+	case 2:
+		CHECK(xen_boot.fault.cr2 == (unsigned long)data_ret);
+		CHECK(xen_boot.fault.rip == (unsigned long)data_ret);
+		CHECK((xen_boot.fault.error_code & 0x11) == 0x11); /* fetch from a present page */
+		shim_printf("test: data is no-execute\n");
+		break;
+	}
 	xen_boot.fault.nesting = 0;
 	xen_boot.fault_handler = 0;
+	stage++;
+	if (stage < 2 || (stage == 2 && have_nx))
+		fault_stage();
+	if (!have_nx)
+		shim_printf("test: the CPU has no NX; no-execute not checked\n");
 
 	if (failures)
 		shim_printf("test: FAIL (%d)\n", failures);
