@@ -13,6 +13,7 @@ package names and .deb file names, the data files and this module), so the SCons
 its cache on it. Files are written atomically (`out.tmp`, then rename).
 """
 
+import functools
 import hashlib
 import lzma
 import os
@@ -58,12 +59,18 @@ def _progress(msg):
     print(f"goxen: {msg}", file=sys.stderr, flush=True)
 
 
+@functools.lru_cache(maxsize=None)
 def kernel_abi():
-    """The kernel ABI (e.g. 6.1.0-56): $GOXEN_KERNEL_ABI, else what apt's linux-image-amd64
-    depends on, else DEFAULT_KERNEL_ABI."""
+    """The kernel ABI (e.g. 6.1.0-56): $GOXEN_KERNEL_ABI, else the newest one already unpacked
+    in the cache (so a Debian kernel update does not change a working bed by surprise), else
+    what apt's linux-image-amd64 depends on, else DEFAULT_KERNEL_ABI."""
     abi = os.environ.get("GOXEN_KERNEL_ABI")
     if abi:
         return abi
+    cached = [m.group(1) for p in debian.STAMPS.glob("linux-image-*-amd64")
+              if (m := re.fullmatch(r"linux-image-([0-9.]+-[0-9]+)-amd64", p.name))]
+    if cached:
+        return max(cached, key=lambda v: [int(x) for x in re.split(r"[.-]", v)])
     try:
         out = subprocess.run(["apt-cache", "show", "--no-all-versions", "linux-image-amd64"],
                              capture_output=True, text=True, timeout=30).stdout
