@@ -44,6 +44,22 @@ def GoxenTest(env, toolchain, alias="test"):
     return node
 
 
+def _run_gotest(target, source, env):
+    cmd = env.subst("$GOXEN_GOTESTCOM", target=target, source=source)
+    test_env = dict(os.environ, GOXEN_TOOLCHAIN=env.subst("${GOXEN_TOOLCHAIN_DIR.abspath}"),
+                    PYTHONPATH=str(paths.REPO / "site_scons"))
+    return subprocess.call(cmd, shell=True, cwd=env.subst("$GOXEN_SRC"), env=test_env)
+
+
+def GoxenGotest(env, toolchain, alias="gotest"):
+    """The std compatibility suite (goxen.gotest): std packages' own tests inside Xen."""
+    node = env.Alias(alias, toolchain, SCons.Action.Action(
+        _run_gotest, strfunction=lambda target, source, env: "  GOTEST  std packages on Xen",
+        varlist=["GOXEN_GOTESTCOM"]))
+    env.AlwaysBuild(node)
+    return node
+
+
 def generate(env, **kw):
     py = paths.VENV / "bin" / "python"
     env.SetDefault(
@@ -52,10 +68,12 @@ def generate(env, **kw):
         GOXEN_TESTS=["tests/"],
         GOXEN_PYTEST_FLAGS=["-v"],
         GOXEN_TESTCOM="$GOXEN_PYTHON -m pytest $GOXEN_PYTEST_FLAGS $GOXEN_TESTS",
+        GOXEN_GOTESTCOM="$GOXEN_PYTHON -m goxen.gotest",
     )
     if not kw.get("verbose", False):
         env.SetDefault(GOXEN_TESTCOMSTR="  PYTEST  $GOXEN_TESTS")
     env.AddMethod(GoxenTest, "GoxenTest")
+    env.AddMethod(GoxenGotest, "GoxenGotest")
 
 
 def exists(env):

@@ -79,6 +79,25 @@ def input_hash(root, inputs, shim, version):
     return h.hexdigest()
 
 
+EXEC_NAMES = ("go_xen_amd64_exec", "go_xen_exec")
+
+
+def install_exec_wrapper(out, root, python):
+    """Install go-xen/exec/go_xen_exec.py as <out>/bin/go_xen_amd64_exec (+ go_xen_exec):
+    cmd/go runs go_$GOOS_$GOARCH_exec from PATH for `go test`/`go run` of GOOS=xen programs."""
+    text = (f"#!{python}\n"
+            "# Installed by the goxen_toolchain SCons tool; see go-xen/exec/go_xen_exec.py.\n"
+            "import sys\n"
+            f"sys.path[:0] = [{str(Path(root) / 'site_scons')!r}, {str(Path(root) / 'go-xen' / 'exec')!r}]\n"
+            "import go_xen_exec\n"
+            "sys.exit(go_xen_exec.main(sys.argv))\n")
+    for name in EXEC_NAMES:
+        p = Path(out) / "bin" / name
+        if not p.exists() or p.read_text() != text:
+            p.write_text(text)
+            p.chmod(0o755)
+
+
 def _build_toolchain(target, source, env):
     stamp = Path(target[0].abspath)
     out = stamp.parent
@@ -97,6 +116,7 @@ def _build_toolchain(target, source, env):
     want = input_hash(root, env["GOXEN_TOOLCHAIN_INPUTS"], shim, wheel_version(goroot))
     have = stamp.read_text().strip() if stamp.exists() else ""
     if have == want and (out / "bin" / "go").exists():
+        install_exec_wrapper(out, root, env.subst("$GOXEN_PYTHON"))
         print(f"goxen: toolchain {out} is up to date ({want[:12]})", flush=True)
         return 0
     stamp.unlink(missing_ok=True)
@@ -115,6 +135,7 @@ def _build_toolchain(target, source, env):
         print(f"goxen_toolchain: {build_py.relative_to(root)} succeeded but {out}/bin/go is missing",
               file=sys.stderr)
         return 1
+    install_exec_wrapper(out, root, env.subst("$GOXEN_PYTHON"))
     stamp.write_text(want + "\n")
     print(f"goxen: toolchain built in {time.monotonic() - start:.0f} s", flush=True)
     return 0

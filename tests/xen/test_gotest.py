@@ -1,0 +1,44 @@
+"""`go test` on GOOS=xen through the go_xen_amd64_exec wrapper (boots each test binary as
+Xen's dom0 in QEMU), and the fast subset of the std suite (`./scons gotest` runs the full list)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def exec_env(toolchain, xen_hypervisor, repo):
+    """Environment for go test on xen with the go_xen_amd64_exec wrapper on PATH."""
+    if not (toolchain / "bin" / "go_xen_amd64_exec").exists():
+        # A toolchain built outside SCons lacks the wrapper; install it as SCons does.
+        sys.path.insert(0, str(repo / "site_scons" / "site_tools"))
+        import goxen_toolchain
+        goxen_toolchain.install_exec_wrapper(toolchain, repo, sys.executable)
+    env = dict(os.environ, GOOS="xen", GOARCH="amd64", GOTOOLCHAIN="local", CGO_ENABLED="0",
+               PYTHONPATH=str(repo / "site_scons"),
+               PATH=f"{toolchain / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.pop("GOROOT", None)
+    return env
+
+
+def _go_test(exec_env, repo, pkg):
+    return subprocess.run(["go", "test", "-exec", "go_xen_exec", "-count=1", pkg], cwd=repo,
+                          env=exec_env, capture_output=True, text=True, timeout=900)
+
+
+def test_go_test_exec_reports_ok(exec_env, repo):
+    proc = _go_test(exec_env, repo, "./tests/xen/gopkgs/passing")
+    print(proc.stdout, proc.stderr)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("ok  \tgoxen/tests/xen/gopkgs/passing"), proc.stdout
+
+
+def test_go_test_exec_reports_a_failing_test_as_fail(exec_env, repo):
+    proc = _go_test(exec_env, repo, "./tests/xen/gopkgs/failing")
+    print(proc.stdout, proc.stderr)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "--- FAIL: TestFailsOnPurpose" in proc.stdout
+    assert "this test fails on purpose" in proc.stdout
+    assert "FAIL\tgoxen/tests/xen/gopkgs/failing" in proc.stdout
