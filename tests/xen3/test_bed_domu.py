@@ -23,6 +23,7 @@ def test_hello_prints_through_xenconsoled(testbed, domu, go_build):
     dom.wait_for(r"^exit status 0$", timeout=30)
     info = dom.wait_shutdown(timeout=30)
     assert info.reason == "poweroff", info
+    assert dom.exit_status == 0
 
 
 def test_xl_destroy_ends_a_sleeping_guest(testbed, domu, go_build):

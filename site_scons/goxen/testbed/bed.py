@@ -302,6 +302,18 @@ class Domain:
                 self.bed._check_alive()
                 self.bed._cond.wait(0.05)
 
+    @property
+    def exit_status(self):
+        """N of the last `exit status N` console line (the Go runtime's and the baseline's
+        final line), or None."""
+        with self.bed._cond:
+            self._poll()
+            for line in reversed(self.lines):
+                m = re.fullmatch(r"exit status (\d+)", line.text)
+                if m:
+                    return int(m.group(1))
+        return None
+
     def _tail(self, n=40):
         return "".join(line.text + "\n" for line in self.lines[-n:])
 
