@@ -35,6 +35,9 @@ FAKE = textwrap.dedent('''
             self.netns, self.boot_seconds, self.qemu_pid, self.run = FakeNetns(), 1.0, 4242, None
             self.running = True
         def start(self):
+            if MODE == "slowboot":
+                print("BOOTING", flush=True)
+                import time; time.sleep(60)
             if MODE == "noboot":
                 raise bedmod.BedError("no Xen today")
         def create(self, name, kernel, xl, ramdisk=None, on_line=None):
@@ -108,3 +111,14 @@ def test_failures_exit_nonzero_and_tear_down(tmp_path, mode, message):
     assert message in err
     assert "READY" not in out
     assert "CLOSED" in out
+
+
+def test_ctrl_c_during_boot_stops_at_once(tmp_path):
+    proc = _start(tmp_path, "slowboot")
+    assert proc.stdout.readline().strip() == "BOOTING"
+    t = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert time.monotonic() - t < 10
+    assert proc.returncode == 130, err
+    assert "CLOSED" in out and "READY" not in out

@@ -426,7 +426,7 @@ class Bed:
             on_line=self._console_line, qemu_mem=self.qemu_mem, modules=[self.initramfs],
             wrapper=self.netns.exec_prefix(), extra_qemu_args=qemu_args)
         self.run.start()
-        self.control.accept(timeout=30)
+        self.control.accept(timeout=120)
         try:
             self.run.wait_for(r"^GOXEN-MARK ready", timeout=self.boot_timeout)
         except xenrun.WaitError as e:

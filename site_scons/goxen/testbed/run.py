@@ -11,7 +11,7 @@ stdout: the guest's console lines, as they arrive, and one line
     READY name=NAME netns=NSNAME              right after `xl create` for a guest without network.
 stderr: progress (`run: ...`); with -v also Xen's and the dom0's console.
 Exit status: 0 after a requested stop; 1 when the bed or the guest fails (the guest's console and
-xl's error are printed); 2 for bad arguments.
+xl's error are printed); 2 for bad arguments; 130 when stopped before READY.
 """
 
 import argparse
@@ -54,10 +54,13 @@ def run(args):
     name = args.name or bedmod.xl_value(xl_text, "name") or Path(kernel).stem
     stop = threading.Event()
     why = []
+    waiting = [False]       # True once READY is out: a signal then only ends the wait loop
 
     def on_signal(signum, frame):
         why.append(signal.Signals(signum).name)
         stop.set()
+        if not waiting[0]:
+            raise KeyboardInterrupt     # abort the boot or xl create at once; finally cleans up
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
 
@@ -106,6 +109,9 @@ def run(args):
             print(f"READY name={name} ip={dom.ip} netns={bed.netns.name}", flush=True)
         else:
             print(f"READY name={name} netns={bed.netns.name}", flush=True)
+        waiting[0] = True
+        if stop.is_set():
+            return 0
         threading.Thread(target=_stdin_watch, args=(stop,), daemon=True).start()
         reported = False
         while not stop.wait(0.5):
@@ -124,7 +130,11 @@ def run(args):
                          + "; the bed stays up until Ctrl-C, SIGTERM or end of stdin")
         _say(f"stopping ({why[0] if why else 'end of stdin'})")
         return 0
+    except KeyboardInterrupt:
+        _say(f"interrupted ({why[0] if why else 'SIGINT'}) before READY")
+        return 130
     finally:
+        waiting[0] = True
         bed.close()
         _say(f"test bed torn down (QEMU killed, netns {bed.netns.name} deleted)")
 
