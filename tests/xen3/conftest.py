@@ -22,6 +22,7 @@ from goxen.testbed import image
 REPO = Path(__file__).resolve().parents[2]
 PROGS = Path(__file__).resolve().parent / "progs"
 APPS = REPO / "apps"
+TIER2_PROGS = REPO / "tests" / "xen" / "progs"
 
 
 def _must_not_skip():
@@ -80,7 +81,8 @@ def toolchain():
 
 @pytest.fixture(scope="session")
 def go_build(toolchain, tmp_path_factory):
-    """go_build(name, goos='xen') -> binary of apps/<name> or tests/xen3/progs/<name>."""
+    """go_build(name, goos='xen') -> binary of apps/<name>, tests/xen3/progs/<name> or
+    tests/xen/progs/<name>."""
     out_dir = tmp_path_factory.mktemp("bin")
     built = {}
 
@@ -88,7 +90,8 @@ def go_build(toolchain, tmp_path_factory):
         key = (name, goos)
         if key in built:
             return built[key]
-        pkg = APPS / name if (APPS / name).is_dir() else PROGS / name
+        pkg = next((d / name for d in (APPS, PROGS, TIER2_PROGS) if (d / name).is_dir()), None)
+        assert pkg is not None, f"no program {name} in {APPS}, {PROGS} or {TIER2_PROGS}"
         out = out_dir / f"{name}.{goos}"
         env = dict(os.environ, GOOS=goos, GOARCH="amd64", GOTOOLCHAIN="local", CGO_ENABLED="0")
         env.pop("GOROOT", None)

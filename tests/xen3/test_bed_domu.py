@@ -26,6 +26,13 @@ def test_hello_prints_through_xenconsoled(testbed, domu, go_build):
     assert dom.exit_status == 0
 
 
+def test_a_panicking_guest_shuts_down_with_reason_crash(testbed, domu, go_build):
+    dom = domu("panic", go_build("panic"), UNIKERNEL_XL)
+    dom.wait_for(r"^panic: boom", timeout=60)
+    info = dom.wait_shutdown(timeout=30)
+    assert info.reason == "crash", f"{info}\n{dom.console}"
+
+
 def test_xl_destroy_ends_a_sleeping_guest(testbed, domu, go_build):
     dom = domu("sleeper-destroy", go_build("sleeper"), UNIKERNEL_XL)
     dom.wait_for(r"^sleeping$", timeout=60)
