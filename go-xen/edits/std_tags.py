@@ -85,6 +85,13 @@ _TAGS = [
      "aix || dragonfly || freebsd || (js && wasm) || linux || netbsd || openbsd || solaris || wasip1", None),
     # internal/testenv: the non-Unix answers (no SIGQUIT, no exec)
     ("internal/testenv/testenv_notunix.go", "windows || plan9 || (js && wasm) || wasip1", None),
+    # test files: os tests take the Unix descriptor helpers, skip the pipe/rawconn tests
+    ("os/os_unix_test.go", "unix || (js && wasm) || wasip1", None),
+    ("os/pipe_test.go", "!plan9 && !js && !wasip1", "!plan9 && !js && !wasip1 && !xen"),
+    ("os/rawconn_test.go", "!plan9 && !js && !wasip1", "!plan9 && !js && !wasip1 && !xen"),
+    ("os/export_unix_test.go", "unix || (js && wasm) || wasip1", None),
+    ("os/timeout_unix_test.go", "!js && !plan9 && !wasip1 && !windows", "!js && !plan9 && !wasip1 && !windows && !xen"),
+    ("os/timeout_test.go", "!js && !plan9 && !wasip1", "!js && !plan9 && !wasip1 && !xen"),
 ]
 
 
