@@ -46,7 +46,7 @@ QEMU_MEM_MB = 768
 #: The dom0's Linux command line: hvc0 is Xen's console (serial); 256 MB of dom0 memory needs a
 #: bigger swiotlb or the initramfs does not unpack; loglevel=4 keeps the serial line quiet.
 DOM0_CMDLINE = ("console=hvc0", "earlyprintk=xen", "swiotlb=4096", "loglevel=4")
-BOOT_TIMEOUT = 180.0
+BOOT_TIMEOUT = 300.0
 COMMAND_TIMEOUT = 60.0
 DOM0_MAC = "52:54:00:12:34:56"
 SHUTDOWN_REASONS = {0: "poweroff", 1: "reboot", 2: "suspend", 3: "crash", 4: "watchdog",
@@ -103,12 +103,19 @@ class _Control:
         self.lock = threading.Lock()
         self.seq = 0
 
-    def accept(self, timeout):
-        self.server.settimeout(timeout)
-        try:
-            self.conn, _ = self.server.accept()
-        except socket.timeout:
-            raise BedError(f"QEMU did not connect to the control socket within {timeout} s")
+    def accept(self, timeout, alive=lambda: True):
+        """Wait for QEMU's connection; alive() false (QEMU ended) stops the wait early."""
+        end = time.monotonic() + timeout
+        self.server.settimeout(0.5)
+        while self.conn is None:
+            try:
+                self.conn, _ = self.server.accept()
+            except socket.timeout:
+                if not alive():
+                    raise BedError("QEMU ended before it connected to the control socket")
+                if time.monotonic() >= end:
+                    raise BedError(f"QEMU did not connect to the control socket within "
+                                   f"{timeout} s")
         self.conn.settimeout(None)
 
     def readline(self, deadline):
@@ -426,7 +433,11 @@ class Bed:
             on_line=self._console_line, qemu_mem=self.qemu_mem, modules=[self.initramfs],
             wrapper=self.netns.exec_prefix(), extra_qemu_args=qemu_args)
         self.run.start()
-        self.control.accept(timeout=120)
+        try:
+            self.control.accept(timeout=120, alive=lambda: self.run.running)
+        except BedError as e:
+            tail = "".join(f"  | {line.text}\n" for line in self.run.lines[-20:])
+            raise BedError(f"{e}\n{tail}") from None
         try:
             self.run.wait_for(r"^GOXEN-MARK ready", timeout=self.boot_timeout)
         except xenrun.WaitError as e:
