@@ -74,3 +74,34 @@ def test_guest_reads_embedded_romfs(toolchain, xen_hypervisor, tmp_path):
                      MTIME * 10**9)
     assert got == want
     assert "romfs: ok" in result.guest_lines
+
+
+def test_os_apis_read_the_mounted_image(toolchain, xen_hypervisor, tmp_path):
+    """The integrated path: the image pushed into syscall.romfsImage and mounted at / by the
+    toolchain's syscall (romfs/_std/fs_romfs_xen.go, internal/romfs); read with os, filepath
+    and net/http only (romfs/internal/ostest)."""
+    if not (toolchain / "src" / "internal" / "romfs").is_dir():
+        import pytest
+        pytest.skip(f"{toolchain} carries no internal/romfs yet (the toolchain build vendors "
+                    "romfs/*.go there and syscall mounts it; see romfs/README.md)")
+    src = tmp_path / "tree"
+    files = make_tree(src)
+    img = tmp_path / "romfs.img"
+    romfs.pack(src, img, mtime=MTIME)
+    overlay = romfs.embed_overlay(img, REPO / "romfs" / "internal" / "ostest", tmp_path / "gen")
+    kernel = tmp_path / "ostest.xen"
+    env = dict(os.environ, GOOS="xen", GOARCH="amd64", GOTOOLCHAIN="local", CGO_ENABLED="0")
+    env.pop("GOROOT", None)
+    build = subprocess.run([str(toolchain / "bin" / "go"), "build", "-overlay", str(overlay),
+                            "-o", str(kernel), "./romfs/internal/ostest"],
+                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, build.stdout + build.stderr
+    result = xenrun.run_kernel(kernel, mem=160, timeout=300, xen=xen_hypervisor, on_line=echo)
+    assert result.ok and result.status == 0, explain(result)
+    got = {}
+    for line in result.guest_lines:
+        if line.startswith("file "):
+            _, digest, n, path = line.split(" ", 3)
+            got[path] = (digest, int(n))
+    assert got == {rel: (hashlib.sha256(d).hexdigest(), len(d)) for rel, d in files.items()}
+    assert "ostest: ok" in result.guest_lines
