@@ -12,9 +12,16 @@
 //	evtchnClose: event channels (xen/include/public/event_channel.h);
 //	hypercall: a raw hypercall; startInfo, isDom0, store, cmdline: boot facts;
 //	shutdown: end the domain.
+//
+// For the drivers (gnttab, netfront) it also offers Hypercall (a raw hypercall),
+// VirtToMachine (the p2m lookup for granting pages) and AtShutdown (run a driver's
+// disconnect before a toolstack-requested shutdown).
 package xen
 
-import "unsafe"
+import (
+	"sync"
+	"unsafe"
+)
 
 // Implemented in the runtime.
 func evtchnWait(port uint32)
@@ -117,7 +124,45 @@ const (
 )
 
 // Shutdown ends the domain. Poweroff is a clean exit: it prints "exit status 0" first.
-func Shutdown(reason uint32) { shutdown(reason) }
+// The functions registered with AtShutdown run first, most recent first.
+func Shutdown(reason uint32) {
+	shutdownMu.Lock()
+	fs := shutdownFuncs
+	shutdownFuncs = nil
+	shutdownMu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+	shutdown(reason)
+}
+
+var (
+	shutdownMu    sync.Mutex
+	shutdownFuncs []func()
+)
+
+// AtShutdown registers f to run in Shutdown before the domain ends (drivers use it to
+// disconnect from their backends). It does not run on a plain exit or a crash.
+func AtShutdown(f func()) {
+	shutdownMu.Lock()
+	shutdownFuncs = append(shutdownFuncs, f)
+	shutdownMu.Unlock()
+}
+
+// Hypercall issues hypercall op with three arguments and returns Xen's result
+// (0 or a negative errno for most calls).
+func Hypercall(op, a1, a2, a3 uintptr) int64 { return int64(hypercall(op, a1, a2, a3)) }
+
+// Errno converts a hypercall result into an error (nil for 0).
+func ErrnoOf(r int64) error { return errno(r) }
+
+// VirtToMachine returns the machine frame behind the direct-mapped virtual address va
+// (pfn (va-VirtBase)/PageSize, looked up in the p2m table, start_info.mfn_list).
+func VirtToMachine(va uintptr) uint64 {
+	p2m := *(*uintptr)(unsafe.Pointer(startInfo() + StartInfoMFNList))
+	pfn := (va - VirtBase) / PageSize
+	return *(*uint64)(unsafe.Pointer(p2m + pfn*8))
+}
 
 // Errno is an error a hypercall returned (xen/include/public/errno.h).
 type Errno int

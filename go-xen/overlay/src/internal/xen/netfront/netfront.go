@@ -1,0 +1,622 @@
+// Copyright 2026 The go-xen Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+
+//go:build xen
+
+// Package netfront drives Xen virtual network interfaces (vifs) from a domU: the
+// frontend half of xen/include/public/io/netif.h. Each vif in the domain's xenstore
+// directory device/vif/<n> becomes one Device that sends and receives whole Ethernet
+// frames; it is the link layer the network stack sits on.
+//
+// API:
+//
+//	Devices() ([]int, error)       vif indices present in xenstore
+//	Open(n int) (*Device, error)   connect vif n to its backend
+//	(*Device).MAC() [6]byte        hardware address from the vif's "mac" node
+//	(*Device).MTU() int            1500 (payload; frames are up to MTU+14 bytes)
+//	(*Device).Send(frame) error    queue one frame; blocks while the tx ring is full
+//	(*Device).Receive() ([]byte, error)  next received frame; blocks until one arrives
+//	(*Device).SetReceiver(f)       deliver frames to f instead of Receive
+//	(*Device).Stats() Stats        counters
+//	(*Device).Close() error        disconnect from the backend
+//
+// Handshake (docs/misc/xenstore-paths.pandoc, netif.h): read backend, backend-id
+// and mac; wait for the backend to reach InitWait; share one tx and one rx ring
+// page and allocate an event channel to the backend; write tx-ring-ref,
+// rx-ring-ref, event-channel, request-rx-copy=1 (the backend copies into our pages),
+// feature-rx-notify=1, feature-no-csum-offload=1 (frames arrive with complete
+// checksums) and state=Connected in one transaction; wait for the backend's state
+// to become Connected (a xenstore watch, no polling).
+//
+// Buffers: each of the 256 rx and 256 tx ring slots owns one page, granted to the
+// backend once at Open (rx writable, tx read-only) and reused for every frame, so
+// there is no per-packet grant traffic. Send copies the frame into a free tx page;
+// received frames are copied out of the rx page before it goes back to the backend.
+//
+// Events: one goroutine per device blocks in the event channel's Wait. When the port
+// fires it reclaims tx responses (waking blocked senders) and consumes rx responses,
+// then re-posts the rx pages; response event thresholds are re-armed with the ring
+// protocol's final check, so nothing is missed and nothing spins. A sender finding
+// no free tx slot blocks until that goroutine frees one; frames are never dropped
+// on send. On receive, a frame is dropped (and counted) only when Receive's queue of
+// rxQueueLen frames is full because nobody reads it.
+//
+// Shutdown: Open registers Close with xen.AtShutdown, so a toolstack shutdown
+// request disconnects every device (Closing, then Closed, each acknowledged by the
+// backend) before the domain ends.
+package netfront
+
+import (
+	"errors"
+	"internal/xen"
+	"internal/xen/gnttab"
+	"internal/xen/xenstore"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+const (
+	mtu        = 1500
+	maxFrame   = mtu + 14 + 4 // Ethernet header and an 802.1Q tag
+	txSlots    = xen.NetifTxRingSize
+	rxSlots    = xen.NetifRxRingSize
+	rxQueueLen = 1024
+
+	stateTimeout = 10 * time.Second
+)
+
+var (
+	// ErrClosed is returned by Send and Receive after Close.
+	ErrClosed = errors.New("netfront: device closed")
+	// ErrFrameSize is returned by Send for an empty frame or one longer than MTU+18.
+	ErrFrameSize = errors.New("netfront: frame size out of range")
+)
+
+// Stats counts a device's traffic.
+type Stats struct {
+	RxFrames, RxBytes uint64
+	RxErrors          uint64 // responses with an error status or a bad offset/length
+	RxDropped         uint64 // frames dropped because the Receive queue was full
+	TxFrames, TxBytes uint64
+	TxErrors          uint64 // tx responses with an error status
+	TxWaits           uint64 // times Send blocked on a full ring
+	Events            uint64 // event channel wake-ups
+}
+
+// Device is one connected vif.
+type Device struct {
+	index     int
+	front     string // device/vif/<n>
+	back      string // backend directory
+	backendID uint16
+	mac       [6]byte
+	port      xen.Port
+	xs        *xenstore.Client
+
+	ringPages *gnttab.Pages // 0: tx sring, 1: rx sring
+	ringRefs  [2]gnttab.Ref
+	txBufs    *gnttab.Pages
+	rxBufs    *gnttab.Pages
+	txRefs    [txSlots]gnttab.Ref
+	rxRefs    [rxSlots]gnttab.Ref
+
+	txMu      sync.Mutex
+	txFree    []uint16 // free tx slot ids
+	txReqProd uint32
+	txRspCons uint32
+	txSpace   chan struct{} // signalled when slots were freed
+
+	rxReqProd uint32
+	rxRspCons uint32
+	rxPending []byte // a frame continued with NETRXF_more_data
+
+	recvMu sync.Mutex
+	recv   func([]byte)
+	rxq    chan []byte
+
+	closeOnce sync.Once
+	closed    chan struct{}
+	closeErr  error
+
+	rxFrames, rxBytes, rxErrors, rxDropped atomic.Uint64
+	txFrames, txBytes, txErrors, txWaits   atomic.Uint64
+	events                                 atomic.Uint64
+}
+
+// Devices returns the indices of the domain's vifs (from xenstore device/vif), sorted.
+func Devices() ([]int, error) {
+	xs, err := xenstore.Default()
+	if err != nil {
+		return nil, err
+	}
+	names, err := xs.Directory("device/vif")
+	if err != nil {
+		if errors.Is(err, xenstore.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var ids []int
+	for _, n := range names {
+		if id, err := strconv.Atoi(n); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	sort.Ints(ids)
+	return ids, nil
+}
+
+// Open connects vif index to its backend and starts receiving.
+func Open(index int) (*Device, error) {
+	xs, err := xenstore.Default()
+	if err != nil {
+		return nil, err
+	}
+	d := &Device{
+		index:   index,
+		front:   "device/vif/" + strconv.Itoa(index),
+		xs:      xs,
+		txSpace: make(chan struct{}, 1),
+		rxq:     make(chan []byte, rxQueueLen),
+		closed:  make(chan struct{}),
+	}
+	if err := d.readConfig(); err != nil {
+		return nil, err
+	}
+	if _, err := d.waitBackend(func(s int) bool { return s >= xen.XenbusStateInitWait && s <= xen.XenbusStateConnected }); err != nil {
+		return nil, err
+	}
+	if err := d.setupRings(); err != nil {
+		return nil, err
+	}
+	if err := d.publish(); err != nil {
+		return nil, err
+	}
+	if st, err := d.waitBackend(func(s int) bool { return s >= xen.XenbusStateConnected }); err != nil {
+		return nil, err
+	} else if st != xen.XenbusStateConnected {
+		return nil, d.errorf("backend went to state " + strconv.Itoa(st) + " instead of Connected")
+	}
+	go d.loop()
+	d.port.Notify() // the rx ring is already full of requests
+	xen.AtShutdown(func() { d.Close() })
+	return d, nil
+}
+
+func (d *Device) errorf(msg string) error {
+	return errors.New("netfront: vif " + strconv.Itoa(d.index) + ": " + msg)
+}
+
+func (d *Device) readConfig() error {
+	var err error
+	if d.back, err = d.xs.Read(d.front + "/backend"); err != nil {
+		return err
+	}
+	id, err := d.xs.Read(d.front + "/backend-id")
+	if err != nil {
+		return err
+	}
+	n, err := strconv.ParseUint(id, 10, 16)
+	if err != nil {
+		return d.errorf("bad backend-id " + strconv.Quote(id))
+	}
+	d.backendID = uint16(n)
+	mac, err := d.xs.Read(d.front + "/mac")
+	if err != nil {
+		return err
+	}
+	parts := strings.Split(mac, ":")
+	if len(parts) != 6 {
+		return d.errorf("bad mac " + strconv.Quote(mac))
+	}
+	for i, p := range parts {
+		b, err := strconv.ParseUint(p, 16, 8)
+		if err != nil {
+			return d.errorf("bad mac " + strconv.Quote(mac))
+		}
+		d.mac[i] = byte(b)
+	}
+	return nil
+}
+
+func (d *Device) backendState() int {
+	s, err := d.xs.Read(d.back + "/state")
+	if err != nil {
+		return xen.XenbusStateUnknown
+	}
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// waitBackend blocks (on a xenstore watch) until ok(backend state) holds, and returns
+// that state; it gives up after stateTimeout, and as soon as the backend is Closed
+// when ok does not accept Closed.
+func (d *Device) waitBackend(ok func(int) bool) (int, error) {
+	w, err := d.xs.Watch(d.back + "/state")
+	if err != nil {
+		return 0, err
+	}
+	defer w.Stop()
+	fired := make(chan struct{}, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			w.Next()
+			select {
+			case fired <- struct{}{}:
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}()
+	timeout := time.NewTimer(stateTimeout)
+	defer timeout.Stop()
+	for {
+		st := d.backendState()
+		if ok(st) {
+			return st, nil
+		}
+		if st == xen.XenbusStateClosed {
+			return st, d.errorf("backend is Closed")
+		}
+		select {
+		case <-fired:
+		case <-timeout.C:
+			return st, d.errorf("timed out waiting for the backend (state " + strconv.Itoa(st) + ")")
+		}
+	}
+}
+
+// Ring layout helpers (xen/include/public/io/ring.h).
+func (d *Device) txRing() uintptr { return d.ringPages.Addr(0) }
+func (d *Device) rxRing() uintptr { return d.ringPages.Addr(1) }
+
+func u32(a uintptr) *uint32 { return (*uint32)(unsafe.Pointer(a)) }
+func u16(a uintptr) *uint16 { return (*uint16)(unsafe.Pointer(a)) }
+
+func txEntry(ring uintptr, i uint32) uintptr {
+	return ring + xen.SringRing + uintptr(i%txSlots)*xen.SizeofNetifTxEntry
+}
+
+func rxEntry(ring uintptr, i uint32) uintptr {
+	return ring + xen.SringRing + uintptr(i%rxSlots)*xen.SizeofNetifRxEntry
+}
+
+func (d *Device) setupRings() error {
+	d.ringPages = gnttab.AllocPages(2)
+	d.txBufs = gnttab.AllocPages(txSlots)
+	d.rxBufs = gnttab.AllocPages(rxSlots)
+	for _, r := range []uintptr{d.txRing(), d.rxRing()} {
+		// SHARED_RING_INIT: producers 0, event thresholds 1.
+		*u32(r + xen.SringReqEvent) = 1
+		*u32(r + xen.SringRspEvent) = 1
+	}
+	var err error
+	for i := range d.ringRefs {
+		if d.ringRefs[i], err = gnttab.GrantPage(d.backendID, d.ringPages.Addr(i), false); err != nil {
+			return err
+		}
+	}
+	for i := range d.txRefs {
+		if d.txRefs[i], err = gnttab.GrantPage(d.backendID, d.txBufs.Addr(i), true); err != nil {
+			return err
+		}
+		d.txFree = append(d.txFree, uint16(i))
+	}
+	for i := range d.rxRefs {
+		if d.rxRefs[i], err = gnttab.GrantPage(d.backendID, d.rxBufs.Addr(i), false); err != nil {
+			return err
+		}
+	}
+	// Every rx page goes to the backend at once.
+	ring := d.rxRing()
+	for i := uint32(0); i < rxSlots; i++ {
+		e := rxEntry(ring, d.rxReqProd)
+		*u16(e + xen.NetifRxRequestID) = uint16(i)
+		*u32(e + xen.NetifRxRequestGref) = uint32(d.rxRefs[i])
+		d.rxReqProd++
+	}
+	atomic.StoreUint32(u32(ring+xen.SringReqProd), d.rxReqProd)
+	if d.port, err = xen.AllocUnbound(d.backendID); err != nil {
+		return err
+	}
+	return d.port.Unmask()
+}
+
+func (d *Device) publish() error {
+	kv := [][2]string{
+		{"tx-ring-ref", strconv.Itoa(int(d.ringRefs[0]))},
+		{"rx-ring-ref", strconv.Itoa(int(d.ringRefs[1]))},
+		{"event-channel", strconv.Itoa(int(d.port))},
+		{"request-rx-copy", "1"},
+		{"feature-rx-notify", "1"},
+		{"feature-no-csum-offload", "1"},
+		{"feature-sg", "0"},
+		{"feature-gso-tcpv4", "0"},
+		{"feature-gso-tcpv6", "0"},
+		{"state", strconv.Itoa(xen.XenbusStateConnected)},
+	}
+	for attempt := 0; ; attempt++ {
+		tx, err := d.xs.Begin()
+		if err != nil {
+			return err
+		}
+		for _, e := range kv {
+			if err = tx.Write(d.front+"/"+e[0], e[1]); err != nil {
+				tx.Abort()
+				return err
+			}
+		}
+		err = tx.Commit()
+		if err == nil {
+			return nil
+		}
+		var xe *xenstore.Error
+		if !errors.As(err, &xe) || xe.Errno != "EAGAIN" || attempt > 100 {
+			return err
+		}
+	}
+}
+
+// MAC returns the vif's hardware address.
+func (d *Device) MAC() [6]byte { return d.mac }
+
+// MTU returns the largest IP packet a frame can carry (1500).
+func (d *Device) MTU() int { return mtu }
+
+// Index returns the vif number (device/vif/<n>).
+func (d *Device) Index() int { return d.index }
+
+// Send copies frame (a whole Ethernet frame, without FCS) into a free tx slot and
+// hands it to the backend. It blocks while all 256 slots are in flight; it does not
+// drop frames.
+func (d *Device) Send(frame []byte) error {
+	if len(frame) == 0 || len(frame) > maxFrame {
+		return ErrFrameSize
+	}
+	d.txMu.Lock()
+	for {
+		select {
+		case <-d.closed:
+			d.txMu.Unlock()
+			return ErrClosed
+		default:
+		}
+		if len(d.txFree) == 0 {
+			d.reclaimTx()
+		}
+		if len(d.txFree) > 0 {
+			break
+		}
+		d.txWaits.Add(1)
+		d.txMu.Unlock()
+		select {
+		case <-d.txSpace:
+		case <-d.closed:
+		}
+		d.txMu.Lock()
+	}
+	id := d.txFree[len(d.txFree)-1]
+	d.txFree = d.txFree[:len(d.txFree)-1]
+	copy(d.txBufs.Bytes(int(id)), frame)
+	ring := d.txRing()
+	e := txEntry(ring, d.txReqProd)
+	*u32(e + xen.NetifTxRequestGref) = uint32(d.txRefs[id])
+	*u16(e + xen.NetifTxRequestOffset) = 0
+	*u16(e + xen.NetifTxRequestFlags) = 0
+	*u16(e + xen.NetifTxRequestID) = id
+	*u16(e + xen.NetifTxRequestSize) = uint16(len(frame))
+	old := d.txReqProd
+	d.txReqProd++
+	notify := push(ring, old, d.txReqProd)
+	d.txMu.Unlock()
+	d.txFrames.Add(1)
+	d.txBytes.Add(uint64(len(frame)))
+	if notify {
+		d.port.Notify()
+	}
+	return nil
+}
+
+// push publishes requests [old, new) and reports whether the backend asked to be
+// notified (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY). The atomic store is a full barrier
+// on amd64, so req_event is read after req_prod is visible.
+func push(ring uintptr, old, new uint32) bool {
+	atomic.StoreUint32(u32(ring+xen.SringReqProd), new)
+	ev := atomic.LoadUint32(u32(ring + xen.SringReqEvent))
+	return new-ev < new-old
+}
+
+// reclaimTx frees the slots of answered tx requests; d.txMu is held.
+func (d *Device) reclaimTx() {
+	ring := d.txRing()
+	freed := false
+	for {
+		prod := atomic.LoadUint32(u32(ring + xen.SringRspProd))
+		for ; d.txRspCons != prod; d.txRspCons++ {
+			e := txEntry(ring, d.txRspCons)
+			status := int16(*u16(e + xen.NetifTxResponseStatus))
+			if status == xen.NETIF_RSP_NULL {
+				continue
+			}
+			if status != xen.NETIF_RSP_OKAY {
+				d.txErrors.Add(1)
+			}
+			d.txFree = append(d.txFree, *u16(e + xen.NetifTxResponseID))
+			freed = true
+		}
+		// RING_FINAL_CHECK_FOR_RESPONSES: ask for an event at the next response, then
+		// look again in case it arrived before the threshold was visible.
+		atomic.StoreUint32(u32(ring+xen.SringRspEvent), d.txRspCons+1)
+		if atomic.LoadUint32(u32(ring+xen.SringRspProd)) == d.txRspCons {
+			break
+		}
+	}
+	if freed {
+		select {
+		case d.txSpace <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// loop is the device's event goroutine: it sleeps in the event channel until the
+// backend signals, then handles tx completions and received frames.
+func (d *Device) loop() {
+	for {
+		d.txMu.Lock()
+		d.reclaimTx()
+		d.txMu.Unlock()
+		d.receive()
+		select {
+		case <-d.closed:
+			return
+		default:
+		}
+		d.port.Wait()
+		d.events.Add(1)
+	}
+}
+
+// receive consumes rx responses, delivers the frames and gives the pages back.
+func (d *Device) receive() {
+	ring := d.rxRing()
+	old := d.rxReqProd
+	for {
+		prod := atomic.LoadUint32(u32(ring + xen.SringRspProd))
+		for ; d.rxRspCons != prod; d.rxRspCons++ {
+			e := rxEntry(ring, d.rxRspCons)
+			id := *u16(e + xen.NetifRxResponseID)
+			off := int(*u16(e + xen.NetifRxResponseOffset))
+			flags := *u16(e + xen.NetifRxResponseFlags)
+			status := int(int16(*u16(e + xen.NetifRxResponseStatus)))
+			if int(id) < rxSlots {
+				d.rxFrame(int(id), off, flags, status)
+				// Re-post the same page (and grant) in the next request slot.
+				q := rxEntry(ring, d.rxReqProd)
+				*u16(q + xen.NetifRxRequestID) = id
+				*u32(q + xen.NetifRxRequestGref) = uint32(d.rxRefs[id])
+				d.rxReqProd++
+			} else {
+				d.rxErrors.Add(1)
+			}
+		}
+		atomic.StoreUint32(u32(ring+xen.SringRspEvent), d.rxRspCons+1)
+		if atomic.LoadUint32(u32(ring+xen.SringRspProd)) == d.rxRspCons {
+			break
+		}
+	}
+	if d.rxReqProd != old && push(ring, old, d.rxReqProd) {
+		d.port.Notify()
+	}
+}
+
+func (d *Device) rxFrame(id, off int, flags uint16, status int) {
+	if status <= 0 || off+status > xen.PageSize || flags&xen.NETRXF_extra_info != 0 {
+		// Errors, and extra-info segments we never negotiated (GSO).
+		d.rxErrors.Add(1)
+		d.rxPending = d.rxPending[:0]
+		return
+	}
+	d.rxPending = append(d.rxPending, d.rxBufs.Bytes(id)[off:off+status]...)
+	if flags&xen.NETRXF_more_data != 0 {
+		return
+	}
+	frame := make([]byte, len(d.rxPending))
+	copy(frame, d.rxPending)
+	d.rxPending = d.rxPending[:0]
+	d.rxFrames.Add(1)
+	d.rxBytes.Add(uint64(len(frame)))
+	d.recvMu.Lock()
+	f := d.recv
+	d.recvMu.Unlock()
+	if f != nil {
+		f(frame)
+		return
+	}
+	select {
+	case d.rxq <- frame:
+	default:
+		d.rxDropped.Add(1)
+	}
+}
+
+// Receive returns the next received frame (a new slice the caller owns). It blocks
+// until a frame arrives or the device is closed.
+func (d *Device) Receive() ([]byte, error) {
+	select {
+	case f := <-d.rxq:
+		return f, nil
+	case <-d.closed:
+		select {
+		case f := <-d.rxq:
+			return f, nil
+		default:
+			return nil, ErrClosed
+		}
+	}
+}
+
+// SetReceiver makes the device call f with every received frame (on the device's
+// event goroutine; f owns the slice and must not block for long) instead of queueing
+// it for Receive. SetReceiver(nil) goes back to Receive.
+func (d *Device) SetReceiver(f func(frame []byte)) {
+	d.recvMu.Lock()
+	d.recv = f
+	d.recvMu.Unlock()
+}
+
+// Stats returns the device's counters.
+func (d *Device) Stats() Stats {
+	return Stats{
+		RxFrames: d.rxFrames.Load(), RxBytes: d.rxBytes.Load(),
+		RxErrors: d.rxErrors.Load(), RxDropped: d.rxDropped.Load(),
+		TxFrames: d.txFrames.Load(), TxBytes: d.txBytes.Load(),
+		TxErrors: d.txErrors.Load(), TxWaits: d.txWaits.Load(),
+		Events: d.events.Load(),
+	}
+}
+
+// Close disconnects from the backend: state Closing, wait for the backend to close,
+// state Closed, then end the grants the backend no longer uses. Senders and receivers
+// blocked on the device return ErrClosed. The event goroutine stays parked on the
+// (now silent) port.
+func (d *Device) Close() error {
+	d.closeOnce.Do(func() {
+		close(d.closed)
+		d.xs.Write(d.front+"/state", strconv.Itoa(xen.XenbusStateClosing))
+		_, err := d.waitBackend(func(s int) bool { return s >= xen.XenbusStateClosing || s == xen.XenbusStateInitWait })
+		d.xs.Write(d.front+"/state", strconv.Itoa(xen.XenbusStateClosed))
+		if err == nil {
+			_, err = d.waitBackend(func(s int) bool { return s == xen.XenbusStateClosed || s == xen.XenbusStateInitWait })
+			if err != nil && d.backendState() == xen.XenbusStateClosed {
+				err = nil
+			}
+		}
+		if err == nil {
+			d.endGrants()
+		}
+		d.closeErr = err
+	})
+	return d.closeErr
+}
+
+func (d *Device) endGrants() {
+	for _, r := range d.ringRefs {
+		gnttab.End(r)
+	}
+	for _, r := range d.txRefs {
+		gnttab.End(r)
+	}
+	for _, r := range d.rxRefs {
+		gnttab.End(r)
+	}
+}
