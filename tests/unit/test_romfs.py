@@ -210,3 +210,19 @@ def test_cli(tmp_path, repo):
     bad = subprocess.run([sys.executable, "-m", "goxen.romfs", "pack", str(src), str(tmp_path / "p.img")],
                          env=env, capture_output=True, text=True)
     assert bad.returncode == 1 and "romfs: l: symbolic link" in bad.stderr
+
+
+def test_embed_overlay(tmp_path):
+    pkg = tmp_path / "apps" / "web"
+    pkg.mkdir(parents=True)
+    (tmp_path / "romfs.img").write_bytes(b"GOXROMFS")
+    overlay = romfs.embed_overlay(tmp_path / "romfs.img", pkg, tmp_path / "gen")
+    import json
+    replace = json.loads(overlay.read_text())["Replace"]
+    assert replace == {str(pkg / romfs.EMBED_GO): str(tmp_path / "gen" / romfs.EMBED_GO),
+                       str(pkg / romfs.EMBED_IMG): str(tmp_path / "romfs.img")}
+    go = (tmp_path / "gen" / romfs.EMBED_GO).read_text()
+    assert "//go:build xen\n\npackage main\n" in go
+    assert "//go:linkname goxenRomfsImage syscall.romfsImage\n//go:embed zz_goxen_romfs.img\n" \
+           "var goxenRomfsImage string\n" in go
+    assert not list(pkg.iterdir())     # nothing written into the source tree

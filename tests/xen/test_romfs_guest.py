@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from goxen import romfs, xenrun
 
 from xentest import echo, explain
@@ -81,7 +83,6 @@ def test_os_apis_read_the_mounted_image(toolchain, xen_hypervisor, tmp_path):
     toolchain's syscall (romfs/_std/fs_romfs_xen.go, internal/romfs); read with os, filepath
     and net/http only (romfs/internal/ostest)."""
     if not (toolchain / "src" / "internal" / "romfs").is_dir():
-        import pytest
         pytest.skip(f"{toolchain} carries no internal/romfs yet (the toolchain build vendors "
                     "romfs/*.go there and syscall mounts it; see romfs/README.md)")
     src = tmp_path / "tree"
