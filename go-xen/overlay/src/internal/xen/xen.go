@@ -153,7 +153,7 @@ func AtShutdown(f func()) {
 // (0 or a negative errno for most calls).
 func Hypercall(op, a1, a2, a3 uintptr) int64 { return int64(hypercall(op, a1, a2, a3)) }
 
-// Errno converts a hypercall result into an error (nil for 0).
+// ErrnoOf converts a hypercall result into an error (nil for 0).
 func ErrnoOf(r int64) error { return errno(r) }
 
 // VirtToMachine returns the machine frame behind the direct-mapped virtual address va

@@ -23,6 +23,7 @@ var (
 	burst    = flag.Int("nf.burst", 1000, "frames of ethertype 0x88b5 to send (more than the ring holds)")
 	expect   = flag.Int("nf.expect", 0, "frames of ethertype 0x88b6 to wait for from the peer")
 	show     = flag.Int("nf.show", 8, "received frames to print")
+	hold     = flag.Bool("nf.hold", false, "keep the first vif open and block (for xl shutdown)")
 )
 
 const (
@@ -146,6 +147,11 @@ func TestVif(t *testing.T) {
 				}
 			}
 			fmt.Printf("netfront: vif %d: received %d peer frames, %d out of sequence\n", id, got, outOfOrder)
+		}
+
+		if *hold {
+			fmt.Printf("netfront: vif %d: holding the device open\n", id)
+			select {} // xl shutdown: control calls xen.Shutdown, which runs d.Close
 		}
 
 		st = d.Stats()
