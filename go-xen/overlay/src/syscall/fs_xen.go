@@ -8,10 +8,10 @@
 // A descriptor refers to an openFile (several descriptors after Dup). An openFile
 // is anything that implements fileOps: the console (fds 0-2), /dev/null, a
 // directory being listed, a pipe end (pipe_xen.go), and later the files of the
-// romfs image. Path calls take
-// absolute or cwd-relative paths, clean them (there are no symbolic links), and ask
-// rootFS. The tree is read-only: creating, writing, renaming or removing anything
-// in it fails with EROFS; only devices accept writes.
+// romfs image. Path calls take absolute or cwd-relative paths, clean them (there
+// are no symbolic links), and ask the file system mounted there: tmpFS, a writable
+// tree in memory, at /tmp; rootFS everywhere else. rootFS is read-only: creating, writing, renaming or removing
+// anything in it fails with EROFS; only devices accept writes.
 //
 // Only pipes ever wait, and they park the goroutine, not the vCPU. The console has
 // no input yet (reads report end of file) and console output is written
@@ -34,18 +34,52 @@ type fileOps interface {
 }
 
 // fileSystem is a tree that path calls resolve in. Paths handed to it are clean
-// and absolute ("/", "/dev/null").
+// and absolute within the tree ("/", "/dev/null"). A read-only tree answers every
+// change with EROFS (or ENOENT for a path that does not exist).
 type fileSystem interface {
 	stat(path string, st *Stat_t) error
-	// open opens path for reading (or, for devices, writing). flags are
-	// the caller's O_ flags; open fails with EROFS for anything that would
-	// create or change a file the tree cannot change.
-	open(path string, flags int) (fileOps, error)
+	// open opens path; flags are the caller's O_ flags, perm the mode of a
+	// file that O_CREAT creates (before the umask).
+	open(path string, flags int, perm uint32) (fileOps, error)
+	mkdir(path string, perm uint32) error
+	remove(path string, dir bool) error // rmdir (dir) or unlink
+	rename(from, to string) error       // both in this tree
+	chmod(path string, mode uint32) error
+	truncate(path string, size int64) error
+	utimes(path string, ts []Timespec) error
 }
 
-// rootFS serves every path. It is the built-in device tree until a romfs image
-// is mounted over it.
+// rootFS serves every path outside the mounts. It is the built-in device tree
+// until a romfs image is mounted over it.
 var rootFS fileSystem = devTree{}
+
+// tmpFS is mounted at /tmp: a writable tree in memory (tmpfs_xen.go), so that
+// os.CreateTemp, os.MkdirTemp and testing's TempDir work.
+var tmpFS fileSystem = newMemFS()
+
+const tmpMount = "/tmp"
+
+// lookupFS returns the file system that serves the clean absolute path p, and
+// p's path inside it.
+func lookupFS(p string) (fileSystem, string) {
+	if p == tmpMount {
+		return tmpFS, "/"
+	}
+	if len(p) > len(tmpMount) && p[:len(tmpMount)] == tmpMount && p[len(tmpMount)] == '/' {
+		return tmpFS, p[len(tmpMount):]
+	}
+	return rootFS, p
+}
+
+// resolve is absPath followed by lookupFS.
+func resolve(path string) (fileSystem, string, error) {
+	p, err := absPath(path)
+	if err != nil {
+		return nil, "", err
+	}
+	fsys, rel := lookupFS(p)
+	return fsys, rel, nil
+}
 
 // consoleWrite is runtime.syscall_consoleWrite (runtime/syscall_xen.go).
 func consoleWrite(b []byte)
@@ -164,7 +198,8 @@ func Open(path string, mode int, perm uint32) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	ops, err := rootFS.open(p, mode)
+	fsys, rel := lookupFS(p)
+	ops, err := fsys.open(rel, mode, perm&^uint32(umask))
 	if err != nil {
 		return -1, err
 	}
@@ -323,12 +358,12 @@ func Fstat(fd int, st *Stat_t) error {
 }
 
 func Stat(path string, st *Stat_t) error {
-	p, err := absPath(path)
+	fsys, rel, err := resolve(path)
 	if err != nil {
 		return err
 	}
 	*st = Stat_t{}
-	return rootFS.stat(p, st)
+	return fsys.stat(rel, st)
 }
 
 // Lstat is Stat: there are no symbolic links.
@@ -341,39 +376,138 @@ func Fsync(fd int) error {
 	return err
 }
 
-// readOnly returns the error for a call that would change path: ENOENT if
-// it does not exist (and notExistOK is false), else EROFS.
-func readOnly(path string, notExistOK bool) error {
-	var st Stat_t
-	if err := Stat(path, &st); err != nil && !(notExistOK && err == ENOENT) {
+// fileSetter is implemented by open files whose attributes can change.
+type fileSetter interface {
+	chmod(mode uint32) error
+	truncate(size int64) error
+}
+
+func Mkdir(path string, perm uint32) error {
+	fsys, rel, err := resolve(path)
+	if err != nil {
 		return err
+	}
+	return fsys.mkdir(rel, perm&^uint32(umask))
+}
+
+func Rmdir(path string) error {
+	fsys, rel, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	return fsys.remove(rel, true)
+}
+
+func Unlink(path string) error {
+	fsys, rel, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	return fsys.remove(rel, false)
+}
+
+func Rename(from, to string) error {
+	ffs, frel, err := resolve(from)
+	if err != nil {
+		return err
+	}
+	tfs, trel, err := resolve(to)
+	if err != nil {
+		return err
+	}
+	if ffs != tfs {
+		return EXDEV
+	}
+	return ffs.rename(frel, trel)
+}
+
+func Chmod(path string, mode uint32) error {
+	fsys, rel, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	return fsys.chmod(rel, mode)
+}
+
+func Truncate(path string, length int64) error {
+	fsys, rel, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	if length < 0 {
+		return EINVAL
+	}
+	return fsys.truncate(rel, length)
+}
+
+func UtimesNano(path string, ts []Timespec) error {
+	fsys, rel, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	if len(ts) != 2 {
+		return EINVAL
+	}
+	return fsys.utimes(rel, ts)
+}
+
+// Ownership cannot change: everything belongs to root, the only user.
+func Chown(path string, uid, gid int) error  { return chown(path) }
+func Lchown(path string, uid, gid int) error { return chown(path) }
+
+func chown(path string) error {
+	var st Stat_t
+	if err := Stat(path, &st); err != nil {
+		return err
+	}
+	return EPERM
+}
+
+// There are no symbolic or hard links, nor device nodes to make.
+func Link(path, link string) error                  { return linkErr(path) }
+func Symlink(path, link string) error               { return ENOSYS }
+func Mknod(path string, mode uint32, dev int) error { return EPERM }
+
+func linkErr(path string) error {
+	var st Stat_t
+	if err := Stat(path, &st); err != nil {
+		return err
+	}
+	return ENOSYS
+}
+
+func Fchmod(fd int, mode uint32) error {
+	f, err := lookupFD(fd)
+	if err != nil {
+		return err
+	}
+	if s, ok := f.ops.(fileSetter); ok {
+		return s.chmod(mode)
 	}
 	return EROFS
 }
 
-// readOnlyFD is readOnly for a descriptor.
-func readOnlyFD(fd int) error {
+func Fchown(fd int, uid, gid int) error {
 	if _, err := lookupFD(fd); err != nil {
 		return err
 	}
-	return EROFS
+	return EPERM
 }
 
-func Mkdir(path string, perm uint32) error          { return readOnly(path, true) }
-func Rmdir(path string) error                       { return readOnly(path, false) }
-func Unlink(path string) error                      { return readOnly(path, false) }
-func Chmod(path string, mode uint32) error          { return readOnly(path, false) }
-func Chown(path string, uid, gid int) error         { return readOnly(path, false) }
-func Lchown(path string, uid, gid int) error        { return readOnly(path, false) }
-func Truncate(path string, length int64) error      { return readOnly(path, false) }
-func UtimesNano(path string, ts []Timespec) error   { return readOnly(path, false) }
-func Link(path, link string) error                  { return readOnly(path, false) }
-func Symlink(path, link string) error               { return readOnly(link, true) }
-func Fchmod(fd int, mode uint32) error              { return readOnlyFD(fd) }
-func Fchown(fd int, uid, gid int) error             { return readOnlyFD(fd) }
-func Ftruncate(fd int, length int64) error          { return readOnlyFD(fd) }
-func Mknod(path string, mode uint32, dev int) error { return readOnly(path, true) }
-func Rename(from, to string) error                  { return readOnly(from, false) }
+func Ftruncate(fd int, length int64) error {
+	f, err := lookupFD(fd)
+	if err != nil {
+		return err
+	}
+	if length < 0 {
+		return EINVAL
+	}
+	if s, ok := f.ops.(fileSetter); ok {
+		return s.truncate(length)
+	}
+	return EINVAL
+}
+
 func Readlink(path string, buf []byte) (n int, err error) {
 	var st Stat_t
 	if err := Stat(path, &st); err != nil {
@@ -422,7 +556,8 @@ func Fchdir(fd int) error {
 
 func chdir(p string) error {
 	var st Stat_t
-	if err := rootFS.stat(p, &st); err != nil {
+	fsys, rel := lookupFS(p)
+	if err := fsys.stat(rel, &st); err != nil {
 		return err
 	}
 	if st.Mode&S_IFMT != S_IFDIR {
@@ -483,12 +618,14 @@ type devNode struct {
 }
 
 var devNodes = map[string]*devNode{
-	"/":         {ino: 1, mode: S_IFDIR | 0555, entries: []string{"dev"}},
+	"/":         {ino: 1, mode: S_IFDIR | 0555, entries: []string{"dev", "tmp"}},
 	"/dev":      {ino: 2, mode: S_IFDIR | 0555, entries: []string{"null"}},
 	"/dev/null": {ino: 3, mode: S_IFCHR | 0666, rdev: 0x103},
+	"/tmp":      {ino: 4, mode: S_IFDIR | 01777}, // the mount point of tmpFS
 }
 
 func (n *devNode) fill(st *Stat_t) {
+	st.Dev = 1
 	st.Ino = n.ino
 	st.Mode = n.mode
 	st.Rdev = n.rdev
@@ -508,7 +645,22 @@ func (devTree) stat(path string, st *Stat_t) error {
 	return nil
 }
 
-func (devTree) open(path string, flags int) (fileOps, error) {
+// devTree changes nothing: it answers ENOENT for what does not exist, else EROFS.
+func (t devTree) readOnly(path string, notExistOK bool) error {
+	if _, ok := devNodes[path]; !ok && !notExistOK {
+		return ENOENT
+	}
+	return EROFS
+}
+
+func (t devTree) mkdir(path string, perm uint32) error    { return t.readOnly(path, true) }
+func (t devTree) remove(path string, dir bool) error      { return t.readOnly(path, false) }
+func (t devTree) rename(from, to string) error            { return t.readOnly(from, false) }
+func (t devTree) chmod(path string, mode uint32) error    { return t.readOnly(path, false) }
+func (t devTree) truncate(path string, size int64) error  { return t.readOnly(path, false) }
+func (t devTree) utimes(path string, ts []Timespec) error { return t.readOnly(path, false) }
+
+func (devTree) open(path string, flags int, perm uint32) (fileOps, error) {
 	n, ok := devNodes[path]
 	if !ok {
 		if flags&O_CREAT != 0 {
