@@ -1,8 +1,9 @@
 """Boot the shim's standalone test kernel (mini-os-shim/test) as Xen's dom0 in QEMU.
 
 This is a tier-2 check of the shim alone, without Go: the kernel prints `test: PASS` after
-checking xen_boot, every heap page, the pvclock, a timer wakeup from SCHEDOP_block and a fault
-redirected to a handler, then faults with no handler, so the shim must print the register dump
+checking xen_boot, every heap page, the pvclock, a timer wakeup from SCHEDOP_block and faults
+redirected to a handler (an unmapped address, a write to the read-only text, a jump into
+no-execute data), then faults with no handler, so the shim must print the register dump
 and crash the domain. Needs qemu-system-x86_64 (skipped without it unless CI=true or
 GOXEN_REQUIRE_XEN=1).
 """
@@ -42,6 +43,13 @@ def test_shim_boots_and_crashes_cleanly(kernel, mem):
     assert m, why
     assert int(m.group(1)) == pages
     assert int(m.group(3), 16) == 0x400000 + pages * 4096
+    m = re.search(r"^xen: shim: 2 segments protected, (\d+) entries changed, nx (on|unavailable)$",
+                  out, re.M)
+    assert m, why
+    assert "test: text is read-only" in result.guest_lines, why
+    if m.group(2) == "on":
+        assert int(m.group(1)) == pages, why
+        assert "test: data is no-execute" in result.guest_lines, why
     assert "test: PASS" in result.guest_lines, why
     assert "test: check failed" not in out, why
     # the no-handler fault: dump with the marker registers, then a crash

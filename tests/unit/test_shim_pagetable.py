@@ -5,6 +5,7 @@ machine that keeps page-table frames in memory and refuses what Xen refuses (tab
 in while writable or not zeroed, writable mappings of table pages, overwritten entries). Each
 case builds a Xen-like bootstrap mapping (tables at pt_pfn, boot stack after them), runs
 shim_pt_map_all from the first pfn after the boot stack, then walks the fake tables for every pfn.
+The protection pass (shim_pt_protect) runs on such a map with made-up image segments.
 """
 
 import importlib.util
@@ -37,6 +38,9 @@ struct pt_builder {
     ...;
 };
 long shim_pt_map_all(struct pt_builder *b);
+struct pt_segment { uint64_t start, end; int writable, executable; };
+long shim_pt_protect(struct pt_builder *b, const struct pt_segment *segs, unsigned int nsegs,
+                     uint64_t nx);
 
 struct fake {
     uint64_t virt_base, nr_pages, nr_mfns, l4_mfn, nr_pt_frames;
@@ -46,6 +50,8 @@ struct fake {
     char *ro;
     uint64_t update_calls, max_batch, fail_update_at;
     uint64_t zeroed, tables_hooked, leaves_written;
+    uint64_t leaves_changed;
+    int allow_leaf_changes;
     char error[256];
     ...;
 };
@@ -206,3 +212,57 @@ def test_no_mapped_room_for_tables(run):
     assert r.rc == -1 and not r.error, r.error
     assert r.failed == "no mapped free page for a page table"
 
+
+
+NX = 1 << 63
+
+
+def protect(r, segments, nx=NX):
+    """Run shim_pt_protect on a finished map; segments are (start_pfn, end_va_offset, w, x)."""
+    segs = r.ffi.new("struct pt_segment[]", len(segments))
+    for s, (start, end, w, x) in zip(segs, segments):
+        s.start, s.end, s.writable, s.executable = start, end, w, x
+    r.lib.fake.allow_leaf_changes = 1
+    rc = r.lib.shim_pt_protect(r.b, segs, len(segments), nx)
+    return rc, r.ffi.string(r.lib.fake.error).decode()
+
+
+@pytest.mark.parametrize("nx", [NX, 0])
+def test_protect_follows_the_image_segments(run, nx):
+    r = run(nr_pages=16384, boot_pages=1024, pt_pfn=0x3f)
+    assert r.rc == 0 and not r.error
+    va = r.va
+    # Like Go's ELF: text (headers included) R E ending mid-page, rodata R, data+bss RW.
+    rc, err = protect(r, [(va(0), va(3) + 100, 0, 1), (va(4), va(6), 0, 0),
+                          (va(6), va(8) + 10, 1, 0)], nx)
+    assert rc == 0 and not err, (rc, r.b.failed, err)
+    tables = set()
+    for pfn in range(r.nr_pages):
+        pte = r.lib.fake_lookup(va(pfn))
+        mfn = r.lib.fake.p2m[pfn]
+        assert (pte & ADDR) >> 12 == mfn and pte & PT_PRESENT, pfn
+        if r.lib.fake.level[mfn]:
+            tables.add(pfn)
+        if pfn <= 3:
+            assert not pte & PT_RW and not pte & NX, f"text pfn {pfn}: {pte:#x}"
+        elif pfn <= 5:
+            assert not pte & PT_RW and pte & NX == nx, f"rodata pfn {pfn}: {pte:#x}"
+        else:
+            assert pte & NX == nx, f"pfn {pfn}: {pte:#x}"
+            assert bool(pte & PT_RW) == (r.lib.fake.level[mfn] == 0), f"pfn {pfn}: {pte:#x}"
+    assert tables, "no page-table pages in the map"
+    changed = r.lib.fake.leaves_changed
+    assert r.b.ptes_written == changed == (r.nr_pages if nx else 6)
+    assert r.lib.fake.max_batch <= 512
+    # A second pass has nothing left to change.
+    rc, err = protect(r, [(va(0), va(3) + 100, 0, 1), (va(4), va(6), 0, 0),
+                          (va(6), va(8) + 10, 1, 0)], nx)
+    assert rc == 0 and not err and r.b.ptes_written == 0
+
+
+def test_protect_reports_update_failure(run):
+    r = run(nr_pages=4096, boot_pages=1024, pt_pfn=0x3f)
+    assert r.rc == 0
+    r.lib.fake.fail_update_at = r.lib.fake.update_calls + 2
+    rc, _ = protect(r, [(r.va(0), r.va(4), 0, 1)])
+    assert rc == -12 and r.ffi.string(r.b.failed).decode() == "mmu_update (protect)"

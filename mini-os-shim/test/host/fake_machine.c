@@ -5,7 +5,8 @@
  * The hooks check what Xen would refuse: tables read through non-table
  * frames, zeroing an unmapped or read-only page, hooking in a table page
  * that is not read-only or not zero, a writable mapping of a table page,
- * overwriting a present entry. The first violation is kept in fake.error
+ * overwriting a present entry (a present leaf may change its flags, not its
+ * frame, once allow_leaf_changes is set). The first violation is kept in fake.error
  * and the hook returns -22 (EINVAL).
  */
 #include <stdio.h>
@@ -205,8 +206,17 @@ static long hook_update(void *ctx, mmu_update_t *req, unsigned int count)
 		if (!lvl)
 			return violation("mmu_update into a frame that is not a page table", ptr, val);
 		slot = &frame(tmfn)[(ptr & 4095) / 8];
-		if (*slot & PT_PRESENT)
-			return violation("mmu_update overwrote a present entry", ptr, *slot);
+		if (*slot & PT_PRESENT) {
+			if (lvl != 1 || !fake.allow_leaf_changes)
+				return violation("mmu_update overwrote a present entry", ptr, *slot);
+			if ((*slot & PT_ADDR_MASK) != (val & PT_ADDR_MASK) || !(val & PT_PRESENT))
+				return violation("mmu_update changed a present leaf's frame", ptr, val);
+			if ((val & PT_RW) && fake.level[nmfn])
+				return violation("writable mapping of a page table", ptr, val);
+			fake.leaves_changed++;
+			*slot = val;
+			continue;
+		}
 		if (lvl > 1) {
 			uint64_t npfn = fake.m2p[nmfn], j;
 

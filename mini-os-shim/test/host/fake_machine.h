@@ -10,6 +10,8 @@ struct fake {
 	char *ro;            /* per pfn: own mapping is read-only */
 	uint64_t update_calls, max_batch, fail_update_at;
 	uint64_t zeroed, tables_hooked, leaves_written;
+	uint64_t leaves_changed; /* present leaf entries rewritten (allow_leaf_changes) */
+	int allow_leaf_changes;  /* let mmu_update change a present leaf's flags (protect) */
 	char error[256];
 };
 
