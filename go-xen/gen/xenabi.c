@@ -1,5 +1,5 @@
 /*
- * Prints runtime/zxenabi_amd64.go: the Xen ABI constants and struct offsets the GOOS=xen
+ * Prints runtime/zxenabi_xen_amd64.go: the Xen ABI constants and struct offsets the GOOS=xen
  * runtime uses, taken from Xen's public headers (Debian libxen-dev) and from the shim's
  * xen_boot.h, so Go never retypes a Xen struct. Run by go-xen/gen/xenabi.py.
  */
