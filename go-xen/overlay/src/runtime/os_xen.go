@@ -9,7 +9,7 @@
 //     template thread (proc.go's wasm checks are widened to xen).
 //   - Before rt0_go runs, the boot shim (mini-os-shim) has mapped all domain memory,
 //     installed the trap table and event callback, mapped shared_info, bound VIRQ_TIMER
-//     and filled the xen_boot record (read here by offset, see zxenabi_amd64.go).
+//     and filled the xen_boot record (read here by offset, see zxenabi_xen_amd64.go).
 //   - Events stay masked; idle blocks the vCPU in Xen (set_timer_op + SCHEDOP_block)
 //     from netpoll (netpoll_xen.go), never in a busy loop.
 //   - Console: CONSOLEIO_write for dom0, the PV console ring for a domU (console_xen.go).
