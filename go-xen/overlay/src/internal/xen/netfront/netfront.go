@@ -99,6 +99,8 @@ type Device struct {
 	port      xen.Port
 	xs        *xenstore.Client
 
+	backendChanged chan struct{} // the backend's state node changed
+
 	ringPages *gnttab.Pages // 0: tx sring, 1: rx sring
 	ringRefs  [2]gnttab.Ref
 	txBufs    *gnttab.Pages
@@ -169,6 +171,9 @@ func Open(index int) (*Device, error) {
 	if err := d.readConfig(); err != nil {
 		return nil, err
 	}
+	if err := d.watchBackend(); err != nil {
+		return nil, err
+	}
 	if _, err := d.waitBackend(func(s int) bool { return s >= xen.XenbusStateInitWait && s <= xen.XenbusStateConnected }); err != nil {
 		return nil, err
 	}
@@ -234,29 +239,31 @@ func (d *Device) backendState() int {
 	return n
 }
 
-// waitBackend blocks (on a xenstore watch) until ok(backend state) holds, and returns
-// that state; it gives up after stateTimeout, and as soon as the backend is Closed
-// when ok does not accept Closed.
-func (d *Device) waitBackend(ok func(int) bool) (int, error) {
+// watchBackend starts the device's one watch on the backend's state node; its
+// goroutine (alive as long as the domain) turns watch events into wake-ups on
+// d.backendChanged.
+func (d *Device) watchBackend() error {
 	w, err := d.xs.Watch(d.back + "/state")
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer w.Stop()
-	fired := make(chan struct{}, 1)
-	stop := make(chan struct{})
-	defer close(stop)
+	d.backendChanged = make(chan struct{}, 1)
 	go func() {
 		for {
 			w.Next()
 			select {
-			case fired <- struct{}{}:
-			case <-stop:
-				return
+			case d.backendChanged <- struct{}{}:
 			default:
 			}
 		}
 	}()
+	return nil
+}
+
+// waitBackend blocks until ok(backend state) holds, and returns that state; it gives
+// up after stateTimeout, and as soon as the backend is Closed when ok does not accept
+// Closed.
+func (d *Device) waitBackend(ok func(int) bool) (int, error) {
 	timeout := time.NewTimer(stateTimeout)
 	defer timeout.Stop()
 	for {
@@ -268,7 +275,7 @@ func (d *Device) waitBackend(ok func(int) bool) (int, error) {
 			return st, d.errorf("backend is Closed")
 		}
 		select {
-		case <-fired:
+		case <-d.backendChanged:
 		case <-timeout.C:
 			return st, d.errorf("timed out waiting for the backend (state " + strconv.Itoa(st) + ")")
 		}
