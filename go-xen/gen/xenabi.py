@@ -3,7 +3,7 @@
 
 usage: xenabi.py --include DIR [--check] [--out FILE] [--drivers-out FILE]
 Two outputs: go-xen/overlay/src/runtime/zxenabi_xen_amd64.go (from xenabi.c, for the
-runtime; --out) and go-xen/overlay/src/internal/xen/zabi_amd64.go (from xendrv.c, for
+runtime; --out) and go-xen/overlay/src/internal/xen/zabi_xen_amd64.go (from xendrv.c, for
 the drivers in internal/xen; --drivers-out). DIR contains xen/xen.h (Debian
 libxen-dev's usr/include). With --check, exit 1 and show a diff when a committed file
 differs from what the headers give.
@@ -18,7 +18,7 @@ import tempfile
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 DEFAULT_OUT = REPO / "go-xen/overlay/src/runtime/zxenabi_xen_amd64.go"
-DEFAULT_DRIVERS_OUT = REPO / "go-xen/overlay/src/internal/xen/zabi_amd64.go"
+DEFAULT_DRIVERS_OUT = REPO / "go-xen/overlay/src/internal/xen/zabi_xen_amd64.go"
 
 
 def generate(include: pathlib.Path, source: str = "xenabi.c") -> str:

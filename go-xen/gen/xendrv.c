@@ -1,5 +1,5 @@
 /*
- * Prints internal/xen/zabi_amd64.go: the Xen ABI constants, struct sizes and field
+ * Prints internal/xen/zabi_xen_amd64.go: the Xen ABI constants, struct sizes and field
  * offsets the drivers (internal/xen/gnttab, internal/xen/netfront) use, taken from
  * Xen's public headers (Debian libxen-dev). Run by go-xen/gen/xenabi.py.
  */

@@ -14,5 +14,5 @@ def test_generated_xen_abi_matches_headers(repo):
         capture_output=True, text=True)
     assert r.returncode == 0, (
         "go-xen/overlay/src/runtime/zxenabi_xen_amd64.go or "
-        "go-xen/overlay/src/internal/xen/zabi_amd64.go is stale; run "
+        "go-xen/overlay/src/internal/xen/zabi_xen_amd64.go is stale; run "
         "go-xen/gen/xenabi.py --include " + str(include) + "\n" + r.stdout + r.stderr)
