@@ -12,9 +12,9 @@
 // the linker keeps it and drops the empty one below; a program built without an image keeps
 // the empty one and sees only the device tree.
 //
-// The image is mounted at "/" on the first path call. /dev (and everything under it) stays
-// the device tree's, so an image directory named dev is hidden; the root directory lists
-// the image's entries and dev. Everything else is read-only: creating, writing, truncating,
+// The image is mounted at "/" on the first path call. The device tree's top-level entries
+// (/dev, and /tmp where tmpFS is mounted) stay theirs, so image entries of those names are
+// hidden; the root directory lists the image's entries merged with them. Everything else is read-only: creating, writing, truncating,
 // renaming or removing fails with EROFS. A corrupt image is reported once on the console and
 // leaves the device tree alone.
 //
@@ -45,16 +45,24 @@ var romfsMount = sync.OnceValue(func() *romfs.Image {
 
 func init() { rootFS = romfsTree{} }
 
-// romfsTree serves the image, with the device tree at /dev.
+// romfsTree serves the image, with the device tree's top-level entries (/dev, and /tmp where
+// tmpFS is mounted) over it.
 type romfsTree struct{}
 
-// isDev reports whether path (clean, absolute) is the device tree's.
-func isDev(path string) bool {
-	return path == "/dev" || len(path) > 5 && path[:5] == "/dev/"
-}
+// romfsDev is romfs's Stat_t.Dev (the device tree is 1, tmpFS 2).
+const romfsDev = 3
 
-// romfsIno numbers image nodes after the device tree's inodes.
-const romfsIno = 1 << 32
+// isDev reports whether path (clean, absolute) belongs to the device tree: "/" itself is
+// the image's, merged with the device tree's entries.
+func isDev(path string) bool {
+	for _, name := range devNodes["/"].entries {
+		if len(path) > len(name) && path[1:1+len(name)] == name &&
+			(len(path) == 1+len(name) || path[1+len(name)] == '/') {
+			return true
+		}
+	}
+	return false
+}
 
 func (romfsTree) lookup(path string) (romfs.Node, error) {
 	img := romfsMount()
@@ -74,7 +82,8 @@ func (romfsTree) lookup(path string) (romfs.Node, error) {
 }
 
 func romfsStat(n romfs.Node, st *Stat_t) {
-	st.Ino = romfsIno + uint64(n.Index())
+	st.Dev = romfsDev
+	st.Ino = uint64(n.Index()) + 1
 	st.Mode = n.Mode()
 	st.Nlink = 1
 	if n.IsDir() {
@@ -108,14 +117,34 @@ func (t romfsTree) stat(path string, st *Stat_t) error {
 	return nil
 }
 
-func (t romfsTree) open(path string, flags int) (fileOps, error) {
+// readOnly answers a change to path: ENOENT if it does not exist (unless notExistOK), else
+// EROFS.
+func (t romfsTree) readOnly(path string, notExistOK bool) error {
 	if isDev(path) {
-		return devTree{}.open(path, flags)
+		return devTree{}.readOnly(path, notExistOK)
+	}
+	var st Stat_t
+	if err := t.stat(path, &st); err != nil && !(notExistOK && err == ENOENT) {
+		return err
+	}
+	return EROFS
+}
+
+func (t romfsTree) mkdir(path string, perm uint32) error    { return t.readOnly(path, true) }
+func (t romfsTree) remove(path string, dir bool) error      { return t.readOnly(path, false) }
+func (t romfsTree) rename(from, to string) error            { return t.readOnly(from, false) }
+func (t romfsTree) chmod(path string, mode uint32) error    { return t.readOnly(path, false) }
+func (t romfsTree) truncate(path string, size int64) error  { return t.readOnly(path, false) }
+func (t romfsTree) utimes(path string, ts []Timespec) error { return t.readOnly(path, false) }
+
+func (t romfsTree) open(path string, flags int, perm uint32) (fileOps, error) {
+	if isDev(path) {
+		return devTree{}.open(path, flags, perm)
 	}
 	n, err := t.lookup(path)
 	if err != nil {
 		if path == "/" {
-			return devTree{}.open(path, flags)
+			return devTree{}.open(path, flags, perm)
 		}
 		if err == ENOENT && flags&O_CREAT != 0 {
 			return nil, EROFS
@@ -132,21 +161,26 @@ func (t romfsTree) open(path string, flags int) (fileOps, error) {
 		}
 		d := &dirFile{}
 		romfsStat(n, &d.st)
-		dev := path == "/"
+		var top []string // the device tree's entries (sorted), merged into the root's listing
+		if path == "/" {
+			top = devNodes["/"].entries
+		}
 		for k := range n.NumChildren() {
 			c := n.Child(k)
 			name := c.Name()
-			if dev && name >= "dev" {
-				d.ents = append(d.ents, dirEntry{name: "dev", ino: 2, mode: S_IFDIR | 0555})
-				dev = false
+			for len(top) > 0 && top[0] <= name {
+				d.ents = append(d.ents, devEntry(top[0]))
+				if top[0] == name {
+					name = "" // the image's entry is hidden by the device tree's
+				}
+				top = top[1:]
 			}
-			if path == "/" && name == "dev" {
-				continue // hidden by the device tree
+			if name != "" {
+				d.ents = append(d.ents, dirEntry{name: name, ino: uint64(c.Index()) + 1, mode: c.Mode()})
 			}
-			d.ents = append(d.ents, dirEntry{name: name, ino: romfsIno + uint64(c.Index()), mode: c.Mode()})
 		}
-		if dev {
-			d.ents = append(d.ents, dirEntry{name: "dev", ino: 2, mode: S_IFDIR | 0555})
+		for _, name := range top {
+			d.ents = append(d.ents, devEntry(name))
 		}
 		return d, nil
 	}
@@ -157,6 +191,11 @@ func (t romfsTree) open(path string, flags int) (fileOps, error) {
 		return nil, EROFS
 	}
 	return &romfsFile{node: n}, nil
+}
+
+func devEntry(name string) dirEntry {
+	n := devNodes["/"+name]
+	return dirEntry{name: name, ino: n.ino, mode: n.mode}
 }
 
 // romfsFile is an open file of the image.
