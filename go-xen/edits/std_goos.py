@@ -30,6 +30,13 @@ EDITS = [
     ("src/internal/testenv/testenv.go",
      'if runtime.GOOS == "js" || runtime.GOOS == "wasip1" {\n\t\tt.Helper()\n\t\tt.Skipf("skipping test: no external network on %s", runtime.GOOS)\n',
      'if runtime.GOOS == "js" || runtime.GOOS == "wasip1" || runtime.GOOS == "xen" {\n\t\tt.Helper()\n\t\tt.Skipf("skipping test: no external network on %s", runtime.GOOS)\n'),
+    # The file trees on xen have no symbolic or hard links.
+    ("src/internal/testenv/testenv_notwin.go",
+     'switch runtime.GOOS {\n\tcase "plan9":\n\t\treturn false, ""\n',
+     'switch runtime.GOOS {\n\tcase "xen":\n\t\treturn false, "no symbolic links on xen"\n\tcase "plan9":\n\t\treturn false, ""\n'),
+    ("src/internal/testenv/testenv.go",
+     'return runtime.GOOS != "plan9" && runtime.GOOS != "android"\n',
+     'return runtime.GOOS != "plan9" && runtime.GOOS != "android" && runtime.GOOS != "xen"\n'),
     # No CPU profiling signal on xen (setProcessCPUProfiler is a no-op).
     ("src/internal/testenv/testenv.go",
      'switch runtime.GOOS {\n\tcase "plan9":\n\t\t// Profiling unimplemented.\n\t\treturn true\n',
