@@ -5,6 +5,8 @@ The port is two things, both under go-xen/:
   overlay/   new files only, mirroring GOROOT (overlay/src/runtime/os_xen.go ->
              $GOROOT/src/runtime/os_xen.go). A file that would replace an upstream file is an
              error: upstream files are changed only by edits.
+  vendored   the project's own std-level Go packages, copied into the tree (VENDORED below):
+             romfs/*.go -> src/internal/romfs (the reader syscall uses on GOOS=xen).
   edits/     Python modules, applied in sorted file-name order. Each defines
              EDITS = [(path, old, new) or (path, old, new, count), ...]
              path is relative to GOROOT; `old` must occur exactly `count` times (default 1) in the
@@ -28,6 +30,22 @@ from pathlib import Path
 
 GOXEN = Path(__file__).resolve().parent
 MANIFEST = Path(".goxen") / "apply.json"
+
+#: The project's packages that std imports on GOOS=xen: (source directory relative to the
+#: repository, destination directory relative to GOROOT). Only the package's own non-test Go
+#: files are copied (no subdirectories): these packages import nothing outside std.
+VENDORED = [("romfs", "src/internal/romfs")]
+
+
+def vendored_files(goxen=GOXEN):
+    """{path relative to GOROOT: source Path} of every vendored file."""
+    repo = Path(goxen).resolve().parent
+    out = {}
+    for src, dst in VENDORED:
+        for p in sorted((repo / src).glob("*.go")):
+            if not p.name.endswith("_test.go"):
+                out[f"{dst}/{p.name}"] = p
+    return out
 
 
 class ApplyError(Exception):
@@ -126,7 +144,12 @@ def apply(upstream, goroot, goxen=GOXEN, log=None):
     """Make goroot = upstream + go-xen port. Returns the sorted list of paths that changed."""
     upstream, goroot, goxen = Path(upstream), Path(goroot), Path(goxen)
     overlay = goxen / "overlay"
-    ovl = overlay_files(overlay)
+    sources = {rel: overlay / rel for rel in overlay_files(overlay)}
+    for rel, src in vendored_files(goxen).items():
+        if rel in sources:
+            raise ApplyError(f"go-xen: {rel} is both an overlay file and a vendored file")
+        sources[rel] = src
+    ovl = sorted(sources)
     for rel in ovl:
         if (upstream / rel).exists():
             raise ApplyError(
@@ -146,7 +169,7 @@ def apply(upstream, goroot, goxen=GOXEN, log=None):
 
     changed = []
     for rel in ovl:
-        if _write_if_changed(goroot / rel, (overlay / rel).read_bytes()):
+        if _write_if_changed(goroot / rel, sources[rel].read_bytes()):
             changed.append(rel)
     for rel, text in texts.items():
         if _write_if_changed(goroot / rel, text.encode()):
@@ -186,6 +209,9 @@ def port_hash(goxen=GOXEN):
             p = Path(dirpath) / name
             h.update(str(p.relative_to(goxen)).encode() + b"\0")
             h.update(hashlib.sha256(p.read_bytes()).digest())
+    for rel, p in sorted(vendored_files(goxen).items()):
+        h.update(rel.encode() + b"\0")
+        h.update(hashlib.sha256(p.read_bytes()).digest())
     return h.hexdigest()
 
 

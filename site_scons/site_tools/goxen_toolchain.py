@@ -68,6 +68,12 @@ def input_files(root, inputs):
     return sorted(out)
 
 
+def vendored_inputs(root):
+    """The project's Go files that go-xen/apply.py copies into std (its VENDORED list)."""
+    return sorted(str(p.relative_to(root)) for p in Path(root).glob("romfs/*.go")
+                  if not p.name.endswith("_test.go"))
+
+
 def input_hash(root, inputs, shim, version):
     """Content hash of the toolchain's inputs."""
     h = hashlib.sha256()
@@ -165,7 +171,7 @@ def generate(env, **kw):
         GOXEN_SRC=str(paths.REPO),
         GOXEN_PYTHON=_venv_python(),
         GOXEN_BOOTSTRAP=wheel_goroot(),
-        GOXEN_TOOLCHAIN_INPUTS=["go-xen"],
+        GOXEN_TOOLCHAIN_INPUTS=["go-xen"] + vendored_inputs(paths.REPO),
         GOXEN_TOOLCHAIN_DIR=env.Dir("#build/toolchain"),
         GOXEN_GOCACHE="${GOXEN_TOOLCHAIN_DIR.dir.abspath}/gocache",
         GOXEN_TOOLCHAIN_FLAGS=[],
