@@ -204,3 +204,16 @@ def test_dom0_archive_contents():
     order = [m.rsplit("/", 1)[1] for m in modules]
     assert order.index("llc.ko") < order.index("bridge.ko")          # dependencies first
     assert order.index("virtio.ko") < order.index("virtio_net.ko")
+
+
+def test_stale_workdirs_are_removed(tmp_path):
+    import os
+    mine = tmp_path / "gxbed-mine"
+    dead = tmp_path / "gxbed-dead"
+    other = tmp_path / "gxbed-noowner"
+    for d in (mine, dead, other):
+        d.mkdir()
+    (mine / "owner").write_text(f"{os.getpid()}\n")
+    (dead / "owner").write_text("999999999\n")
+    assert bed.remove_stale_workdirs(tmp_path) == [dead]
+    assert mine.exists() and other.exists() and not dead.exists()

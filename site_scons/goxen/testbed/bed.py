@@ -409,8 +409,10 @@ class Bed:
         parent = Path(self._workdir_arg) if self._workdir_arg else None
         if parent:
             parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_workdirs(parent or Path(tempfile.gettempdir()))
         # Unix socket paths are limited to ~107 bytes: keep the work directory short.
         self.workdir = Path(tempfile.mkdtemp(prefix="gxbed-", dir=parent))
+        (self.workdir / "owner").write_text(f"{os.getpid()}\n")
         self.share = self.workdir / "share"
         (self.share / "console").mkdir(parents=True)
         (self.share / "domains").mkdir()
@@ -600,6 +602,22 @@ class Bed:
             raise BedError(f"xl create {name} failed (rc={res.rc}):\n{res.output}"
                            f"--- console ---\n{dom.console}--- end ---")
         return dom
+
+
+def remove_stale_workdirs(parent):
+    """Remove gxbed-* work directories in parent whose owner process is gone (a bed whose
+    runner was SIGKILLed); return them."""
+    from goxen.testbed.netns import _alive
+    gone = []
+    for d in Path(parent).glob("gxbed-*"):
+        try:
+            pid = int((d / "owner").read_text())
+        except (OSError, ValueError):
+            continue
+        if not _alive(pid):
+            shutil.rmtree(d, ignore_errors=True)
+            gone.append(d)
+    return gone
 
 
 def _link_or_copy(src, dst):
