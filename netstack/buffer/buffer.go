@@ -1,0 +1,114 @@
+// Package buffer holds the one packet type that flows through every layer of the stack.
+//
+// A Packet is a byte window [head, tail) inside a pooled backing array. On send, each layer
+// pushes its header in front of the payload (Push) without copying; on receive, each layer
+// consumes its header from the front (Consume) and trims link padding from the back (Trim).
+// Packets come from a sync.Pool; Release returns one to it.
+package buffer
+
+import "sync"
+
+// Headroom is the space reserved in front of a payload built with New: enough for Ethernet,
+// a maximal IPv4 header and a transport header.
+const Headroom = 128
+
+// poolSize is the backing size of pooled packets: any Ethernet frame up to a 1500-byte MTU
+// plus Headroom fits.
+const poolSize = 2048
+
+// Packet is a pooled byte window. The zero value is not usable; use New or FromBytes.
+type Packet struct {
+	buf  []byte
+	head int
+	tail int
+	pool bool
+}
+
+var pool = sync.Pool{New: func() any { return &Packet{buf: make([]byte, poolSize), pool: true} }}
+
+// New returns an empty packet with headroom bytes free in front and room for size bytes of
+// payload, which Append or Extend fill.
+func New(headroom, size int) *Packet {
+	var p *Packet
+	if headroom+size <= poolSize {
+		p = pool.Get().(*Packet)
+	} else {
+		p = &Packet{buf: make([]byte, headroom+size)}
+	}
+	p.head, p.tail = headroom, headroom
+	return p
+}
+
+// FromBytes returns a packet holding a copy of b with Headroom free in front.
+func FromBytes(b []byte) *Packet {
+	p := New(Headroom, len(b))
+	p.Append(b)
+	return p
+}
+
+// Bytes returns the packet's current contents (valid until the next Push, Consume or Release).
+func (p *Packet) Bytes() []byte { return p.buf[p.head:p.tail] }
+
+// Len returns the length of the packet's contents.
+func (p *Packet) Len() int { return p.tail - p.head }
+
+// Headroom returns how many bytes Push can still add in front.
+func (p *Packet) Headroom() int { return p.head }
+
+// Push grows the packet by n bytes in front and returns them (zeroed) for a header to be
+// written into. It panics if the headroom is exhausted: a programming error in a layer.
+func (p *Packet) Push(n int) []byte {
+	if n > p.head {
+		panic("buffer: Push beyond headroom")
+	}
+	p.head -= n
+	b := p.buf[p.head : p.head+n]
+	clear(b)
+	return b
+}
+
+// Consume removes n bytes from the front and returns them, or returns false if the packet is
+// shorter than n (the packet is then unchanged).
+func (p *Packet) Consume(n int) ([]byte, bool) {
+	if n < 0 || n > p.Len() {
+		return nil, false
+	}
+	b := p.buf[p.head : p.head+n]
+	p.head += n
+	return b, true
+}
+
+// Trim shortens the packet to n bytes (dropping link-layer padding); n beyond Len is ignored.
+func (p *Packet) Trim(n int) {
+	if n >= 0 && n < p.Len() {
+		p.tail = p.head + n
+	}
+}
+
+// Extend grows the packet by n bytes at the back and returns them (zeroed).
+func (p *Packet) Extend(n int) []byte {
+	if p.tail+n > len(p.buf) {
+		nb := make([]byte, p.tail+n+(p.tail+n)/4)
+		copy(nb[p.head:], p.buf[p.head:p.tail])
+		p.buf, p.pool = nb, false
+	}
+	b := p.buf[p.tail : p.tail+n]
+	p.tail += n
+	clear(b)
+	return b
+}
+
+// Append copies b to the back of the packet.
+func (p *Packet) Append(b []byte) { copy(p.Extend(len(b)), b) }
+
+// Clone returns an independent copy of the packet's contents with Headroom in front.
+func (p *Packet) Clone() *Packet { return FromBytes(p.Bytes()) }
+
+// Release returns the packet to the pool. The packet must not be used afterwards.
+func (p *Packet) Release() {
+	if p == nil || !p.pool {
+		return
+	}
+	p.head, p.tail = 0, 0
+	pool.Put(p)
+}

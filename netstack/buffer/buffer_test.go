@@ -1,0 +1,51 @@
+package buffer
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestPushConsume(t *testing.T) {
+	p := New(Headroom, 4)
+	p.Append([]byte("data"))
+	copy(p.Push(2), "h2")
+	copy(p.Push(2), "h1")
+	if got := string(p.Bytes()); got != "h1h2data" {
+		t.Fatalf("contents %q", got)
+	}
+	if h, ok := p.Consume(2); !ok || string(h) != "h1" {
+		t.Fatalf("consume %q %v", h, ok)
+	}
+	if _, ok := p.Consume(100); ok {
+		t.Fatal("consume past end succeeded")
+	}
+	p.Trim(4)
+	if got := string(p.Bytes()); got != "h2da" {
+		t.Fatalf("after trim %q", got)
+	}
+	p.Release()
+}
+
+func TestLargeAndExtend(t *testing.T) {
+	big := bytes.Repeat([]byte{7}, 70000)
+	p := FromBytes(big)
+	if p.Len() != len(big) || !bytes.Equal(p.Bytes(), big) {
+		t.Fatal("large packet mismatch")
+	}
+	q := New(0, 0)
+	q.Append(big[:3000])
+	if q.Len() != 3000 {
+		t.Fatal("extend beyond pool size")
+	}
+	p.Release()
+	q.Release()
+}
+
+func TestPushPanicsWithoutHeadroom(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic")
+		}
+	}()
+	New(1, 0).Push(2)
+}

@@ -1,0 +1,3 @@
+module goxen/netstack
+
+go 1.27

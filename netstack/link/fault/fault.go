@@ -1,0 +1,111 @@
+// Package fault wraps a link endpoint and disturbs the frames passing through it in both
+// directions: drop, duplicate, reorder (hold one frame back and send it after the next) and
+// delay, each with its own probability, from a seeded generator so runs repeat.
+package fault
+
+import (
+	"math/rand"
+	"sync"
+	"time"
+
+	"goxen/netstack/buffer"
+	"goxen/netstack/link"
+)
+
+// Config gives each fault's probability in [0, 1] per frame and direction.
+type Config struct {
+	Drop, Duplicate, Reorder float64
+	Delay                    time.Duration // added to a frame with probability DelayRate
+	DelayRate                float64
+	Seed                     int64
+}
+
+// Stats counts the faults injected.
+type Stats struct {
+	Passed, Dropped, Duplicated, Reordered, Delayed uint64
+}
+
+// Endpoint is a fault-injecting wrapper.
+type Endpoint struct {
+	link.Endpoint
+	cfg Config
+
+	mu    sync.Mutex
+	rng   *rand.Rand
+	stats Stats
+	held  [2]*buffer.Packet // per direction: a frame held back for reordering
+}
+
+// New returns the wrapper around lower.
+func New(lower link.Endpoint, cfg Config) *Endpoint {
+	return &Endpoint{Endpoint: lower, cfg: cfg, rng: rand.New(rand.NewSource(cfg.Seed))}
+}
+
+// Stats returns the counts so far.
+func (e *Endpoint) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats
+}
+
+// SetConfig changes the probabilities (the seed is kept).
+func (e *Endpoint) SetConfig(cfg Config) {
+	e.mu.Lock()
+	e.cfg = cfg
+	e.mu.Unlock()
+}
+
+// apply decides the fate of p in direction dir and passes the surviving frames to out.
+func (e *Endpoint) apply(dir int, p *buffer.Packet, out func(*buffer.Packet)) {
+	e.mu.Lock()
+	c := e.cfg
+	if e.rng.Float64() < c.Drop {
+		e.stats.Dropped++
+		e.mu.Unlock()
+		p.Release()
+		return
+	}
+	var send []*buffer.Packet
+	if e.rng.Float64() < c.Duplicate {
+		e.stats.Duplicated++
+		send = append(send, p.Clone())
+	}
+	send = append(send, p)
+	if h := e.held[dir]; h != nil {
+		e.held[dir] = nil
+		send = append(send, h)
+	} else if e.rng.Float64() < c.Reorder {
+		e.stats.Reordered++
+		e.held[dir] = send[len(send)-1]
+		send = send[:len(send)-1]
+	}
+	delay := c.DelayRate > 0 && e.rng.Float64() < c.DelayRate
+	if delay {
+		e.stats.Delayed++
+	}
+	e.stats.Passed += uint64(len(send))
+	e.mu.Unlock()
+	for _, q := range send {
+		if delay {
+			q := q
+			time.AfterFunc(c.Delay, func() { out(q) })
+		} else {
+			out(q)
+		}
+	}
+}
+
+func (e *Endpoint) WritePacket(p *buffer.Packet) error {
+	e.apply(0, p, func(q *buffer.Packet) { e.Endpoint.WritePacket(q) })
+	return nil
+}
+
+func (e *Endpoint) Attach(d link.Dispatcher) {
+	if d == nil {
+		e.Endpoint.Attach(nil)
+		return
+	}
+	e.Endpoint.Attach(link.DispatcherFunc(func(p *buffer.Packet) {
+		e.apply(1, p, d.DeliverFrame)
+	}))
+}

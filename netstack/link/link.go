@@ -1,0 +1,44 @@
+// Package link defines the boundary between the stack and a network device: an Endpoint
+// sends and receives whole Ethernet frames. Netfront in a Xen guest, a Linux TAP device
+// (link/tap), the test queue (link/channel) and the wrappers that record (link/pcap) or
+// disturb (link/fault) traffic are all Endpoints.
+package link
+
+import (
+	"errors"
+
+	"goxen/netstack/buffer"
+	"goxen/netstack/header"
+)
+
+// Endpoint is a network device carrying Ethernet frames.
+type Endpoint interface {
+	// MTU is the largest IP packet the device carries (the frame size less the Ethernet
+	// header), e.g. 1500.
+	MTU() int
+	// LinkAddr is the device's MAC address.
+	LinkAddr() header.LinkAddr
+	// WritePacket sends one Ethernet frame (the packet's whole contents). The endpoint owns
+	// the packet from the call on and releases it. It may block for back-pressure; it does
+	// not spin.
+	WritePacket(p *buffer.Packet) error
+	// Attach makes d the receiver of incoming frames (nil detaches). Endpoints call
+	// d.DeliverFrame from their own receive goroutine, one frame at a time.
+	Attach(d Dispatcher)
+	// Close stops the device; WritePacket fails afterwards.
+	Close() error
+}
+
+// Dispatcher receives frames from an Endpoint. DeliverFrame owns the packet.
+type Dispatcher interface {
+	DeliverFrame(p *buffer.Packet)
+}
+
+// ErrClosed is returned by WritePacket on a closed endpoint.
+var ErrClosed = errors.New("link: endpoint closed")
+
+// DispatcherFunc adapts a function to Dispatcher.
+type DispatcherFunc func(p *buffer.Packet)
+
+// DeliverFrame calls f(p).
+func (f DispatcherFunc) DeliverFrame(p *buffer.Packet) { f(p) }

@@ -1,0 +1,159 @@
+package stack
+
+import (
+	"net/netip"
+	"slices"
+
+	"goxen/netstack/buffer"
+	"goxen/netstack/header"
+	"goxen/netstack/link"
+)
+
+// NIC is one link endpoint attached to the stack with its IPv4 addresses and ARP cache.
+type NIC struct {
+	s     *Stack
+	id    NICID
+	name  string
+	ep    link.Endpoint
+	addrs []netip.Prefix
+	arp   map[netip.Addr]*arpEntry
+}
+
+// NICInfo describes a NIC for callers (net.Interfaces-style).
+type NICInfo struct {
+	ID       NICID
+	Name     string
+	MTU      int
+	LinkAddr header.LinkAddr
+	Addrs    []netip.Prefix
+}
+
+// AddNIC attaches ep as NIC id and starts taking its frames.
+func (s *Stack) AddNIC(id NICID, name string, ep link.Endpoint) error {
+	s.mu.Lock()
+	if _, ok := s.nics[id]; ok {
+		s.mu.Unlock()
+		return ErrDuplicateNIC
+	}
+	n := &NIC{s: s, id: id, name: name, ep: ep, arp: make(map[netip.Addr]*arpEntry)}
+	s.nics[id] = n
+	s.mu.Unlock()
+	ep.Attach(n)
+	return nil
+}
+
+// NICs lists the NICs.
+func (s *Stack) NICs() []NICInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []NICInfo
+	for _, n := range s.nics {
+		out = append(out, NICInfo{ID: n.id, Name: n.name, MTU: n.ep.MTU(), LinkAddr: n.ep.LinkAddr(), Addrs: slices.Clone(n.addrs)})
+	}
+	slices.SortFunc(out, func(a, b NICInfo) int { return int(a.ID - b.ID) })
+	return out
+}
+
+// AddAddress assigns addr (with its prefix length) to the NIC, adds the connected route and
+// announces the address with a gratuitous ARP.
+func (s *Stack) AddAddress(id NICID, addr netip.Prefix) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nics[id]
+	if n == nil {
+		return ErrUnknownNIC
+	}
+	if !addr.Addr().Is4() {
+		return ErrNoAddress
+	}
+	if slices.Contains(n.addrs, addr) {
+		return nil
+	}
+	n.addrs = append(n.addrs, addr)
+	s.addRouteLocked(Route{Dest: addr.Masked(), NIC: id})
+	n.sendARP(header.ARPRequest, header.BroadcastLinkAddr, addr.Addr(), addr.Addr(), header.LinkAddr{})
+	return nil
+}
+
+// RemoveAddress removes addr from the NIC together with its connected route.
+func (s *Stack) RemoveAddress(id NICID, addr netip.Prefix) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nics[id]
+	if n == nil {
+		return ErrUnknownNIC
+	}
+	n.addrs = slices.DeleteFunc(n.addrs, func(p netip.Prefix) bool { return p == addr })
+	s.routes = slices.DeleteFunc(s.routes, func(r Route) bool { return r.NIC == id && r.Dest == addr.Masked() && !r.Gateway.IsValid() })
+	return nil
+}
+
+// hasAddr reports whether a is one of the NIC's addresses.
+func (n *NIC) hasAddr(a netip.Addr) bool {
+	for _, p := range n.addrs {
+		if p.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// isBroadcast reports whether a is the limited broadcast or a directed broadcast of one of
+// the NIC's subnets.
+func (n *NIC) isBroadcast(a netip.Addr) bool {
+	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return true
+	}
+	for _, p := range n.addrs {
+		if p.Bits() < 31 && p.Contains(a) && a == lastAddr(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	host := ^uint32(0) >> p.Bits()
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	v |= host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// primary returns the NIC's first address, or the zero Addr.
+func (n *NIC) primary() netip.Addr {
+	if len(n.addrs) == 0 {
+		return netip.Addr{}
+	}
+	return n.addrs[0].Addr()
+}
+
+// DeliverFrame is the NIC's link.Dispatcher: validate the Ethernet header and hand the
+// payload to ARP or IPv4.
+func (n *NIC) DeliverFrame(p *buffer.Packet) {
+	s := n.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Link.RxFrames.Inc()
+	h, ok := p.Consume(header.EthernetMinSize)
+	if !ok {
+		s.stats.Link.RxMalformed.Inc()
+		p.Release()
+		return
+	}
+	eth := header.Ethernet(h)
+	if dst := eth.Dst(); dst != n.ep.LinkAddr() && !dst.IsMulticast() {
+		s.stats.Link.RxNotForUs.Inc()
+		p.Release()
+		return
+	}
+	switch eth.Type() {
+	case header.EtherTypeARP:
+		n.handleARP(p)
+	case header.EtherTypeIPv4:
+		s.handleIPv4(n, p)
+	default:
+		s.stats.Link.RxUnknownType.Inc()
+		p.Release()
+	}
+}

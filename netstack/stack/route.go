@@ -1,0 +1,108 @@
+package stack
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// Route sends packets for Dest through NIC, via Gateway if it is valid (else Dest is on the
+// link).
+type Route struct {
+	Dest    netip.Prefix
+	Gateway netip.Addr
+	NIC     NICID
+}
+
+// AddRoute adds r (replacing a route with the same destination and NIC).
+func (s *Stack) AddRoute(r Route) {
+	s.mu.Lock()
+	s.addRouteLocked(r)
+	s.mu.Unlock()
+}
+
+func (s *Stack) addRouteLocked(r Route) {
+	r.Dest = r.Dest.Masked()
+	s.routes = slices.DeleteFunc(s.routes, func(o Route) bool { return o.Dest == r.Dest && o.NIC == r.NIC })
+	s.routes = append(s.routes, r)
+}
+
+// RemoveRoutes removes the routes for which match returns true and reports how many.
+func (s *Stack) RemoveRoutes(match func(Route) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.routes)
+	s.routes = slices.DeleteFunc(s.routes, match)
+	return n - len(s.routes)
+}
+
+// Routes returns the routing table.
+func (s *Stack) Routes() []Route {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.routes)
+}
+
+// FindRoute picks the NIC, source and next hop for dst (longest prefix wins). A nonzero nic
+// restricts the choice to that NIC; the limited broadcast goes out of that NIC (or the first
+// one) to the link broadcast address with the NIC's address (possibly unspecified) as source.
+func (s *Stack) FindRoute(dst netip.Addr, nic NICID) (PacketInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.findRouteLocked(dst, nic)
+}
+
+func (s *Stack) findRouteLocked(dst netip.Addr, nic NICID) (PacketInfo, error) {
+	if !dst.Is4() {
+		return PacketInfo{}, ErrNoRoute
+	}
+	if dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		n := s.nics[nic]
+		if n == nil {
+			for _, m := range s.nics {
+				if n == nil || m.id < n.id {
+					n = m
+				}
+			}
+		}
+		if n == nil {
+			return PacketInfo{}, ErrNoRoute
+		}
+		src := n.primary()
+		if !src.IsValid() {
+			src = netip.IPv4Unspecified()
+		}
+		return PacketInfo{NIC: n.id, Src: src, Dst: dst, Broadcast: true}, nil
+	}
+	best := -1
+	for i, r := range s.routes {
+		if (nic != 0 && r.NIC != nic) || !r.Dest.Contains(dst) {
+			continue
+		}
+		if best < 0 || r.Dest.Bits() > s.routes[best].Dest.Bits() {
+			best = i
+		}
+	}
+	if best < 0 {
+		return PacketInfo{}, ErrNoRoute
+	}
+	r := s.routes[best]
+	n := s.nics[r.NIC]
+	if n == nil {
+		return PacketInfo{}, ErrNoRoute
+	}
+	src := n.primary()
+	for _, p := range n.addrs { // prefer an address on the destination's subnet
+		if p.Contains(dst) || (r.Gateway.IsValid() && p.Contains(r.Gateway)) {
+			src = p.Addr()
+			break
+		}
+	}
+	if !src.IsValid() {
+		return PacketInfo{}, ErrNoAddress
+	}
+	hop := dst
+	if r.Gateway.IsValid() {
+		hop = r.Gateway
+	}
+	return PacketInfo{NIC: n.id, Src: src, Dst: dst, NextHop: hop, Broadcast: n.isBroadcast(dst)}, nil
+}

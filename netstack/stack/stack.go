@@ -1,0 +1,156 @@
+// Package stack is the core of netstack: NICs on link endpoints, ARP, IPv4 (routing,
+// fragmentation, reassembly), ICMP and the dispatch of transport packets to the protocols
+// registered with RegisterTransport (transport/udp; transport/tcp fits the same hook).
+//
+// Concurrency: one mutex guards all protocol state. A link endpoint's receive goroutine
+// delivers a frame and the stack processes it to completion on that goroutine (replies such
+// as ARP and echo are written before DeliverFrame returns); timers (ARP retries and expiry,
+// reassembly timeouts) are time.AfterFunc callbacks that take the same mutex. Nothing polls
+// or spins, so the stack runs on GOOS=xen's single M. Transport handlers are called with the
+// mutex held and must not call back into the Stack; their sockets call WriteIPv4 from
+// user goroutines.
+package stack
+
+import (
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+
+	"goxen/netstack/buffer"
+	"goxen/netstack/header"
+)
+
+// NICID names a NIC within a Stack.
+type NICID int
+
+// Errors returned by the stack.
+var (
+	ErrNoRoute       = errors.New("netstack: no route to host")
+	ErrNoAddress     = errors.New("netstack: no local address")
+	ErrMessageTooBig = errors.New("netstack: message too long")
+	ErrUnknownNIC    = errors.New("netstack: unknown NIC")
+	ErrDuplicateNIC  = errors.New("netstack: duplicate NIC")
+	ErrHostUnreach   = errors.New("netstack: host unreachable (no ARP reply)")
+)
+
+// Options tune the stack; zero fields take the defaults noted.
+type Options struct {
+	DefaultTTL uint8 // 64
+
+	ARPRetransmit time.Duration // 1 s between requests
+	ARPRetries    int           // 3 requests before giving up
+	ARPReachable  time.Duration // 60 s lifetime of a learned entry
+	ARPMaxPending int           // 16 packets queued per unresolved address
+	ARPMaxEntries int           // 512 cache entries per NIC
+
+	ReasmTimeout      time.Duration // 30 s per datagram (RFC 791 suggests 15 s upwards)
+	ReasmMaxDatagrams int           // 64 datagrams being reassembled at once
+	ReasmMaxBytes     int           // 4 MiB held in all reassembly buffers
+	ReasmMaxFragments int           // 256 fragments per datagram
+}
+
+func (o *Options) setDefaults() {
+	def := func(p *time.Duration, d time.Duration) {
+		if *p == 0 {
+			*p = d
+		}
+	}
+	defi := func(p *int, d int) {
+		if *p == 0 {
+			*p = d
+		}
+	}
+	if o.DefaultTTL == 0 {
+		o.DefaultTTL = 64
+	}
+	def(&o.ARPRetransmit, time.Second)
+	def(&o.ARPReachable, 60*time.Second)
+	def(&o.ReasmTimeout, 30*time.Second)
+	defi(&o.ARPRetries, 3)
+	defi(&o.ARPMaxPending, 16)
+	defi(&o.ARPMaxEntries, 512)
+	defi(&o.ReasmMaxDatagrams, 64)
+	defi(&o.ReasmMaxBytes, 4<<20)
+	defi(&o.ReasmMaxFragments, 256)
+}
+
+// TransportHandler receives the packets of one IP protocol. The packet starts at the
+// transport header. Returning true means the handler took the packet (it owns it now);
+// false means no endpoint wanted it: the stack keeps the packet and answers with ICMP port
+// unreachable (unless the packet was broadcast).
+type TransportHandler interface {
+	HandlePacket(info PacketInfo, p *buffer.Packet) bool
+}
+
+// PacketInfo describes an IP packet: on receive, its addresses and how it arrived; on send,
+// what WriteIPv4 should put in the header.
+type PacketInfo struct {
+	NIC       NICID
+	Src, Dst  netip.Addr
+	Protocol  uint8
+	TTL       uint8 // 0 means the stack default on send
+	TOS       uint8
+	DontFrag  bool
+	Broadcast bool // received on a broadcast address; on send, use the link broadcast
+	NextHop   netip.Addr
+}
+
+// Stack is an IPv4 host stack.
+type Stack struct {
+	mu         sync.Mutex
+	opts       Options
+	nics       map[NICID]*NIC
+	routes     []Route
+	transports map[uint8]TransportHandler
+	reasm      reassembler
+	ipID       uint16
+	stats      Stats
+}
+
+// New returns an empty stack.
+func New(opts Options) *Stack {
+	opts.setDefaults()
+	s := &Stack{opts: opts, nics: make(map[NICID]*NIC), transports: make(map[uint8]TransportHandler)}
+	s.reasm.init(s)
+	s.ipID = uint16(time.Now().UnixNano())
+	return s
+}
+
+// Stats returns the live counters.
+func (s *Stack) Stats() *Stats { return &s.stats }
+
+// RegisterTransport makes h the receiver of IP protocol proto.
+func (s *Stack) RegisterTransport(proto uint8, h TransportHandler) {
+	s.mu.Lock()
+	s.transports[proto] = h
+	s.mu.Unlock()
+}
+
+// DefaultTTL is the TTL used when PacketInfo.TTL is zero.
+func (s *Stack) DefaultTTL() uint8 { return s.opts.DefaultTTL }
+
+// Close detaches and closes every NIC's endpoint and stops the timers.
+func (s *Stack) Close() {
+	s.mu.Lock()
+	nics := s.nics
+	s.nics = map[NICID]*NIC{}
+	for _, n := range nics {
+		n.arpFlush()
+	}
+	s.reasm.flush()
+	s.mu.Unlock()
+	for _, n := range nics {
+		n.ep.Attach(nil)
+		n.ep.Close()
+	}
+}
+
+// writeFrame pushes an Ethernet header and sends p on n. Called with s.mu held.
+func (s *Stack) writeFrame(n *NIC, dst header.LinkAddr, typ uint16, p *buffer.Packet) {
+	header.Ethernet(p.Push(header.EthernetMinSize)).Encode(&header.EthernetFields{Dst: dst, Src: n.ep.LinkAddr(), Type: typ})
+	s.stats.Link.TxFrames.Inc()
+	if err := n.ep.WritePacket(p); err != nil {
+		s.stats.Link.TxErrors.Inc()
+	}
+}

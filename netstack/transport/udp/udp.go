@@ -1,0 +1,344 @@
+// Package udp is UDP (RFC 768) on the stack: port demultiplexing, checksums, and
+// socket-like endpoints with bind, connect, ReadFrom/WriteTo and deadlines. The net.PacketConn
+// adapter is in adapters/gonet.
+package udp
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"goxen/netstack/buffer"
+	"goxen/netstack/header"
+	"goxen/netstack/stack"
+)
+
+// Errors returned by endpoints.
+var (
+	ErrPortInUse     = errors.New("udp: address already in use")
+	ErrClosed        = errors.New("udp: use of closed endpoint")
+	ErrNotConnected  = errors.New("udp: endpoint not connected")
+	ErrMessageTooBig = errors.New("udp: message too long")
+	ErrNoPorts       = errors.New("udp: no free ephemeral port")
+)
+
+// MaxPayload is the largest datagram payload over IPv4.
+const MaxPayload = header.IPv4MaxTotalLen - header.IPv4MinSize - header.UDPMinSize
+
+// DefaultReceiveBuffer is an endpoint's receive queue limit in payload bytes.
+const DefaultReceiveBuffer = 256 << 10
+
+const ephemeralFirst, ephemeralLast = 49152, 65535
+
+// Protocol is the UDP layer of one stack.
+type Protocol struct {
+	s     *stack.Stack
+	mu    sync.Mutex
+	ports map[uint16][]*Endpoint
+	next  uint16
+}
+
+// New creates the UDP layer and registers it with s.
+func New(s *stack.Stack) *Protocol {
+	p := &Protocol{s: s, ports: make(map[uint16][]*Endpoint), next: ephemeralFirst + uint16(time.Now().UnixNano()%1000)}
+	s.RegisterTransport(header.UDPProtocolNumber, p)
+	return p
+}
+
+// Stack returns the stack the protocol runs on.
+func (pr *Protocol) Stack() *stack.Stack { return pr.s }
+
+type datagram struct {
+	from netip.AddrPort
+	p    *buffer.Packet // positioned at the payload
+}
+
+// Endpoint is a UDP socket.
+type Endpoint struct {
+	pr     *Protocol
+	local  netip.AddrPort
+	nic    stack.NICID
+	remote netip.AddrPort // valid once connected
+
+	mu       sync.Mutex
+	queue    []datagram
+	qbytes   int
+	maxBytes int
+	notify   chan struct{} // capacity 1: a datagram arrived or the endpoint closed
+	closed   bool
+	rd, wd   *deadline
+}
+
+// Bind opens an endpoint on local (an unspecified address means any local address; port 0
+// picks an ephemeral port). nic, if nonzero, binds it to that NIC (as SO_BINDTODEVICE).
+func (pr *Protocol) Bind(local netip.AddrPort, nic stack.NICID) (*Endpoint, error) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	port := local.Port()
+	if port == 0 {
+		for range ephemeralLast - ephemeralFirst + 1 {
+			pr.next++
+			if pr.next < ephemeralFirst {
+				pr.next = ephemeralFirst
+			}
+			if len(pr.ports[pr.next]) == 0 {
+				port = pr.next
+				break
+			}
+		}
+		if port == 0 {
+			return nil, ErrNoPorts
+		}
+	}
+	addr := local.Addr()
+	if !addr.IsValid() {
+		addr = netip.IPv4Unspecified()
+	}
+	for _, o := range pr.ports[port] {
+		if o.nic == nic && (o.local.Addr() == addr || o.local.Addr().IsUnspecified() || addr.IsUnspecified()) {
+			return nil, ErrPortInUse
+		}
+	}
+	e := &Endpoint{pr: pr, local: netip.AddrPortFrom(addr, port), nic: nic, maxBytes: DefaultReceiveBuffer,
+		notify: make(chan struct{}, 1), rd: newDeadline(), wd: newDeadline()}
+	pr.ports[port] = append(pr.ports[port], e)
+	return e, nil
+}
+
+// HandlePacket is the stack.TransportHandler: validate, then queue on the best-matching
+// endpoint (connected > bound address > wildcard), or on every match for a broadcast.
+func (pr *Protocol) HandlePacket(info stack.PacketInfo, p *buffer.Packet) bool {
+	st := pr.s.Stats()
+	u := header.UDP(p.Bytes())
+	if !u.Valid() {
+		st.UDP.InErrors.Inc()
+		p.Release()
+		return true
+	}
+	if !u.ChecksumValid(info.Src.As4(), info.Dst.As4()) {
+		st.UDP.InCsumErrors.Inc()
+		st.UDP.InErrors.Inc()
+		p.Release()
+		return true
+	}
+	from := netip.AddrPortFrom(info.Src, u.SrcPort())
+	dport := u.DstPort()
+	p.Trim(int(u.Length()))
+
+	pr.mu.Lock()
+	var best *Endpoint
+	bestScore := -1
+	var all []*Endpoint
+	for _, e := range pr.ports[dport] {
+		if e.nic != 0 && e.nic != info.NIC {
+			continue
+		}
+		score := 0
+		if la := e.local.Addr(); !la.IsUnspecified() {
+			if la != info.Dst && !info.Broadcast {
+				continue
+			}
+			score++
+		}
+		if e.remote.IsValid() {
+			if e.remote != from {
+				continue
+			}
+			score += 2
+		}
+		all = append(all, e)
+		if score > bestScore {
+			best, bestScore = e, score
+		}
+	}
+	pr.mu.Unlock()
+	if best == nil {
+		st.UDP.NoPorts.Inc()
+		return false // the stack quotes the datagram, header included, in its ICMP error
+	}
+	p.Consume(header.UDPMinSize)
+	if info.Broadcast && len(all) > 1 {
+		for _, e := range all[1:] {
+			e.deliver(from, p.Clone())
+		}
+		all[0].deliver(from, p)
+		return true
+	}
+	best.deliver(from, p)
+	return true
+}
+
+func (e *Endpoint) deliver(from netip.AddrPort, p *buffer.Packet) {
+	st := e.pr.s.Stats()
+	e.mu.Lock()
+	if e.closed || e.qbytes+p.Len() > e.maxBytes {
+		e.mu.Unlock()
+		st.UDP.RcvbufErrors.Inc()
+		p.Release()
+		return
+	}
+	e.queue = append(e.queue, datagram{from, p})
+	e.qbytes += p.Len()
+	e.mu.Unlock()
+	st.UDP.InDatagrams.Inc()
+	select {
+	case e.notify <- struct{}{}:
+	default:
+	}
+}
+
+// ReadFrom waits for a datagram, copies its payload into b (truncating like recvfrom) and
+// returns the payload length copied and the sender. It fails with os.ErrDeadlineExceeded
+// when the read deadline passes and ErrClosed once the endpoint is closed.
+func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
+	for {
+		e.mu.Lock()
+		if len(e.queue) > 0 {
+			d := e.queue[0]
+			e.queue[0] = datagram{}
+			e.queue = e.queue[1:]
+			e.qbytes -= d.p.Len()
+			more := len(e.queue) > 0
+			e.mu.Unlock()
+			if more {
+				select {
+				case e.notify <- struct{}{}:
+				default:
+				}
+			}
+			n := copy(b, d.p.Bytes())
+			d.p.Release()
+			return n, d.from, nil
+		}
+		closed := e.closed
+		e.mu.Unlock()
+		if closed {
+			return 0, netip.AddrPort{}, ErrClosed
+		}
+		select {
+		case <-e.notify:
+		case <-e.rd.wait():
+			return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// WriteTo sends b as one datagram to dst.
+func (e *Endpoint) WriteTo(b []byte, dst netip.AddrPort) (int, error) {
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		return 0, ErrClosed
+	}
+	if isClosed(e.wd.wait()) {
+		return 0, os.ErrDeadlineExceeded
+	}
+	if len(b) > MaxPayload {
+		return 0, ErrMessageTooBig
+	}
+	s := e.pr.s
+	st := s.Stats()
+	r, err := s.FindRoute(dst.Addr(), e.nic)
+	if err != nil {
+		st.UDP.OutErrors.Inc()
+		return 0, err
+	}
+	if la := e.local.Addr(); !la.IsUnspecified() {
+		r.Src = la
+	}
+	n := header.UDPMinSize + len(b)
+	p := buffer.New(buffer.Headroom, n)
+	u := header.UDP(p.Extend(n))
+	copy(u[header.UDPMinSize:], b)
+	u.Encode(&header.UDPFields{SrcPort: e.local.Port(), DstPort: dst.Port(), Length: uint16(n)})
+	u.SetChecksum(r.Src.As4(), dst.Addr().As4())
+	r.Protocol = header.UDPProtocolNumber
+	if err := s.WriteIPv4(r, p); err != nil {
+		st.UDP.OutErrors.Inc()
+		return 0, err
+	}
+	st.UDP.OutDatagrams.Inc()
+	return len(b), nil
+}
+
+// Connect fixes the peer: Read and Write use it and only its datagrams are received.
+func (e *Endpoint) Connect(remote netip.AddrPort) {
+	e.pr.mu.Lock()
+	e.remote = remote
+	e.pr.mu.Unlock()
+}
+
+// Read reads a datagram from the connected peer.
+func (e *Endpoint) Read(b []byte) (int, error) {
+	n, _, err := e.ReadFrom(b)
+	return n, err
+}
+
+// Write sends b to the connected peer.
+func (e *Endpoint) Write(b []byte) (int, error) {
+	e.pr.mu.Lock()
+	r := e.remote
+	e.pr.mu.Unlock()
+	if !r.IsValid() {
+		return 0, ErrNotConnected
+	}
+	return e.WriteTo(b, r)
+}
+
+// LocalAddr is the bound address and port.
+func (e *Endpoint) LocalAddr() netip.AddrPort { return e.local }
+
+// RemoteAddr is the connected peer (invalid if not connected).
+func (e *Endpoint) RemoteAddr() netip.AddrPort {
+	e.pr.mu.Lock()
+	defer e.pr.mu.Unlock()
+	return e.remote
+}
+
+// SetReadDeadline, SetWriteDeadline and SetDeadline behave as net.Conn's.
+func (e *Endpoint) SetReadDeadline(t time.Time) error  { e.rd.set(t); return nil }
+func (e *Endpoint) SetWriteDeadline(t time.Time) error { e.wd.set(t); return nil }
+func (e *Endpoint) SetDeadline(t time.Time) error {
+	e.rd.set(t)
+	e.wd.set(t)
+	return nil
+}
+
+// SetReceiveBuffer sets the receive queue limit in payload bytes.
+func (e *Endpoint) SetReceiveBuffer(n int) {
+	e.mu.Lock()
+	e.maxBytes = n
+	e.mu.Unlock()
+}
+
+// Close unbinds the endpoint, drops queued datagrams and wakes readers.
+func (e *Endpoint) Close() error {
+	e.pr.mu.Lock()
+	l := e.pr.ports[e.local.Port()]
+	for i, o := range l {
+		if o == e {
+			e.pr.ports[e.local.Port()] = append(l[:i:i], l[i+1:]...)
+			break
+		}
+	}
+	e.pr.mu.Unlock()
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return ErrClosed
+	}
+	e.closed = true
+	for _, d := range e.queue {
+		d.p.Release()
+	}
+	e.queue, e.qbytes = nil, 0
+	e.mu.Unlock()
+	select {
+	case e.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
