@@ -351,7 +351,9 @@ class Domain:
     def destroy(self):
         """`xl destroy`; afterwards the domain is gone."""
         res = self.bed.sh(f"xl destroy {_quote(self.name)}")
-        self.destroyed = True
+        with self.bed._cond:
+            self._poll()            # the last lines xenconsoled wrote
+            self.destroyed = True
         return res
 
     def __enter__(self):
@@ -465,7 +467,8 @@ class Bed:
             with self._cond:
                 changed = False
                 for dom in list(self.domains.values()):
-                    changed |= dom._poll()
+                    if not dom.destroyed:
+                        changed |= dom._poll()
                 if changed:
                     self._cond.notify_all()
                 self._cond.wait(0.05)
