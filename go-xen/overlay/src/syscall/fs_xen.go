@@ -8,10 +8,11 @@
 // A descriptor refers to an openFile (several descriptors after Dup). An openFile
 // is anything that implements fileOps: the console (fds 0-2), /dev/null, a
 // directory being listed, a pipe end (pipe_xen.go), and later the files of the
-// romfs image. Path calls take absolute or cwd-relative paths, clean them (there
-// are no symbolic links), and ask the file system mounted there: tmpFS, a writable
-// tree in memory, at /tmp; rootFS everywhere else. rootFS is read-only: creating, writing, renaming or removing
-// anything in it fails with EROFS; only devices accept writes.
+// romfs image, a file of /tmp. Path calls take absolute or cwd-relative paths,
+// clean them (there are no symbolic links), and ask the file system mounted there:
+// tmpFS, a writable tree in memory, at /tmp; rootFS everywhere else. rootFS is
+// read-only: creating, writing, renaming or removing anything in it fails with
+// EROFS; only devices accept writes.
 //
 // Only pipes ever wait, and they park the goroutine, not the vCPU. The console has
 // no input yet (reads report end of file) and console output is written
@@ -39,7 +40,7 @@ type fileOps interface {
 type fileSystem interface {
 	stat(path string, st *Stat_t) error
 	// open opens path; flags are the caller's O_ flags, perm the mode of a
-	// file that O_CREAT creates (before the umask).
+	// file that O_CREAT creates (the umask already applied).
 	open(path string, flags int, perm uint32) (fileOps, error)
 	mkdir(path string, perm uint32) error
 	remove(path string, dir bool) error // rmdir (dir) or unlink

@@ -7,10 +7,12 @@
 //
 //   - Files: a small descriptor table (fs_xen.go). fd 0 is console input (reads
 //     report end of file), fds 1 and 2 are console output (the runtime's console
-//     writer). Paths resolve in a read-only tree that holds /, /dev and /dev/null;
-//     the romfs image plugs in as the root file system. Writes to it fail with EROFS.
-//   - Processes: there is exactly one, pid 1, run by uid/gid 0. fork, exec, wait and
-//     kill fail with ENOSYS.
+//     writer). Paths resolve in a read-only tree that holds /, /dev and /dev/null
+//     (the romfs image plugs in as the root file system; writes to it fail with
+//     EROFS), except under /tmp, a writable tree in memory (tmpfs_xen.go). Pipes
+//     are in memory too (pipe_xen.go).
+//   - Processes: there is exactly one, pid 1, run by uid/gid 0. Starting or
+//     signalling a process fails with ENOSYS; waiting for one with ECHILD.
 //   - Sockets: none here (net_xen.go); the network stack lives above this package.
 //   - Environment: from the kernel command line, through the runtime (env_unix.go).
 //
