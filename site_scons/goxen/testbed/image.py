@@ -13,6 +13,7 @@ package names and .deb file names, the data files and this module), so the SCons
 its cache on it. Files are written atomically (`out.tmp`, then rename).
 """
 
+import fcntl
 import functools
 import hashlib
 import lzma
@@ -117,7 +118,7 @@ def inputs_digest(abi=None):
 def _atomic_write(out, write):
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     write(tmp)
     tmp.replace(out)
     return out
@@ -379,16 +380,20 @@ BASELINE_MIN_MEMORY_MIB = 128
 def bed_images(outdir, force=False):
     """(vmlinux, dom0 initramfs) in outdir, rebuilt when inputs_digest() changed (or force)."""
     outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
     kernel, initramfs, stamp = outdir / BED_KERNEL, outdir / BED_INITRAMFS, outdir / STAMP
     abi = kernel_abi()
     digest = inputs_digest(abi)
-    fresh = (kernel.is_file() and initramfs.is_file() and stamp.is_file()
-             and stamp.read_text().strip() == digest)
-    if force or not fresh:
-        stamp.unlink(missing_ok=True)
-        dom0_kernel(kernel, abi)
-        dom0_initramfs(initramfs, abi)
-        stamp.write_text(digest + "\n")
+    # One builder at a time (SCons, several pytest sessions); the others then find it fresh.
+    with open(outdir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        fresh = (kernel.is_file() and initramfs.is_file() and stamp.is_file()
+                 and stamp.read_text().strip() == digest)
+        if force or not fresh:
+            stamp.unlink(missing_ok=True)
+            dom0_kernel(kernel, abi)
+            dom0_initramfs(initramfs, abi)
+            stamp.write_text(digest + "\n")
     return kernel, initramfs
 
 
