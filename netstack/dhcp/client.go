@@ -1,0 +1,291 @@
+// Package dhcp is a DHCPv4 client (RFC 2131): DISCOVER, OFFER, REQUEST, ACK; renewal at T1
+// (unicast to the server), rebinding at T2 (broadcast), and loss of the address at lease
+// expiry. A lease is applied to the stack as an address with its connected route and a
+// default route via the router.
+package dhcp
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math/rand"
+	"net/netip"
+	"os"
+	"time"
+
+	"goxen/netstack/header"
+	"goxen/netstack/stack"
+	"goxen/netstack/transport/udp"
+)
+
+const (
+	clientPort = 68
+	serverPort = 67
+)
+
+// Config tunes a Client.
+type Config struct {
+	NIC        stack.NICID
+	Hostname   string
+	Retransmit time.Duration // first retransmission interval, doubled up to 16x; default 1 s
+	Logf       func(format string, args ...any)
+}
+
+// Lease is an acquired configuration.
+type Lease struct {
+	Addr     netip.Prefix
+	Router   netip.Addr
+	DNS      []netip.Addr
+	Server   netip.Addr
+	Duration time.Duration
+	T1, T2   time.Duration
+	Acquired time.Time
+}
+
+// ErrNak means the server refused the request.
+var ErrNak = errors.New("dhcp: server sent NAK")
+
+// Client acquires and keeps a lease for one NIC.
+type Client struct {
+	s     *stack.Stack
+	pr    *udp.Protocol
+	cfg   Config
+	mac   header.LinkAddr
+	rng   *rand.Rand
+	lease Lease
+}
+
+// NewClient returns a client for cfg.NIC.
+func NewClient(pr *udp.Protocol, cfg Config) (*Client, error) {
+	if cfg.Retransmit == 0 {
+		cfg.Retransmit = time.Second
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	s := pr.Stack()
+	for _, n := range s.NICs() {
+		if n.ID == cfg.NIC {
+			return &Client{s: s, pr: pr, cfg: cfg, mac: n.LinkAddr, rng: rand.New(rand.NewSource(time.Now().UnixNano()))}, nil
+		}
+	}
+	return nil, stack.ErrUnknownNIC
+}
+
+// Lease returns the current lease (zero if none).
+func (c *Client) Lease() Lease { return c.lease }
+
+// exchange sends msg to dst and waits for a reply of one of the wanted types with the same
+// xid, retransmitting with exponential backoff until ctx ends.
+func (c *Client) exchange(ctx context.Context, ep *udp.Endpoint, dst netip.Addr, f *Fields, want ...uint8) (Message, error) {
+	m := make(Message, f.Size())
+	m.Encode(f)
+	buf := make([]byte, 1500)
+	wait := c.cfg.Retransmit
+	for {
+		if _, err := ep.WriteTo(m, netip.AddrPortFrom(dst, serverPort)); err != nil {
+			return nil, err
+		}
+		until := time.Now().Add(wait + time.Duration(c.rng.Int63n(int64(wait/4)+1)))
+		if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
+			until = dl
+		}
+		ep.SetReadDeadline(until)
+		for {
+			n, _, err := ep.ReadFrom(buf)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			r := Message(buf[:n])
+			if !r.Valid() || r.Op() != 2 || r.XID() != f.XID || r.CHAddr() != c.mac {
+				continue
+			}
+			t := r.Type()
+			if t == Nak {
+				return nil, ErrNak
+			}
+			for _, w := range want {
+				if t == w {
+					return append(Message(nil), r...), nil
+				}
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		wait = min(2*wait, 16*c.cfg.Retransmit)
+	}
+}
+
+func (c *Client) baseOptions(t uint8) []Option {
+	opts := []Option{{OptMsgType, []byte{t}}, {OptClientID, append([]byte{1}, c.mac[:]...)},
+		{OptParamList, []byte{OptSubnetMask, OptRouter, OptDNS, OptLeaseTime, OptT1, OptT2}}}
+	if c.cfg.Hostname != "" {
+		opts = append(opts, Option{OptHostname, []byte(c.cfg.Hostname)})
+	}
+	return opts
+}
+
+func (c *Client) bind() (*udp.Endpoint, error) {
+	return c.pr.Bind(netip.AddrPortFrom(netip.IPv4Unspecified(), clientPort), c.cfg.NIC)
+}
+
+// Acquire runs DISCOVER/OFFER/REQUEST/ACK and applies the lease to the stack.
+func (c *Client) Acquire(ctx context.Context) (Lease, error) {
+	ep, err := c.bind()
+	if err != nil {
+		return Lease{}, err
+	}
+	defer ep.Close()
+	bcast := netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	xid := c.rng.Uint32()
+	offer, err := c.exchange(ctx, ep, bcast, &Fields{Op: 1, XID: xid, Broadcast: true, CHAddr: c.mac,
+		Options: c.baseOptions(Discover)}, Offer)
+	if err != nil {
+		return Lease{}, err
+	}
+	oo := offer.Options()
+	c.cfg.Logf("dhcp: offer %v from %v", offer.YIAddr(), netip.AddrFrom4([4]byte(append(oo[OptServerID], 0, 0, 0, 0)[:4])))
+	opts := append(c.baseOptions(Request), addrOpt(OptRequestedIP, offer.YIAddr()))
+	if sid := oo[OptServerID]; len(sid) == 4 {
+		opts = append(opts, Option{OptServerID, sid})
+	}
+	ack, err := c.exchange(ctx, ep, bcast, &Fields{Op: 1, XID: xid, Broadcast: true, CHAddr: c.mac, Options: opts}, Ack)
+	if err != nil {
+		return Lease{}, err
+	}
+	return c.apply(ack)
+}
+
+// Renew asks the lease's server to extend it (unicast, RFC 2131 4.3.2 RENEWING); if the
+// server does not answer before ctx ends, the caller may Rebind.
+func (c *Client) Renew(ctx context.Context) (Lease, error) {
+	return c.renew(ctx, c.lease.Server)
+}
+
+// Rebind asks any server to extend the lease (broadcast, REBINDING).
+func (c *Client) Rebind(ctx context.Context) (Lease, error) {
+	return c.renew(ctx, netip.AddrFrom4([4]byte{255, 255, 255, 255}))
+}
+
+func (c *Client) renew(ctx context.Context, dst netip.Addr) (Lease, error) {
+	if !c.lease.Addr.IsValid() {
+		return Lease{}, errors.New("dhcp: no lease to renew")
+	}
+	ep, err := c.bind()
+	if err != nil {
+		return Lease{}, err
+	}
+	defer ep.Close()
+	ack, err := c.exchange(ctx, ep, dst, &Fields{Op: 1, XID: c.rng.Uint32(), CIAddr: c.lease.Addr.Addr(), CHAddr: c.mac,
+		Options: c.baseOptions(Request)}, Ack)
+	if err != nil {
+		return Lease{}, err
+	}
+	return c.apply(ack)
+}
+
+// apply installs the ACK's configuration, replacing the previous lease's.
+func (c *Client) apply(ack Message) (Lease, error) {
+	o := ack.Options()
+	bits := 24
+	if m := o[OptSubnetMask]; len(m) == 4 {
+		bits = 0
+		for v := binary.BigEndian.Uint32(m); v&0x80000000 != 0; v <<= 1 {
+			bits++
+		}
+	}
+	l := Lease{Addr: netip.PrefixFrom(ack.YIAddr(), bits), Acquired: time.Now()}
+	if r := o[OptRouter]; len(r) >= 4 {
+		l.Router = netip.AddrFrom4([4]byte(r[:4]))
+	}
+	for d := o[OptDNS]; len(d) >= 4; d = d[4:] {
+		l.DNS = append(l.DNS, netip.AddrFrom4([4]byte(d[:4])))
+	}
+	if s := o[OptServerID]; len(s) == 4 {
+		l.Server = netip.AddrFrom4([4]byte(s))
+	}
+	l.Duration, _ = durOpt(o[OptLeaseTime])
+	if l.Duration == 0 {
+		l.Duration = time.Hour
+	}
+	var ok bool
+	if l.T1, ok = durOpt(o[OptT1]); !ok {
+		l.T1 = l.Duration / 2
+	}
+	if l.T2, ok = durOpt(o[OptT2]); !ok {
+		l.T2 = l.Duration * 7 / 8
+	}
+	c.unapply()
+	if err := c.s.AddAddress(c.cfg.NIC, l.Addr); err != nil {
+		return Lease{}, err
+	}
+	if l.Router.IsValid() {
+		c.s.AddRoute(stack.Route{Dest: netip.PrefixFrom(netip.IPv4Unspecified(), 0), Gateway: l.Router, NIC: c.cfg.NIC})
+	}
+	c.lease = l
+	c.cfg.Logf("dhcp: bound %v router %v lease %v", l.Addr, l.Router, l.Duration)
+	return l, nil
+}
+
+// unapply removes the current lease's address and default route.
+func (c *Client) unapply() {
+	if !c.lease.Addr.IsValid() {
+		return
+	}
+	c.s.RemoveAddress(c.cfg.NIC, c.lease.Addr)
+	if c.lease.Router.IsValid() {
+		c.s.RemoveRoutes(func(r stack.Route) bool {
+			return r.NIC == c.cfg.NIC && r.Gateway == c.lease.Router && r.Dest.Bits() == 0
+		})
+	}
+	c.lease = Lease{}
+}
+
+// Run acquires a lease and keeps it until ctx ends: renew at T1, rebind at T2, start over
+// when the lease expires. It returns ctx's error.
+func (c *Client) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		if !c.lease.Addr.IsValid() {
+			if _, err := c.Acquire(ctx); err != nil {
+				c.cfg.Logf("dhcp: %v", err)
+				continue
+			}
+		}
+		l := c.lease
+		if !sleep(ctx, time.Until(l.Acquired.Add(l.T1))) {
+			break
+		}
+		rctx, cancel := context.WithDeadline(ctx, l.Acquired.Add(l.T2))
+		_, err := c.Renew(rctx)
+		cancel()
+		if err == nil {
+			continue
+		}
+		rctx, cancel = context.WithDeadline(ctx, l.Acquired.Add(l.Duration))
+		_, err = c.Rebind(rctx)
+		cancel()
+		if err != nil {
+			c.cfg.Logf("dhcp: lease expired: %v", err)
+			c.unapply()
+		}
+	}
+	return ctx.Err()
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
