@@ -217,3 +217,59 @@ def test_stale_workdirs_are_removed(tmp_path):
     (dead / "owner").write_text("999999999\n")
     assert bed.remove_stale_workdirs(tmp_path) == [dead]
     assert mine.exists() and other.exists() and not dead.exists()
+
+
+class _PtyConn:
+    """socket-like recv/sendall/settimeout over a pty master (for _Control)."""
+
+    def __init__(self, fd):
+        self.fd, self.timeout = fd, None
+
+    def settimeout(self, t):
+        self.timeout = t
+
+    def recv(self, n):
+        import os
+        import select
+        import socket
+        if not select.select([self.fd], [], [], self.timeout)[0]:
+            raise socket.timeout
+        return os.read(self.fd, n)
+
+    def sendall(self, data):
+        import os
+        os.write(self.fd, data)
+
+    def close(self):
+        import os
+        os.close(self.fd)
+
+
+def test_dom0_agent_protocol_on_the_host(tmp_path):
+    """The dom0's agent script, run by the host's sh on a raw pty, answers _Control.call."""
+    import os
+    import pty
+    import subprocess
+    import tty
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    port = os.ttyname(slave)
+    agent = subprocess.Popen(["sh", str(image.DATA / "agent"), port], stdin=subprocess.DEVNULL)
+    try:
+        ctl = bed._Control.__new__(bed._Control)
+        ctl.conn, ctl.buf, ctl.seq, ctl.server = _PtyConn(master), b"", 0, None
+        ctl.lock = __import__("threading").Lock()
+        ctl.wait_line("GOXEN-AGENT up", timeout=10)
+        res = ctl.call("echo one; echo 'two  words' >&2; exit 3", timeout=10)
+        assert res.rc == 3
+        assert res.output == "one\ntwo  words\n"
+        assert 0 < res.t0 <= res.t1
+        res = ctl.call("printf 'no newline'", timeout=10)
+        assert (res.rc, res.output) == (0, "no newline\n")
+        with pytest.raises(ValueError):
+            ctl.call("a\nb", timeout=1)
+    finally:
+        agent.kill()
+        agent.wait()
+        os.close(slave)
+        os.close(master)
