@@ -1,0 +1,176 @@
+//go:build linux
+
+// Command tapstack runs netstack on a Linux TAP device, for the host real-peer tests
+// (tests/host): it answers ping, echoes UDP on -echo, and takes line commands on stdin:
+//
+//	stats                   print "STATS <json counters>"
+//	arp                     print "ARP <json neighbour table>"
+//	udpcall ADDR:PORT TEXT  send TEXT from an ephemeral port, print "REPLY <text>" or "ERROR <err>"
+//	renew                   renew the DHCP lease, print "RENEWED <addr>" or "ERROR <err>"
+//	quit                    exit (so does end of input)
+//
+// It prints "READY <addr/prefix>" once the address is configured (static or DHCP).
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"goxen/netstack/dhcp"
+	"goxen/netstack/header"
+	"goxen/netstack/link"
+	"goxen/netstack/link/pcap"
+	"goxen/netstack/link/tap"
+	"goxen/netstack/stack"
+	"goxen/netstack/transport/udp"
+)
+
+func main() {
+	tapName := flag.String("tap", "", "TAP device name (required)")
+	macFlag := flag.String("mac", "02:00:00:6e:73:01", "the stack's MAC address")
+	mtu := flag.Int("mtu", 1500, "MTU")
+	addrFlag := flag.String("addr", "", "static address, e.g. 10.77.0.2/24")
+	gwFlag := flag.String("gw", "", "default gateway")
+	useDHCP := flag.Bool("dhcp", false, "configure the address with DHCP")
+	echoPort := flag.Int("echo", 7, "UDP echo port (0: none)")
+	pcapFile := flag.String("pcap", "", "record frames to this pcap file")
+	flag.Parse()
+	if *tapName == "" || (*addrFlag == "") == !*useDHCP {
+		fmt.Fprintln(os.Stderr, "usage: tapstack -tap NAME (-addr A/N [-gw G] | -dhcp)")
+		os.Exit(2)
+	}
+	mac, err := header.ParseLinkAddr(*macFlag)
+	check(err)
+	tp, err := tap.Open(*tapName, *mtu, mac)
+	check(err)
+	var ep link.Endpoint = tp
+	if *pcapFile != "" {
+		f, err := os.Create(*pcapFile)
+		check(err)
+		defer f.Close()
+		ep, err = pcap.New(tp, f, 65535)
+		check(err)
+	}
+	s := stack.New(stack.Options{})
+	check(s.AddNIC(1, *tapName, ep))
+	u := udp.New(s)
+
+	var client *dhcp.Client
+	if *useDHCP {
+		client, err = dhcp.NewClient(u, dhcp.Config{NIC: 1, Hostname: "tapstack", Retransmit: 500 * time.Millisecond,
+			Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
+		check(err)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		l, err := client.Acquire(ctx)
+		cancel()
+		check(err)
+		fmt.Println("READY", l.Addr)
+	} else {
+		pfx, err := netip.ParsePrefix(*addrFlag)
+		check(err)
+		check(s.AddAddress(1, pfx))
+		if *gwFlag != "" {
+			gw, err := netip.ParseAddr(*gwFlag)
+			check(err)
+			s.AddRoute(stack.Route{Dest: netip.MustParsePrefix("0.0.0.0/0"), Gateway: gw, NIC: 1})
+		}
+		fmt.Println("READY", pfx)
+	}
+	if *echoPort != 0 {
+		e, err := u.Bind(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(*echoPort)), 0)
+		check(err)
+		go func() {
+			buf := make([]byte, 65536)
+			for {
+				n, from, err := e.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				e.WriteTo(buf[:n], from)
+			}
+		}()
+	}
+
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		f := strings.Fields(in.Text())
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "stats":
+			b, _ := json.Marshal(s.Stats().Snapshot())
+			fmt.Println("STATS", string(b))
+		case "arp":
+			var t []map[string]string
+			for _, e := range s.ARPTable() {
+				t = append(t, map[string]string{"addr": e.Addr.String(), "mac": e.LinkAddr.String(), "resolved": fmt.Sprint(e.Resolved)})
+			}
+			b, _ := json.Marshal(t)
+			fmt.Println("ARP", string(b))
+		case "udpcall":
+			if len(f) < 3 {
+				fmt.Println("ERROR usage: udpcall ADDR:PORT TEXT")
+				continue
+			}
+			fmt.Println(udpcall(u, f[1], strings.Join(f[2:], " ")))
+		case "renew":
+			if client == nil {
+				fmt.Println("ERROR not using DHCP")
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			l, err := client.Renew(ctx)
+			cancel()
+			if err != nil {
+				fmt.Println("ERROR", err)
+			} else {
+				fmt.Println("RENEWED", l.Addr)
+			}
+		case "quit":
+			s.Close()
+			return
+		default:
+			fmt.Println("ERROR unknown command", f[0])
+		}
+	}
+	s.Close()
+}
+
+func udpcall(u *udp.Protocol, dst, text string) string {
+	ap, err := netip.ParseAddrPort(dst)
+	if err != nil {
+		return "ERROR " + err.Error()
+	}
+	e, err := u.Bind(netip.AddrPortFrom(netip.IPv4Unspecified(), 0), 0)
+	if err != nil {
+		return "ERROR " + err.Error()
+	}
+	defer e.Close()
+	buf := make([]byte, 65536)
+	for try := 0; try < 3; try++ {
+		if _, err := e.WriteTo([]byte(text), ap); err != nil {
+			return "ERROR " + err.Error()
+		}
+		e.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, _, err := e.ReadFrom(buf)
+		if err == nil {
+			return "REPLY " + string(buf[:n])
+		}
+	}
+	return "ERROR no reply"
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tapstack:", err)
+		os.Exit(1)
+	}
+}
