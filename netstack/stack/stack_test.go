@@ -320,3 +320,28 @@ func TestUDPBadChecksumDropped(t *testing.T) {
 	}
 	e.expectNone()
 }
+
+func TestARPEntryExpires(t *testing.T) {
+	e := newEnv(t, stack.Options{ARPReachable: 30 * time.Millisecond})
+	e.learn()
+	ep, _ := e.udp.Bind(netip.AddrPortFrom(netip.IPv4Unspecified(), 0), 0)
+	defer ep.Close()
+	ep.WriteTo([]byte("1"), netip.AddrPortFrom(peerAddr, 9))
+	checker.Frame(t, e.read(), peerMAC, header.EtherTypeIPv4)
+	time.Sleep(50 * time.Millisecond)
+	ep.WriteTo([]byte("2"), netip.AddrPortFrom(peerAddr, 9))
+	e.expectARPRequest(peerAddr) // stale: resolved afresh, the packet waits
+	e.ep.Inject(arpFrame(header.ARPReply, peerMAC, peerAddr, ourMAC, ourAddr, ourMAC))
+	checker.Frame(t, e.read(), peerMAC, header.EtherTypeIPv4, checker.UDP(checker.UDPPayload([]byte("2"))))
+}
+
+func TestStatsSnapshotAndString(t *testing.T) {
+	e := newEnv(t, stack.Options{})
+	m := e.s.Stats().Snapshot()
+	if _, ok := m["UDP.NoPorts"]; !ok || m["ARP.TxRequests"] != 1 || len(m) < 40 {
+		t.Fatalf("snapshot %v", m)
+	}
+	if s := e.s.Stats().String(); !bytes.Contains([]byte(s), []byte("    TxRequests: 1\n")) {
+		t.Fatalf("String:\n%s", s)
+	}
+}

@@ -3,7 +3,7 @@
 // Command tapstack runs netstack on a Linux TAP device, for the host real-peer tests
 // (tests/host): it answers ping, echoes UDP on -echo, and takes line commands on stdin:
 //
-//	stats                   print "STATS <json counters>"
+//	stats                   print "STATS <json counters>" (with Fault.* when -drop/-dup/-reorder)
 //	arp                     print "ARP <json neighbour table>"
 //	udpcall ADDR:PORT TEXT  send TEXT from an ephemeral port, print "REPLY <text>" or "ERROR <err>"
 //	renew                   renew the DHCP lease, print "RENEWED <addr>" or "ERROR <err>"
@@ -26,6 +26,7 @@ import (
 	"goxen/netstack/dhcp"
 	"goxen/netstack/header"
 	"goxen/netstack/link"
+	"goxen/netstack/link/fault"
 	"goxen/netstack/link/pcap"
 	"goxen/netstack/link/tap"
 	"goxen/netstack/stack"
@@ -41,6 +42,10 @@ func main() {
 	useDHCP := flag.Bool("dhcp", false, "configure the address with DHCP")
 	echoPort := flag.Int("echo", 7, "UDP echo port (0: none)")
 	pcapFile := flag.String("pcap", "", "record frames to this pcap file")
+	drop := flag.Float64("drop", 0, "drop this fraction of frames in each direction (link/fault)")
+	dup := flag.Float64("dup", 0, "duplicate this fraction of frames in each direction")
+	reorder := flag.Float64("reorder", 0, "reorder this fraction of frames in each direction")
+	seed := flag.Int64("seed", 1, "fault injection seed")
 	flag.Parse()
 	if *tapName == "" || (*addrFlag == "") == !*useDHCP {
 		fmt.Fprintln(os.Stderr, "usage: tapstack -tap NAME (-addr A/N [-gw G] | -dhcp)")
@@ -57,6 +62,11 @@ func main() {
 		defer f.Close()
 		ep, err = pcap.New(tp, f, 65535)
 		check(err)
+	}
+	var faults *fault.Endpoint
+	if *drop > 0 || *dup > 0 || *reorder > 0 {
+		faults = fault.New(ep, fault.Config{Drop: *drop, Duplicate: *dup, Reorder: *reorder, Seed: *seed})
+		ep = faults
 	}
 	s := stack.New(stack.Options{})
 	check(s.AddNIC(1, *tapName, ep))
@@ -106,7 +116,12 @@ func main() {
 		}
 		switch f[0] {
 		case "stats":
-			b, _ := json.Marshal(s.Stats().Snapshot())
+			m := s.Stats().Snapshot()
+			if faults != nil {
+				fs := faults.Stats()
+				m["Fault.Dropped"], m["Fault.Duplicated"], m["Fault.Reordered"] = fs.Dropped, fs.Duplicated, fs.Reordered
+			}
+			b, _ := json.Marshal(m)
 			fmt.Println("STATS", string(b))
 		case "arp":
 			var t []map[string]string
