@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HOST_ADDR, STACK_ADDR, STACK_MAC, TAP, TapStack
+from nshost import HOST_ADDR, STACK_ADDR, STACK_MAC, TAP, TapStack
 
 HERE = Path(__file__).resolve().parent
 
