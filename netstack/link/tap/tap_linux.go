@@ -5,6 +5,8 @@
 package tap
 
 import (
+	"errors"
+	"os"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -30,7 +32,7 @@ type ifreq struct {
 
 // Endpoint is an open TAP device.
 type Endpoint struct {
-	fd   int
+	f    *os.File // non-blocking, so reads wait in Go's poller and Close wakes them
 	mtu  int
 	addr header.LinkAddr
 
@@ -55,7 +57,11 @@ func Open(name string, mtu int, addr header.LinkAddr) (*Endpoint, error) {
 		syscall.Close(fd)
 		return nil, e
 	}
-	e := &Endpoint{fd: fd, mtu: mtu, addr: addr, done: make(chan struct{})}
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return nil, err
+	}
+	e := &Endpoint{f: os.NewFile(uintptr(fd), "tap:"+name), mtu: mtu, addr: addr, done: make(chan struct{})}
 	go e.readLoop()
 	return e, nil
 }
@@ -76,13 +82,8 @@ func (e *Endpoint) WritePacket(p *buffer.Packet) error {
 	if e.closed {
 		return link.ErrClosed
 	}
-	for {
-		_, err := syscall.Write(e.fd, p.Bytes())
-		if err == syscall.EINTR {
-			continue
-		}
-		return err
-	}
+	_, err := e.f.Write(p.Bytes())
+	return err
 }
 
 // readLoop blocks in read(2) and hands each frame to the dispatcher (frames arriving before
@@ -92,11 +93,7 @@ func (e *Endpoint) readLoop() {
 	for {
 		p := buffer.New(buffer.Headroom, e.mtu+header.EthernetMinSize)
 		b := p.Extend(e.mtu + header.EthernetMinSize)
-		n, err := syscall.Read(e.fd, b)
-		if err == syscall.EINTR || err == syscall.EAGAIN {
-			p.Release()
-			continue
-		}
+		n, err := e.f.Read(b)
 		if err != nil || n <= 0 {
 			p.Release()
 			return
@@ -113,13 +110,19 @@ func (e *Endpoint) readLoop() {
 	}
 }
 
-// Close closes the device; the receive goroutine ends at its next read.
+// Close closes the device and waits for the receive goroutine to end.
 func (e *Endpoint) Close() error {
 	e.wmu.Lock()
-	defer e.wmu.Unlock()
 	if e.closed {
+		e.wmu.Unlock()
 		return nil
 	}
 	e.closed = true
-	return syscall.Close(e.fd)
+	err := e.f.Close()
+	e.wmu.Unlock()
+	<-e.done
+	if errors.Is(err, os.ErrClosed) {
+		err = nil
+	}
+	return err
 }
