@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"time"
+
 	"goxen/netstack/buffer"
 	"goxen/netstack/header"
 )
@@ -40,11 +42,42 @@ func (s *Stack) handleICMP(n *NIC, info PacketInfo, p *buffer.Packet) {
 		s.stats.ICMP.InEchoReps.Inc()
 	case header.ICMPv4DstUnreachable:
 		s.stats.ICMP.InDestUnreachs.Inc()
+		s.deliverICMPError(m)
 	case header.ICMPv4TimeExceeded:
 		s.stats.ICMP.InTimeExcds.Inc()
+		s.deliverICMPError(m)
 	default:
 		s.stats.ICMP.InOther.Inc()
 	}
+}
+
+// deliverICMPError passes an error about a datagram we sent to its transport protocol.
+func (s *Stack) deliverICMPError(m header.ICMPv4) {
+	q := header.IPv4(m.Payload())
+	if len(q) < header.IPv4MinSize || q[0]>>4 != 4 || q.HeaderLen() < header.IPv4MinSize || len(q) < q.HeaderLen()+8 {
+		s.stats.ICMP.InErrors.Inc()
+		return
+	}
+	if h, ok := s.transports[q.Protocol()].(ErrorHandler); ok {
+		h.HandleError(ICMPError{Type: m.Type(), Code: m.Code(), Src: q.Src(), Dst: q.Dst(),
+			Transport: q[q.HeaderLen() : q.HeaderLen()+8]})
+	}
+}
+
+// icmpAllow takes a token from the ICMP error bucket.
+func (s *Stack) icmpAllow() bool {
+	now := time.Now()
+	s.icmpTokens += now.Sub(s.icmpLast).Seconds() * float64(s.opts.ICMPErrorRate)
+	s.icmpLast = now
+	if max := float64(s.opts.ICMPErrorBurst); s.icmpTokens > max {
+		s.icmpTokens = max
+	}
+	if s.icmpTokens < 1 {
+		s.stats.ICMP.OutRateLimited.Inc()
+		return false
+	}
+	s.icmpTokens--
+	return true
 }
 
 // icmpError sends an ICMP error about a received datagram whose IP header was ipHdr and whose
@@ -63,6 +96,9 @@ func (s *Stack) icmpError(n *NIC, info PacketInfo, typ, code uint8, ipHdr []byte
 		if !m.Valid() || (m.Type() != header.ICMPv4Echo && m.Type() != header.ICMPv4EchoReply) {
 			return
 		}
+	}
+	if !s.icmpAllow() {
+		return
 	}
 	body := p.Bytes()[:min(p.Len(), icmpErrorMax-len(ipHdr))]
 	size := header.ICMPv4MinSize + len(ipHdr) + len(body)

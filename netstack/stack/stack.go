@@ -48,6 +48,9 @@ type Options struct {
 	ReasmMaxDatagrams int           // 64 datagrams being reassembled at once
 	ReasmMaxBytes     int           // 4 MiB held in all reassembly buffers
 	ReasmMaxFragments int           // 256 fragments per datagram
+
+	ICMPErrorRate  int // 1000 ICMP errors per second at most (token bucket; echo replies exempt)
+	ICMPErrorBurst int // 50
 }
 
 func (o *Options) setDefaults() {
@@ -73,6 +76,8 @@ func (o *Options) setDefaults() {
 	defi(&o.ReasmMaxDatagrams, 64)
 	defi(&o.ReasmMaxBytes, 4<<20)
 	defi(&o.ReasmMaxFragments, 256)
+	defi(&o.ICMPErrorRate, 1000)
+	defi(&o.ICMPErrorBurst, 50)
 }
 
 // TransportHandler receives the packets of one IP protocol. The packet starts at the
@@ -81,6 +86,20 @@ func (o *Options) setDefaults() {
 // unreachable (unless the packet was broadcast).
 type TransportHandler interface {
 	HandlePacket(info PacketInfo, p *buffer.Packet) bool
+}
+
+// ErrorHandler is implemented by transport handlers that want ICMP errors about datagrams
+// they sent (destination unreachable, time exceeded), e.g. to fail a connected socket.
+type ErrorHandler interface {
+	HandleError(e ICMPError)
+}
+
+// ICMPError is a received ICMP error: its type and code, the quoted datagram's addresses
+// (Src is ours) and the first 8 bytes of its transport header.
+type ICMPError struct {
+	Type, Code uint8
+	Src, Dst   netip.Addr
+	Transport  []byte
 }
 
 // PacketInfo describes an IP packet: on receive, its addresses and how it arrived; on send,
@@ -106,6 +125,8 @@ type Stack struct {
 	reasm      reassembler
 	ipID       uint16
 	stats      Stats
+	icmpTokens float64
+	icmpLast   time.Time
 }
 
 // New returns an empty stack.
@@ -114,6 +135,7 @@ func New(opts Options) *Stack {
 	s := &Stack{opts: opts, nics: make(map[NICID]*NIC), transports: make(map[uint8]TransportHandler)}
 	s.reasm.init(s)
 	s.ipID = uint16(time.Now().UnixNano())
+	s.icmpTokens = float64(opts.ICMPErrorBurst)
 	return s
 }
 

@@ -345,3 +345,22 @@ func TestStatsSnapshotAndString(t *testing.T) {
 		t.Fatalf("String:\n%s", s)
 	}
 }
+
+func TestICMPErrorRateLimit(t *testing.T) {
+	e := newEnv(t, stack.Options{ICMPErrorRate: 1, ICMPErrorBurst: 3})
+	e.learn()
+	for i := range 10 {
+		e.ep.Inject(fromPeer(ipPacket(header.IPv4Fields{Protocol: header.UDPProtocolNumber, Src: peerAddr, Dst: ourAddr},
+			udpDatagram(peerAddr, ourAddr, 4000, uint16(100+i), []byte("x")))))
+	}
+	if got := e.ep.Drain(); got != 3 || e.stat("ICMP.OutRateLimited") != 7 {
+		t.Fatalf("%d errors sent, %d limited", got, e.stat("ICMP.OutRateLimited"))
+	}
+	// Echo replies are not limited.
+	for i := range 5 {
+		e.ep.Inject(fromPeer(ipPacket(header.IPv4Fields{Protocol: header.ICMPv4ProtocolNumber, Src: peerAddr, Dst: ourAddr}, echoRequest(1, uint16(i), nil))))
+	}
+	if got := e.ep.Drain(); got != 5 {
+		t.Fatalf("%d echo replies", got)
+	}
+}

@@ -47,6 +47,7 @@ type Stats struct {
 		InMsgs, InErrors, InCsumErrors, InEchos, InDestUnreachs Counter
 		InEchoReps, InTimeExcds, InOther                        Counter
 		OutMsgs, OutEchoReps, OutDestUnreachs, OutTimeExcds     Counter
+		OutRateLimited                                          Counter // errors not sent: over ICMPErrorRate
 	}
 	UDP struct {
 		InDatagrams, NoPorts, InErrors, InCsumErrors Counter

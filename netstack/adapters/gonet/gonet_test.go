@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,5 +89,32 @@ func TestPacketConnEcho(t *testing.T) {
 	c.Close()
 	if _, err := c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("write after close: %v", err)
+	}
+}
+
+// TestConnRefused: a connected socket's read fails with ECONNREFUSED after the peer stack
+// answers with ICMP port unreachable; unconnected sockets ignore it.
+func TestConnRefused(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, pa, ea := newHost(t, 1, "10.1.0.1/24")
+	_, _, eb := newHost(t, 2, "10.1.0.2/24")
+	channel.Wire(ctx, ea, eb)
+	c, err := gonet.DialUDP(pa, nil, &net.UDPAddr{IP: net.IPv4(10, 1, 0, 2), Port: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("anyone?"))
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Read(make([]byte, 10)); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("read: %v", err)
+	}
+	u, _ := gonet.ListenUDP(pa, nil)
+	defer u.Close()
+	u.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv4(10, 1, 0, 2), Port: 9})
+	u.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, _, err := u.ReadFrom(make([]byte, 10)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("unconnected read: %v", err)
 	}
 }

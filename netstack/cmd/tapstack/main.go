@@ -5,7 +5,8 @@
 //
 //	stats                   print "STATS <json counters>" (with Fault.* when -drop/-dup/-reorder)
 //	arp                     print "ARP <json neighbour table>"
-//	udpcall ADDR:PORT TEXT  send TEXT from an ephemeral port, print "REPLY <text>" or "ERROR <err>"
+//	udpcall ADDR:PORT TEXT  send TEXT from a connected ephemeral port, print "REPLY <text>" or
+//	                        "ERROR <err>" (e.g. "connection refused" after ICMP port unreachable)
 //	renew                   renew the DHCP lease, print "RENEWED <addr>" or "ERROR <err>"
 //	quit                    exit (so does end of input)
 //
@@ -16,6 +17,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -169,15 +171,19 @@ func udpcall(u *udp.Protocol, dst, text string) string {
 		return "ERROR " + err.Error()
 	}
 	defer e.Close()
+	e.Connect(ap) // so an ICMP port unreachable from the peer fails the read at once
 	buf := make([]byte, 65536)
 	for try := 0; try < 3; try++ {
-		if _, err := e.WriteTo([]byte(text), ap); err != nil {
+		if _, err := e.Write([]byte(text)); err != nil {
 			return "ERROR " + err.Error()
 		}
 		e.SetReadDeadline(time.Now().Add(2 * time.Second))
-		n, _, err := e.ReadFrom(buf)
+		n, err := e.Read(buf)
 		if err == nil {
 			return "REPLY " + string(buf[:n])
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return "ERROR " + err.Error()
 		}
 	}
 	return "ERROR no reply"

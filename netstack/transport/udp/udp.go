@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"goxen/netstack/buffer"
@@ -22,6 +23,11 @@ var (
 	ErrNotConnected  = errors.New("udp: endpoint not connected")
 	ErrMessageTooBig = errors.New("udp: message too long")
 	ErrNoPorts       = errors.New("udp: no free ephemeral port")
+	// ErrConnRefused is what a connected endpoint's next read returns after an ICMP port
+	// unreachable from its peer (as Linux's ECONNREFUSED).
+	ErrConnRefused error = syscall.ECONNREFUSED
+	// ErrUnreachable is the same for the other destination-unreachable codes.
+	ErrUnreachable error = syscall.EHOSTUNREACH
 )
 
 // MaxPayload is the largest datagram payload over IPv4.
@@ -68,6 +74,7 @@ type Endpoint struct {
 	maxBytes int
 	notify   chan struct{} // capacity 1: a datagram arrived or the endpoint closed
 	closed   bool
+	softErr  error // from an ICMP error, returned once by the next read (connected only)
 	rd, wd   *deadline
 }
 
@@ -170,6 +177,38 @@ func (pr *Protocol) HandlePacket(info stack.PacketInfo, p *buffer.Packet) bool {
 	return true
 }
 
+// HandleError is the stack.ErrorHandler: a destination unreachable about a datagram from a
+// connected endpoint to its peer fails the endpoint's next read (unconnected endpoints ignore
+// ICMP errors, as on Linux).
+func (pr *Protocol) HandleError(ie stack.ICMPError) {
+	if ie.Type != header.ICMPv4DstUnreachable {
+		return
+	}
+	u := header.UDP(ie.Transport)
+	err := ErrUnreachable
+	if ie.Code == header.ICMPv4PortUnreachable {
+		err = ErrConnRefused
+	}
+	remote := netip.AddrPortFrom(ie.Dst, u.DstPort())
+	pr.mu.Lock()
+	var hit []*Endpoint
+	for _, e := range pr.ports[u.SrcPort()] {
+		if e.remote == remote {
+			hit = append(hit, e)
+		}
+	}
+	pr.mu.Unlock()
+	for _, e := range hit {
+		e.mu.Lock()
+		e.softErr = err
+		e.mu.Unlock()
+		select {
+		case e.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (e *Endpoint) deliver(from netip.AddrPort, p *buffer.Packet) {
 	st := e.pr.s.Stats()
 	e.mu.Lock()
@@ -212,10 +251,14 @@ func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 			d.p.Release()
 			return n, d.from, nil
 		}
-		closed := e.closed
+		closed, soft := e.closed, e.softErr
+		e.softErr = nil
 		e.mu.Unlock()
 		if closed {
 			return 0, netip.AddrPort{}, ErrClosed
+		}
+		if soft != nil {
+			return 0, netip.AddrPort{}, soft
 		}
 		select {
 		case <-e.notify:
