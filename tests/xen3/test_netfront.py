@@ -4,7 +4,8 @@ The guest is the driver's own test binary (`go test -c internal/xen/netfront`, T
 as a domU with vifs on the bed's bridge and its flags on the command line. For each vif it
 prints the MAC, ARPs for the namespace's address (10.0.0.1) until the reply comes back, sends a
 burst of 0x88b5 frames longer than the tx ring (Send blocks, never drops), optionally waits for
-0x88b6 frames from the namespace, then disconnects. A raw socket on the namespace's TAP counts the
+0x88b6 frames from the namespace (echoing each as 0x88b7 from its receiver callback), then
+disconnects. A raw socket on the namespace's TAP counts the
 burst and sends the peer frames (helper below, run with `ip netns exec`).
 """
 
@@ -27,7 +28,8 @@ BURST = 1000
 PEER = 1000
 
 # Runs inside the namespace: count the guest's 0x88b5 frames on the TAP, then send it PEER
-# frames of ethertype 0x88b6 numbered 0..PEER-1. Prints "got N from MAC" and "sent N".
+# frames of ethertype 0x88b6 numbered 0..PEER-1, and count the guest's 0x88b7 echoes of them
+# (sent from its receiver callback). Prints "got N distinct N from MAC", "sent N", "echoed N".
 HELPER = r"""
 import socket, struct, sys, time
 tap, burst, peer, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
@@ -57,6 +59,15 @@ for i in range(peer):
     if i % 32 == 31:
         time.sleep(0.005)
 print("sent %d" % sent, flush=True)
+echoed, end = set(), time.monotonic() + 60
+while len(echoed) < peer and time.monotonic() < end:
+    try:
+        f = s.recv(2048)
+    except socket.timeout:
+        continue
+    if len(f) >= 18 and f[12:14] == b"\x88\xb7":
+        echoed.add(struct.unpack(">I", f[14:18])[0])
+print("echoed %d" % len(echoed), flush=True)
 """
 
 
@@ -111,6 +122,7 @@ def test_netfront_arp_burst_and_receive(testbed, domu, netfront_test_binary):
         assert m, out
         assert (int(m.group(1)), int(m.group(2)), m.group(3)) == (BURST, BURST, mac), out
         assert f"sent {PEER}" in out, out
+        assert f"echoed {PEER}" in out, out
         got = dom.wait_for(r"^netfront: vif 0: received \d+ peer frames", timeout=60).text
         assert f"received {PEER} peer frames, 0 out of sequence" in got, dom.console
         stats = dom.wait_for(r"^netfront: vif 0 stats: ", timeout=30).text

@@ -35,11 +35,12 @@
 // received frames are copied out of the rx page before it goes back to the backend.
 //
 // Events: one goroutine per device blocks in the event channel's Wait. When the port
-// fires it reclaims tx responses (waking blocked senders) and consumes rx responses,
-// then re-posts the rx pages; response event thresholds are re-armed with the ring
-// protocol's final check, so nothing is missed and nothing spins. A sender finding
-// no free tx slot blocks until that goroutine frees one; frames are never dropped
-// on send. On receive, a frame is dropped (and counted) only when Receive's queue of
+// fires it reclaims tx responses (waking blocked senders) and kicks a second
+// goroutine that consumes rx responses, delivers the frames and re-posts the rx
+// pages; response event thresholds are re-armed with the ring protocol's final
+// check, so nothing is missed and nothing spins. A sender finding no free tx slot
+// blocks until the event goroutine frees one (a receiver callback may send too);
+// frames are never dropped on send. On receive, a frame is dropped (and counted) only when Receive's queue of
 // rxQueueLen frames is full because nobody reads it.
 //
 // Shutdown: Open registers Close with xen.AtShutdown, so a toolstack shutdown
@@ -114,6 +115,7 @@ type Device struct {
 	txRspCons uint32
 	txSpace   chan struct{} // signalled when slots were freed
 
+	rxKick    chan struct{} // loop -> rxLoop: the port fired
 	rxReqProd uint32
 	rxRspCons uint32
 	rxPending []byte // a frame continued with NETRXF_more_data
@@ -165,6 +167,7 @@ func Open(index int) (*Device, error) {
 		front:   "device/vif/" + strconv.Itoa(index),
 		xs:      xs,
 		txSpace: make(chan struct{}, 1),
+		rxKick:  make(chan struct{}, 1),
 		rxq:     make(chan []byte, rxQueueLen),
 		closed:  make(chan struct{}),
 	}
@@ -476,13 +479,19 @@ func (d *Device) reclaimTx() {
 }
 
 // loop is the device's event goroutine: it sleeps in the event channel until the
-// backend signals, then handles tx completions and received frames.
+// backend signals, reclaims tx slots (waking blocked senders) and kicks rxLoop. Rx
+// runs on its own goroutine so that a receiver callback may call Send even when the
+// tx ring is full: the slots it waits for are freed here.
 func (d *Device) loop() {
+	go d.rxLoop()
 	for {
 		d.txMu.Lock()
 		d.reclaimTx()
 		d.txMu.Unlock()
-		d.receive()
+		select {
+		case d.rxKick <- struct{}{}:
+		default:
+		}
 		select {
 		case <-d.closed:
 			return
@@ -490,6 +499,18 @@ func (d *Device) loop() {
 		}
 		d.port.Wait()
 		d.events.Add(1)
+	}
+}
+
+// rxLoop consumes received frames each time loop kicks it.
+func (d *Device) rxLoop() {
+	for {
+		select {
+		case <-d.rxKick:
+		case <-d.closed:
+			return
+		}
+		d.receive()
 	}
 }
 
@@ -573,7 +594,8 @@ func (d *Device) Receive() ([]byte, error) {
 }
 
 // SetReceiver makes the device call f with every received frame (on the device's
-// event goroutine; f owns the slice and must not block for long) instead of queueing
+// rx goroutine, one frame at a time; f owns the slice, may call Send, and should not
+// block for long: while it runs the rx ring is not refilled) instead of queueing
 // it for Receive. SetReceiver(nil) goes back to Receive.
 func (d *Device) SetReceiver(f func(frame []byte)) {
 	d.recvMu.Lock()

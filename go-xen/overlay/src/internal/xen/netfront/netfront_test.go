@@ -30,6 +30,7 @@ const (
 	etherARP   = 0x0806
 	etherBurst = 0x88b5 // IEEE local experimental ethertypes
 	etherPeer  = 0x88b6
+	etherEcho  = 0x88b7 // the peer frames, echoed from the receiver callback
 )
 
 var broadcast = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
@@ -77,8 +78,17 @@ func TestVif(t *testing.T) {
 		mac := d.MAC()
 		fmt.Printf("netfront: vif %d mac %s mtu %d\n", id, macString(mac), d.MTU())
 
+		// The callback echoes peer frames itself: Send from the rx goroutine must not
+		// deadlock when the tx ring is full.
 		frames := make(chan []byte, 4096)
-		d.SetReceiver(func(f []byte) { frames <- f })
+		d.SetReceiver(func(f []byte) {
+			if len(f) >= 18 && binary.BigEndian.Uint16(f[12:]) == etherPeer {
+				if err := d.Send(ethernet([6]byte(f[6:12]), mac, etherEcho, f[14:])); err != nil {
+					fmt.Printf("netfront: echo: %v\n", err)
+				}
+			}
+			frames <- f
+		})
 
 		// ARP for the peer until it answers: proves tx and rx.
 		var reply []byte
