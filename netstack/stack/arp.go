@@ -177,7 +177,7 @@ func (n *NIC) arpRequest(ip netip.Addr, e *arpEntry) {
 	n.sendARP(header.ARPRequest, header.BroadcastLinkAddr, src, ip, header.LinkAddr{})
 	e.timer = time.AfterFunc(n.s.opts.ARPRetransmit, func() {
 		n.s.mu.Lock()
-		defer n.s.mu.Unlock()
+		defer n.s.unlock()
 		if n.arp[ip] != e || e.resolved {
 			return
 		}

@@ -73,7 +73,7 @@ func (s *Stack) handleIPv4(n *NIC, p *buffer.Packet) {
 // info.Dst. Fields left zero in info are filled from FindRoute. The stack owns p afterwards.
 func (s *Stack) WriteIPv4(info PacketInfo, p *buffer.Packet) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.writeIPv4Locked(info, p)
 }
 
@@ -106,7 +106,7 @@ func (s *Stack) writeIPv4Locked(info PacketInfo, p *buffer.Packet) error {
 		header.IPv4(p.Push(header.IPv4MinSize)).Encode(&f)
 		go func() {
 			s.mu.Lock()
-			defer s.mu.Unlock()
+			defer s.unlock()
 			s.handleIPv4(n, p)
 		}()
 		return nil

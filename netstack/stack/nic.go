@@ -58,7 +58,7 @@ func (s *Stack) NICs() []NICInfo {
 // announces the address with a gratuitous ARP.
 func (s *Stack) AddAddress(id NICID, addr netip.Prefix) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	n := s.nics[id]
 	if n == nil {
 		return ErrUnknownNIC
@@ -133,7 +133,7 @@ func (n *NIC) primary() netip.Addr {
 func (n *NIC) DeliverFrame(p *buffer.Packet) {
 	s := n.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.stats.Link.RxFrames.Inc()
 	h, ok := p.Consume(header.EthernetMinSize)
 	if !ok {

@@ -177,7 +177,7 @@ func (r *reassembler) add(n *NIC, p *buffer.Packet) *buffer.Packet {
 func (r *reassembler) timeout(d *fragDatagram) {
 	s := r.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if r.dgs[d.key] != d {
 		return
 	}

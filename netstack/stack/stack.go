@@ -3,10 +3,13 @@
 // registered with RegisterTransport (transport/udp; transport/tcp fits the same hook).
 //
 // Concurrency: one mutex guards all protocol state. A link endpoint's receive goroutine
-// delivers a frame and the stack processes it to completion on that goroutine (replies such
-// as ARP and echo are written before DeliverFrame returns); timers (ARP retries and expiry,
-// reassembly timeouts) are time.AfterFunc callbacks that take the same mutex. Nothing polls
-// or spins, so the stack runs on GOOS=xen's single M. Transport handlers are called with the
+// delivers a frame and the stack processes it to completion on that goroutine; timers (ARP
+// retries and expiry, reassembly timeouts) are time.AfterFunc callbacks that take the same
+// mutex. Frames produced under the mutex are queued and written to the link after it is
+// released (flush), in order, by one goroutine at a time, so a link blocking for
+// back-pressure never holds up the stack; replies such as ARP and echo are written before
+// DeliverFrame returns unless another goroutine is already flushing. Nothing polls or spins,
+// so the stack runs on GOOS=xen's single M. Transport handlers are called with the
 // mutex held and must not call back into the Stack; their sockets call WriteIPv4 from
 // user goroutines.
 package stack
@@ -127,6 +130,14 @@ type Stack struct {
 	stats      Stats
 	icmpTokens float64
 	icmpLast   time.Time
+
+	outq    []outFrame // frames to write once mu is released
+	flushMu sync.Mutex // held by the goroutine writing outq
+}
+
+type outFrame struct {
+	n *NIC
+	p *buffer.Packet
 }
 
 // New returns an empty stack.
@@ -161,6 +172,10 @@ func (s *Stack) Close() {
 		n.arpFlush()
 	}
 	s.reasm.flush()
+	for _, f := range s.outq {
+		f.p.Release()
+	}
+	s.outq = nil
 	s.mu.Unlock()
 	for _, n := range nics {
 		n.ep.Attach(nil)
@@ -168,11 +183,46 @@ func (s *Stack) Close() {
 	}
 }
 
-// writeFrame pushes an Ethernet header and sends p on n. Called with s.mu held.
+// writeFrame pushes an Ethernet header onto p and queues it for n's link. Called with s.mu
+// held; the frame goes out at the next flush.
 func (s *Stack) writeFrame(n *NIC, dst header.LinkAddr, typ uint16, p *buffer.Packet) {
 	header.Ethernet(p.Push(header.EthernetMinSize)).Encode(&header.EthernetFields{Dst: dst, Src: n.ep.LinkAddr(), Type: typ})
-	s.stats.Link.TxFrames.Inc()
-	if err := n.ep.WritePacket(p); err != nil {
-		s.stats.Link.TxErrors.Inc()
+	s.outq = append(s.outq, outFrame{n, p})
+}
+
+// unlock releases s.mu and writes the queued frames.
+func (s *Stack) unlock() {
+	s.mu.Unlock()
+	s.flush()
+}
+
+// flush writes queued frames to their links without holding s.mu. Only one goroutine
+// flushes at a time (keeping frames in order); one that finds another flushing leaves its
+// frames to it, and the flusher looks again after letting go, so no frame is stranded.
+func (s *Stack) flush() {
+	for s.flushMu.TryLock() {
+		for {
+			s.mu.Lock()
+			q := s.outq
+			s.outq = nil
+			s.mu.Unlock()
+			if len(q) == 0 {
+				break
+			}
+			for i, f := range q {
+				s.stats.Link.TxFrames.Inc()
+				if err := f.n.ep.WritePacket(f.p); err != nil {
+					s.stats.Link.TxErrors.Inc()
+				}
+				q[i] = outFrame{}
+			}
+		}
+		s.flushMu.Unlock()
+		s.mu.Lock()
+		empty := len(s.outq) == 0
+		s.mu.Unlock()
+		if empty {
+			return
+		}
 	}
 }

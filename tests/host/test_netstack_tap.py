@@ -209,7 +209,7 @@ def test_dhcp_dnsmasq(netns, tapstack_bin, tmp_path):
 def test_fault_injection_between_tap_and_stack(netns, tapstack_bin):
     """The fault-injecting link (link/fault) between the TAP and the stack loses frames in
     both directions; pings get lost accordingly and the stack keeps working."""
-    ts = TapStack(netns, tapstack_bin, "-addr", f"{STACK_ADDR}/24", "-drop", "0.2", "-dup", "0.05", "-seed", "7")
+    ts = TapStack(netns, tapstack_bin, "-addr", f"{STACK_ADDR}/24", "-drop", "0.2", "-dup", "0.2", "-seed", "7")
     try:
         assert ts.expect("READY") == f"{STACK_ADDR}/24"
         got, out = ping(netns, STACK_ADDR, count=40)
