@@ -1,9 +1,13 @@
 package stack_test
 
 import (
+	"fmt"
 	"math/rand"
 	"net/netip"
+	"os"
+	"runtime"
 	"testing"
+	"time"
 
 	"goxen/netstack/buffer"
 	"goxen/netstack/checker"
@@ -94,7 +98,13 @@ func FuzzDeliverFrame(f *testing.F) {
 	}
 	e := newEnv(&testing.T{}, stack.Options{})
 	f.Fuzz(func(t *testing.T, frame []byte) {
+		w := time.AfterFunc(5*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			os.Stderr.Write(buf[:runtime.Stack(buf, true)])
+			panic(fmt.Sprintf("hang on %x", frame))
+		})
 		e.ep.Inject(frame)
 		e.ep.Drain()
+		w.Stop()
 	})
 }

