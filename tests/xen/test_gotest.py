@@ -42,6 +42,8 @@ def test_go_test_exec_reports_a_failing_test_as_fail(exec_env, repo):
     assert "--- FAIL: TestFailsOnPurpose" in proc.stdout
     assert "this test fails on purpose" in proc.stdout
     assert "FAIL\tgoxen/tests/xen/gopkgs/failing" in proc.stdout
+
+
 def test_std_quick_subset_passes_on_xen(toolchain, exec_env, tmp_path):
     out = tmp_path / "results.txt"
     proc = subprocess.run([sys.executable, "-m", "goxen.gotest", "--quick", "--toolchain",

@@ -452,16 +452,31 @@ func UtimesNano(path string, ts []Timespec) error {
 	return fsys.utimes(rel, ts)
 }
 
-// Ownership cannot change: everything belongs to root, the only user.
-func Chown(path string, uid, gid int) error  { return chown(path) }
-func Lchown(path string, uid, gid int) error { return chown(path) }
+// Everything belongs to root, the only user: "changing" ownership to root
+// succeeds where files can change (/tmp), any other owner is EPERM.
+func Chown(path string, uid, gid int) error  { return chown(path, uid, gid) }
+func Lchown(path string, uid, gid int) error { return chown(path, uid, gid) }
 
-func chown(path string) error {
-	var st Stat_t
-	if err := Stat(path, &st); err != nil {
+func chown(path string, uid, gid int) error {
+	fsys, rel, err := resolve(path)
+	if err != nil {
 		return err
 	}
-	return EPERM
+	var st Stat_t
+	if err := fsys.stat(rel, &st); err != nil {
+		return err
+	}
+	return chownCheck(fsys == tmpFS, uid, gid)
+}
+
+func chownCheck(writable bool, uid, gid int) error {
+	switch {
+	case !writable:
+		return EROFS
+	case (uid != -1 && uid != 0) || (gid != -1 && gid != 0):
+		return EPERM
+	}
+	return nil
 }
 
 // There are no symbolic or hard links, nor device nodes to make.
@@ -489,10 +504,12 @@ func Fchmod(fd int, mode uint32) error {
 }
 
 func Fchown(fd int, uid, gid int) error {
-	if _, err := lookupFD(fd); err != nil {
+	f, err := lookupFD(fd)
+	if err != nil {
 		return err
 	}
-	return EPERM
+	_, writable := f.ops.(fileSetter)
+	return chownCheck(writable, uid, gid)
 }
 
 func Ftruncate(fd int, length int64) error {
