@@ -364,3 +364,29 @@ func TestICMPErrorRateLimit(t *testing.T) {
 		t.Fatalf("%d echo replies", got)
 	}
 }
+
+func TestUDPBindConflicts(t *testing.T) {
+	e := newEnv(t, stack.Options{})
+	any7 := netip.AddrPortFrom(netip.IPv4Unspecified(), 7)
+	a, err := e.udp.Bind(any7, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.udp.Bind(any7, 0); err == nil {
+		t.Fatal("wildcard NIC bind over a NIC-bound one")
+	}
+	if _, err := e.udp.Bind(netip.AddrPortFrom(ourAddr, 7), 1); err == nil {
+		t.Fatal("address bind over a wildcard one")
+	}
+	if b, err := e.udp.Bind(any7, 2); err != nil {
+		t.Fatalf("another NIC: %v", err)
+	} else {
+		b.Close()
+	}
+	a.Close()
+	if b, err := e.udp.Bind(any7, 0); err != nil {
+		t.Fatalf("after close: %v", err)
+	} else {
+		b.Close()
+	}
+}

@@ -40,7 +40,10 @@ func DialUDP(pr *udp.Protocol, laddr, raddr *net.UDPAddr) (*UDPConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.ep.Connect(toAddrPort(raddr))
+	if err := c.ep.Connect(toAddrPort(raddr)); err != nil {
+		c.ep.Close()
+		return nil, opError("dial", laddr, raddr, err)
+	}
 	return c, nil
 }
 

@@ -73,6 +73,12 @@ func TestPacketConnEcho(t *testing.T) {
 	if got := c.RemoteAddr().String(); got != "10.1.0.2:7" {
 		t.Fatalf("RemoteAddr %s", got)
 	}
+	if got := c.LocalAddr().(*net.UDPAddr); !got.IP.Equal(net.IPv4(10, 1, 0, 1)) || got.Port == 0 {
+		t.Fatalf("LocalAddr %v", got)
+	}
+	if _, err := gonet.DialUDP(pa, nil, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 7}); err == nil {
+		t.Fatal("dial without a route succeeded")
+	}
 	c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 	_, err = c.Read(buf)
 	var ne net.Error

@@ -171,7 +171,9 @@ func udpcall(u *udp.Protocol, dst, text string) string {
 		return "ERROR " + err.Error()
 	}
 	defer e.Close()
-	e.Connect(ap) // so an ICMP port unreachable from the peer fails the read at once
+	if err := e.Connect(ap); err != nil { // so an ICMP port unreachable fails the read at once
+		return "ERROR " + err.Error()
+	}
 	buf := make([]byte, 65536)
 	for try := 0; try < 3; try++ {
 		if _, err := e.Write([]byte(text)); err != nil {

@@ -104,7 +104,8 @@ func (pr *Protocol) Bind(local netip.AddrPort, nic stack.NICID) (*Endpoint, erro
 		addr = netip.IPv4Unspecified()
 	}
 	for _, o := range pr.ports[port] {
-		if o.nic == nic && (o.local.Addr() == addr || o.local.Addr().IsUnspecified() || addr.IsUnspecified()) {
+		sameNIC := o.nic == nic || o.nic == 0 || nic == 0
+		if sameNIC && (o.local.Addr() == addr || o.local.Addr().IsUnspecified() || addr.IsUnspecified()) {
 			return nil, ErrPortInUse
 		}
 	}
@@ -307,11 +308,21 @@ func (e *Endpoint) WriteTo(b []byte, dst netip.AddrPort) (int, error) {
 	return len(b), nil
 }
 
-// Connect fixes the peer: Read and Write use it and only its datagrams are received.
-func (e *Endpoint) Connect(remote netip.AddrPort) {
+// Connect fixes the peer: Read and Write use it and only its datagrams are received. An
+// endpoint bound to the unspecified address takes the route's source address as its local
+// address (as connect(2) does). It fails if there is no route to remote.
+func (e *Endpoint) Connect(remote netip.AddrPort) error {
+	r, err := e.pr.s.FindRoute(remote.Addr(), e.nic)
+	if err != nil {
+		return err
+	}
 	e.pr.mu.Lock()
 	e.remote = remote
+	if e.local.Addr().IsUnspecified() && !r.Broadcast {
+		e.local = netip.AddrPortFrom(r.Src, e.local.Port())
+	}
 	e.pr.mu.Unlock()
+	return nil
 }
 
 // Read reads a datagram from the connected peer.
@@ -332,7 +343,11 @@ func (e *Endpoint) Write(b []byte) (int, error) {
 }
 
 // LocalAddr is the bound address and port.
-func (e *Endpoint) LocalAddr() netip.AddrPort { return e.local }
+func (e *Endpoint) LocalAddr() netip.AddrPort {
+	e.pr.mu.Lock()
+	defer e.pr.mu.Unlock()
+	return e.local
+}
 
 // RemoteAddr is the connected peer (invalid if not connected).
 func (e *Endpoint) RemoteAddr() netip.AddrPort {
