@@ -10,6 +10,7 @@ import (
 
 	"goxen/netstack/checker"
 	"goxen/netstack/header"
+	"goxen/netstack/link/channel"
 	"goxen/netstack/stack"
 )
 
@@ -388,5 +389,36 @@ func TestUDPBindConflicts(t *testing.T) {
 		t.Fatalf("after close: %v", err)
 	} else {
 		b.Close()
+	}
+}
+
+// TestTwoNICs: each NIC answers on its own subnet and routes pick the NIC by prefix.
+func TestTwoNICs(t *testing.T) {
+	e := newEnv(t, stack.Options{})
+	ep2 := channel.New(16, 1500, header.LinkAddr{2, 0, 0, 0, 1, 1})
+	if err := e.s.AddNIC(2, "eth1", ep2); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.AddNIC(2, "dup", ep2); !errors.Is(err, stack.ErrDuplicateNIC) {
+		t.Fatalf("duplicate NIC: %v", err)
+	}
+	e.s.AddAddress(2, netip.MustParsePrefix("10.9.0.1/24"))
+	ep2.Read() // gratuitous ARP
+	r, err := e.s.FindRoute(netip.MustParseAddr("10.9.0.7"), 0)
+	if err != nil || r.NIC != 2 || r.Src != netip.MustParseAddr("10.9.0.1") {
+		t.Fatalf("route %+v %v", r, err)
+	}
+	if r, _ := e.s.FindRoute(farAddr, 0); r.NIC != 1 {
+		t.Fatalf("default route on NIC %d", r.NIC)
+	}
+	// An ARP request for NIC 2's address arriving on NIC 1 is not answered there.
+	e.ep.Inject(arpFrame(header.ARPRequest, peerMAC, peerAddr, header.LinkAddr{}, netip.MustParseAddr("10.9.0.1"), header.BroadcastLinkAddr))
+	e.expectNone()
+	ep2.Inject(arpFrame(header.ARPRequest, peerMAC, netip.MustParseAddr("10.9.0.7"), header.LinkAddr{}, netip.MustParseAddr("10.9.0.1"), header.BroadcastLinkAddr))
+	if b := ep2.Read(); b == nil || header.ARP(header.Ethernet(b).Payload()).SenderHW() != ep2.LinkAddr() {
+		t.Fatalf("NIC 2 did not answer: %x", b)
+	}
+	if n := e.s.NICs(); len(n) != 2 || n[1].Name != "eth1" || len(n[1].Addrs) != 1 {
+		t.Fatalf("NICs %+v", n)
 	}
 }
