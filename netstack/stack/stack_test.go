@@ -69,7 +69,9 @@ func TestARPGivesUpAndBoundsQueue(t *testing.T) {
 	}
 	e.expectARPRequest(peerAddr)
 	e.expectARPRequest(peerAddr) // retry
-	time.Sleep(100 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); e.stat("ARP.ResolveFailed") == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	e.expectNone()
 	if e.stat("ARP.ResolveFailed") != 1 || e.stat("ARP.PendingDropped") != 10 {
 		t.Fatalf("stats: %v", e.s.Stats())
