@@ -68,7 +68,7 @@ func xenWalltime() (sec int64, nsec int32) {
 			continue
 		}
 		wsec := int64(atomic.Load((*uint32)(unsafe.Pointer(s + _shared_info_wc_sec))))
-		wsec |= int64(atomic.Load((*uint32)(unsafe.Pointer(s + _shared_info_wc_sec_hi)))) << 32
+		wsec |= int64(atomic.Load((*uint32)(unsafe.Pointer(s+_shared_info_wc_sec_hi)))) << 32
 		wnsec := int64(atomic.Load((*uint32)(unsafe.Pointer(s + _shared_info_wc_nsec))))
 		if atomic.Load(verp) != ver {
 			continue

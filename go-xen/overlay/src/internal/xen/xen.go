@@ -19,6 +19,7 @@
 package xen
 
 import (
+	"strconv"
 	"sync"
 	"unsafe"
 )
@@ -177,7 +178,7 @@ func (e Errno) Error() string {
 	if n, ok := errnoNames[e]; ok {
 		return "xen: " + n
 	}
-	return "xen: error " + itoa(int(e))
+	return "xen: error " + strconv.Itoa(int(e))
 }
 
 func errno(r int64) error {
@@ -188,17 +189,4 @@ func errno(r int64) error {
 		r = -r
 	}
 	return Errno(r)
-}
-
-func itoa(v int) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(b[i:])
-		}
-	}
 }

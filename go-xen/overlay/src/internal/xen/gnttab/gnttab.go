@@ -32,6 +32,7 @@ package gnttab
 import (
 	"errors"
 	"internal/xen"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -77,7 +78,7 @@ func setup() {
 		return
 	}
 	if st := *(*int16)(unsafe.Pointer(&q[xen.GnttabQuerySizeStatus])); st != xen.GNTST_okay {
-		setupErr = errors.New("gnttab: query_size: status " + itoa(int(st)))
+		setupErr = errors.New("gnttab: query_size: status " + strconv.Itoa(int(st)))
 		return
 	}
 	n := uint32(tableFrames)
@@ -96,7 +97,7 @@ func setup() {
 		return
 	}
 	if st := *(*int16)(unsafe.Pointer(&s[xen.GnttabSetupTableStatus])); st != xen.GNTST_okay {
-		setupErr = errors.New("gnttab: setup_table: status " + itoa(int(st)))
+		setupErr = errors.New("gnttab: setup_table: status " + strconv.Itoa(int(st)))
 		return
 	}
 
@@ -250,20 +251,4 @@ func (p *Pages) Addr(i int) uintptr {
 // Bytes returns page i as a 4096-byte slice.
 func (p *Pages) Bytes(i int) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(p.Addr(i))), xen.PageSize)
-}
-
-func itoa(v int) string {
-	if v < 0 {
-		return "-" + itoa(-v)
-	}
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(b[i:])
-		}
-	}
 }

@@ -17,6 +17,7 @@ package xenstore
 import (
 	"errors"
 	"internal/xen"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -327,7 +328,7 @@ type Watch struct {
 // Watch starts watching path.
 func (c *Client) Watch(path string) (*Watch, error) {
 	w := &Watch{c: c, path: path, notify: make(chan struct{}, 1)}
-	w.token = "go" + itoa(c.nextTok.Add(1))
+	w.token = "go" + strconv.FormatUint(uint64(c.nextTok.Add(1)), 10)
 	c.mu.Lock()
 	c.watches[w.token] = w
 	c.mu.Unlock()
@@ -380,17 +381,4 @@ func le32(b []byte) uint32 {
 
 func put32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-}
-
-func itoa(v uint32) string {
-	var b [10]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(b[i:])
-		}
-	}
 }
