@@ -77,6 +77,7 @@ def main(argv=None):
     ap.add_argument("packages", nargs="*")
     args = ap.parse_args(argv)
 
+    args.toolchain = args.toolchain.resolve()  # PATH entries must be absolute for cmd/go
     go = args.toolchain / "bin" / "go"
     if not go.exists():
         print(f"gotest: no toolchain at {args.toolchain} (run ./scons toolchain)", file=sys.stderr)
