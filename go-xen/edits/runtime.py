@@ -39,4 +39,10 @@ EDITS = [
      "if " + _ONE_M + " {\n\t\treturn // no threads on wasm or xen yet\n", 2),
     ("src/runtime/proc.go", 'const haveSysmon = GOARCH != "wasm"\n',
      'const haveSysmon = GOARCH != "wasm" && GOOS != "xen"\n'),
+    # GOMAXPROCS stays 1: a second P would need a second M (newosproc throws).
+    ("src/runtime/debug.go", 'if GOARCH == "wasm" && n > 1 {\n',
+     'if (' + _ONE_M + ') && n > 1 {\n'),
+    ("src/runtime/proc.go",
+     '\t\tprocs = int32(n)\n\t\tsched.customGOMAXPROCS = true\n',
+     '\t\tprocs = int32(n)\n\t\tif GOOS == "xen" {\n\t\t\tprocs = 1 // one vCPU, one M\n\t\t}\n\t\tsched.customGOMAXPROCS = true\n'),
 ]

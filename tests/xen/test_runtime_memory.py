@@ -52,7 +52,8 @@ def test_thousand_sleeping_goroutines_wake_on_time(boot):
 
 
 def test_command_line_becomes_args_and_environment(boot):
-    r = boot("cmdline", cmdline=("-v", "name=x", "env.GREETING=hi"))
+    r = boot("cmdline", cmdline=("-v", "name=x", "env.GREETING=hi", "env.GOMAXPROCS=4"))
     assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
     assert 'args ["-v" "name=x"]' in r.guest_lines, explain(r)
     assert 'GREETING="hi" MISSING=""' in r.guest_lines, explain(r)
+    assert "GOMAXPROCS 1" in r.guest_lines, explain(r)
