@@ -1,18 +1,16 @@
-"""Per-application configuration: configs/NAME.yaml.
+"""Per-application configuration: configs/NAME.yaml (schema version 1, see configs/README.md).
 
-Schema version 1 (every key is listed here; any other key is an error):
+Every key is listed in FIELDS; any other key, a wrong type, a bad size or address stops the build
+with an AppConfigError naming the file, the key and the reason, e.g.
+`configs/kvstore.yaml: network[0].ip: bad address '10.0.0.300/24' ...`.
 
-    version: 1               required, the schema version
-    name: hello              required, the domain and output name: [a-z0-9][a-z0-9_-]*, at most 64 chars
-    package: ./apps/hello    required, Go package path relative to the project top (a directory)
-    memory: 32M              required, guest memory: a whole number of MiB written NNNM or NG
-    cmdline: "ip=dhcp"       optional, kernel command line (the xl config's extra=)
-
-Errors name the file, the key and the reason: `configs/hello.yaml: memory: bad size '32X' ...`.
+Paths (package, romfs) are relative to the config's root: the nearest directory at or above the
+YAML file that holds a go.mod (the Go module the app belongs to), else the `top` given to load().
 """
 
+import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -20,8 +18,20 @@ import yaml
 SCHEMA_VERSION = 1
 SUFFIXES = (".yaml", ".yml")
 MIN_MEMORY_MIB = 4
+MAX_VCPUS = 128
+DEFAULT_MEMORY = "32M"
+#: xl's actions for on_poweroff / on_reboot / on_crash / on_watchdog / on_soft_reset.
+XL_ACTIONS = ("destroy", "restart", "rename-restart", "preserve", "coredump-destroy",
+              "coredump-restart", "soft-reset")
+XL_KEYS = ("on_poweroff", "on_reboot", "on_crash", "on_watchdog", "on_soft_reset")
+XL_DEFAULTS = {"on_poweroff": "destroy", "on_reboot": "destroy", "on_crash": "destroy"}
+DEFAULT_BRIDGE = "xenbr0"
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z")
 _SIZE_RE = re.compile(r"([0-9]+)([MG])\Z")
+_ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_MAC_RE = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")
+_BRIDGE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}\Z")
+_WORD_BAD = re.compile(r"[\s\"'\\]")
 
 
 class AppConfigError(Exception):
@@ -34,12 +44,53 @@ class AppConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Interface:
+    ip: str                 # "dhcp" or "ADDR/PREFIX"
+    gateway: str = ""       # only with a static ip
+    mac: str = ""           # "" lets xl choose one
+    bridge: str = DEFAULT_BRIDGE
+
+    def words(self, index):
+        """Kernel command-line words for interface index (0: ip= gw=; N: ipN= gwN=)."""
+        n = "" if index == 0 else str(index)
+        words = [f"ip{n}={self.ip}"]
+        if self.gateway:
+            words.append(f"gw{n}={self.gateway}")
+        return words
+
+    def vif(self):
+        parts = ([f"mac={self.mac}"] if self.mac else []) + [f"bridge={self.bridge}"]
+        return "'" + ",".join(parts) + "'"
+
+
+@dataclass(frozen=True)
 class AppConfig:
-    path: Path          # the YAML file
+    path: Path                  # the YAML file
     name: str
-    package: str        # as written, e.g. ./apps/hello
+    package: str                # as written, e.g. ./apps/hello (relative to root)
     memory_mib: int
-    cmdline: str = ""
+    cmdline: str = ""           # the whole generated kernel command line
+    root: Path = Path(".")      # directory package and romfs are relative to
+    vcpus: int = 1
+    network: tuple = ()         # Interface, ...
+    romfs: str = ""             # as written, relative to root; "" for none
+    env: tuple = ()             # ((KEY, VALUE), ...) in file order
+    extra: tuple = ()           # extra command-line words, as written
+    xl: dict = field(default_factory=dict)   # on_* -> action, defaults applied
+
+    @property
+    def package_dir(self):
+        return (self.root / self.package).resolve()
+
+    @property
+    def romfs_dir(self):
+        return (self.root / self.romfs).resolve() if self.romfs else None
+
+    def vif_line(self):
+        """The xl `vif = [...]` value, or "" without interfaces."""
+        if not self.network:
+            return ""
+        return "[ " + ", ".join(i.vif() for i in self.network) + " ]"
 
 
 def parse_size_mib(text):
@@ -65,30 +116,161 @@ def _check_name(v):
     return v
 
 
-def _check_package(v):
-    if not v.startswith("./"):
-        raise ValueError(f"bad package {v!r} (a path relative to the project top, starting with ./)")
+def _check_relpath(what):
+    def check(v):
+        if not v.startswith("./"):
+            raise ValueError(f"bad {what} {v!r} (a path relative to the project top, starting with ./)")
+        if ".." in Path(v).parts:
+            raise ValueError(f"bad {what} {v!r} ('..' is not allowed)")
+        return v
+    return check
+
+
+def _check_vcpus(v):
+    if not 1 <= v <= MAX_VCPUS:
+        raise ValueError(f"bad vcpus {v} (1 to {MAX_VCPUS}; the Go runtime uses one)")
+    return v
+
+
+def _word(v, what):
+    if not v or _WORD_BAD.search(v):
+        raise ValueError(f"bad {what} {v!r} (one word: no spaces, quotes or backslashes)")
     return v
 
 
 def _check_cmdline(v):
-    if '"' in v or "\n" in v:
-        raise ValueError("the command line may not contain double quotes or newlines")
-    return v
+    words = v.split() if isinstance(v, str) else v
+    out = []
+    for i, w in enumerate(words):
+        if not isinstance(w, str) or isinstance(w, bool):
+            raise ValueError(f"word {i}: expected a string, got {type(w).__name__} {w!r}")
+        out.append(_word(w, "word"))
+        if w.startswith(("env.", "ip=", "gw=")) or re.match(r"(ip|gw)[0-9]+=", w):
+            raise ValueError(f"word {w!r}: use the env: and network: keys for these words")
+    return tuple(out)
 
 
-# key -> (python type, type name for messages, required, check(value) -> value)
+def _check_env(v):
+    out = []
+    for k, val in v.items():
+        if not isinstance(k, str) or not _ENV_KEY_RE.match(k):
+            raise ValueError(f"bad variable name {k!r} (letters, digits and '_', not first a digit)")
+        if isinstance(val, bool) or not isinstance(val, (str, int)):
+            raise ValueError(f"{k}: expected a string or an integer, got {type(val).__name__} {val!r}")
+        try:
+            _word(str(val), "value")
+        except ValueError as e:
+            raise ValueError(f"{k}: {e}") from None
+        out.append((k, str(val)))
+    return tuple(out)
+
+
+def _check_xl(v):
+    out = dict(XL_DEFAULTS)
+    for k, val in v.items():
+        if k not in XL_KEYS:
+            raise ValueError(f"unknown xl option {k!r} (known: {', '.join(XL_KEYS)})")
+        if val not in XL_ACTIONS:
+            raise ValueError(f"{k}: bad action {val!r} (one of {', '.join(XL_ACTIONS)})")
+        out[k] = val
+    return out
+
+
+_IF_KEYS = ("ip", "gateway", "mac", "bridge")
+
+
+def _check_network(v):
+    out = []
+    macs = set()
+    for i, itf in enumerate(v):
+        where = f"[{i}]"
+        if not isinstance(itf, dict):
+            raise ValueError(f"{where}: expected a mapping with {', '.join(_IF_KEYS)}")
+        for k in itf:
+            if k not in _IF_KEYS:
+                raise ValueError(f"{where}.{k}: unknown key (known keys: {', '.join(_IF_KEYS)})")
+        for k, val in itf.items():
+            if not isinstance(val, str):
+                raise ValueError(f"{where}.{k}: expected a string, got {type(val).__name__} {val!r}")
+        if "ip" not in itf:
+            raise ValueError(f"{where}.ip: missing required key (ADDR/PREFIX or dhcp)")
+        ip, gw = itf["ip"], itf.get("gateway", "")
+        if ip == "dhcp":
+            if gw:
+                raise ValueError(f"{where}.gateway: not allowed with ip: dhcp (DHCP supplies it)")
+        else:
+            try:
+                iface = ipaddress.IPv4Interface(ip)
+            except ValueError:
+                raise ValueError(f"{where}.ip: bad address {ip!r} (IPv4 ADDR/PREFIX such as "
+                                 "10.0.0.2/24, or dhcp)") from None
+            if "/" not in ip:
+                raise ValueError(f"{where}.ip: bad address {ip!r} (needs a prefix length: /24)")
+            net = iface.network
+            if net.prefixlen < 31 and iface.ip in (net.network_address, net.broadcast_address):
+                raise ValueError(f"{where}.ip: bad address {ip!r} (the network's "
+                                 f"{'network' if iface.ip == net.network_address else 'broadcast'} address)")
+            if gw:
+                try:
+                    g = ipaddress.IPv4Address(gw)
+                except ValueError:
+                    raise ValueError(f"{where}.gateway: bad address {gw!r} (an IPv4 address)") from None
+                if g not in net:
+                    raise ValueError(f"{where}.gateway: {gw} is not in {net}")
+                if g == iface.ip:
+                    raise ValueError(f"{where}.gateway: {gw} is the interface's own address")
+        mac = itf.get("mac", "").lower()
+        if mac:
+            if not _MAC_RE.match(mac):
+                raise ValueError(f"{where}.mac: bad MAC {itf['mac']!r} (six hex pairs such as 00:16:3e:00:00:02)")
+            if int(mac[:2], 16) & 1:
+                raise ValueError(f"{where}.mac: {mac} is a multicast address")
+            if mac in macs:
+                raise ValueError(f"{where}.mac: {mac} is used twice")
+            macs.add(mac)
+        bridge = itf.get("bridge", DEFAULT_BRIDGE)
+        if not _BRIDGE_RE.match(bridge):
+            raise ValueError(f"{where}.bridge: bad bridge name {bridge!r}")
+        out.append(Interface(ip=ip, gateway=gw, mac=mac, bridge=bridge))
+    return tuple(out)
+
+
+# key -> (python type(s), type name for messages, required, check(value) -> value)
 FIELDS = {
     "version": (int, "an integer", True, _check_version),
-    "name": (str, "a string", True, _check_name),
-    "package": (str, "a string", True, _check_package),
-    "memory": (str, "a size string such as 32M", True, parse_size_mib),
-    "cmdline": (str, "a string", False, _check_cmdline),
+    "name": (str, "a string", False, _check_name),
+    "package": (str, "a string", True, _check_relpath("package")),
+    "memory": (str, "a size string such as 32M", False, parse_size_mib),
+    "vcpus": (int, "an integer", False, _check_vcpus),
+    "network": (list, "a list of interfaces", False, _check_network),
+    "romfs": (str, "a string", False, _check_relpath("romfs directory")),
+    "env": (dict, "a mapping of NAME: value", False, _check_env),
+    "cmdline": ((str, list), "a string or a list of words", False, _check_cmdline),
+    "xl": (dict, "a mapping of xl options", False, _check_xl),
 }
 
 
+def find_root(path, top=None):
+    """The directory package/romfs paths are relative to (see the module docstring)."""
+    for d in Path(path).resolve().parents:
+        if (d / "go.mod").is_file():
+            return d
+    if top is not None:
+        return Path(top).resolve()
+    raise AppConfigError(path, None, "no go.mod at or above the file: package paths are "
+                         "relative to the Go module's root")
+
+
+def kernel_cmdline(network=(), env=(), extra=()):
+    """The kernel command line: network words, env.KEY=VALUE words, then the extra words."""
+    words = [w for i, itf in enumerate(network) for w in itf.words(i)]
+    words += [f"env.{k}={v}" for k, v in env]
+    words += list(extra)
+    return " ".join(words)
+
+
 def validate(data, path, top=None):
-    """Validate parsed YAML data; return an AppConfig. top: project top for the package check."""
+    """Validate parsed YAML data; return an AppConfig. top: the root when no go.mod is found."""
     if not isinstance(data, dict):
         raise AppConfigError(path, None, "expected a mapping of keys to values at the top level")
     for key in data:
@@ -96,7 +278,7 @@ def validate(data, path, top=None):
             raise AppConfigError(path, key, f"unknown key (known keys: {', '.join(FIELDS)})")
     values = {}
     for key, (typ, typename, required, check) in FIELDS.items():
-        if key not in data:
+        if key not in data or data[key] is None:
             if required:
                 raise AppConfigError(path, key, "missing required key")
             continue
@@ -106,11 +288,27 @@ def validate(data, path, top=None):
         try:
             values[key] = check(v)
         except ValueError as e:
-            raise AppConfigError(path, key, str(e)) from None
-    if top is not None and not (Path(top) / values["package"]).is_dir():
-        raise AppConfigError(path, "package", f"no directory {values['package']} under {top}")
+            msg = str(e)
+            if msg.startswith("["):         # network[i].key: reason
+                sub, _, reason = msg.partition(": ")
+                raise AppConfigError(path, key + sub, reason) from None
+            raise AppConfigError(path, key, msg) from None
+    if "name" not in values:
+        try:
+            values["name"] = _check_name(Path(path).stem)
+        except ValueError as e:
+            raise AppConfigError(path, "name", f"missing, and the file name is not a name: {e}") from None
+    memory = values.get("memory", parse_size_mib(DEFAULT_MEMORY))
+    root = find_root(path, top)
+    if not (root / values["package"]).is_dir():
+        raise AppConfigError(path, "package", f"no directory {values['package']} under {root}")
+    if "romfs" in values and not (root / values["romfs"]).is_dir():
+        raise AppConfigError(path, "romfs", f"no directory {values['romfs']} under {root}")
+    network, env, extra = values.get("network", ()), values.get("env", ()), values.get("cmdline", ())
     return AppConfig(path=Path(path), name=values["name"], package=values["package"],
-                     memory_mib=values["memory"], cmdline=values.get("cmdline", ""))
+                     memory_mib=memory, cmdline=kernel_cmdline(network, env, extra), root=root,
+                     vcpus=values.get("vcpus", 1), network=network, romfs=values.get("romfs", ""),
+                     env=env, extra=extra, xl=values.get("xl", dict(XL_DEFAULTS)))
 
 
 def load(path, top=None):

@@ -5,8 +5,12 @@
     env.GoxenApps()                            # names configured in $GOXEN_CONFIGS
     env.GoxenUsage()                           # one paragraph listing the apps
 
-The YAML schema and its validation live in goxen.appconfig; a bad or missing config stops the
-build (before anything runs) with the file, the key and the reason.
+The YAML schema and its validation live in goxen.appconfig (documented in configs/README.md); a
+bad or missing config stops the build (before anything runs) with the file, the key and the reason.
+
+With `romfs: DIR` the app also gets build/NAME/romfs.img (env.GoxenRomfs) and
+build/NAME/romfs-overlay/overlay.json (goxen.romfs.embed_overlay), which `go build -overlay`
+uses to link the image into the kernel; the kernel depends on both.
 """
 
 import os
@@ -17,9 +21,10 @@ _SITE = Path(__file__).resolve().parents[1]
 if str(_SITE) not in sys.path:
     sys.path.insert(0, str(_SITE))
 
+import SCons.Action
 import SCons.Script
 
-from goxen import appconfig
+from goxen import appconfig, romfs
 
 
 def _configs_dir(env):
@@ -48,14 +53,36 @@ def GoxenApp(env, app, toolchain=None):
         print(f"scons: *** {e}", file=sys.stderr)
         SCons.Script.Exit(2)
     outdir = env.Dir("$GOXEN_APPDIR").Dir(cfg.name)
-    kernel = env.GoxenImage(outdir.File(cfg.name + ".xen"), cfg.package, toolchain=toolchain)
+    overlay = None
+    if cfg.romfs:
+        img = env.GoxenRomfs(outdir.File("romfs.img"), env.Dir(str(cfg.romfs_dir)))
+        overlay = env.Command(outdir.Dir("romfs-overlay").File("overlay.json"),
+                              [img, env.Value(str(cfg.package_dir))],
+                              SCons.Action.Action(_write_overlay, "$GOXEN_OVERLAYCOMSTR"),
+                              GOXEN_OVERLAY_PKG=str(cfg.package_dir))
+    kernel = env.GoxenImage(outdir.File(cfg.name + ".xen"), cfg.package, toolchain=toolchain,
+                            root=cfg.root, overlay=overlay)
+    if cfg.romfs:
+        env.Depends(kernel, img)
     xl = env.GoxenXl(outdir.File(cfg.name + ".xl"), kernel, name=cfg.name,
-                     memory_mib=cfg.memory_mib, cmdline=cfg.cmdline, config=str(path))
+                     memory_mib=cfg.memory_mib, cmdline=cfg.cmdline, config=str(path),
+                     vcpus=cfg.vcpus, vif=cfg.vif_line(), xl=cfg.xl)
     return kernel + xl
+
+
+def _write_overlay(target, source, env):
+    out = Path(target[0].abspath)
+    written = romfs.embed_overlay(source[0].abspath, env["GOXEN_OVERLAY_PKG"], out.parent)
+    if written != out:
+        print(f"goxen_appconfig: embed_overlay wrote {written}, expected {out}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def generate(env, **kw):
     env.SetDefault(GOXEN_CONFIGS="#configs", GOXEN_APPDIR="#build")
+    if not kw.get("verbose", False):
+        env.SetDefault(GOXEN_OVERLAYCOMSTR="  OVERLAY $TARGET")
     env.AddMethod(GoxenApp, "GoxenApp")
     env.AddMethod(GoxenApps, "GoxenApps")
     env.AddMethod(GoxenUsage, "GoxenUsage")

@@ -1,13 +1,17 @@
 """SCons tool `goxen_image`: a Go package -> a bootable Xen PV kernel, plus its xl config.
 
     kernel = env.GoxenImage('#build/hello/hello.xen', package='./apps/hello', toolchain=tc)
-    xl = env.GoxenXl('#build/hello/hello.xl', kernel, name='hello', memory_mib=32, cmdline='')
+    kernel = env.GoxenImage(..., root='/their/module', overlay='#build/x/romfs-overlay/overlay.json')
+    xl = env.GoxenXl('#build/hello/hello.xl', kernel, name='hello', memory_mib=32, cmdline='',
+                     vcpus=1, vif="[ 'bridge=xenbr0' ]", xl={'on_crash': 'destroy'})
 
 GoxenImage runs $GOXEN_IMAGECOM (`GOOS=xen GOARCH=amd64 GOTOOLCHAIN=local <toolchain>/bin/go
-build -o $TARGET <package>` from the project top), rescanning the package's .go files, then
+build [-overlay FILE] -o $TARGET <package>` from the package's module root, default the project
+top), rescanning the package's .go files (and the overlay), then
 checks the Xen ELF notes with goxen.elfnotes ($GOXEN_NOTESCOMSTR) and deletes the kernel when
-one is missing or wrong. GoxenXl fills $GOXEN_XL_TEMPLATE (@NAME@, @KERNEL@, @MEMORY@,
-@CMDLINE@); $GOXEN_XL_KERNEL is 'absolute' (kernel= absolute path) or 'basename'.
+one is missing or wrong. GoxenXl fills $GOXEN_XL_TEMPLATE (@NAME@, @KERNEL@, @MEMORY@, @VCPUS@,
+@CMDLINE@, @ON_POWEROFF@, @ON_REBOOT@, @ON_CRASH@, @OPTIONAL@: vif= and other on_* lines);
+$GOXEN_XL_KERNEL is 'absolute' (kernel= absolute path) or 'basename'.
 """
 
 import sys
@@ -30,17 +34,17 @@ name = "@NAME@"
 type = "pv"
 kernel = "@KERNEL@"
 memory = @MEMORY@
-vcpus = 1
-on_poweroff = "destroy"
-on_reboot = "destroy"
-on_crash = "destroy"
+vcpus = @VCPUS@
+on_poweroff = "@ON_POWEROFF@"
+on_reboot = "@ON_REBOOT@"
+on_crash = "@ON_CRASH@"
 extra = "@CMDLINE@"
-"""
+@OPTIONAL@"""
 
 
 def _package_scan(node, env, path):
     """Implicit dependencies of a kernel: every .go file of its package (recursively) and go.mod."""
-    top = Path(env.Dir("#").abspath)
+    top = Path(env.subst("$GOXEN_MODROOT") or env.Dir("#").abspath)
     pkg = top / env.subst("$GOXEN_PACKAGE")
     files = sorted(p for p in pkg.rglob("*.go") if p.is_file()) if pkg.is_dir() else []
     files += [p for p in (top / "go.mod", top / "go.sum") if p.exists()]
@@ -67,15 +71,25 @@ def _write_xl(target, source, env):
     return 0
 
 
-def GoxenImage(env, target, package, toolchain=None):
-    """Build the Go package (a path relative to the project top) into the kernel target."""
-    kernel = env.GoxenImageBuild(target, env.Value(package), GOXEN_PACKAGE=package)
+def GoxenImage(env, target, package, toolchain=None, root=None, overlay=None):
+    """Build the Go package (a path relative to root, default the project top) into the kernel
+    target; overlay: a `go build -overlay` JSON file (a node or path) the build depends on."""
+    root = str(root) if root is not None else env.Dir("#").abspath
+    kw = {"GOXEN_PACKAGE": package, "GOXEN_MODROOT": root}
+    if overlay is not None:
+        overlay = env.arg2nodes(overlay, env.File)[0]
+        kw["GOXEN_GOFLAGS"] = env.Flatten([env.get("GOXEN_GOFLAGS", []),
+                                           "-overlay", overlay.abspath])
+    kernel = env.GoxenImageBuild(target, env.Value(f"{root}:{package}"), **kw)
+    if overlay is not None:
+        env.Depends(kernel, overlay)
     if toolchain is not None:
         env.Depends(kernel, toolchain)
     return kernel
 
 
-def GoxenXl(env, target, kernel, name, memory_mib, cmdline="", config=""):
+def GoxenXl(env, target, kernel, name, memory_mib, cmdline="", config="", vcpus=1, vif="",
+            xl=None):
     """Write the xl config for kernel."""
     kernel = env.arg2nodes(kernel, env.File)[0]
     mode = env.subst("$GOXEN_XL_KERNEL")
@@ -87,7 +101,17 @@ def GoxenXl(env, target, kernel, name, memory_mib, cmdline="", config=""):
         "MEMORY": int(memory_mib),
         "CMDLINE": cmdline,
         "CONFIG": config or name,
+        "VCPUS": int(vcpus),
     }
+    actions = {"on_poweroff": "destroy", "on_reboot": "destroy", "on_crash": "destroy"}
+    actions.update(xl or {})
+    optional = [f'vif = {vif}\n'] if vif else []
+    for key, value in sorted(actions.items()):
+        if key in ("on_poweroff", "on_reboot", "on_crash"):
+            fields[key.upper()] = value
+        else:
+            optional.append(f'{key} = "{value}"\n')
+    fields["OPTIONAL"] = "".join(optional)
     text = env["GOXEN_XL_TEMPLATE"]
     return env.GoxenXlBuild(target, env.Value(repr(sorted(fields.items())) + text),
                             GOXEN_XL_FIELDS=fields)
@@ -101,7 +125,9 @@ def generate(env, **kw):
         GOXEN_GOENV="GOOS=xen GOARCH=amd64 GOTOOLCHAIN=local CGO_ENABLED=0 "
                     "GOCACHE=$GOXEN_GOCACHE GOPATH=${GOXEN_TOOLCHAIN_DIR.dir.abspath}/gopath",
         GOXEN_GOFLAGS=[],
-        GOXEN_IMAGECOM="env $GOXEN_GOENV $GOXEN_GO build $GOXEN_GOFLAGS -o $TARGET $GOXEN_PACKAGE",
+        GOXEN_MODROOT="",
+        GOXEN_IMAGECOM="cd $GOXEN_MODROOT && env $GOXEN_GOENV $GOXEN_GO build $GOXEN_GOFLAGS "
+                       "-o ${TARGET.abspath} $GOXEN_PACKAGE",
     )
     if not kw.get("verbose", False):
         env.SetDefault(GOXEN_IMAGECOMSTR="  GO      $TARGET ($GOXEN_PACKAGE)",

@@ -30,8 +30,8 @@ def error(project, text):
 
 
 def test_good_config(project):
-    cfg = appconfig.load(write(project, GOOD + "cmdline: ip=dhcp\n"), top=project)
-    assert (cfg.name, cfg.package, cfg.memory_mib, cfg.cmdline) == ("demo", "./apps/demo", 32, "ip=dhcp")
+    cfg = appconfig.load(write(project, GOOD + "cmdline: quiet debug\n"), top=project)
+    assert (cfg.name, cfg.package, cfg.memory_mib, cfg.cmdline) == ("demo", "./apps/demo", 32, "quiet debug")
 
 
 def test_hello_config_in_repo_is_valid(repo):
@@ -60,14 +60,18 @@ def test_sizes():
     ("name", GOOD.replace("name: demo", "name: 5")),
     ("version", GOOD.replace("version: 1", "version: one")),
     ("version", GOOD.replace("version: 1", "version: true")),
-    ("cmdline", GOOD + "cmdline: [a, b]\n"),
+    ("cmdline", GOOD + "cmdline: {a: b}\n"),
+    ("vcpus", GOOD + "vcpus: two\n"),
+    ("network", GOOD + "network: {ip: dhcp}\n"),
+    ("env", GOOD + "env: [A]\n"),
+    ("xl", GOOD + "xl: destroy\n"),
 ])
 def test_bad_type(project, key, text):
     e = error(project, text)
     assert e.key == key and "expected" in str(e)
 
 
-@pytest.mark.parametrize("key", ["version", "name", "package", "memory"])
+@pytest.mark.parametrize("key", ["version", "package"])
 def test_missing_key(project, key):
     text = "".join(l + "\n" for l in GOOD.splitlines() if not l.startswith(key + ":"))
     e = error(project, text)
@@ -105,3 +109,79 @@ def test_find_by_name_and_path(project):
     assert appconfig.find("demo", project / "configs") == path
     assert appconfig.find("x/other.yaml", project / "configs").name == "other.yaml"
     assert appconfig.list_apps(project / "configs") == ["demo"]
+
+
+def test_defaults(project):
+    cfg = appconfig.load(write(project, "version: 1\npackage: ./apps/demo\n"), top=project)
+    assert (cfg.name, cfg.memory_mib, cfg.vcpus, cfg.cmdline, cfg.network, cfg.romfs) == \
+        ("demo", 32, 1, "", (), "")
+    assert cfg.xl == {"on_poweroff": "destroy", "on_reboot": "destroy", "on_crash": "destroy"}
+    assert cfg.vif_line() == ""
+
+
+FULL = GOOD + """\
+vcpus: 2
+romfs: ./apps/demo
+network:
+  - ip: 10.0.0.2/24
+    gateway: 10.0.0.1
+    mac: 00:16:3E:00:00:02
+  - ip: dhcp
+    bridge: br1
+env:
+  KV_MEMORY: 16M
+  PORT: 11211
+cmdline: [quiet]
+xl:
+  on_crash: preserve
+"""
+
+
+def test_full_config_and_cmdline(project):
+    cfg = appconfig.load(write(project, FULL), top=project)
+    assert cfg.vcpus == 2 and cfg.romfs_dir == (project / "apps" / "demo").resolve()
+    assert cfg.cmdline == ("ip=10.0.0.2/24 gw=10.0.0.1 ip1=dhcp env.KV_MEMORY=16M "
+                           "env.PORT=11211 quiet")
+    assert cfg.vif_line() == "[ 'mac=00:16:3e:00:00:02,bridge=xenbr0', 'bridge=br1' ]"
+    assert cfg.xl["on_crash"] == "preserve" and cfg.xl["on_poweroff"] == "destroy"
+
+
+@pytest.mark.parametrize("key,frag,reason", [
+    ("network[0].ip", "network: [{ip: 10.0.0.300/24}]", "bad address"),
+    ("network[0].ip", "network: [{ip: 10.0.0.2}]", "prefix"),
+    ("network[0].ip", "network: [{ip: 10.0.0.0/24}]", "network address"),
+    ("network[0].ip", "network: [{gateway: 10.0.0.1}]", "missing"),
+    ("network[0].gateway", "network: [{ip: 10.0.0.2/24, gateway: 10.0.1.1}]", "not in"),
+    ("network[0].gateway", "network: [{ip: dhcp, gateway: 10.0.0.1}]", "dhcp"),
+    ("network[0].mac", "network: [{ip: dhcp, mac: '01:00:00:00:00:01'}]", "multicast"),
+    ("network[0].mac", "network: [{ip: dhcp, mac: 'zz'}]", "bad MAC"),
+    ("network[0].speed", "network: [{ip: dhcp, speed: fast}]", "unknown key"),
+    ("env", "env: {1X: a}", "bad variable name"),
+    ("env", "env: {X: 'a b'}", "one word"),
+    ("cmdline", "cmdline: 'env.X=1'", "env:"),
+    ("xl", "xl: {on_crash: explode}", "bad action"),
+    ("xl", "xl: {maxmem: 64}", "unknown xl option"),
+    ("vcpus", "vcpus: 0", "bad vcpus"),
+    ("romfs", "romfs: ./nothere", "no directory"),
+    ("romfs", "romfs: ./apps/../apps", "'..'"),
+])
+def test_bad_values_name_key_and_reason(project, key, frag, reason):
+    e = error(project, GOOD + frag + "\n")
+    assert e.key == key and reason in e.reason, str(e)
+    assert str(e).startswith(f"{e.path}: {key}: ")
+
+
+def test_root_is_the_go_module(tmp_path):
+    (tmp_path / "go.mod").write_text("module x\n")
+    (tmp_path / "cmd" / "app").mkdir(parents=True)
+    (tmp_path / "deploy").mkdir()
+    path = tmp_path / "deploy" / "app.yaml"
+    path.write_text("version: 1\npackage: ./cmd/app\n")
+    cfg = appconfig.load(path)
+    assert cfg.root == tmp_path.resolve() and cfg.package_dir == (tmp_path / "cmd" / "app").resolve()
+
+
+@pytest.mark.parametrize("name", ["hello", "kvstore", "httpd"])
+def test_repo_configs_are_valid(repo, name):
+    cfg = appconfig.load(repo / "configs" / f"{name}.yaml", top=repo)
+    assert cfg.name == name
