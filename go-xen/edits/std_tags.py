@@ -25,6 +25,8 @@ _TAGS = [
     ("internal/poll/sys_cloexec.go", "aix || darwin || (js && wasm) || wasip1", None),
     # time: zoneinfo files are read through syscall (zoneinfo_xen.go has initLocal)
     ("time/sys_unix.go", "unix || (js && wasm) || wasip1", None),
+    # mime: the built-in table plus /etc/mime.types-style files if the image has them
+    ("mime/type_unix.go", "unix || (js && wasm) || wasip1", None),
     # paths are Unix paths
     ("internal/filepathlite/path_unix.go", "unix || (js && wasm) || wasip1", None),
     ("path/filepath/path_unix.go", "unix || (js && wasm) || wasip1", None),
