@@ -1,0 +1,244 @@
+// Kvstore is an in-memory key-value store speaking the memcached text protocol over TCP and
+// over UDP (with memcached's 8-byte frame header), with a memory limit and LRU eviction.
+//
+// Configuration, from the environment (on Xen: env.KEY=VALUE words of the kernel command line,
+// which configs/kvstore.yaml's env: section writes):
+//
+//	KV_PORT      TCP and UDP port (default 11211)
+//	KV_ADDR      address to listen on (default all)
+//	KV_MEMORY    memory limit for items, e.g. 16M (default 64M)
+//	KV_ITEM_MAX  largest value, e.g. 1M (default 1M)
+//	KV_UDP       "0" turns UDP off
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	Addr    string
+	Port    int
+	Memory  int64
+	ItemMax int
+	UDP     bool
+}
+
+// parseSize reads 1024, 64K, 16M or 1G as a number of bytes.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, s[:len(s)-1]
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, s[:len(s)-1]
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return n * mult, nil
+}
+
+// ConfigFromEnv reads the configuration from getenv.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{Addr: getenv("KV_ADDR"), Port: 11211, Memory: 64 << 20, ItemMax: 1 << 20, UDP: getenv("KV_UDP") != "0"}
+	if v := getenv("KV_PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p <= 0 || p > 65535 {
+			return c, fmt.Errorf("KV_PORT: bad port %q", v)
+		}
+		c.Port = p
+	}
+	if v := getenv("KV_MEMORY"); v != "" {
+		n, err := parseSize(v)
+		if err != nil {
+			return c, fmt.Errorf("KV_MEMORY: %v", err)
+		}
+		c.Memory = n
+	}
+	if v := getenv("KV_ITEM_MAX"); v != "" {
+		n, err := parseSize(v)
+		if err != nil || n > 128<<20 {
+			return c, fmt.Errorf("KV_ITEM_MAX: bad size %q", v)
+		}
+		c.ItemMax = int(n)
+	}
+	return c, nil
+}
+
+// Server serves one Store over TCP and UDP.
+type Server struct {
+	Store *Store
+	pid   int
+	tcp   net.Listener
+	udp   net.PacketConn
+	wg    sync.WaitGroup
+}
+
+// Listen opens the listeners; port 0 picks free ports (see TCPAddr, UDPAddr).
+func Listen(c Config) (*Server, error) {
+	s := &Server{Store: NewStore(c.Memory, c.ItemMax, nil), pid: os.Getpid()}
+	addr := net.JoinHostPort(c.Addr, strconv.Itoa(c.Port))
+	var err error
+	if s.tcp, err = net.Listen("tcp", addr); err != nil {
+		return nil, err
+	}
+	if c.UDP {
+		udpAddr := net.JoinHostPort(c.Addr, strconv.Itoa(s.tcp.Addr().(*net.TCPAddr).Port))
+		if s.udp, err = net.ListenPacket("udp", udpAddr); err != nil {
+			s.tcp.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Server) TCPAddr() net.Addr { return s.tcp.Addr() }
+
+func (s *Server) UDPAddr() net.Addr {
+	if s.udp == nil {
+		return nil
+	}
+	return s.udp.LocalAddr()
+}
+
+// Serve runs until Close; it returns the first listener error other than the close.
+func (s *Server) Serve() error {
+	errc := make(chan error, 2)
+	go func() { errc <- s.serveTCP() }()
+	if s.udp != nil {
+		go func() { errc <- s.serveUDP() }()
+	} else {
+		errc <- nil
+	}
+	err1, err2 := <-errc, <-errc
+	s.wg.Wait()
+	if err1 != nil {
+		return err1
+	}
+	return err2
+}
+
+// Close stops the listeners (open TCP connections finish their current read).
+func (s *Server) Close() {
+	s.tcp.Close()
+	if s.udp != nil {
+		s.udp.Close()
+	}
+}
+
+func (s *Server) serveTCP() error {
+	for {
+		c, err := s.tcp.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		s.Store.Count("curr_connections", 1)
+		s.Store.Count("total_connections", 1)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.Store.Count("curr_connections", -1)
+			defer c.Close()
+			newSession(s.Store, c, c, s.pid).serve()
+		}()
+	}
+}
+
+// UDP framing: every datagram starts with request id, sequence number, datagram count and a
+// reserved zero, each 16 bits big-endian. Requests must fit one datagram; a response longer
+// than udpPayload bytes is split, all datagrams carrying the request's id.
+const (
+	udpHeader  = 8
+	udpPayload = 1400 - udpHeader
+)
+
+// UDPResponse frames the reply to request id as datagrams.
+func UDPResponse(id uint16, reply []byte) [][]byte {
+	if len(reply) == 0 {
+		return nil
+	}
+	n := (len(reply) + udpPayload - 1) / udpPayload
+	if n > 0xffff {
+		n = 0xffff // cannot be framed; the client sees a short reply
+	}
+	out := make([][]byte, 0, n)
+	for i := 0; i < n; i++ {
+		chunk := reply[i*udpPayload : min((i+1)*udpPayload, len(reply))]
+		d := make([]byte, udpHeader+len(chunk))
+		binary.BigEndian.PutUint16(d[0:], id)
+		binary.BigEndian.PutUint16(d[2:], uint16(i))
+		binary.BigEndian.PutUint16(d[4:], uint16(n))
+		copy(d[udpHeader:], chunk)
+		out = append(out, d)
+	}
+	return out
+}
+
+// HandleUDP answers one request datagram (header included); nil for none.
+func (s *Server) HandleUDP(d []byte) [][]byte {
+	if len(d) < udpHeader {
+		return nil
+	}
+	id := binary.BigEndian.Uint16(d[0:])
+	seq, total := binary.BigEndian.Uint16(d[2:]), binary.BigEndian.Uint16(d[4:])
+	if seq != 0 || total != 1 { // multi-datagram requests are not supported (as in memcached)
+		return nil
+	}
+	var out strings.Builder
+	newSession(s.Store, strings.NewReader(string(d[udpHeader:])), &out, s.pid).serve()
+	return UDPResponse(id, []byte(out.String()))
+}
+
+func (s *Server) serveUDP() error {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := s.udp.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		for _, d := range s.HandleUDP(buf[:n]) {
+			if _, err := s.udp.WriteTo(d, from); err != nil {
+				break
+			}
+		}
+	}
+}
+
+func main() {
+	c, err := ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kvstore:", err)
+		os.Exit(2)
+	}
+	s, err := Listen(c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kvstore:", err)
+		os.Exit(1)
+	}
+	udp := "off"
+	if a := s.UDPAddr(); a != nil {
+		udp = a.String()
+	}
+	fmt.Printf("kvstore: listening on tcp %s udp %s, memory limit %d bytes\n", s.TCPAddr(), udp, c.Memory)
+	if err := s.Serve(); err != nil {
+		fmt.Fprintln(os.Stderr, "kvstore:", err)
+		os.Exit(1)
+	}
+}

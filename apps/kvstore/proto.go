@@ -1,0 +1,325 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Version is what the `version` command and `stats` report.
+const Version = "1.6.0-goxen-kvstore"
+
+const (
+	maxKeyLen  = 250
+	maxLineLen = 64 * 1024 // a get with many keys still fits
+)
+
+var errQuit = errors.New("quit")
+
+// session speaks the memcached text protocol over one stream: a TCP connection, or the payload
+// of one UDP request. Errors in one request answer ERROR / CLIENT_ERROR / SERVER_ERROR and
+// the session goes on with the next request.
+type session struct {
+	store *Store
+	r     *bufio.Reader
+	w     *bufio.Writer
+	pid   int
+}
+
+func newSession(store *Store, r io.Reader, w io.Writer, pid int) *session {
+	return &session{store: store, r: bufio.NewReaderSize(r, 16*1024), w: bufio.NewWriterSize(w, 16*1024), pid: pid}
+}
+
+// serve handles requests until EOF, a read error or quit, flushing replies whenever no
+// further request is already buffered (so pipelined requests are answered in one write).
+func (s *session) serve() error {
+	for {
+		err := s.one()
+		if s.r.Buffered() == 0 || err != nil {
+			if ferr := s.w.Flush(); ferr != nil && err == nil {
+				err = ferr
+			}
+		}
+		if err != nil {
+			if err == errQuit || err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// readLine returns one request line without its line end; an over-long line is discarded
+// up to its end and reported with tooLong.
+func (s *session) readLine() (line string, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := s.r.ReadSlice('\n')
+		if len(buf)+len(chunk) <= maxLineLen {
+			buf = append(buf, chunk...)
+		} else {
+			tooLong = true
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			if err == io.EOF && len(buf) > 0 && !tooLong {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", tooLong, err
+		}
+		break
+	}
+	s.store.Count("bytes_read", len(buf))
+	buf = bytes.TrimSuffix(bytes.TrimSuffix(buf, []byte("\n")), []byte("\r"))
+	return string(buf), tooLong, nil
+}
+
+func (s *session) reply(lines ...string) {
+	for _, l := range lines {
+		s.w.WriteString(l)
+		s.w.WriteString("\r\n")
+		s.store.Count("bytes_written", len(l)+2)
+	}
+}
+
+const badFormat = "CLIENT_ERROR bad command line format"
+
+func validKey(k string) bool {
+	if len(k) == 0 || len(k) > maxKeyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// noreply strips a trailing "noreply" token and reports whether it was there.
+func noreply(f []string) ([]string, bool) {
+	if len(f) > 0 && f[len(f)-1] == "noreply" {
+		return f[:len(f)-1], true
+	}
+	return f, false
+}
+
+// one handles one request.
+func (s *session) one() error {
+	line, tooLong, err := s.readLine()
+	if err == io.ErrUnexpectedEOF {
+		return io.EOF
+	}
+	if err != nil {
+		return err
+	}
+	if tooLong {
+		s.reply("CLIENT_ERROR line too long")
+		return nil
+	}
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		s.reply("ERROR")
+		return nil
+	}
+	cmd, args := f[0], f[1:]
+	switch cmd {
+	case "get", "gets":
+		return s.get(cmd == "gets", args)
+	case "set", "add", "replace", "append", "prepend", "cas":
+		return s.storage(cmd, args)
+	case "delete":
+		args, quiet := noreply(args)
+		if len(args) == 2 && args[1] == "0" {
+			args = args[:1]
+		}
+		if len(args) != 1 {
+			s.reply("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]")
+			return nil
+		}
+		if !validKey(args[0]) {
+			s.reply(badFormat)
+			return nil
+		}
+		res := "NOT_FOUND"
+		if s.store.Delete(args[0]) {
+			res = "DELETED"
+		}
+		if !quiet {
+			s.reply(res)
+		}
+	case "incr", "decr":
+		args, quiet := noreply(args)
+		if len(args) != 2 || !validKey(args[0]) {
+			s.reply("ERROR")
+			return nil
+		}
+		delta, err := strconv.ParseUint(args[1], 10, 64)
+		if err != nil {
+			s.reply("CLIENT_ERROR invalid numeric delta argument")
+			return nil
+		}
+		n, ok, err := s.store.IncrDecr(cmd == "incr", args[0], delta)
+		switch {
+		case quiet:
+		case err != nil:
+			s.reply(err.Error())
+		case !ok:
+			s.reply("NOT_FOUND")
+		default:
+			s.reply(strconv.FormatUint(n, 10))
+		}
+	case "touch":
+		args, quiet := noreply(args)
+		if len(args) != 2 || !validKey(args[0]) {
+			s.reply("ERROR")
+			return nil
+		}
+		exp, err := strconv.ParseInt(args[1], 10, 64)
+		if err != nil {
+			s.reply("CLIENT_ERROR invalid exptime argument")
+			return nil
+		}
+		res := "NOT_FOUND"
+		if s.store.Touch(args[0], exp) {
+			res = "TOUCHED"
+		}
+		if !quiet {
+			s.reply(res)
+		}
+	case "flush_all":
+		args, quiet := noreply(args)
+		var delay int64
+		if len(args) > 1 {
+			s.reply("ERROR")
+			return nil
+		}
+		if len(args) == 1 {
+			d, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				s.reply(badFormat)
+				return nil
+			}
+			delay = d
+		}
+		s.store.Flush(delay)
+		if !quiet {
+			s.reply("OK")
+		}
+	case "stats":
+		switch {
+		case len(args) == 0:
+			for _, kv := range s.store.Stats(s.pid, Version) {
+				s.reply("STAT " + kv[0] + " " + kv[1])
+			}
+			s.reply("END")
+		case len(args) == 1 && args[0] == "reset":
+			s.store.ResetStats()
+			s.reply("RESET")
+		default:
+			s.reply("ERROR")
+		}
+	case "version":
+		s.reply("VERSION " + Version)
+	case "verbosity":
+		args, quiet := noreply(args)
+		if len(args) != 1 {
+			s.reply("ERROR")
+			return nil
+		}
+		if !quiet {
+			s.reply("OK")
+		}
+	case "quit":
+		return errQuit
+	default:
+		s.reply("ERROR")
+	}
+	return nil
+}
+
+func (s *session) get(withCas bool, keys []string) error {
+	if len(keys) == 0 {
+		s.reply("ERROR")
+		return nil
+	}
+	for _, k := range keys {
+		if !validKey(k) {
+			s.reply(badFormat)
+			return nil
+		}
+	}
+	for _, k := range keys {
+		v, flags, cas, ok := s.store.Get(k)
+		if !ok {
+			continue
+		}
+		head := "VALUE " + k + " " + strconv.FormatUint(uint64(flags), 10) + " " + strconv.Itoa(len(v))
+		if withCas {
+			head += " " + strconv.FormatUint(cas, 10)
+		}
+		s.reply(head)
+		s.w.Write(v)
+		s.reply("")
+		s.store.Count("bytes_written", len(v))
+	}
+	s.reply("END")
+	return nil
+}
+
+// storage handles set/add/replace/append/prepend/cas: `<cmd> <key> <flags> <exptime> <bytes>
+// [<cas unique>] [noreply]` followed by a data block of <bytes> bytes and \r\n.
+func (s *session) storage(cmd string, args []string) error {
+	args, quiet := noreply(args)
+	want := 4
+	if cmd == "cas" {
+		want = 5
+	}
+	if len(args) != want {
+		s.reply("ERROR")
+		return nil
+	}
+	key := args[0]
+	flags, err1 := strconv.ParseUint(args[1], 10, 32)
+	exptime, err2 := strconv.ParseInt(args[2], 10, 64)
+	n, err3 := strconv.ParseInt(args[3], 10, 32)
+	var casID uint64
+	var err4 error
+	if cmd == "cas" {
+		casID, err4 = strconv.ParseUint(args[4], 10, 64)
+	}
+	if !validKey(key) || err1 != nil || err2 != nil || err3 != nil || err4 != nil || n < 0 {
+		s.reply(badFormat)
+		return nil
+	}
+	// Read the data block even when it is too large: the client sent it, and the bytes after
+	// it are the next request.
+	if n > int64(s.store.itemMax) {
+		if _, err := s.r.Discard(int(n) + 2); err != nil {
+			return io.EOF
+		}
+		if !quiet {
+			s.reply(string(TooLarge))
+		}
+		return nil
+	}
+	data := make([]byte, n+2)
+	if _, err := io.ReadFull(s.r, data); err != nil {
+		return io.EOF
+	}
+	s.store.Count("bytes_read", len(data))
+	if data[n] != '\r' || data[n+1] != '\n' {
+		s.reply("CLIENT_ERROR bad data chunk")
+		return nil
+	}
+	res := s.store.Store(cmd, key, uint32(flags), exptime, data[:n], casID)
+	if !quiet { // memcached's noreply silences errors too
+		s.reply(string(res))
+	}
+	return nil
+}
