@@ -6,7 +6,8 @@ The port is two things, both under go-xen/:
              $GOROOT/src/runtime/os_xen.go). A file that would replace an upstream file is an
              error: upstream files are changed only by edits.
   vendored   the project's own std-level Go packages, copied into the tree (VENDORED below):
-             romfs/*.go -> src/internal/romfs (the reader syscall uses on GOOS=xen).
+             romfs/*.go -> src/internal/romfs (the reader syscall uses on GOOS=xen);
+             netstack/ (core packages) -> src/goxen/netstack (the stack net uses on GOOS=xen).
   edits/     Python modules, applied in sorted file-name order. Each defines
              EDITS = [(path, old, new) or (path, old, new, count), ...]
              path is relative to GOROOT; `old` must occur exactly `count` times (default 1) in the
@@ -32,20 +33,38 @@ GOXEN = Path(__file__).resolve().parent
 MANIFEST = Path(".goxen") / "apply.json"
 
 #: The project's packages that std imports on GOOS=xen: (source directory relative to the
-#: repository, destination directory relative to GOROOT). Only the package's own non-test Go
-#: files are copied (no subdirectories): these packages import nothing outside std.
-VENDORED = [("romfs", "src/internal/romfs")]
+#: repository, destination directory relative to GOROOT, recursive). Only non-test Go files
+#: are copied. A flat entry copies the directory's own files; a recursive one copies its
+#: subdirectories too, except those named in VENDOR_SKIP (host-only or test-only code) and
+#: testdata; a module's go.mod is never copied (the packages become std packages).
+VENDORED = [("romfs", "src/internal/romfs", False),
+            ("netstack", "src/goxen/netstack", True)]
+
+#: Subdirectories of a recursive VENDORED entry that stay out of std: netstack's host
+#: programs (cmd), its net-importing adapters and its test-only checker.
+VENDOR_SKIP = {"cmd", "adapters", "checker", "testdata"}
 
 
 def vendored_files(goxen=GOXEN):
     """{path relative to GOROOT: source Path} of every vendored file."""
     repo = Path(goxen).resolve().parent
     out = {}
-    for src, dst in VENDORED:
-        for p in sorted((repo / src).glob("*.go")):
-            if not p.name.endswith("_test.go"):
-                out[f"{dst}/{p.name}"] = p
+    for src, dst, recursive in VENDORED:
+        base = repo / src
+        files = base.rglob("*.go") if recursive else base.glob("*.go")
+        for p in sorted(files):
+            rel = p.relative_to(base)
+            if p.name.endswith("_test.go") or any(
+                    part in VENDOR_SKIP or part.startswith((".", "_")) for part in rel.parts[:-1]):
+                continue
+            out[f"{dst}/{rel.as_posix()}"] = p
     return out
+
+
+def vendored_inputs(repo):
+    """The repository-relative paths of the files vendored_files copies (for build hashes)."""
+    repo = Path(repo).resolve()
+    return sorted(str(p.relative_to(repo)) for p in vendored_files(repo / "go-xen").values())
 
 
 class ApplyError(Exception):

@@ -6,7 +6,10 @@ build installs this file as build/toolchain/bin/go_xen_amd64_exec (and go_xen_ex
 first line that points at the project's venv Python and site_scons.
 
 It boots PROGRAM as the dom0 of Xen in QEMU (goxen.xenrun, tier 2) with ARGS on the kernel
-command line, copies the guest's console to stdout (without Xen's own lines, the shim's boot
+command line and, when the current directory (go test runs in the package's directory) has a
+testdata/ directory, a romfs image of it as the boot module, which the guest's syscall
+package mounts at / (so the test's relative paths testdata/... resolve, the guest's working
+directory being /), copies the guest's console to stdout (without Xen's own lines, the shim's boot
 line and the final "exit status N" line, which becomes this command's exit status), and
 exits like a local run would: the guest's status, 2 for a crash (as for a fatal Go panic),
 or the runner's code for a timeout (124) or a broken test bed.
@@ -17,9 +20,12 @@ default 900), GOXEN_EXEC_VERBOSE=1 (also show Xen's lines).
 
 import os
 import re
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
-from goxen import xenrun
+from goxen import romfs, xenrun
 
 _STATUS = re.compile(r"^exit status -?\d+$")
 _SHIM = re.compile(r"^xen: shim: ")
@@ -44,11 +50,23 @@ def main(argv):
             return
         print(text, flush=True)
 
-    try:
-        result = xenrun.run_kernel(program, args, mem, timeout, on_line=echo)
-    except xenrun.XenRunError as e:
-        print(f"go_xen_exec: {e}", file=sys.stderr)
-        return 126
+    with tempfile.TemporaryDirectory(prefix="go_xen_exec-") as tmp:
+        modules = []
+        if Path("testdata").is_dir():
+            tree = Path(tmp) / "tree"
+            image = Path(tmp) / "testdata.romfs"
+            try:
+                # A copy (links followed): the image stores no symbolic links.
+                shutil.copytree("testdata", tree / "testdata", symlinks=False)
+                romfs.pack(tree, image)
+                modules.append(image)
+            except Exception as e:  # an unpackable testdata/ should not stop the tests
+                print(f"go_xen_exec: testdata/ not passed to the guest: {e}", file=sys.stderr)
+        try:
+            result = xenrun.run_kernel(program, args, mem, timeout, on_line=echo, modules=modules)
+        except xenrun.XenRunError as e:
+            print(f"go_xen_exec: {e}", file=sys.stderr)
+            return 126
     if result.outcome is not xenrun.Outcome.EXIT:
         print(f"go_xen_exec: {result.summary()}", file=sys.stderr)
     return result.exit_code

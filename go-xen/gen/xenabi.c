@@ -44,6 +44,7 @@ int main(void)
 	C("_EVTCHNOP_send", EVTCHNOP_send);
 	C("_VCPUOP_stop_periodic_timer", VCPUOP_stop_periodic_timer);
 	C("_SIF_INITDOMAIN", SIF_INITDOMAIN);
+	C("_SIF_MOD_START_PFN", SIF_MOD_START_PFN);
 	C("_MAX_GUEST_CMDLINE", MAX_GUEST_CMDLINE);
 	printf(")\n\n");
 
@@ -51,6 +52,8 @@ int main(void)
 	OFF("_start_info_nr_pages", start_info_t, nr_pages);
 	OFF("_start_info_flags", start_info_t, flags);
 	OFF("_start_info_cmd_line", start_info_t, cmd_line);
+	OFF("_start_info_mod_start", start_info_t, mod_start);
+	OFF("_start_info_mod_len", start_info_t, mod_len);
 	OFF("_start_info_store_mfn", start_info_t, store_mfn);
 	OFF("_start_info_store_evtchn", start_info_t, store_evtchn);
 	printf(")\n\n");

@@ -4,7 +4,7 @@
 
 Each package's test binary is built for GOOS=xen with the project's toolchain and run by
 `go test -exec go_xen_amd64_exec` (go-xen/exec/go_xen_exec.py), which boots it as Xen's dom0
-in QEMU. Tests that need what a unikernel does not have skip themselves (internal/testenv
+in QEMU with the package's testdata/ as a romfs boot module. Tests that need what a unikernel does not have skip themselves (internal/testenv
 reports no exec, no writable files, no signals on xen); a whole package that cannot run is
 listed in SKIP with its reason and never counted as a pass. One line per package, then
 "N passed, N failed" (and skipped), and the table in build/gotest/results.txt.
@@ -39,14 +39,17 @@ QUICK = ["container/list", "unicode/utf8", "errors"]
 SKIP = {}
 
 #: Per-package `go test -skip` patterns for single tests that need what xen lacks.
-SKIP_TESTS = {}
+SKIP_TESTS = {
+    # Spins until another goroutine runs: one M and no asynchronous preemption on xen yet.
+    "context": "TestContextErrDoneRace",
+}
 
 
 def run_package(go, pkg, env, timeout):
     """Run one package's tests; return (pkg, verdict, seconds, detail)."""
     if pkg in SKIP:
         return pkg, "skipped", 0.0, SKIP[pkg]
-    cmd = [go, "test", "-exec", "go_xen_amd64_exec", "-timeout", f"{int(timeout)}s"]
+    cmd = [go, "test", "-count=1", "-exec", "go_xen_amd64_exec", "-timeout", f"{int(timeout)}s"]
     if pkg in SKIP_TESTS:
         cmd += ["-skip", SKIP_TESTS[pkg]]
     cmd.append(pkg)
@@ -72,7 +75,7 @@ def main(argv=None):
                     default=Path(os.environ.get("GOXEN_TOOLCHAIN") or paths.BUILD / "toolchain"))
     ap.add_argument("--quick", action="store_true", help="only the fast subset")
     ap.add_argument("--jobs", type=int, default=2, help="packages run at once (one QEMU each)")
-    ap.add_argument("--timeout", type=float, default=1200, help="seconds per package")
+    ap.add_argument("--timeout", type=float, default=600, help="seconds per package")
     ap.add_argument("--out", type=Path, default=paths.BUILD / "gotest" / "results.txt")
     ap.add_argument("packages", nargs="*")
     args = ap.parse_args(argv)

@@ -2,29 +2,205 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 
-// Until the network stack is wired in, package net on xen uses the in-process
-// network that js and wasip1 use (net_fake.go): listeners and connections
-// between goroutines of this program, nothing on the wire.
+// Package net on xen: sockets are endpoints of goxen/netstack, the project's TCP/IP stack,
+// running over the domain's netfront vifs (net_xen.go starts it). A netFD is one such
+// endpoint; only UDP over IPv4 exists so far. There are no file descriptors: pfd stays
+// an unused poll.FD so that the shared code compiles.
 
 package net
 
 import (
+	"errors"
+	"goxen/netstack/transport/udp"
+	"internal/poll"
+	"net/netip"
 	"os"
 	"syscall"
+	"time"
 )
 
-func (fd *netFD) closeRead() error {
-	if fd.fakeNetFD == nil {
-		return os.NewSyscallError("closeRead", syscall.ENOTSUP)
-	}
-	return fd.fakeNetFD.closeRead()
+const (
+	readSyscallName  = "read"
+	writeSyscallName = "write"
+)
+
+// Network file descriptor: a netstack endpoint.
+type netFD struct {
+	pfd poll.FD
+
+	// immutable until Close
+	family      int
+	sotype      int
+	isConnected bool
+	net         string
+	laddr       Addr
+	raddr       Addr
+
+	ep *udp.Endpoint
 }
 
-func (fd *netFD) closeWrite() error {
-	if fd.fakeNetFD == nil {
-		return os.NewSyscallError("closeWrite", syscall.ENOTSUP)
+func (fd *netFD) setAddr(laddr, raddr Addr) {
+	fd.laddr = laddr
+	fd.raddr = raddr
+}
+
+func (fd *netFD) name() string {
+	var ls, rs string
+	if fd.laddr != nil {
+		ls = fd.laddr.String()
 	}
-	return fd.fakeNetFD.closeWrite()
+	if fd.raddr != nil {
+		rs = fd.raddr.String()
+	}
+	return fd.net + ":" + ls + "->" + rs
+}
+
+// mapErr turns netstack's errors into the ones package net's callers test for.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, udp.ErrClosed):
+		return ErrClosed
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return os.ErrDeadlineExceeded
+	}
+	return err
+}
+
+func (fd *netFD) Close() error {
+	if fd.ep == nil {
+		return nil
+	}
+	return mapErr(fd.ep.Close())
+}
+
+func (fd *netFD) closeRead() error  { return os.NewSyscallError("shutdown", syscall.ENOTSUP) }
+func (fd *netFD) closeWrite() error { return os.NewSyscallError("shutdown", syscall.ENOTSUP) }
+
+func (fd *netFD) accept() (*netFD, error) {
+	return nil, os.NewSyscallError("accept", syscall.ENOTSUP)
+}
+
+func (fd *netFD) dup() (*os.File, error) {
+	return nil, os.NewSyscallError("dup", syscall.ENOTSUP)
+}
+
+func (fd *netFD) Read(p []byte) (int, error) {
+	n, err := fd.ep.Read(p)
+	return n, mapErr(err)
+}
+
+func (fd *netFD) Write(p []byte) (int, error) {
+	n, err := fd.ep.Write(p)
+	return n, mapErr(err)
+}
+
+func (fd *netFD) SetDeadline(t time.Time) error      { return fd.ep.SetDeadline(t) }
+func (fd *netFD) SetReadDeadline(t time.Time) error  { return fd.ep.SetReadDeadline(t) }
+func (fd *netFD) SetWriteDeadline(t time.Time) error { return fd.ep.SetWriteDeadline(t) }
+
+// toSockaddr converts a netstack address to the socket address of the fd's family
+// (IPv4-mapped for AF_INET6 sockets).
+func (fd *netFD) toSockaddr(ap netip.AddrPort) syscall.Sockaddr {
+	if fd.family == syscall.AF_INET6 {
+		return &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	}
+	return &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
+}
+
+// fromSockaddr converts a socket address to netstack's form (IPv4 only).
+func fromSockaddr(sa syscall.Sockaddr) (netip.AddrPort, error) {
+	switch sa := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)), nil
+	case *syscall.SockaddrInet6:
+		a := netip.AddrFrom16(sa.Addr).Unmap()
+		if !a.Is4() {
+			return netip.AddrPort{}, errNoIPv6
+		}
+		return netip.AddrPortFrom(a, uint16(sa.Port)), nil
+	}
+	return netip.AddrPort{}, syscall.EAFNOSUPPORT
+}
+
+func (fd *netFD) readFrom(p []byte) (int, syscall.Sockaddr, error) {
+	n, from, err := fd.ep.ReadFrom(p)
+	if err != nil {
+		return n, nil, mapErr(err)
+	}
+	return n, fd.toSockaddr(from), nil
+}
+
+func (fd *netFD) readFromInet4(p []byte, sa *syscall.SockaddrInet4) (int, error) {
+	n, from, err := fd.ep.ReadFrom(p)
+	if err == nil {
+		sa.Port, sa.Addr = int(from.Port()), from.Addr().Unmap().As4()
+	}
+	return n, mapErr(err)
+}
+
+func (fd *netFD) readFromInet6(p []byte, sa *syscall.SockaddrInet6) (int, error) {
+	n, from, err := fd.ep.ReadFrom(p)
+	if err == nil {
+		sa.Port, sa.Addr = int(from.Port()), from.Addr().As16()
+	}
+	return n, mapErr(err)
+}
+
+func (fd *netFD) readMsg(p []byte, oob []byte, flags int) (n, oobn, retflags int, sa syscall.Sockaddr, err error) {
+	n, sa, err = fd.readFrom(p)
+	return n, 0, 0, sa, err
+}
+
+func (fd *netFD) readMsgInet4(p []byte, oob []byte, flags int, sa *syscall.SockaddrInet4) (n, oobn, retflags int, err error) {
+	n, err = fd.readFromInet4(p, sa)
+	return n, 0, 0, err
+}
+
+func (fd *netFD) readMsgInet6(p []byte, oob []byte, flags int, sa *syscall.SockaddrInet6) (n, oobn, retflags int, err error) {
+	n, err = fd.readFromInet6(p, sa)
+	return n, 0, 0, err
+}
+
+func (fd *netFD) writeTo(p []byte, sa syscall.Sockaddr) (int, error) {
+	if fd.isConnected {
+		return 0, syscall.EISCONN
+	}
+	to, err := fromSockaddr(sa)
+	if err != nil {
+		return 0, err
+	}
+	n, err := fd.ep.WriteTo(p, to)
+	return n, mapErr(err)
+}
+
+func (fd *netFD) writeToInet4(p []byte, sa *syscall.SockaddrInet4) (int, error) {
+	return fd.writeTo(p, sa)
+}
+
+func (fd *netFD) writeToInet6(p []byte, sa *syscall.SockaddrInet6) (int, error) {
+	return fd.writeTo(p, sa)
+}
+
+func (fd *netFD) writeMsg(p []byte, oob []byte, sa syscall.Sockaddr) (n int, oobn int, err error) {
+	if len(oob) > 0 {
+		return 0, 0, syscall.ENOTSUP
+	}
+	if sa == nil {
+		n, err = fd.Write(p)
+	} else {
+		n, err = fd.writeTo(p, sa)
+	}
+	return n, 0, err
+}
+
+func (fd *netFD) writeMsgInet4(p []byte, oob []byte, sa *syscall.SockaddrInet4) (n int, oobn int, err error) {
+	return fd.writeMsg(p, oob, sa)
+}
+
+func (fd *netFD) writeMsgInet6(p []byte, oob []byte, sa *syscall.SockaddrInet6) (n int, oobn int, err error) {
+	return fd.writeMsg(p, oob, sa)
 }
 
 // concurrentThreadsLimit bounds concurrent DNS lookups. They are goroutines here,

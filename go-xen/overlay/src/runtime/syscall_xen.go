@@ -28,3 +28,21 @@ func syscall_consoleWrite(b []byte) {
 func sysrand_readRandom(b []byte) int {
 	return readRandom(b)
 }
+
+// syscall_initrd returns the boot module Xen loaded after the kernel (start_info.mod_start,
+// mod_len: the dom0's initrd, or a domU's ramdisk), or nil. The pages lie below the heap
+// (xen/include/public/xen.h, "Start-of-day memory layout"), so they stay valid.
+//
+//go:linkname syscall_initrd syscall.initrd
+func syscall_initrd() []byte {
+	si := xenStartInfo()
+	start := *(*uint64)(unsafe.Pointer(si + _start_info_mod_start))
+	n := *(*uint64)(unsafe.Pointer(si + _start_info_mod_len))
+	if start == 0 || n == 0 {
+		return nil
+	}
+	if *(*uint32)(unsafe.Pointer(si + _start_info_flags))&_SIF_MOD_START_PFN != 0 {
+		start = 0x400000 + start*4096 // a pfn: pfn N is at 0x400000 + N*4096 (mini-os-shim)
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(uintptr(start))), n)
+}

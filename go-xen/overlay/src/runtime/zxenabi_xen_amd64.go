@@ -27,6 +27,7 @@ const (
 	_EVTCHNOP_send              = 4
 	_VCPUOP_stop_periodic_timer = 7
 	_SIF_INITDOMAIN             = 2
+	_SIF_MOD_START_PFN          = 8
 	_MAX_GUEST_CMDLINE          = 1024
 )
 
@@ -35,6 +36,8 @@ const (
 	_start_info_nr_pages     = 32
 	_start_info_flags        = 48
 	_start_info_cmd_line     = 128
+	_start_info_mod_start    = 112
+	_start_info_mod_len      = 120
 	_start_info_store_mfn    = 56
 	_start_info_store_evtchn = 64
 )

@@ -12,7 +12,8 @@
 // the linker keeps it and drops the empty one below; a program built without an image keeps
 // the empty one and sees only the device tree.
 //
-// The image is mounted at "/" on the first path call. The device tree's top-level entries
+// Without a linked image, a romfs image passed as the boot module (start_info.mod_start) is
+// used instead. The image is mounted at "/" on the first path call. The device tree's top-level entries
 // (/dev, and /tmp where tmpFS is mounted) stay theirs, so image entries of those names are
 // hidden; the root directory lists the image's entries merged with them. Everything else is read-only: creating, writing, truncating,
 // renaming or removing fails with EROFS. A corrupt image is reported once on the console and
@@ -31,11 +32,25 @@ import (
 // romfsImage is the application's image ("" when the build linked none).
 var romfsImage string
 
+// initrd returns the boot module Xen loaded after the kernel, or nil (runtime/syscall_xen.go).
+func initrd() []byte
+
+// romfsMagic starts every romfs image (romfs/FORMAT.md).
+const romfsMagic = "GOXROMFS"
+
 var romfsMount = sync.OnceValue(func() *romfs.Image {
-	if len(romfsImage) == 0 {
+	data := unsafe.Slice(unsafe.StringData(romfsImage), len(romfsImage))
+	if len(data) == 0 {
+		// No linked image: a romfs image given as the boot module (go_xen_exec passes a
+		// test package's testdata/ this way) serves instead.
+		if m := initrd(); len(m) >= len(romfsMagic) && string(m[:len(romfsMagic)]) == romfsMagic {
+			data = m
+		}
+	}
+	if len(data) == 0 {
 		return nil
 	}
-	img, err := romfs.Mount(unsafe.Slice(unsafe.StringData(romfsImage), len(romfsImage)))
+	img, err := romfs.Mount(data)
 	if err != nil {
 		consoleWrite([]byte("syscall: romfs image not mounted: " + err.Error() + "\n"))
 		return nil
