@@ -42,6 +42,7 @@ func TestProtocol(t *testing.T) {
 			"STORED\r\nDELETED\r\nNOT_FOUND\r\nCLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"},
 		{"incr decr", "set n 0 0 2\r\n10\r\nincr n 5\r\ndecr n 100\r\nincr x 1\r\nset s 0 0 1\r\na\r\nincr s 1\r\nincr n abc\r\nincr n 18446744073709551615\r\n",
 			"STORED\r\n15\r\n0\r\nNOT_FOUND\r\nSTORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\nCLIENT_ERROR invalid numeric delta argument\r\n18446744073709551615\r\n"},
+		{"decr pads like memcached", "set n 0 0 2\r\n10\r\ndecr n 1\r\nget n\r\n", "STORED\r\n9\r\nVALUE n 0 2\r\n9 \r\nEND\r\n"},
 		{"incr wraps", "set n 0 0 1\r\n2\r\nincr n 18446744073709551615\r\n", "STORED\r\n1\r\n"},
 		{"noreply", "set a 0 0 1 noreply\r\nx\r\nadd a 0 0 1 noreply\r\ny\r\ndelete b noreply\r\nincr a 1 noreply\r\nget a\r\n",
 			"VALUE a 0 1\r\nx\r\nEND\r\n"},

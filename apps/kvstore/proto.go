@@ -202,7 +202,7 @@ func (s *session) one() error {
 		if len(args) == 1 {
 			d, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil {
-				s.reply(badFormat)
+				s.reply("CLIENT_ERROR invalid exptime argument")
 				return nil
 			}
 			delay = d
@@ -227,12 +227,14 @@ func (s *session) one() error {
 	case "version":
 		s.reply("VERSION " + Version)
 	case "verbosity":
-		args, quiet := noreply(args)
-		if len(args) != 1 {
+		args, quiet := noreply(args) // memcached reads the level and ignores further words
+		if len(args) == 0 {
 			s.reply("ERROR")
 			return nil
 		}
-		if !quiet {
+		if _, err := strconv.ParseUint(args[0], 10, 32); err != nil {
+			s.reply(badFormat)
+		} else if !quiet {
 			s.reply("OK")
 		}
 	case "quit":

@@ -266,6 +266,9 @@ func (s *Store) IncrDecr(incr bool, key string, delta uint64) (uint64, bool, err
 		n -= delta
 	}
 	nv := []byte(strconv.FormatUint(n, 10))
+	for len(nv) < len(it.value) { // memcached rewrites a shorter number in place, space-padded
+		nv = append(nv, ' ')
+	}
 	s.bytes += int64(len(nv) - len(it.value))
 	it.value = nv
 	s.casNext++
