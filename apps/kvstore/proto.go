@@ -228,14 +228,16 @@ func (s *session) one() error {
 		s.reply("VERSION " + Version)
 	case "verbosity":
 		args, quiet := noreply(args) // memcached reads the level and ignores further words
-		if len(args) == 0 {
+		switch {
+		case len(args) == 0 && !quiet:
 			s.reply("ERROR")
-			return nil
-		}
-		if _, err := strconv.ParseUint(args[0], 10, 32); err != nil {
-			s.reply(badFormat)
-		} else if !quiet {
-			s.reply("OK")
+		case quiet: // even "verbosity noreply" answers nothing
+		default:
+			if _, err := strconv.ParseUint(args[0], 10, 32); err != nil {
+				s.reply(badFormat)
+			} else {
+				s.reply("OK")
+			}
 		}
 	case "quit":
 		return errQuit
