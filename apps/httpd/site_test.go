@@ -78,7 +78,7 @@ func TestSite(t *testing.T) {
 	if err := json.Unmarshal([]byte(body(get(t, s, "/api/stats"))), &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Requests != 11 || st.NotModified != 1 || st.Partial != 1 || st.Gzipped != 1 || st.Status["404"] != 1 {
+	if st.Requests != 10 || st.NotModified != 1 || st.Partial != 1 || st.Gzipped != 1 || st.Status["404"] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 }
