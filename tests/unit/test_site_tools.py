@@ -71,7 +71,7 @@ class Project:
             "shim/b.S": ".globl shim_b\nshim_b: ret\n",
             "apps/demo/main.go": "package main\n\nfunc main() {}\n",
             "configs/demo.yaml": "version: 1\nname: demo\npackage: ./apps/demo\nmemory: 48M\n"
-                                 "cmdline: ip=10.0.0.2/24\n",
+                                 "network: [{ip: 10.0.0.2/24}]\n",
         }
         for name, text in files.items():
             (self.dir / name).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,99 @@
+"""GoxenApp from a foreign SConstruct (the fake toolchain of test_site_tools): the xl config
+generated from the full schema, romfs embedding through `go build -overlay`, and config errors."""
+
+import json
+
+import pytest
+
+from goxen import romfs
+from test_site_tools import Project
+
+FULL = """\
+version: 1
+name: demo
+package: ./apps/demo
+memory: 48M
+vcpus: 2
+romfs: ./apps/demo/site
+network:
+  - ip: 10.0.0.2/24
+    gateway: 10.0.0.1
+    mac: 00:16:3e:00:00:02
+env:
+  GREETING: hi
+cmdline: [quiet]
+xl:
+  on_crash: preserve
+  on_watchdog: restart
+"""
+
+
+@pytest.fixture
+def project(tmp_path, repo):
+    p = Project(tmp_path, repo)
+    site = p.dir / "apps" / "demo" / "site"
+    (site / "www").mkdir(parents=True)
+    (site / "www" / "index.html").write_text("<h1>hi</h1>\n")
+    (p.dir / "configs" / "demo.yaml").write_text(FULL)
+    return p
+
+
+def go_args(project):
+    [go] = project.calls("go")
+    return go.split()
+
+
+def test_xl_config_from_full_schema(project):
+    project.scons()
+    xl = (project.dir / "build" / "demo" / "demo.xl").read_text()
+    for line in ["memory = 48", "vcpus = 2", 'on_crash = "preserve"', 'on_poweroff = "destroy"',
+                 'on_watchdog = "restart"', "vif = [ 'mac=00:16:3e:00:00:02,bridge=xenbr0' ]",
+                 'extra = "ip=10.0.0.2/24 gw=10.0.0.1 env.GREETING=hi quiet"']:
+        assert line in xl.splitlines(), (line, xl)
+
+
+def test_romfs_image_and_overlay_reach_go_build(project):
+    project.scons()
+    out = project.dir / "build" / "demo"
+    img = out / "romfs.img"
+    entries = {e.path: e.data for e in romfs.read(img.read_bytes())}
+    assert entries["www/index.html"] == b"<h1>hi</h1>\n"
+    args = go_args(project)
+    overlay = out / "romfs-overlay" / "overlay.json"
+    assert args[args.index("-overlay") + 1] == str(overlay)
+    replace = json.loads(overlay.read_text())["Replace"]
+    pkg = (project.dir / "apps" / "demo").resolve()
+    assert replace[str(pkg / romfs.EMBED_IMG)] == str(img.resolve())
+    gofile = replace[str(pkg / romfs.EMBED_GO)]
+    text = open(gofile).read()
+    assert "//go:build xen" in text and f"//go:linkname goxenRomfsImage {romfs.EMBED_SYMBOL}" in text
+
+
+def test_site_edit_rebuilds_image_and_kernel_only(project):
+    project.scons()
+    assert "up to date" in project.scons().stdout
+    (project.dir / "apps" / "demo" / "site" / "www" / "new.css").write_text("h1 {}\n")
+    project.scons()
+    assert len(project.calls("go")) == 2 and len(project.calls("toolchain")) == 1
+    names = {e.path for e in romfs.read((project.dir / "build" / "demo" / "romfs.img").read_bytes())}
+    assert "www/new.css" in names
+
+
+def test_no_romfs_no_overlay(project):
+    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace("romfs: ./apps/demo/site\n", ""))
+    project.scons()
+    assert "-overlay" not in go_args(project)
+    assert not (project.dir / "build" / "demo" / "romfs.img").exists()
+
+
+@pytest.mark.parametrize("old,new,where", [
+    ("memory: 48M", "memory: 48Q", "configs/demo.yaml: memory: bad size"),
+    ("    gateway: 10.0.0.1", "    gateway: 10.0.9.1", "configs/demo.yaml: network[0].gateway: 10.0.9.1 is not in"),
+    ("  on_crash: preserve", "  on_crash: explode", "configs/demo.yaml: xl: on_crash: bad action"),
+    ("vcpus: 2", "vcpus: 2\ncolour: red", "configs/demo.yaml: colour: unknown key"),
+])
+def test_bad_config_stops_the_build_naming_file_and_key(project, old, new, where):
+    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace(old, new))
+    r = project.scons(ok=False)
+    assert r.returncode == 2 and where in r.stderr, r.stderr
+    assert not project.calls("go") and not project.calls("toolchain")
