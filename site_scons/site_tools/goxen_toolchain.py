@@ -13,6 +13,7 @@ $GOXEN_TOOLCHAIN_FLAGS adds options to build.py (e.g. ['--incremental']).
 """
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -69,9 +70,15 @@ def input_files(root, inputs):
 
 
 def vendored_inputs(root):
-    """The project's Go files that go-xen/apply.py copies into std (its VENDORED list)."""
-    return sorted(str(p.relative_to(root)) for p in Path(root).glob("romfs/*.go")
-                  if not p.name.endswith("_test.go"))
+    """The project's Go files that go-xen/apply.py copies into std (its VENDORED list, which
+    stays the one place naming them: apply.py answers)."""
+    path = Path(root) / "go-xen" / "apply.py"
+    if not path.exists():
+        return []
+    spec = importlib.util.spec_from_file_location("goxen_apply", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.vendored_inputs(root)
 
 
 def input_hash(root, inputs, shim, version):

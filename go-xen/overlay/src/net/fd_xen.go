@@ -55,8 +55,8 @@ func (fd *netFD) name() string {
 	return fd.net + ":" + ls + "->" + rs
 }
 
-// mapErr turns netstack's errors into the ones package net's callers test for.
-func mapErr(err error) error {
+// stackErr turns netstack's errors into the ones package net's callers test for.
+func stackErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -72,7 +72,7 @@ func (fd *netFD) Close() error {
 	if fd.ep == nil {
 		return nil
 	}
-	return mapErr(fd.ep.Close())
+	return stackErr(fd.ep.Close())
 }
 
 func (fd *netFD) closeRead() error  { return os.NewSyscallError("shutdown", syscall.ENOTSUP) }
@@ -88,12 +88,12 @@ func (fd *netFD) dup() (*os.File, error) {
 
 func (fd *netFD) Read(p []byte) (int, error) {
 	n, err := fd.ep.Read(p)
-	return n, mapErr(err)
+	return n, stackErr(err)
 }
 
 func (fd *netFD) Write(p []byte) (int, error) {
 	n, err := fd.ep.Write(p)
-	return n, mapErr(err)
+	return n, stackErr(err)
 }
 
 func (fd *netFD) SetDeadline(t time.Time) error      { return fd.ep.SetDeadline(t) }
@@ -127,7 +127,7 @@ func fromSockaddr(sa syscall.Sockaddr) (netip.AddrPort, error) {
 func (fd *netFD) readFrom(p []byte) (int, syscall.Sockaddr, error) {
 	n, from, err := fd.ep.ReadFrom(p)
 	if err != nil {
-		return n, nil, mapErr(err)
+		return n, nil, stackErr(err)
 	}
 	return n, fd.toSockaddr(from), nil
 }
@@ -137,7 +137,7 @@ func (fd *netFD) readFromInet4(p []byte, sa *syscall.SockaddrInet4) (int, error)
 	if err == nil {
 		sa.Port, sa.Addr = int(from.Port()), from.Addr().Unmap().As4()
 	}
-	return n, mapErr(err)
+	return n, stackErr(err)
 }
 
 func (fd *netFD) readFromInet6(p []byte, sa *syscall.SockaddrInet6) (int, error) {
@@ -145,7 +145,7 @@ func (fd *netFD) readFromInet6(p []byte, sa *syscall.SockaddrInet6) (int, error)
 	if err == nil {
 		sa.Port, sa.Addr = int(from.Port()), from.Addr().As16()
 	}
-	return n, mapErr(err)
+	return n, stackErr(err)
 }
 
 func (fd *netFD) readMsg(p []byte, oob []byte, flags int) (n, oobn, retflags int, sa syscall.Sockaddr, err error) {
@@ -172,7 +172,7 @@ func (fd *netFD) writeTo(p []byte, sa syscall.Sockaddr) (int, error) {
 		return 0, err
 	}
 	n, err := fd.ep.WriteTo(p, to)
-	return n, mapErr(err)
+	return n, stackErr(err)
 }
 
 func (fd *netFD) writeToInet4(p []byte, sa *syscall.SockaddrInet4) (int, error) {

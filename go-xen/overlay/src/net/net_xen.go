@@ -28,11 +28,11 @@ import (
 	"goxen/netstack/link"
 	nsstack "goxen/netstack/stack"
 	"goxen/netstack/transport/udp"
-	"internal/itoa"
 	"internal/xen"
 	"internal/xen/netfront"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -78,7 +78,7 @@ func startNetstack() {
 	first := true
 	for _, i := range idx {
 		d, err := netfront.Open(i)
-		name := "eth" + itoa.Itoa(i)
+		name := "eth" + strconv.Itoa(i)
 		if err != nil {
 			netLog(name + ": " + err.Error())
 			continue

@@ -7,8 +7,8 @@ package net
 import "syscall"
 
 func setDefaultSockopts(s, family, sotype int, ipv6only bool) error { return nil }
-func setDefaultListenerSockopts(s int) error                         { return nil }
-func setDefaultMulticastSockopts(s int) error                        { return nil }
+func setDefaultListenerSockopts(s int) error                        { return nil }
+func setDefaultMulticastSockopts(s int) error                       { return nil }
 
 func setReadBuffer(fd *netFD, bytes int) error {
 	if bytes < 0 {
