@@ -97,3 +97,25 @@ def test_bad_config_stops_the_build_naming_file_and_key(project, old, new, where
     r = project.scons(ok=False)
     assert r.returncode == 2 and where in r.stderr, r.stderr
     assert not project.calls("go") and not project.calls("toolchain")
+
+
+def test_app_outside_the_project_builds_in_its_own_module(project, tmp_path):
+    ext = tmp_path / "their"
+    (ext / "cmd" / "app").mkdir(parents=True)
+    (ext / "deploy").mkdir()
+    (ext / "go.mod").write_text("module example.com/their\n\ngo 1.27\n")
+    (ext / "cmd" / "app" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    cfg = ext / "deploy" / "their.yaml"
+    cfg.write_text("version: 1\npackage: ./cmd/app\nmemory: 16M\n")
+    sconstruct = (project.dir / "SConstruct").read_text()
+    (project.dir / "SConstruct").write_text(sconstruct.replace('"configs/demo.yaml"', repr(str(cfg)))
+                                            .replace('"verbose": False', '"verbose": True'))
+    r = project.scons("-n")
+    [cmd] = [l for l in r.stdout.splitlines() if " build " in l and "their.xen" in l]
+    assert cmd.startswith(f"cd {ext.resolve()} && env ") and cmd.endswith(" ./cmd/app"), cmd
+    project.scons()
+    assert (project.dir / "build" / "their" / "their.xen").exists()
+    assert "memory = 16" in (project.dir / "build" / "their" / "their.xl").read_text()
+    (ext / "cmd" / "app" / "main.go").write_text("package main\n\nfunc main() { println() }\n")
+    project.scons()
+    assert len(project.calls("go")) == 2          # their .go files are the kernel's sources
