@@ -80,30 +80,49 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 type Server struct {
 	Store *Store
 	pid   int
-	tcp   net.Listener
-	udp   net.PacketConn
+	tcp   net.Listener   // nil when TCP could not listen
+	udp   net.PacketConn // nil without UDP
 	wg    sync.WaitGroup
+
+	Warnings []string // a protocol that could not listen
 }
 
-// Listen opens the listeners; port 0 picks free ports (see TCPAddr, UDPAddr).
+// Listen opens the listeners; port 0 picks a free port (see TCPAddr, UDPAddr). When one
+// protocol cannot listen but the other can (GOOS=xen before netstack has TCP), the server
+// runs with that one alone and Warnings says why.
 func Listen(c Config) (*Server, error) {
 	s := &Server{Store: NewStore(c.Memory, c.ItemMax, nil), pid: os.Getpid()}
 	addr := net.JoinHostPort(c.Addr, strconv.Itoa(c.Port))
-	var err error
-	if s.tcp, err = net.Listen("tcp", addr); err != nil {
-		return nil, err
+	tcp, tcpErr := net.Listen("tcp", addr)
+	if tcpErr == nil {
+		s.tcp = tcp
+		addr = net.JoinHostPort(c.Addr, strconv.Itoa(tcp.Addr().(*net.TCPAddr).Port))
 	}
+	var udpErr error
 	if c.UDP {
-		udpAddr := net.JoinHostPort(c.Addr, strconv.Itoa(s.tcp.Addr().(*net.TCPAddr).Port))
-		if s.udp, err = net.ListenPacket("udp", udpAddr); err != nil {
-			s.tcp.Close()
-			return nil, err
+		if s.udp, udpErr = net.ListenPacket("udp", addr); udpErr != nil {
+			s.udp = nil
 		}
+	}
+	switch {
+	case s.tcp == nil && s.udp == nil && c.UDP:
+		return nil, fmt.Errorf("%v; %v", tcpErr, udpErr)
+	case s.tcp == nil && s.udp == nil:
+		return nil, tcpErr
+	case tcpErr != nil:
+		s.Warnings = append(s.Warnings, fmt.Sprintf("tcp: %v (serving udp only)", tcpErr))
+	case udpErr != nil:
+		s.Warnings = append(s.Warnings, fmt.Sprintf("udp: %v (serving tcp only)", udpErr))
 	}
 	return s, nil
 }
 
-func (s *Server) TCPAddr() net.Addr { return s.tcp.Addr() }
+func (s *Server) TCPAddr() net.Addr {
+	if s.tcp == nil {
+		return nil
+	}
+	return s.tcp.Addr()
+}
 
 func (s *Server) UDPAddr() net.Addr {
 	if s.udp == nil {
@@ -115,7 +134,11 @@ func (s *Server) UDPAddr() net.Addr {
 // Serve runs until Close; it returns the first listener error other than the close.
 func (s *Server) Serve() error {
 	errc := make(chan error, 2)
-	go func() { errc <- s.serveTCP() }()
+	if s.tcp != nil {
+		go func() { errc <- s.serveTCP() }()
+	} else {
+		errc <- nil
+	}
 	if s.udp != nil {
 		go func() { errc <- s.serveUDP() }()
 	} else {
@@ -131,7 +154,9 @@ func (s *Server) Serve() error {
 
 // Close stops the listeners (open TCP connections finish their current read).
 func (s *Server) Close() {
-	s.tcp.Close()
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
 	if s.udp != nil {
 		s.udp.Close()
 	}
@@ -232,11 +257,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "kvstore:", err)
 		os.Exit(1)
 	}
-	udp := "off"
+	for _, w := range s.Warnings {
+		fmt.Println("kvstore:", w)
+	}
+	tcp, udp := "off", "off"
+	if a := s.TCPAddr(); a != nil {
+		tcp = a.String()
+	}
 	if a := s.UDPAddr(); a != nil {
 		udp = a.String()
 	}
-	fmt.Printf("kvstore: listening on tcp %s udp %s, memory limit %d bytes\n", s.TCPAddr(), udp, c.Memory)
+	fmt.Printf("kvstore: listening on tcp %s udp %s, memory limit %d bytes\n", tcp, udp, c.Memory)
 	if err := s.Serve(); err != nil {
 		fmt.Fprintln(os.Stderr, "kvstore:", err)
 		os.Exit(1)
