@@ -1,0 +1,37 @@
+// Netnone uses package net in a domain without vifs (dom0 on the tier-2 bed): no interfaces,
+// UDP sockets bind but have no route, TCP fails with a clear error. One "case: result" line
+// each, then "netnone: done".
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ifs, err := net.Interfaces()
+	fmt.Printf("interfaces: %d %v\n", len(ifs), err)
+	c, err := net.ListenPacket("udp", ":7")
+	if err != nil {
+		fmt.Println("listen udp:", err)
+		os.Exit(1)
+	}
+	fmt.Println("listen udp:", c.LocalAddr())
+	_, err = c.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 9})
+	fmt.Println("write udp:", err)
+	c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	_, _, err = c.ReadFrom(make([]byte, 10))
+	fmt.Println("read deadline:", errors.Is(err, os.ErrDeadlineExceeded), err)
+	c.Close()
+	_, _, err = c.ReadFrom(make([]byte, 10))
+	fmt.Println("read closed:", errors.Is(err, net.ErrClosed))
+	_, err = net.Listen("tcp", ":80")
+	fmt.Println("listen tcp:", errors.Is(err, syscall.EPROTONOSUPPORT), err)
+	_, err = net.Dial("tcp", "10.0.0.1:80")
+	fmt.Println("dial tcp:", errors.Is(err, syscall.EPROTONOSUPPORT), err)
+	fmt.Println("netnone: done")
+}
