@@ -1,0 +1,198 @@
+package tcp
+
+import (
+	"net/netip"
+	"os"
+
+	"goxen/netstack/header"
+	"goxen/netstack/stack"
+)
+
+// Listen opens a listening endpoint on local (unspecified address: any; port 0: ephemeral).
+// backlog bounds the half-open plus unaccepted connections (0: Options.Backlog); SYNs beyond
+// it are dropped and counted (ListenDrops). nic, if nonzero, restricts it to that NIC.
+func (pr *Protocol) Listen(local netip.AddrPort, nic stack.NICID, backlog int) (*Endpoint, error) {
+	pr.learnMTUs()
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	addr := local.Addr()
+	if !addr.IsValid() {
+		addr = netip.IPv4Unspecified()
+	}
+	port, err := pr.allocPort(local.Port(), func(p uint16) bool {
+		for _, l := range pr.listeners[p] {
+			if l.local.Addr() == addr || l.local.Addr().IsUnspecified() || addr.IsUnspecified() {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if backlog <= 0 {
+		backlog = pr.opts.Backlog
+	}
+	e := pr.newEndpoint()
+	e.state, e.local, e.nic, e.backlog, e.portHeld = Listen, netip.AddrPortFrom(addr, port), nic, backlog, true
+	pr.listeners[port] = append(pr.listeners[port], e)
+	return e, nil
+}
+
+// handleListen processes a segment for listener l (RFC 9293 3.10.7.2).
+func (l *Endpoint) handleListen(s *segment) {
+	pr := l.pr
+	switch {
+	case s.has(header.TCPFlagRST):
+		return
+	case s.has(header.TCPFlagACK):
+		pr.replyRST(s)
+		return
+	case !s.has(header.TCPFlagSYN) || s.has(header.TCPFlagFIN):
+		return
+	}
+	if l.pending+len(l.acceptQ) >= l.backlog {
+		pr.stats.ListenDrops++
+		return
+	}
+	c := pr.newEndpoint()
+	c.state = SynRcvd
+	c.local = netip.AddrPortFrom(s.info.Dst, s.h.DstPort())
+	c.remote = netip.AddrPortFrom(s.info.Src, s.h.SrcPort())
+	c.nic = l.nic
+	c.route = stack.PacketInfo{NIC: s.info.NIC, Src: s.info.Dst, Dst: s.info.Src}
+	c.listener = l
+	l.pending++
+	c.noDelay = l.noDelay
+	c.irs, c.rcvNxt = s.seq, s.seq+1
+	c.rcvAdv = c.rcvNxt
+	c.iss = pr.isn.isn(c.local, c.remote)
+	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
+	c.synOptions(s)
+	c.sndWnd = uint32(s.wnd) // SYN windows are unscaled
+	c.sndWl1, c.sndWl2 = s.seq, 0
+	pr.conns[tuple{c.local, c.remote}] = c
+	c.inConns = true
+	pr.ports[c.local.Port()]++
+	c.portHeld = true
+	pr.stats.PassiveOpens++
+	c.sendSYN()
+}
+
+// synOptions applies a received SYN's options: the peer's MSS and window scale.
+func (e *Endpoint) synOptions(s *segment) {
+	e.mss = min(e.ourMSS(), 536)
+	if s.opts.MSS != 0 {
+		e.mss = min(int(s.opts.MSS), e.ourMSS())
+	}
+	e.mss = max(e.mss, 88)
+	if s.opts.WindowScale >= 0 {
+		e.wsOK = true
+		e.sndScale = uint8(s.opts.WindowScale)
+		e.rcvScale = wantScale(e.rcvBufMax)
+	} else {
+		e.wsOK, e.sndScale, e.rcvScale = false, 0, 0
+	}
+	e.cwnd = 10 * e.mss // RFC 6928
+}
+
+// wantScale is the smallest shift that lets a 16-bit window field cover buf bytes.
+func wantScale(buf int) uint8 {
+	var s uint8
+	for buf>>s > 65535 && s < header.TCPMaxWindowScale {
+		s++
+	}
+	return s
+}
+
+// sendSYN sends (or resends) the SYN or SYN-ACK at iss.
+func (e *Endpoint) sendSYN() {
+	e.send(e.iss, header.TCPFlagSYN, nil)
+	if e.sndNxt == e.iss {
+		e.sndNxt = e.iss + 1
+		e.recover = e.iss
+		e.rttActive, e.rttSeq, e.rttStart = true, e.iss+1, timeNow()
+	} else {
+		e.rttActive = false // Karn: no sample from a retransmitted SYN
+	}
+	if seqGT(e.sndNxt, e.sndMax) {
+		e.sndMax = e.sndNxt
+	}
+	e.armRTO()
+}
+
+// established is called when a passive connection completes: it joins its listener's
+// accept queue.
+func (e *Endpoint) established() {
+	if l := e.listener; l != nil {
+		l.pending--
+		e.listener = nil
+		if l.state == Listen {
+			l.acceptQ = append(l.acceptQ, e)
+			wake(l.acceptCh)
+		} else {
+			e.abort()
+		}
+	}
+	select {
+	case <-e.connCh:
+	default:
+		close(e.connCh)
+	}
+	e.wakeAll()
+}
+
+// Accept waits for an established connection. It fails with os.ErrDeadlineExceeded after
+// the read deadline and ErrClosed once the listener is closed.
+func (l *Endpoint) Accept() (*Endpoint, error) {
+	pr := l.pr
+	for {
+		pr.mu.Lock()
+		if l.state != Listen {
+			pr.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if len(l.acceptQ) > 0 {
+			c := l.acceptQ[0]
+			l.acceptQ[0] = nil
+			l.acceptQ = l.acceptQ[1:]
+			more := len(l.acceptQ) > 0
+			pr.mu.Unlock()
+			if more {
+				wake(l.acceptCh)
+			}
+			return c, nil
+		}
+		pr.mu.Unlock()
+		select {
+		case <-l.acceptCh:
+		case <-l.rd.wait():
+			return nil, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// closeListener stops listening and resets the connections not yet accepted.
+func (l *Endpoint) closeListener() {
+	pr := l.pr
+	ls := pr.listeners[l.local.Port()]
+	for i, o := range ls {
+		if o == l {
+			pr.listeners[l.local.Port()] = append(ls[:i:i], ls[i+1:]...)
+			break
+		}
+	}
+	if len(pr.listeners[l.local.Port()]) == 0 {
+		delete(pr.listeners, l.local.Port())
+	}
+	for _, c := range l.acceptQ {
+		c.abort()
+	}
+	l.acceptQ = nil
+	for _, c := range pr.conns {
+		if c.listener == l {
+			c.abort()
+		}
+	}
+	l.teardown(ErrClosed)
+}

@@ -1,0 +1,212 @@
+package tcp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"goxen/netstack/stack"
+)
+
+// State is a connection state (RFC 9293 3.3.2).
+type State int
+
+const (
+	Closed State = iota
+	Listen
+	SynSent
+	SynRcvd
+	Established
+	FinWait1
+	FinWait2
+	CloseWait
+	Closing
+	LastAck
+	TimeWait
+)
+
+var stateNames = [...]string{"CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1",
+	"FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT"}
+
+func (s State) String() string { return stateNames[s] }
+
+// synchronized reports whether s is past the handshake (RFC 9293 3.10.7.4).
+func (s State) synchronized() bool { return s >= Established }
+
+type oooSeg struct {
+	seq  uint32
+	data []byte
+	fin  bool
+}
+
+// Endpoint is a TCP socket: a listener or a connection. All fields below pr are guarded by
+// pr.mu.
+type Endpoint struct {
+	pr *Protocol
+
+	state         State
+	local, remote netip.AddrPort
+	nic           stack.NICID
+	route         stack.PacketInfo // NIC, Src, Dst for sending
+	err           error            // connection error, returned by Read/Write once fatal
+	userClosed    bool             // Close was called: no more reads
+	inConns       bool             // registered in pr.conns
+	portHeld      bool
+
+	// listener
+	backlog  int
+	pending  int         // half-open children
+	acceptQ  []*Endpoint // established, not yet accepted
+	listener *Endpoint   // the listener a passive child belongs to, until accepted
+
+	// send sequence space (RFC 9293 3.3.1)
+	iss, sndUna, sndNxt, sndMax uint32
+	sndWnd, maxSndWnd           uint32 // scaled
+	sndWl1, sndWl2              uint32
+	sndBuf                      []byte // bytes from sndUna: unacknowledged, then unsent
+	sndBufMax                   int
+	finQueued                   bool   // CloseWrite: a FIN follows sndBuf
+	finSeq                      uint32 // its sequence number
+	sndScale, rcvScale          uint8
+	wsOK                        bool // window scaling in effect (both sides sent it)
+	mss                         int  // send MSS
+	noDelay                     bool
+
+	// receive sequence space
+	irs, rcvNxt uint32
+	rcvBuf      []byte // in-order bytes waiting for Read
+	rcvBufMax   int
+	ooo         []oooSeg
+	oooBytes    int
+	finRcvd     bool
+	rcvAdv      uint32 // right edge of the window last advertised
+	ackPending  int    // in-order segments received and not yet acknowledged
+
+	// RTO (RFC 6298)
+	srtt, rttvar, rto time.Duration
+	rttSeq            uint32
+	rttStart          time.Time
+	rttActive         bool
+	retries           int
+	persist           bool // the armed RTO timer is the zero-window probe timer
+
+	// timers: time.AfterFunc callbacks re-checking their armed flag and due time under mu
+	rtoTimer, dackTimer, lingerTimer *time.Timer
+	rtoAt, lingerAt                  time.Time
+	rtoArmed, dackArmed, lingerArmed bool
+
+	// NewReno (RFC 5681, RFC 6582)
+	cwnd, ssthresh int
+	dupAcks        int
+	inRecovery     bool
+	recover        uint32
+
+	rcvCh, sndCh chan struct{} // capacity 1: readable / writable (or state changed)
+	acceptCh     chan struct{}
+	connCh       chan struct{} // closed when a connect completes or fails
+	rd, wd       *deadline
+}
+
+func (pr *Protocol) newEndpoint() *Endpoint {
+	return &Endpoint{pr: pr, sndBufMax: pr.opts.SendBuffer, rcvBufMax: pr.opts.ReceiveBuffer,
+		rto: pr.opts.InitialRTO, mss: 536, ssthresh: 1 << 30,
+		rcvCh: make(chan struct{}, 1), sndCh: make(chan struct{}, 1), acceptCh: make(chan struct{}, 1),
+		connCh: make(chan struct{}), rd: newDeadline(), wd: newDeadline()}
+}
+
+func wake(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// wakeAll wakes every waiter on e so it re-examines the state.
+func (e *Endpoint) wakeAll() {
+	wake(e.rcvCh)
+	wake(e.sndCh)
+	wake(e.acceptCh)
+}
+
+// State returns the connection state.
+func (e *Endpoint) State() State {
+	e.pr.mu.Lock()
+	defer e.pr.mu.Unlock()
+	return e.state
+}
+
+// LocalAddr is the bound address and port.
+func (e *Endpoint) LocalAddr() netip.AddrPort {
+	e.pr.mu.Lock()
+	defer e.pr.mu.Unlock()
+	return e.local
+}
+
+// RemoteAddr is the peer (invalid for a listener).
+func (e *Endpoint) RemoteAddr() netip.AddrPort {
+	e.pr.mu.Lock()
+	defer e.pr.mu.Unlock()
+	return e.remote
+}
+
+// SetNoDelay turns Nagle's algorithm off (true) or on.
+func (e *Endpoint) SetNoDelay(b bool) {
+	e.pr.mu.Lock()
+	e.noDelay = b
+	e.output()
+	e.pr.unlock()
+}
+
+// SetReadDeadline, SetWriteDeadline and SetDeadline behave as net.Conn's.
+func (e *Endpoint) SetReadDeadline(t time.Time) error  { e.rd.set(t); return nil }
+func (e *Endpoint) SetWriteDeadline(t time.Time) error { e.wd.set(t); return nil }
+func (e *Endpoint) SetDeadline(t time.Time) error {
+	e.rd.set(t)
+	e.wd.set(t)
+	return nil
+}
+
+// rcvWindow is the free receive space in bytes.
+func (e *Endpoint) rcvWindow() int {
+	return max(0, e.rcvBufMax-len(e.rcvBuf)-e.oooBytes)
+}
+
+// teardown moves e to CLOSED: it leaves the demultiplexer, stops its timers and wakes
+// every waiter. err, if not nil, is what blocked and later calls return.
+func (e *Endpoint) teardown(err error) {
+	if e.err == nil && err != nil {
+		e.err = err
+	}
+	e.state = Closed
+	e.cancelRTO()
+	e.cancelDelack()
+	e.cancelLinger()
+	if e.inConns {
+		delete(e.pr.conns, tuple{e.local, e.remote})
+		e.inConns = false
+	}
+	if e.portHeld {
+		e.pr.releasePort(e.local.Port())
+		e.portHeld = false
+	}
+	if l := e.listener; l != nil {
+		l.pending--
+		e.listener = nil
+	}
+	e.ooo, e.oooBytes = nil, 0
+	select {
+	case <-e.connCh:
+	default:
+		close(e.connCh)
+	}
+	e.wakeAll()
+}
+
+// String describes the endpoint's state and sequence variables (for debugging).
+func (e *Endpoint) String() string {
+	e.pr.mu.Lock()
+	defer e.pr.mu.Unlock()
+	return fmt.Sprintf("%v %v->%v snd una=%d nxt=%d max=%d wnd=%d buf=%d cwnd=%d ssthresh=%d rto=%v armed=%v persist=%v rec=%v retries=%d; rcv nxt=%d adv=%d win=%d buf=%d ooo=%d/%d",
+		e.state, e.local, e.remote, e.sndUna-e.iss, e.sndNxt-e.iss, e.sndMax-e.iss, e.sndWnd, len(e.sndBuf), e.cwnd, e.ssthresh,
+		e.rto, e.rtoArmed, e.persist, e.inRecovery, e.retries, e.rcvNxt-e.irs, e.rcvAdv-e.irs, e.rcvWindow(), len(e.rcvBuf), len(e.ooo), e.oooBytes)
+}

@@ -1,0 +1,325 @@
+package tcp
+
+import (
+	"goxen/netstack/header"
+)
+
+// maxOOO bounds the out-of-order segments held per connection.
+const maxOOO = 256
+
+// handleSegment processes a segment for a connection (RFC 9293 3.10.7.3, 3.10.7.4).
+func (e *Endpoint) handleSegment(s *segment) {
+	pr := e.pr
+	switch e.state {
+	case SynSent:
+		e.handleSynSent(s)
+		return
+	case Closed:
+		pr.replyRST(s)
+		return
+	}
+
+	// 1. Sequence acceptability.
+	wnd := e.rcvAdv - e.rcvNxt
+	if seqLT(e.rcvAdv, e.rcvNxt) || e.state == SynRcvd {
+		wnd = uint32(e.rcvWindow())
+	}
+	if !e.acceptable(s, wnd) {
+		pr.stats.OutOfWindow++
+		if !s.has(header.TCPFlagRST) {
+			if e.state == TimeWait && s.has(header.TCPFlagSYN) {
+				return
+			}
+			e.sendACK()
+		}
+		return
+	}
+
+	// 2. RST (RFC 5961 3.2): only an exact match resets; anything else in the window gets a
+	// challenge ACK.
+	if s.has(header.TCPFlagRST) {
+		if s.seq != e.rcvNxt {
+			pr.stats.ChallengeACKs++
+			e.sendACK()
+			return
+		}
+		switch e.state {
+		case SynRcvd:
+			if e.listener != nil {
+				e.teardown(ErrConnRefused)
+				return
+			}
+			e.teardown(ErrConnRefused)
+		case Closing, LastAck, TimeWait:
+			e.teardown(nil)
+		default:
+			pr.stats.EstabResets++
+			e.teardown(ErrConnReset)
+		}
+		return
+	}
+
+	// 4. SYN in a synchronized state (RFC 5961 4.2): challenge ACK. A retransmitted SYN in
+	// SYN-RECEIVED gets the SYN-ACK again.
+	if s.has(header.TCPFlagSYN) {
+		if e.state == SynRcvd && s.seq == e.irs {
+			e.sendSYN()
+			return
+		}
+		pr.stats.ChallengeACKs++
+		e.sendACK()
+		return
+	}
+
+	// 5. ACK.
+	if !s.has(header.TCPFlagACK) {
+		return
+	}
+	if e.state == SynRcvd {
+		if seqLE(s.ack, e.sndUna) || seqGT(s.ack, e.sndMax) {
+			pr.replyRST(s)
+			return
+		}
+		e.state = Established
+		e.sndUna = s.ack
+		e.rttSampleOnHandshake()
+		e.cancelRTO()
+		e.sndWnd = uint32(s.wnd) << e.sndScale
+		e.maxSndWnd = e.sndWnd
+		e.sndWl1, e.sndWl2 = s.seq, s.ack
+		e.established()
+		if e.state == Closed {
+			return
+		}
+	}
+	if !e.processAck(s) {
+		return
+	}
+
+	// 7. Data.
+	switch e.state {
+	case Established, FinWait1, FinWait2:
+		e.receiveData(s)
+	case CloseWait, Closing, LastAck:
+		// The peer already sent its FIN: nothing more may arrive.
+	case TimeWait:
+		if s.has(header.TCPFlagFIN) {
+			e.sendACK()
+			e.armTimeWait()
+		}
+	}
+}
+
+// acceptable is RFC 9293 3.10.7.4's four-case test.
+func (e *Endpoint) acceptable(s *segment, wnd uint32) bool {
+	n := s.seqLen()
+	switch {
+	case n == 0 && wnd == 0:
+		return s.seq == e.rcvNxt
+	case n == 0:
+		return seqLE(e.rcvNxt, s.seq) && seqLT(s.seq, e.rcvNxt+wnd)
+	case wnd == 0:
+		return false
+	default:
+		end := s.seq + n - 1
+		return (seqLE(e.rcvNxt, s.seq) && seqLT(s.seq, e.rcvNxt+wnd)) ||
+			(seqLE(e.rcvNxt, end) && seqLT(end, e.rcvNxt+wnd))
+	}
+}
+
+// processAck handles SEG.ACK in a synchronized state and reports whether processing
+// continues.
+func (e *Endpoint) processAck(s *segment) bool {
+	pr := e.pr
+	if seqGT(s.ack, e.sndMax) {
+		// Acknowledges what we never sent (RFC 5961 5.2): challenge ACK, drop.
+		pr.stats.ChallengeACKs++
+		e.sendACK()
+		return false
+	}
+	if seqLT(s.ack, e.sndUna-e.maxSndWnd) && e.maxSndWnd > 0 {
+		// Too old to be a real duplicate (RFC 5961 5.2).
+		pr.stats.ChallengeACKs++
+		e.sendACK()
+		return false
+	}
+	wnd := uint32(s.wnd) << e.sndScale
+	dup := s.ack == e.sndUna && len(s.data) == 0 && !s.has(header.TCPFlagFIN) &&
+		wnd == e.sndWnd && e.sndMax != e.sndUna
+	if seqGT(s.ack, e.sndUna) {
+		e.ackNew(s.ack)
+	} else if dup {
+		e.onDupAck()
+	}
+	// Window update (RFC 9293 3.10.7.4).
+	if seqLT(e.sndWl1, s.seq) || (e.sndWl1 == s.seq && seqLE(e.sndWl2, s.ack)) {
+		opened := e.sndWnd == 0 && wnd > 0
+		e.sndWnd = wnd
+		e.maxSndWnd = max(e.maxSndWnd, wnd)
+		e.sndWl1, e.sndWl2 = s.seq, s.ack
+		if opened {
+			e.retries = 0
+		}
+	}
+	if e.sndWnd == 0 {
+		e.retries = 0 // the peer answers our probes: keep probing (RFC 9293 3.8.6.1)
+	}
+	finAcked := e.finQueued && e.sndUna == e.finSeq+1
+	switch e.state {
+	case FinWait1:
+		if finAcked {
+			e.state = FinWait2
+			if e.userClosed {
+				e.armFinWait2()
+			}
+		}
+	case Closing:
+		if finAcked {
+			e.enterTimeWait()
+			return false
+		}
+	case LastAck:
+		if finAcked {
+			e.teardown(nil)
+			return false
+		}
+	}
+	e.output()
+	return true
+}
+
+// ackNew advances sndUna to ack: drops acknowledged bytes, samples the RTT, runs
+// congestion control and restarts or stops the retransmission timer.
+func (e *Endpoint) ackNew(ack uint32) {
+	acked := int(ack - e.sndUna)
+	dataAcked := min(acked, len(e.sndBuf))
+	e.sndBuf = e.sndBuf[dataAcked:]
+	if len(e.sndBuf) == 0 {
+		e.sndBuf = nil
+	}
+	e.sndUna = ack
+	if seqLT(e.sndNxt, ack) {
+		e.sndNxt = ack
+	}
+	e.retries = 0
+	if e.rttActive && seqGE(ack, e.rttSeq) {
+		e.rttActive = false
+		e.updateRTO(timeSince(e.rttStart))
+	}
+	e.onAck(acked, ack)
+	if e.sndUna == e.sndMax {
+		e.cancelRTO()
+	} else {
+		e.restartRTO()
+	}
+	wake(e.sndCh)
+}
+
+// receiveData takes the segment's data and FIN (RFC 9293 3.10.7.4, seventh and eighth).
+func (e *Endpoint) receiveData(s *segment) {
+	data, seq, fin := s.data, s.seq, s.has(header.TCPFlagFIN)
+	if len(data) == 0 && !fin {
+		return
+	}
+	// Trim what we already have.
+	if seqLT(seq, e.rcvNxt) {
+		d := int(e.rcvNxt - seq)
+		if d > len(data) {
+			d = len(data)
+		}
+		data, seq = data[d:], seq+uint32(d)
+	}
+	// Trim beyond the window.
+	edge := e.rcvNxt + uint32(e.rcvWindow())
+	if seqGT(e.rcvAdv, edge) {
+		edge = e.rcvAdv
+	}
+	if room := int(edge - seq); seqGE(seq, edge) {
+		data, fin = nil, false
+	} else if len(data) > room {
+		data, fin = data[:room], false
+	}
+	if seq != e.rcvNxt {
+		e.queueOOO(seq, data, fin)
+		e.sendACK() // immediate duplicate ACK (RFC 5681 4.2)
+		return
+	}
+	e.deliver(data, fin)
+	// Pull in the out-of-order segments that now fit.
+	for len(e.ooo) > 0 && !e.finRcvd {
+		o := e.ooo[0]
+		if seqGT(o.seq, e.rcvNxt) {
+			break
+		}
+		e.ooo = e.ooo[1:]
+		e.oooBytes -= len(o.data)
+		end := o.seq + uint32(len(o.data))
+		if seqLT(end, e.rcvNxt) || (end == e.rcvNxt && !o.fin) {
+			continue // wholly old
+		}
+		e.deliver(o.data[e.rcvNxt-o.seq:], o.fin)
+	}
+	if e.finRcvd || len(e.ooo) > 0 || len(s.data) == 0 {
+		e.sendACK()
+		return
+	}
+	// Delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2): every second full-sized segment at once.
+	e.ackPending++
+	if e.ackPending >= 2 {
+		e.sendACK()
+		return
+	}
+	e.armDelayedAck()
+}
+
+// deliver appends in-order data (and a FIN) at rcvNxt.
+func (e *Endpoint) deliver(data []byte, fin bool) {
+	if len(data) > 0 {
+		if !e.userClosed {
+			e.rcvBuf = append(e.rcvBuf, data...)
+		}
+		e.rcvNxt += uint32(len(data))
+		wake(e.rcvCh)
+	}
+	if fin && !e.finRcvd {
+		e.finRcvd = true
+		e.rcvNxt++
+		switch e.state {
+		case Established:
+			e.state = CloseWait
+		case FinWait1:
+			if e.sndUna == e.finSeq+1 {
+				e.enterTimeWait()
+			} else {
+				e.state = Closing
+			}
+		case FinWait2:
+			e.enterTimeWait()
+		}
+		e.wakeAll()
+	}
+}
+
+// queueOOO keeps an out-of-order segment, sorted by sequence number, bounded by maxOOO
+// entries (the window bounds the bytes).
+func (e *Endpoint) queueOOO(seq uint32, data []byte, fin bool) {
+	if len(data) == 0 && !fin {
+		return
+	}
+	i := 0
+	for i < len(e.ooo) && seqLT(e.ooo[i].seq, seq) {
+		i++
+	}
+	if i < len(e.ooo) && e.ooo[i].seq == seq && len(e.ooo[i].data) >= len(data) {
+		return // duplicate
+	}
+	if len(e.ooo) >= maxOOO {
+		return
+	}
+	e.pr.stats.OfoQueued++
+	o := oooSeg{seq, append([]byte(nil), data...), fin}
+	e.ooo = append(e.ooo, oooSeg{})
+	copy(e.ooo[i+1:], e.ooo[i:])
+	e.ooo[i] = o
+	e.oooBytes += len(data)
+}

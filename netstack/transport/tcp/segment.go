@@ -1,0 +1,128 @@
+package tcp
+
+import (
+	"goxen/netstack/buffer"
+	"goxen/netstack/header"
+	"goxen/netstack/stack"
+)
+
+// segment is a received segment, validated and parsed.
+type segment struct {
+	h     header.TCP
+	opts  header.TCPOptions
+	data  []byte
+	flags uint8
+	seq   uint32
+	ack   uint32
+	wnd   uint16
+	info  stack.PacketInfo
+}
+
+func (s *segment) has(f uint8) bool { return s.flags&f != 0 }
+
+// seqLen is the sequence space the segment occupies (data, SYN and FIN).
+func (s *segment) seqLen() uint32 {
+	n := uint32(len(s.data))
+	if s.has(header.TCPFlagSYN) {
+		n++
+	}
+	if s.has(header.TCPFlagFIN) {
+		n++
+	}
+	return n
+}
+
+// queue builds a segment from the given parts and queues it for sending. Called with mu
+// held.
+func (pr *Protocol) queue(info stack.PacketInfo, f *header.TCPFields, data []byte) {
+	n := header.TCPMinSize + len(f.Options) + len(data)
+	p := buffer.New(buffer.Headroom, n)
+	t := header.TCP(p.Extend(n))
+	t.Encode(f)
+	copy(t[header.TCPMinSize+len(f.Options):], data)
+	t.SetChecksum(info.Src.As4(), info.Dst.As4())
+	info.Protocol = header.TCPProtocolNumber
+	pr.outq = append(pr.outq, outSeg{info, p})
+	pr.stats.OutSegs++
+	if f.Flags&header.TCPFlagRST != 0 {
+		pr.stats.OutRsts++
+	}
+}
+
+// replyRST answers a segment for which no connection exists (RFC 9293 3.10.7.1): a RST is
+// never answered; otherwise <SEQ=SEG.ACK><CTL=RST> if it had an ACK, else
+// <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+func (pr *Protocol) replyRST(s *segment) {
+	if s.has(header.TCPFlagRST) {
+		return
+	}
+	f := header.TCPFields{SrcPort: s.h.DstPort(), DstPort: s.h.SrcPort()}
+	if s.has(header.TCPFlagACK) {
+		f.Seq, f.Flags = s.ack, header.TCPFlagRST
+	} else {
+		f.Ack, f.Flags = s.seq+s.seqLen(), header.TCPFlagRST|header.TCPFlagACK
+	}
+	pr.queue(stack.PacketInfo{NIC: s.info.NIC, Src: s.info.Dst, Dst: s.info.Src}, &f, nil)
+}
+
+// send queues a segment of e's connection with sequence number seq, the given flags and
+// data; every segment but the first SYN carries an ACK of rcvNxt and the current window.
+func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
+	f := header.TCPFields{SrcPort: e.local.Port(), DstPort: e.remote.Port(), Seq: seq, Flags: flags}
+	if e.state != SynSent {
+		f.Flags |= header.TCPFlagACK
+		f.Ack = e.rcvNxt
+	}
+	win := e.rcvWindow()
+	if flags&header.TCPFlagSYN != 0 {
+		// Windows in SYNs are never scaled (RFC 7323 2.2).
+		f.Window = uint16(min(win, 65535))
+		if e.state != SynSent {
+			e.rcvAdv = e.rcvNxt + uint32(f.Window)
+		}
+		o := header.TCPOptions{MSS: uint16(e.ourMSS()), WindowScale: int8(e.rcvScale)}
+		if e.state == SynRcvd && !e.wsOK {
+			o.WindowScale = -1
+		}
+		f.Options = header.AppendTCPOptions(nil, &o)
+	} else {
+		w := min(win>>e.rcvScale, 65535)
+		// Never shrink the window already offered (RFC 9293 3.8.6.2.2).
+		if edge := e.rcvNxt + uint32(w<<e.rcvScale); seqLT(edge, e.rcvAdv) && e.rcvAdv-e.rcvNxt <= 65535<<e.rcvScale {
+			w = int((e.rcvAdv - e.rcvNxt) >> e.rcvScale)
+		}
+		f.Window = uint16(w)
+		e.rcvAdv = e.rcvNxt + uint32(w<<e.rcvScale)
+	}
+	if f.Flags&header.TCPFlagACK != 0 {
+		e.ackPending = 0
+		e.cancelDelack()
+	}
+	e.pr.queue(e.route, &f, data)
+}
+
+// sendACK sends a bare ACK. Its sequence number is the highest sent (SND.MAX), not SND.NXT,
+// which go-back-N after a timeout moves back: the peer may already hold everything up to
+// SND.MAX and would find an ACK below it outside its window, drop it and answer with an
+// ACK of its own, which we in turn would drop.
+func (e *Endpoint) sendACK() { e.send(e.sndMax, 0, nil) }
+
+// ourMSS is the MSS we announce: the route's MTU less the IPv4 and TCP headers.
+func (e *Endpoint) ourMSS() int {
+	mtu := e.pr.mtus[e.route.NIC]
+	if mtu == 0 {
+		mtu = 1500
+	}
+	return mtu - header.IPv4MinSize - header.TCPMinSize
+}
+
+// learnMTUs records the NICs' MTUs for ourMSS. Called without mu (the stack's mutex may
+// not be taken under it: the stack holds its own while calling HandlePacket, which takes mu).
+func (pr *Protocol) learnMTUs() {
+	nics := pr.s.NICs()
+	pr.mu.Lock()
+	for _, n := range nics {
+		pr.mtus[n.ID] = n.MTU
+	}
+	pr.mu.Unlock()
+}

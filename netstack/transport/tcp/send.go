@@ -1,0 +1,256 @@
+package tcp
+
+import (
+	"io"
+	"os"
+
+	"goxen/netstack/header"
+)
+
+// canSend reports whether the state allows sending data and FIN.
+func (e *Endpoint) canSend() bool {
+	switch e.state {
+	case Established, CloseWait, FinWait1, Closing, LastAck:
+		return true
+	}
+	return false
+}
+
+// output sends what the send and congestion windows allow, applying Nagle's algorithm
+// (RFC 9293 3.7.4), then the FIN once all data is out, and arms the retransmission or
+// persist timer. Called with mu held.
+func (e *Endpoint) output() {
+	if !e.canSend() {
+		return
+	}
+	for {
+		off := int(e.sndNxt - e.sndUna)
+		unsent := len(e.sndBuf) - off
+		if unsent <= 0 {
+			break
+		}
+		inFlight := int(e.sndNxt - e.sndUna)
+		cwnd := e.cwnd
+		if !e.inRecovery && e.dupAcks > 0 {
+			cwnd += min(e.dupAcks, 2) * e.mss // limited transmit (RFC 3042)
+		}
+		wnd := min(int(e.sndWnd), cwnd)
+		usable := wnd - inFlight
+		if usable <= 0 {
+			if e.sndWnd == 0 && inFlight == 0 && !e.rtoArmed {
+				e.armPersist()
+			}
+			return
+		}
+		n := min(e.mss, unsent, usable)
+		if n < e.mss && n < unsent {
+			// Window-limited small segment (sender SWS avoidance, RFC 9293 3.8.6.2.1):
+			// wait unless nothing is in flight and it is at least half the largest window.
+			if inFlight > 0 || n < int(e.maxSndWnd)/2 {
+				if inFlight == 0 && !e.rtoArmed {
+					e.armPersist() // override after a timeout (RFC 9293 3.8.6.2.1)
+				}
+				return
+			}
+		}
+		if n < e.mss && !e.noDelay && inFlight > 0 && !e.finQueued {
+			return // Nagle: one small segment in flight at a time
+		}
+		flags := uint8(0)
+		if n == unsent {
+			flags |= header.TCPFlagPSH
+		}
+		e.send(e.sndNxt, flags, e.sndBuf[off:off+n])
+		if seqLT(e.sndNxt, e.sndMax) {
+			e.pr.stats.RetransSegs++
+		} else if !e.rttActive {
+			e.rttActive, e.rttSeq, e.rttStart = true, e.sndNxt+uint32(n), timeNow()
+		}
+		e.sndNxt += uint32(n)
+		if seqGT(e.sndNxt, e.sndMax) {
+			e.sndMax = e.sndNxt
+		}
+		if !e.rtoArmed {
+			e.armRTO()
+		}
+	}
+	if e.finQueued && e.sndNxt == e.finSeq {
+		e.send(e.sndNxt, header.TCPFlagFIN, nil)
+		e.sndNxt++
+		if seqGT(e.sndNxt, e.sndMax) {
+			e.sndMax = e.sndNxt
+		}
+		if !e.rtoArmed {
+			e.armRTO()
+		}
+	}
+}
+
+// Write queues b for sending, blocking while the send buffer is full. It returns early with
+// the count written on a deadline, a connection error or after CloseWrite (ErrBrokenPipe).
+func (e *Endpoint) Write(b []byte) (int, error) {
+	pr := e.pr
+	written := 0
+	for {
+		pr.mu.Lock()
+		switch {
+		case e.err != nil:
+			err := e.err
+			pr.mu.Unlock()
+			return written, err
+		case e.finQueued || e.userClosed:
+			pr.mu.Unlock()
+			return written, ErrBrokenPipe
+		case e.state == Listen || e.state == Closed || e.state == SynSent:
+			pr.mu.Unlock()
+			return written, ErrNotConnected
+		}
+		if room := e.sndBufMax - len(e.sndBuf); room > 0 {
+			n := min(room, len(b)-written)
+			e.sndBuf = append(e.sndBuf, b[written:written+n]...)
+			written += n
+			e.output()
+		}
+		done := written == len(b)
+		pr.unlock()
+		if done {
+			return written, nil
+		}
+		select {
+		case <-e.sndCh:
+		case <-e.wd.wait():
+			return written, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// Read copies received bytes into b, blocking until some arrive. It returns io.EOF after the
+// peer's FIN and os.ErrDeadlineExceeded when the read deadline passes.
+func (e *Endpoint) Read(b []byte) (int, error) {
+	pr := e.pr
+	for {
+		pr.mu.Lock()
+		if len(e.rcvBuf) > 0 {
+			before := e.rcvWindow()
+			n := copy(b, e.rcvBuf)
+			e.rcvBuf = e.rcvBuf[n:]
+			if len(e.rcvBuf) == 0 {
+				e.rcvBuf = nil
+			}
+			e.windowUpdate(before)
+			more := len(e.rcvBuf) > 0
+			pr.unlock()
+			if more {
+				wake(e.rcvCh)
+			}
+			return n, nil
+		}
+		if e.userClosed {
+			pr.mu.Unlock()
+			return 0, ErrClosed
+		}
+		if e.finRcvd {
+			pr.mu.Unlock()
+			return 0, io.EOF
+		}
+		if e.err != nil {
+			err := e.err
+			pr.mu.Unlock()
+			return 0, err
+		}
+		if e.state == Listen || e.state == Closed {
+			pr.mu.Unlock()
+			return 0, ErrNotConnected
+		}
+		pr.mu.Unlock()
+		select {
+		case <-e.rcvCh:
+		case <-e.rd.wait():
+			return 0, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// windowUpdate sends an ACK when reading opened the window enough to matter to the peer:
+// by two segments or half the buffer since the last advertisement (RFC 9293 3.8.6.2.2).
+func (e *Endpoint) windowUpdate(before int) {
+	if !e.state.synchronized() || e.finRcvd {
+		return
+	}
+	adv := int(e.rcvAdv - e.rcvNxt)
+	if seqLT(e.rcvAdv, e.rcvNxt) {
+		adv = 0
+	}
+	now := e.rcvWindow() >> e.rcvScale << e.rcvScale
+	if now-adv >= 2*e.mss || now-adv >= e.rcvBufMax/2 || (adv < e.mss && now >= e.mss) {
+		e.sendACK()
+	}
+}
+
+// CloseWrite sends a FIN after the queued data (shutdown(SHUT_WR)).
+func (e *Endpoint) CloseWrite() error {
+	pr := e.pr
+	pr.mu.Lock()
+	defer pr.unlock()
+	return e.shutdownLocked()
+}
+
+func (e *Endpoint) shutdownLocked() error {
+	switch e.state {
+	case Established:
+		e.state = FinWait1
+	case CloseWait:
+		e.state = LastAck
+	case SynRcvd:
+		e.state = FinWait1 // the FIN goes once established; not reached by user endpoints
+	default:
+		if e.err != nil {
+			return e.err
+		}
+		return ErrNotConnected
+	}
+	if !e.finQueued {
+		e.finQueued = true
+		e.finSeq = e.sndUna + uint32(len(e.sndBuf))
+		e.output()
+	}
+	wake(e.sndCh)
+	return nil
+}
+
+// Close closes the endpoint. A listener stops and resets unaccepted connections. A
+// connection sends its FIN after the queued data and finishes closing in the background,
+// or is reset at once when received data was left unread (as Linux does).
+func (e *Endpoint) Close() error {
+	pr := e.pr
+	pr.mu.Lock()
+	defer pr.unlock()
+	if e.userClosed {
+		return ErrClosed
+	}
+	e.userClosed = true
+	defer e.wakeAll()
+	switch e.state {
+	case Listen:
+		e.closeListener()
+		return nil
+	case Closed:
+		e.teardown(nil)
+		return nil
+	case SynSent:
+		e.teardown(ErrClosed)
+		return nil
+	}
+	if len(e.rcvBuf) > 0 {
+		e.rcvBuf = nil
+		e.abort()
+		return nil
+	}
+	if e.state == FinWait2 {
+		e.armFinWait2()
+	}
+	if !e.finQueued {
+		e.shutdownLocked()
+	}
+	return nil
+}

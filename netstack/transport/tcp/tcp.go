@@ -1,0 +1,272 @@
+// Package tcp is TCP (RFC 9293) on the stack: connection demultiplexing, the state machine,
+// retransmission (RFC 6298), NewReno congestion control (RFC 5681, RFC 6582), window scaling
+// (RFC 7323), delayed ACKs, Nagle, zero-window probes and the RFC 5961 defences, with
+// socket-like endpoints: Listen/Accept, Connect, Read/Write, CloseWrite, Close and deadlines.
+// The net.Conn/net.Listener adapter is in adapters/gonet.
+//
+// Concurrency: one mutex (Protocol.mu) guards every endpoint's protocol state. Segments are
+// handled to completion under it; the segments they produce are queued and written with
+// stack.WriteIPv4 after the mutex is released, in order, by one goroutine at a time. The
+// stack calls HandlePacket with its own mutex held, so segments produced there are written
+// by the protocol's sender goroutine instead. Timers are time.AfterFunc callbacks taking the
+// same mutex; socket calls block on channels and deadline timers. Nothing polls.
+//
+// Files: tcp.go (protocol, demultiplexing), segment.go (building and sending segments),
+// accept.go (passive open), connect.go (active open), receive.go (incoming segments),
+// send.go (the send path, Nagle, Read/Write), timers.go (RTO, delayed ACK, persist,
+// TIME-WAIT), reno.go (NewReno), isn.go (RFC 6528).
+package tcp
+
+import (
+	"errors"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"goxen/netstack/buffer"
+	"goxen/netstack/header"
+	"goxen/netstack/stack"
+)
+
+// Errors returned by endpoints.
+var (
+	ErrPortInUse    = errors.New("tcp: address already in use")
+	ErrClosed       = errors.New("tcp: use of closed endpoint")
+	ErrNoPorts      = errors.New("tcp: no free ephemeral port")
+	ErrNotConnected = errors.New("tcp: endpoint not connected")
+	// Connection errors, as Linux reports them.
+	ErrConnRefused error = syscall.ECONNREFUSED
+	ErrConnReset   error = syscall.ECONNRESET
+	ErrTimedOut    error = syscall.ETIMEDOUT
+	ErrBrokenPipe  error = syscall.EPIPE
+)
+
+// Options tune the protocol; zero fields take the defaults noted.
+type Options struct {
+	ReceiveBuffer int           // 1 MiB: the receive window's ceiling (scaled, RFC 7323)
+	SendBuffer    int           // 1 MiB of unacknowledged plus unsent data per endpoint
+	Backlog       int           // 128 half-open plus unaccepted connections per listener
+	TimeWait      time.Duration // 60 s (2 MSL as Linux counts it)
+	MinRTO        time.Duration // 200 ms (Linux's floor; RFC 6298 says 1 s)
+	MaxRTO        time.Duration // 60 s
+	InitialRTO    time.Duration // 1 s (RFC 6298 2.1)
+	DelayedAck    time.Duration // 40 ms
+	SynRetries    int           // 6
+	Retries       int           // 15 retransmissions of one segment before ETIMEDOUT
+	FinWait2      time.Duration // 60 s for an orphaned FIN-WAIT-2
+}
+
+func (o *Options) setDefaults() {
+	d := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	i := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	i(&o.ReceiveBuffer, 1<<20)
+	i(&o.SendBuffer, 1<<20)
+	i(&o.Backlog, 128)
+	i(&o.SynRetries, 6)
+	i(&o.Retries, 15)
+	d(&o.TimeWait, 60*time.Second)
+	d(&o.MinRTO, 200*time.Millisecond)
+	d(&o.MaxRTO, 60*time.Second)
+	d(&o.InitialRTO, time.Second)
+	d(&o.DelayedAck, 40*time.Millisecond)
+	d(&o.FinWait2, 60*time.Second)
+}
+
+const ephemeralFirst, ephemeralLast = 49152, 65535
+
+type tuple struct{ local, remote netip.AddrPort }
+
+type outSeg struct {
+	info stack.PacketInfo
+	p    *buffer.Packet
+}
+
+// Protocol is the TCP layer of one stack.
+type Protocol struct {
+	s    *stack.Stack
+	opts Options
+
+	mu        sync.Mutex
+	conns     map[tuple]*Endpoint    // synchronized and half-open connections
+	listeners map[uint16][]*Endpoint // by local port
+	ports     map[uint16]int         // local port -> endpoints using it
+	mtus      map[stack.NICID]int
+	next      uint16
+	outq      []outSeg
+	stats     Stats
+
+	flushMu sync.Mutex
+	kick    chan struct{}
+	isn     isnGen
+}
+
+// Stats counts TCP events (named after Linux's netstat -s Tcp and TcpExt lines).
+type Stats struct {
+	ActiveOpens, PassiveOpens, AttemptFails, EstabResets uint64
+	InSegs, OutSegs, RetransSegs, InErrs, InCsumErrors   uint64
+	OutRsts, ListenDrops, ChallengeACKs, FastRetrans     uint64
+	RTOs, OutOfWindow, OfoQueued                         uint64
+}
+
+// New creates the TCP layer with default options and registers it with s.
+func New(s *stack.Stack) *Protocol { return NewWithOptions(s, Options{}) }
+
+// NewWithOptions creates the TCP layer and registers it with s.
+func NewWithOptions(s *stack.Stack, opts Options) *Protocol {
+	opts.setDefaults()
+	pr := &Protocol{s: s, opts: opts, conns: make(map[tuple]*Endpoint), listeners: make(map[uint16][]*Endpoint),
+		ports: make(map[uint16]int), mtus: make(map[stack.NICID]int), kick: make(chan struct{}, 1)}
+	pr.isn.init()
+	pr.next = ephemeralFirst + uint16(pr.isn.random()%1000)
+	go func() {
+		for range pr.kick {
+			pr.flush()
+		}
+	}()
+	s.RegisterTransport(header.TCPProtocolNumber, pr)
+	return pr
+}
+
+// Stack returns the stack the protocol runs on.
+func (pr *Protocol) Stack() *stack.Stack { return pr.s }
+
+// Stats returns a copy of the counters.
+func (pr *Protocol) Stats() Stats {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return pr.stats
+}
+
+// unlock releases mu and writes the queued segments.
+func (pr *Protocol) unlock() {
+	pr.mu.Unlock()
+	pr.flush()
+}
+
+// flush writes queued segments without holding mu, one flusher at a time (keeping them in
+// order); one that finds another flushing leaves its segments to it, and the flusher looks
+// again after letting go, so none is stranded.
+func (pr *Protocol) flush() {
+	for pr.flushMu.TryLock() {
+		for {
+			pr.mu.Lock()
+			q := pr.outq
+			pr.outq = nil
+			pr.mu.Unlock()
+			if len(q) == 0 {
+				break
+			}
+			for _, o := range q {
+				pr.s.WriteIPv4(o.info, o.p)
+			}
+		}
+		pr.flushMu.Unlock()
+		pr.mu.Lock()
+		empty := len(pr.outq) == 0
+		pr.mu.Unlock()
+		if empty {
+			return
+		}
+	}
+}
+
+// allocPort reserves local port (0: an ephemeral one). Called with mu held.
+func (pr *Protocol) allocPort(port uint16, free func(uint16) bool) (uint16, error) {
+	if port != 0 {
+		if !free(port) {
+			return 0, ErrPortInUse
+		}
+		pr.ports[port]++
+		return port, nil
+	}
+	for range ephemeralLast - ephemeralFirst + 1 {
+		pr.next++
+		if pr.next < ephemeralFirst {
+			pr.next = ephemeralFirst
+		}
+		if pr.ports[pr.next] == 0 {
+			pr.ports[pr.next]++
+			return pr.next, nil
+		}
+	}
+	return 0, ErrNoPorts
+}
+
+func (pr *Protocol) releasePort(port uint16) {
+	if pr.ports[port]--; pr.ports[port] <= 0 {
+		delete(pr.ports, port)
+	}
+}
+
+// HandlePacket is the stack.TransportHandler. Every segment is taken: one for no endpoint
+// is answered with a RST (RFC 9293 3.10.7.1), not ICMP.
+func (pr *Protocol) HandlePacket(info stack.PacketInfo, p *buffer.Packet) bool {
+	defer p.Release()
+	h := header.TCP(p.Bytes())
+	pr.mu.Lock()
+	pr.stats.InSegs++
+	if !h.Valid() || info.Broadcast {
+		pr.stats.InErrs++
+		pr.mu.Unlock()
+		return true
+	}
+	if !h.ChecksumValid(info.Src.As4(), info.Dst.As4()) {
+		pr.stats.InCsumErrors++
+		pr.stats.InErrs++
+		pr.mu.Unlock()
+		return true
+	}
+	opts, ok := header.ParseTCPOptions(h.Options())
+	if !ok {
+		pr.stats.InErrs++
+		pr.mu.Unlock()
+		return true
+	}
+	seg := &segment{h: h, opts: opts, data: h.Payload(), flags: h.Flags(), seq: h.Seq(), ack: h.Ack(),
+		wnd: h.Window(), info: info}
+	t := tuple{netip.AddrPortFrom(info.Dst, h.DstPort()), netip.AddrPortFrom(info.Src, h.SrcPort())}
+	if e := pr.conns[t]; e != nil {
+		e.handleSegment(seg)
+	} else if l := pr.findListener(t.local, info.NIC); l != nil {
+		l.handleListen(seg)
+	} else {
+		pr.replyRST(seg)
+	}
+	pr.mu.Unlock()
+	select {
+	case pr.kick <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (pr *Protocol) findListener(local netip.AddrPort, nic stack.NICID) *Endpoint {
+	var wild *Endpoint
+	for _, l := range pr.listeners[local.Port()] {
+		if l.nic != 0 && l.nic != nic {
+			continue
+		}
+		if l.local.Addr() == local.Addr() {
+			return l
+		}
+		if l.local.Addr().IsUnspecified() {
+			wild = l
+		}
+	}
+	return wild
+}
+
+// Sequence-number comparisons modulo 2^32 (RFC 9293 3.4).
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+func seqLE(a, b uint32) bool { return int32(a-b) <= 0 }
+func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
+func seqGE(a, b uint32) bool { return int32(a-b) >= 0 }

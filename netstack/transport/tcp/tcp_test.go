@@ -1,0 +1,299 @@
+package tcp_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand"
+	"net/netip"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"goxen/netstack/header"
+	"goxen/netstack/link"
+	"goxen/netstack/link/channel"
+	"goxen/netstack/link/fault"
+	"goxen/netstack/stack"
+	"goxen/netstack/transport/tcp"
+)
+
+var (
+	addrA = netip.MustParseAddr("10.2.0.1")
+	addrB = netip.MustParseAddr("10.2.0.2")
+)
+
+type host struct {
+	s  *stack.Stack
+	tp *tcp.Protocol
+	ch *channel.Endpoint
+}
+
+func newHost(t *testing.T, mac byte, addr netip.Addr, wrap func(link.Endpoint) link.Endpoint, opts tcp.Options) *host {
+	s := stack.New(stack.Options{})
+	ch := channel.New(1024, 1500, header.LinkAddr{2, 0, 0, 0, 0, mac})
+	var ep link.Endpoint = ch
+	if wrap != nil {
+		ep = wrap(ch)
+	}
+	s.AddNIC(1, "eth0", ep)
+	s.AddAddress(1, netip.PrefixFrom(addr, 24))
+	t.Cleanup(s.Close)
+	return &host{s, tcp.NewWithOptions(s, opts), ch}
+}
+
+// pair returns two hosts joined by a wire; wrapB, if set, wraps B's link (faults).
+func pair(t *testing.T, wrapB func(link.Endpoint) link.Endpoint, opts tcp.Options) (*host, *host) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	a := newHost(t, 1, addrA, nil, opts)
+	b := newHost(t, 2, addrB, wrapB, opts)
+	channel.Wire(ctx, a.ch, b.ch)
+	return a, b
+}
+
+func dial(t *testing.T, h *host, to netip.AddrPort) *tcp.Endpoint {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := h.tp.Connect(ctx, netip.AddrPort{}, to, 0)
+	if err != nil {
+		t.Fatalf("connect %v: %v", to, err)
+	}
+	return c
+}
+
+func accept(t *testing.T, l *tcp.Endpoint) *tcp.Endpoint {
+	t.Helper()
+	l.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	return c
+}
+
+func TestConnectEchoClose(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{})
+	l, err := b.tp.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), 80), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		io.Copy(c, c)
+		c.Close()
+	}()
+	c := dial(t, a, netip.AddrPortFrom(addrB, 80))
+	if c.State() != tcp.Established || c.RemoteAddr() != netip.AddrPortFrom(addrB, 80) || c.LocalAddr().Addr() != addrA {
+		t.Fatalf("state %v local %v remote %v", c.State(), c.LocalAddr(), c.RemoteAddr())
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for _, n := range []int{1, 100, 1460, 1461, 70000} {
+		msg := bytes.Repeat([]byte{byte(n)}, n)
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, n)
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("echo %d: %v", n, err)
+		}
+	}
+	if err := c.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Read(make([]byte, 10)); n != 0 || err != io.EOF {
+		t.Fatalf("after FIN: %d %v", n, err)
+	}
+	c.Close()
+	waitState(t, c, tcp.TimeWait)
+}
+
+func waitState(t *testing.T, e *tcp.Endpoint, want tcp.State) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		if e.State() == want {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("state %v, want %v", e.State(), want)
+}
+
+func TestRefusedOnClosedPort(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := a.tp.Connect(ctx, netip.AddrPort{}, netip.AddrPortFrom(addrB, 81), 0)
+	if !errors.Is(err, tcp.ErrConnRefused) {
+		t.Fatalf("err %v", err)
+	}
+	if st := b.tp.Stats(); st.OutRsts != 1 {
+		t.Fatalf("OutRsts %d", st.OutRsts)
+	}
+}
+
+func TestHalfClose(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 0)
+	defer l.Close()
+	done := make(chan error, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		all, err := io.ReadAll(c) // until the client's FIN
+		if err != nil {
+			done <- err
+			return
+		}
+		// The server can still send after the client's half-close.
+		c.Write([]byte("got "))
+		c.Write(all)
+		done <- c.Close()
+	}()
+	c := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	c.Write([]byte("hello"))
+	c.CloseWrite()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	all, err := io.ReadAll(c)
+	if err != nil || string(all) != "got hello" {
+		t.Fatalf("%q %v", all, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	waitState(t, c, tcp.TimeWait)
+}
+
+func TestResetOnUnreadClose(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 0)
+	defer l.Close()
+	c := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	s := accept(t, l)
+	c.Write([]byte("unread"))
+	time.Sleep(50 * time.Millisecond)
+	s.Close() // data left unread: RST
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 10)); !errors.Is(err, tcp.ErrConnReset) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestBacklogLimit(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{SynRetries: 1, InitialRTO: 100 * time.Millisecond})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 2)
+	defer l.Close()
+	c1 := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	c2 := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	defer c1.Close()
+	defer c2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := a.tp.Connect(ctx, netip.AddrPort{}, netip.AddrPortFrom(addrB, 7), 0); !errors.Is(err, tcp.ErrTimedOut) {
+		t.Fatalf("third connect: %v", err)
+	}
+	if b.tp.Stats().ListenDrops == 0 {
+		t.Fatal("no ListenDrops")
+	}
+	accept(t, l).Close()
+	c4 := dial(t, a, netip.AddrPortFrom(addrB, 7)) // room again
+	c4.Close()
+}
+
+func TestZeroWindow(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{ReceiveBuffer: 8192, InitialRTO: 200 * time.Millisecond})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 0)
+	defer l.Close()
+	c := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	s := accept(t, l)
+	msg := make([]byte, 100000)
+	rand.New(rand.NewSource(1)).Read(msg)
+	go func() {
+		c.Write(msg)
+		c.Close()
+	}()
+	time.Sleep(700 * time.Millisecond) // the window closes; the sender probes
+	s.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(s)
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("%d bytes, %v", len(got), err)
+	}
+}
+
+func TestReadDeadline(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 0)
+	defer l.Close()
+	c := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// TestBulkUnderFaults sends a few MB each way through 5% loss plus reordering and
+// duplication on B's link (both directions) and checks the bytes by hash.
+func TestBulkUnderFaults(t *testing.T) {
+	size := 2 << 20
+	if testing.Short() || raceEnabled {
+		size = 1 << 20
+	}
+	var fe *fault.Endpoint
+	wrap := func(l link.Endpoint) link.Endpoint {
+		fe = fault.New(l, fault.Config{Drop: 0.05, Duplicate: 0.02, Reorder: 0.02, Seed: 6})
+		return fe
+	}
+	a, b := pair(t, wrap, tcp.Options{})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 9), 0, 0)
+	defer l.Close()
+	data := make([]byte, size)
+	rand.New(rand.NewSource(2)).Read(data)
+	want := sha256.Sum256(data)
+
+	c := dial(t, a, netip.AddrPortFrom(addrB, 9))
+	s := accept(t, l)
+	start := time.Now()
+	var wg sync.WaitGroup
+	check := func(name string, r *tcp.Endpoint) {
+		defer wg.Done()
+		r.SetReadDeadline(time.Now().Add(60 * time.Second))
+		h := sha256.New()
+		n, err := io.Copy(h, r)
+		if err != nil || n != int64(size) || !bytes.Equal(h.Sum(nil), want[:]) {
+			t.Errorf("%s: %d bytes, %v, hash ok %v", name, n, err, bytes.Equal(h.Sum(nil), want[:]))
+		}
+	}
+	wg.Add(2)
+	go check("a->b", s)
+	go check("b->a", c)
+	for _, w := range []*tcp.Endpoint{c, s} {
+		go func() {
+			if _, err := w.Write(data); err != nil {
+				t.Error(err)
+			}
+			w.CloseWrite()
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.Logf("A: %v\nB: %v", c, s)
+	}
+	st := fe.Stats()
+	t.Logf("%d bytes each way in %v; faults %+v; A %+v; B %+v", size, time.Since(start), st, a.tp.Stats(), b.tp.Stats())
+	if st.Dropped == 0 {
+		t.Fatal("no drops injected")
+	}
+}
