@@ -2,13 +2,14 @@
 bridge. On GOOS=xen, net is netstack over netfront, configured from the kernel command line
 (ip=ADDR/PREFIX gw=ADDR, or ip=dhcp). From the bed's namespace (10.0.0.1): ping answers, a
 1000-datagram UDP echo exchange loses nothing, and DHCP works against dnsmasq on the
-namespace's TAP (which the bed bridges to the guests' vifs)."""
+namespace's TAP (which the bed bridges to the guests' vifs), lease renewal included."""
 
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -104,6 +105,15 @@ def _dnsmasq():
     return shutil.which("dnsmasq") or unavailable("dnsmasq missing after installing dnsmasq-base")
 
 
+def _lease_expiry(text, mac):
+    """The expiry time (epoch seconds) of mac's lease in a dnsmasq lease file, or None."""
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 3 and f[1] == mac:
+            return int(f[0])
+    return None
+
+
 def test_echo_dhcp(testbed, domu, go_build, tmp_path):
     kernel = go_build("echo")
     leases = tmp_path / "leases"
@@ -130,7 +140,18 @@ def test_echo_dhcp(testbed, domu, go_build, tmp_path):
         testbed.ping(ip, timeout=30)
         (sent, received, distinct, bad), _ = _udp_exchange(testbed, ip, count=100)
         assert (sent, received, distinct, bad) == (100, 100, 100, 0)
-        assert mac in leases.read_text()
+        first = leases.read_text()
+        assert mac in first
+        # Lease renewal: dnsmasq's shortest lease is 2 minutes, so the guest renews (unicast
+        # REQUEST) at T1 = 1 minute; dnsmasq then rewrites the lease's expiry time.
+        expiry = _lease_expiry(first, mac)
+        deadline = time.monotonic() + 100
+        while _lease_expiry(leases.read_text(), mac) == expiry:
+            assert time.monotonic() < deadline, "no renewal within 100 s:\n" + dom.console
+            time.sleep(2)
+        assert _lease_expiry(leases.read_text(), mac) > expiry
+        got, out = _ping(testbed, ip, 3)
+        assert got == 3, out
     finally:
         dns.terminate()
         try:

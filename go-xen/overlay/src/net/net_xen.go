@@ -38,8 +38,13 @@ import (
 	"time"
 )
 
-// dhcpWait bounds how long the first use of the network waits for a DHCP lease.
-const dhcpWait = 10 * time.Second
+// dhcpWait bounds how long the first use of the network waits for a DHCP lease;
+// dhcpRetransmit is the DHCP client's first retransmission interval (then doubled): a
+// vif's first frames can be lost while the backend joins its bridge.
+const (
+	dhcpWait       = 10 * time.Second
+	dhcpRetransmit = 500 * time.Millisecond
+)
 
 // notSupportedError is returned for socket kinds netstack does not implement yet.
 type notSupportedError struct{ what string }
@@ -123,7 +128,7 @@ func configure(id nsstack.NICID, name string, d *netfront.Device) {
 		netLog(msg)
 		return
 	}
-	c, err := dhcp.NewClient(xenNet.udp, dhcp.Config{NIC: id, Logf: func(format string, args ...any) {}})
+	c, err := dhcp.NewClient(xenNet.udp, dhcp.Config{NIC: id, Retransmit: dhcpRetransmit})
 	if err != nil {
 		netLog(who + ": no address: dhcp: " + err.Error())
 		return
