@@ -12,6 +12,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -37,7 +38,18 @@ func main() {
 		fmt.Fprintf(os.Stderr, "httpd: site root %s: not a directory (%v)\n", root, err)
 		os.Exit(2)
 	}
-	site := NewSite(os.DirFS(root))
+	fsys := os.DirFS(root)
+	files, size := 0, int64(0)
+	fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				files, size = files+1, size+fi.Size()
+			}
+		}
+		return nil
+	})
+	fmt.Printf("httpd: site %s: %d files, %d bytes\n", root, files, size)
+	site := NewSite(fsys)
 	srv := &http.Server{Handler: site, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
