@@ -8,7 +8,14 @@
 //	udpcall ADDR:PORT TEXT  send TEXT from a connected ephemeral port, print "REPLY <text>" or
 //	                        "ERROR <err>" (e.g. "connection refused" after ICMP port unreachable)
 //	renew                   renew the DHCP lease, print "RENEWED <addr>" or "ERROR <err>"
+//	tcpsend ADDR:PORT N     connect, send N pseudo-random bytes, half-close, read the reply to
+//	                        EOF; print "TCPSENT <sha256 hex of the bytes sent> <reply>" or "ERROR <err>"
+//	tcpconnect ADDR:PORT    connect and close; print "CONNECTED" or "ERROR <err>"
 //	quit                    exit (so does end of input)
+//
+// TCP services: an echo on -tcpecho; a sink on -tcpsink that reads to EOF and answers with
+// the sha256 hex of what it read; and a tiny HTTP responder (net/http through adapters/gonet)
+// on -http: "/" says hello, "/bytes/N" returns N pseudo-random bytes (seed 1) and "/bytes/N/sha256" their hash.
 //
 // It prints "READY <addr/prefix>" once the address is configured (static or DHCP).
 package main
@@ -32,6 +39,7 @@ import (
 	"goxen/netstack/link/pcap"
 	"goxen/netstack/link/tap"
 	"goxen/netstack/stack"
+	"goxen/netstack/transport/tcp"
 	"goxen/netstack/transport/udp"
 )
 
@@ -43,6 +51,9 @@ func main() {
 	gwFlag := flag.String("gw", "", "default gateway")
 	useDHCP := flag.Bool("dhcp", false, "configure the address with DHCP")
 	echoPort := flag.Int("echo", 7, "UDP echo port (0: none)")
+	tcpEcho := flag.Int("tcpecho", 7, "TCP echo port (0: none)")
+	tcpSink := flag.Int("tcpsink", 9, "TCP sink port answering with the sha256 of what it read (0: none)")
+	httpPort := flag.Int("http", 80, "HTTP port (0: none)")
 	pcapFile := flag.String("pcap", "", "record frames to this pcap file")
 	drop := flag.Float64("drop", 0, "drop this fraction of frames in each direction (link/fault)")
 	dup := flag.Float64("dup", 0, "duplicate this fraction of frames in each direction")
@@ -73,6 +84,7 @@ func main() {
 	s := stack.New(stack.Options{})
 	check(s.AddNIC(1, *tapName, ep))
 	u := udp.New(s)
+	tcpp := tcp.New(s)
 
 	var client *dhcp.Client
 	if *useDHCP {
@@ -110,6 +122,8 @@ func main() {
 		}()
 	}
 
+	startTCP(tcpp, *tcpEcho, *tcpSink, *httpPort)
+
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		f := strings.Fields(in.Text())
@@ -122,6 +136,12 @@ func main() {
 			if faults != nil {
 				fs := faults.Stats()
 				m["Fault.Dropped"], m["Fault.Duplicated"], m["Fault.Reordered"] = fs.Dropped, fs.Duplicated, fs.Reordered
+			}
+			var ts map[string]uint64
+			tb, _ := json.Marshal(tcpp.Stats())
+			json.Unmarshal(tb, &ts)
+			for k, v := range ts {
+				m["TCP."+k] = v
 			}
 			b, _ := json.Marshal(m)
 			fmt.Println("STATS", string(b))
@@ -151,6 +171,18 @@ func main() {
 			} else {
 				fmt.Println("RENEWED", l.Addr)
 			}
+		case "tcpsend":
+			if len(f) != 3 {
+				fmt.Println("ERROR usage: tcpsend ADDR:PORT N")
+				continue
+			}
+			fmt.Println(tcpsend(tcpp, f[1], f[2]))
+		case "tcpconnect":
+			if len(f) != 2 {
+				fmt.Println("ERROR usage: tcpconnect ADDR:PORT")
+				continue
+			}
+			fmt.Println(tcpconnect(tcpp, f[1]))
 		case "quit":
 			s.Close()
 			return
