@@ -297,3 +297,53 @@ func TestBulkUnderFaults(t *testing.T) {
 		t.Fatal("no drops injected")
 	}
 }
+
+// TestManyConnections runs 300 concurrent echo connections through one listener.
+func TestManyConnections(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{Backlog: 512})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 0)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				io.Copy(c, c)
+				c.Close()
+			}()
+		}
+	}()
+	const n = 300
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c, err := a.tp.Connect(ctx, netip.AddrPort{}, netip.AddrPortFrom(addrB, 7), 0)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			msg := bytes.Repeat([]byte{byte(i)}, 1000+i)
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			if _, err := c.Write(msg); err != nil {
+				errs <- err
+				return
+			}
+			c.CloseWrite()
+			got, err := io.ReadAll(c)
+			if err == nil && !bytes.Equal(got, msg) {
+				err = errors.New("echo mismatch")
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
