@@ -1,15 +1,16 @@
 """runtime.GOOS switches in std that must treat xen like js and wasip1 (format: go-xen/apply.py).
 
 These are behaviour, not build tags: a xen kernel is one process on one vCPU that
-cannot exec, profile or reach an external network from a test, and (for now) its
-package net is the in-process fake network of js/wasip1.
+cannot exec, profile or reach an external network from a test; its package net is
+netstack over netfront (net/net_xen.go), IPv4 only.
 """
 
 EDITS = [
-    # net: both IP stacks exist in the fake network, nothing to probe.
+    # net: netstack (net/net_xen.go) has IPv4 only; nothing to probe.
     ("src/net/ipsock_posix.go",
      '\tcase "js", "wasip1":\n\t\t// Both ipv4 and ipv6 are faked; see net_fake.go.\n',
-     '\tcase "js", "wasip1", "xen":\n\t\t// Both ipv4 and ipv6 are faked; see net_fake.go.\n'),
+     '\tcase "xen":\n\t\tp.ipv4Enabled = true\n\t\treturn\n'
+     '\tcase "js", "wasip1":\n\t\t// Both ipv4 and ipv6 are faked; see net_fake.go.\n'),
     ("src/net/ipsock_posix.go",
      'case "aix", "freebsd", "windows", "openbsd", "js", "wasip1":\n',
      'case "aix", "freebsd", "windows", "openbsd", "js", "wasip1", "xen":\n'),
