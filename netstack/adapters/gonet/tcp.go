@@ -109,3 +109,16 @@ func (c *TCPConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.ep.Re
 func (c *TCPConn) SetDeadline(t time.Time) error      { return c.ep.SetDeadline(t) }
 func (c *TCPConn) SetReadDeadline(t time.Time) error  { return c.ep.SetReadDeadline(t) }
 func (c *TCPConn) SetWriteDeadline(t time.Time) error { return c.ep.SetWriteDeadline(t) }
+
+// SetKeepAlive turns keepalive probes on or off (15 s idle and interval, 9 probes, as net's
+// defaults).
+func (c *TCPConn) SetKeepAlive(on bool) error {
+	c.ep.SetKeepAlive(tcp.KeepAlive{Enable: on})
+	return nil
+}
+
+// SetKeepAlivePeriod sets the idle time and probe interval and turns keepalive on.
+func (c *TCPConn) SetKeepAlivePeriod(d time.Duration) error {
+	c.ep.SetKeepAlive(tcp.KeepAlive{Enable: true, Idle: d, Interval: d})
+	return nil
+}

@@ -101,6 +101,12 @@ type Endpoint struct {
 	inRecovery     bool
 	recover        uint32
 
+	// keepalive
+	ka       KeepAlive
+	kaTimer  *time.Timer
+	kaProbes int
+	lastRecv time.Time
+
 	rcvCh, sndCh chan struct{} // capacity 1: readable / writable (or state changed)
 	acceptCh     chan struct{}
 	connCh       chan struct{} // closed when a connect completes or fails
@@ -181,6 +187,9 @@ func (e *Endpoint) teardown(err error) {
 	e.cancelRTO()
 	e.cancelDelack()
 	e.cancelLinger()
+	if e.kaTimer != nil {
+		e.kaTimer.Stop()
+	}
 	if e.inConns {
 		delete(e.pr.conns, tuple{e.local, e.remote})
 		e.inConns = false

@@ -19,6 +19,8 @@ func (e *Endpoint) handleSegment(s *segment) {
 		return
 	}
 
+	e.heardFrom()
+
 	// 1. Sequence acceptability.
 	wnd := e.rcvAdv - e.rcvNxt
 	if seqLT(e.rcvAdv, e.rcvNxt) || e.state == SynRcvd {

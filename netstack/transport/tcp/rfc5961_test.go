@@ -170,3 +170,19 @@ func TestSimultaneousOpen(t *testing.T) {
 		t.Fatalf("%q %v", buf[:n], err)
 	}
 }
+
+// TestKeepAlive: probes keep an idle connection up while the peer answers; once the peer is
+// gone, the connection fails with ErrTimedOut after Count probes.
+func TestKeepAlive(t *testing.T) {
+	c, s, _ := connected(t)
+	c.SetKeepAlive(KeepAlive{Enable: true, Idle: 30 * time.Millisecond, Interval: 20 * time.Millisecond, Count: 3})
+	time.Sleep(200 * time.Millisecond)
+	if c.State() != Established {
+		t.Fatalf("state %v with a live peer", c.State())
+	}
+	s.pr.s.Close() // the peer vanishes without a word
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, ErrTimedOut) {
+		t.Fatalf("read: %v", err)
+	}
+}
