@@ -9,8 +9,9 @@ import (
 )
 
 // Listen opens a listening endpoint on local (unspecified address: any; port 0: ephemeral).
-// backlog bounds the half-open plus unaccepted connections (0: Options.Backlog); SYNs beyond
-// it are dropped and counted (ListenDrops). nic, if nonzero, restricts it to that NIC.
+// backlog (0: Options.Backlog) bounds the half-open connections, beyond which SYNs are
+// answered with SYN cookies, and separately the unaccepted ones, beyond which SYNs are
+// dropped and counted (ListenDrops). nic, if nonzero, restricts it to that NIC.
 func (pr *Protocol) Listen(local netip.AddrPort, nic stack.NICID, backlog int) (*Endpoint, error) {
 	pr.learnMTUs()
 	pr.mu.Lock()
@@ -46,13 +47,19 @@ func (l *Endpoint) handleListen(s *segment) {
 	case s.has(header.TCPFlagRST):
 		return
 	case s.has(header.TCPFlagACK):
-		pr.replyRST(s)
+		if s.has(header.TCPFlagSYN) || !l.acceptCookie(s) {
+			pr.replyRST(s)
+		}
 		return
 	case !s.has(header.TCPFlagSYN) || s.has(header.TCPFlagFIN):
 		return
 	}
-	if l.pending+len(l.acceptQ) >= l.backlog {
+	if len(l.acceptQ) >= l.backlog {
 		pr.stats.ListenDrops++
+		return
+	}
+	if l.pending >= l.backlog {
+		l.sendCookie(s) // SYN queue full: answer statelessly
 		return
 	}
 	c := pr.newEndpoint()

@@ -1,8 +1,10 @@
 package tcp
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
@@ -49,25 +51,30 @@ func connected(t *testing.T) (c, s *Endpoint, ea *channel.Endpoint) {
 	return c, s, ea
 }
 
-// inject delivers a segment from s's side to c's stack, as B would send it; mangle, if set,
-// edits the TCP bytes after the checksum is computed.
+// inject delivers a segment from c's peer to c's stack, as the peer would send it; mangle,
+// if set, edits the TCP bytes after the checksum is computed.
 func inject(ea *channel.Endpoint, c *Endpoint, f header.TCPFields, mangle func(header.TCP)) {
 	c.pr.mu.Lock()
 	local, remote := c.local, c.remote
 	c.pr.mu.Unlock()
-	f.SrcPort, f.DstPort = remote.Port(), local.Port()
+	ea.Inject(frame(macB, macA, remote, local, f, mangle))
+}
+
+// frame builds an Ethernet frame carrying a TCP segment from src to dst.
+func frame(smac, dmac header.LinkAddr, src, dst netip.AddrPort, f header.TCPFields, mangle func(header.TCP)) []byte {
+	f.SrcPort, f.DstPort = src.Port(), dst.Port()
 	n := header.TCPMinSize + len(f.Options)
 	b := make([]byte, header.EthernetMinSize+header.IPv4MinSize+n)
-	header.Ethernet(b).Encode(&header.EthernetFields{Dst: macA, Src: macB, Type: header.EtherTypeIPv4})
+	header.Ethernet(b).Encode(&header.EthernetFields{Dst: dmac, Src: smac, Type: header.EtherTypeIPv4})
 	header.IPv4(b[header.EthernetMinSize:]).Encode(&header.IPv4Fields{TotalLen: uint16(header.IPv4MinSize + n),
-		TTL: 64, Protocol: header.TCPProtocolNumber, Src: remote.Addr(), Dst: local.Addr()})
+		TTL: 64, Protocol: header.TCPProtocolNumber, Src: src.Addr(), Dst: dst.Addr()})
 	t := header.TCP(b[header.EthernetMinSize+header.IPv4MinSize:])
 	t.Encode(&f)
-	t.SetChecksum(remote.Addr().As4(), local.Addr().As4())
+	t.SetChecksum(src.Addr().As4(), dst.Addr().As4())
 	if mangle != nil {
 		mangle(t)
 	}
-	ea.Inject(b)
+	return b
 }
 
 func (e *Endpoint) vars() (rcvNxt, sndNxt uint32) {
@@ -184,5 +191,63 @@ func TestKeepAlive(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, ErrTimedOut) {
 		t.Fatalf("read: %v", err)
+	}
+}
+
+// TestSYNFloodCookies fills a listener's SYN queue with spoofed SYNs that are never
+// completed; a real client still connects, through a SYN cookie.
+func TestSYNFloodCookies(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mk := func(mac header.LinkAddr, addr string) (*Protocol, *channel.Endpoint) {
+		st := stack.New(stack.Options{})
+		ep := channel.New(1024, 1500, mac)
+		st.AddNIC(1, "eth0", ep)
+		st.AddAddress(1, netip.MustParsePrefix(addr))
+		t.Cleanup(st.Close)
+		return New(st), ep
+	}
+	pa, ea := mk(macA, "10.3.0.1/24")
+	pb, eb := mk(macB, "10.3.0.2/24")
+	channel.Wire(ctx, ea, eb)
+	srv := netip.MustParseAddrPort("10.3.0.2:80")
+	l, err := pb.Listen(srv, 0, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	spoof := header.LinkAddr{2, 0, 0, 0, 0, 0x99}
+	for i := range 50 {
+		from := netip.AddrPortFrom(netip.MustParseAddr("10.3.0.99"), uint16(20000+i))
+		eb.Inject(frame(spoof, macB, from, srv, header.TCPFields{Seq: uint32(i * 1000), Flags: header.TCPFlagSYN, Window: 1000,
+			Options: header.AppendTCPOptions(nil, &header.TCPOptions{MSS: 1460, WindowScale: -1})}, nil))
+	}
+	st := pb.Stats()
+	if st.PassiveOpens != 4 || st.SynCookiesSent != 46 {
+		t.Fatalf("after the flood: %+v", st)
+	}
+	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+	defer ccancel()
+	c, err := pa.Connect(cctx, netip.AddrPort{}, srv, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetReadDeadline(time.Now().Add(5 * time.Second))
+	s, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pb.Stats().SynCookiesRecv; got != 1 {
+		t.Fatalf("SynCookiesRecv %d", got)
+	}
+	msg := bytes.Repeat([]byte("cookie"), 10000)
+	go func() {
+		c.Write(msg)
+		c.CloseWrite()
+	}()
+	s.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := io.ReadAll(s)
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("%d bytes, %v", len(got), err)
 	}
 }

@@ -14,7 +14,7 @@
 // Files: tcp.go (protocol, demultiplexing), segment.go (building and sending segments),
 // accept.go (passive open), connect.go (active open), receive.go (incoming segments),
 // send.go (the send path, Nagle, Read/Write), timers.go (RTO, delayed ACK, persist,
-// TIME-WAIT), reno.go (NewReno), isn.go (RFC 6528).
+// TIME-WAIT), reno.go (NewReno), isn.go (RFC 6528), cookie.go (SYN cookies), keepalive.go.
 package tcp
 
 import (
@@ -115,6 +115,7 @@ type Stats struct {
 	InSegs, OutSegs, RetransSegs, InErrs, InCsumErrors   uint64
 	OutRsts, ListenDrops, ChallengeACKs, FastRetrans     uint64
 	RTOs, OutOfWindow, OfoQueued                         uint64
+	SynCookiesSent, SynCookiesRecv                       uint64
 }
 
 // New creates the TCP layer with default options and registers it with s.

@@ -1,0 +1,122 @@
+package tcp
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"net/netip"
+	"time"
+
+	"goxen/netstack/header"
+	"goxen/netstack/stack"
+)
+
+// SYN cookies (RFC 4987 3.6): when a listener's half-open connections reach its backlog, a
+// SYN is answered statelessly with a SYN-ACK whose ISN encodes the connection; a returning
+// ACK that carries a valid cookie creates the connection then. Layout of the ISN: 5 bits of
+// a 64-second counter, 24 bits of a keyed hash of the 4-tuple, the peer's ISN and the
+// counter, and 3 bits indexing cookieMSS. Cookie connections do without window scaling.
+
+var cookieMSS = [...]uint16{536, 1200, 1360, 1440, 1460, 4036, 8960, 8960}
+
+const cookiePeriod = 64 * time.Second
+
+func (g *isnGen) cookieHash(local, remote netip.AddrPort, peerISN, t uint32) uint32 {
+	var b [20 + 16]byte
+	l, r := local.Addr().As4(), remote.Addr().As4()
+	copy(b[0:], l[:])
+	copy(b[4:], r[:])
+	binary.BigEndian.PutUint16(b[8:], local.Port())
+	binary.BigEndian.PutUint16(b[10:], remote.Port())
+	binary.BigEndian.PutUint32(b[12:], peerISN)
+	binary.BigEndian.PutUint32(b[16:], t)
+	copy(b[20:], g.key[:])
+	return uint32(maphash.Bytes(g.seed, b[:])) & 0xffffff
+}
+
+func (g *isnGen) cookieTime() uint32 { return uint32(time.Since(g.start) / cookiePeriod) }
+
+func (g *isnGen) makeCookie(local, remote netip.AddrPort, peerISN uint32, mssIdx int) uint32 {
+	t := g.cookieTime()
+	return (t&0x1f)<<27 | g.cookieHash(local, remote, peerISN, t)<<3 | uint32(mssIdx)
+}
+
+// checkCookie returns the MSS a cookie encodes, or 0 if it is not valid (it must come from
+// the current or the previous period).
+func (g *isnGen) checkCookie(local, remote netip.AddrPort, peerISN, c uint32) int {
+	now := g.cookieTime()
+	for _, t := range []uint32{now, now - 1} {
+		if t&0x1f == c>>27 && g.cookieHash(local, remote, peerISN, t) == (c>>3)&0xffffff {
+			return int(cookieMSS[c&7])
+		}
+	}
+	return 0
+}
+
+// sendCookie answers s with a cookie SYN-ACK and keeps no state.
+func (l *Endpoint) sendCookie(s *segment) {
+	pr := l.pr
+	local := netip.AddrPortFrom(s.info.Dst, s.h.DstPort())
+	remote := netip.AddrPortFrom(s.info.Src, s.h.SrcPort())
+	peer := 536
+	if s.opts.MSS != 0 {
+		peer = int(s.opts.MSS)
+	}
+	mtu := pr.mtus[s.info.NIC]
+	if mtu == 0 {
+		mtu = 1500
+	}
+	mss := min(peer, mtu-header.IPv4MinSize-header.TCPMinSize)
+	idx := 0
+	for i, m := range cookieMSS {
+		if int(m) <= mss {
+			idx = i
+		}
+	}
+	pr.stats.SynCookiesSent++
+	pr.queue(stack.PacketInfo{NIC: s.info.NIC, Src: s.info.Dst, Dst: s.info.Src}, &header.TCPFields{
+		SrcPort: local.Port(), DstPort: remote.Port(), Seq: pr.isn.makeCookie(local, remote, s.seq, idx),
+		Ack: s.seq + 1, Flags: header.TCPFlagSYN | header.TCPFlagACK, Window: uint16(min(pr.opts.ReceiveBuffer, 65535)),
+		Options: header.AppendTCPOptions(nil, &header.TCPOptions{MSS: uint16(mss), WindowScale: -1})}, nil)
+}
+
+// acceptCookie creates the connection an ACK with a valid cookie completes and reports
+// whether it did.
+func (l *Endpoint) acceptCookie(s *segment) bool {
+	pr := l.pr
+	local := netip.AddrPortFrom(s.info.Dst, s.h.DstPort())
+	remote := netip.AddrPortFrom(s.info.Src, s.h.SrcPort())
+	mss := pr.isn.checkCookie(local, remote, s.seq-1, s.ack-1)
+	if mss == 0 {
+		return false
+	}
+	if len(l.acceptQ) >= l.backlog {
+		pr.stats.ListenDrops++
+		return true // dropped; the peer retransmits
+	}
+	pr.stats.SynCookiesRecv++
+	pr.stats.PassiveOpens++
+	c := pr.newEndpoint()
+	c.state = Established
+	c.local, c.remote, c.nic = local, remote, l.nic
+	c.route = stack.PacketInfo{NIC: s.info.NIC, Src: s.info.Dst, Dst: s.info.Src}
+	c.noDelay = l.noDelay
+	c.iss = s.ack - 1
+	c.sndUna, c.sndNxt, c.sndMax, c.recover = s.ack, s.ack, s.ack, s.ack
+	c.irs, c.rcvNxt = s.seq-1, s.seq
+	c.rcvAdv = c.rcvNxt + uint32(min(pr.opts.ReceiveBuffer, 65535))
+	c.mss = mss
+	c.cwnd = 10 * mss
+	c.sndWnd, c.maxSndWnd = uint32(s.wnd), uint32(s.wnd)
+	c.sndWl1, c.sndWl2 = s.seq, s.ack
+	pr.conns[tuple{local, remote}] = c
+	c.inConns = true
+	pr.ports[local.Port()]++
+	c.portHeld = true
+	close(c.connCh)
+	l.acceptQ = append(l.acceptQ, c)
+	wake(l.acceptCh)
+	if len(s.data) > 0 || s.has(header.TCPFlagFIN) {
+		c.handleSegment(s)
+	}
+	return true
+}
