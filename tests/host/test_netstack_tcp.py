@@ -203,3 +203,42 @@ def test_tcp_syn_flood_still_serves(netns, tapstack):
     assert client(netns, 7, "echo", 20_000) == "OK"
     st = tapstack.stats()
     assert st["TCP.SynCookiesSent"] > 0 and st["TCP.SynCookiesRecv"] >= 1, st
+
+
+MALFORMED = r"""
+import socket, struct, sys
+dst = socket.inet_aton(sys.argv[1])
+src = socket.inet_aton(sys.argv[2])
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+def send(offset_words, opts=b"", flags=0x02, bad_sum=False):
+    tcp = struct.pack("!HHIIBBHHH", 40000, 7, 1, 0, offset_words << 4, flags, 64240, 0, 0) + opts
+    c = csum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+    if bad_sum:
+        c ^= 0x5555
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0, src, dst)
+    raw.sendto(ip + tcp, (sys.argv[1], 0))
+send(5, bad_sum=True)                          # bad checksum
+send(15)                                       # data offset past the segment
+send(3)                                        # data offset below 20
+send(6, opts=bytes([2, 3, 5, 0]))              # MSS option of length 3
+send(6, opts=bytes([8, 12, 0, 0]))             # option running past the header
+print("sent")
+"""
+
+
+def test_tcp_malformed_segments_dropped_and_counted(netns, tapstack):
+    before = tapstack.stats()
+    assert netns.python(MALFORMED, STACK_ADDR, HOST_ADDR).stdout.strip() == "sent"
+    assert client(netns, 7, "echo", 1000) == "OK"  # and the stack still serves
+    after = tapstack.stats()
+    assert after["TCP.InCsumErrors"] - before["TCP.InCsumErrors"] == 1, after
+    assert after["TCP.InErrs"] - before["TCP.InErrs"] == 5, after
+    assert after["TCP.PassiveOpens"] - before["TCP.PassiveOpens"] == 1, after
