@@ -6,8 +6,8 @@ build installs this file as build/toolchain/bin/go_xen_amd64_exec (and go_xen_ex
 first line that points at the project's venv Python and site_scons.
 
 It boots PROGRAM as the dom0 of Xen in QEMU (goxen.xenrun, tier 2) with ARGS on the kernel
-command line and, when the current directory (go test runs in the package's directory) has a
-testdata/ directory, a romfs image of it as the boot module, which the guest's syscall
+command line and a romfs image of the current directory's testdata/ and *.go files (go test
+runs in the package's directory) as the boot module, which the guest's syscall
 package mounts at / (so the test's relative paths testdata/... resolve, the guest's working
 directory being /), copies the guest's console to stdout (without Xen's own lines, the shim's boot
 line and the final "exit status N" line, which becomes this command's exit status), and
@@ -52,12 +52,18 @@ def main(argv):
 
     with tempfile.TemporaryDirectory(prefix="go_xen_exec-") as tmp:
         modules = []
-        if Path("testdata").is_dir():
+        sources = sorted(Path(".").glob("*.go"))
+        if Path("testdata").is_dir() or sources:
             tree = Path(tmp) / "tree"
             image = Path(tmp) / "testdata.romfs"
             try:
-                # A copy (links followed): the image stores no symbolic links.
-                shutil.copytree("testdata", tree / "testdata", symlinks=False)
+                # A copy (links followed): the image stores no symbolic links. Some tests
+                # also read their package's own source files.
+                tree.mkdir()
+                for src in sources:
+                    shutil.copyfile(src, tree / src.name)
+                if Path("testdata").is_dir():
+                    shutil.copytree("testdata", tree / "testdata", symlinks=False)
                 romfs.pack(tree, image)
                 modules.append(image)
             except Exception as e:  # an unpackable testdata/ should not stop the tests
