@@ -37,7 +37,8 @@ func (s *Stack) handleIPv4(n *NIC, p *buffer.Packet) {
 	p.Trim(int(h.TotalLen()))
 	src, dst := h.Src(), h.Dst()
 	bcast := n.isBroadcast(dst)
-	if src.IsMulticast() || n.isBroadcast(src) || (!n.hasAddr(dst) && !bcast && len(n.addrs) > 0) || dst.IsMulticast() {
+	forUs := n.hasAddr(dst) || (n.loopback && (n.inSubnet(dst) || s.isLocalLocked(dst)))
+	if src.IsMulticast() || n.isBroadcast(src) || (!forUs && !bcast && len(n.addrs) > 0) || dst.IsMulticast() {
 		s.stats.IP.InAddrErrors.Inc()
 		p.Release()
 		return
@@ -79,16 +80,25 @@ func (s *Stack) WriteIPv4(info PacketInfo, p *buffer.Packet) error {
 
 func (s *Stack) writeIPv4Locked(info PacketInfo, p *buffer.Packet) error {
 	s.stats.IP.OutRequests.Inc()
-	r, err := s.findRouteLocked(info.Dst, info.NIC)
-	if err != nil {
-		s.stats.IP.OutNoRoutes.Inc()
-		p.Release()
-		return err
+	var r PacketInfo
+	n := s.loopbackForLocked(info.Dst)
+	if n != nil { // to ourselves: through the loopback NIC, in order, with no ARP
+		r = PacketInfo{NIC: n.id, Src: info.Dst, Dst: info.Dst, NextHop: info.Dst}
+		if n.inSubnet(info.Dst) {
+			r.Src = n.primary()
+		}
+	} else {
+		var err error
+		if r, err = s.findRouteLocked(info.Dst, info.NIC); err != nil {
+			s.stats.IP.OutNoRoutes.Inc()
+			p.Release()
+			return err
+		}
+		n = s.nics[r.NIC]
 	}
-	if !info.Src.IsValid() {
+	if !info.Src.IsValid() || (n.loopback && info.Src.IsUnspecified()) {
 		info.Src = r.Src
 	}
-	n := s.nics[r.NIC]
 	if info.TTL == 0 {
 		info.TTL = s.opts.DefaultTTL
 	}
@@ -97,7 +107,7 @@ func (s *Stack) writeIPv4Locked(info PacketInfo, p *buffer.Packet) error {
 	if info.DontFrag {
 		f.Flags = header.IPv4FlagDF
 	}
-	if n.hasAddr(info.Dst) { // to ourselves: loop back asynchronously
+	if n.hasAddr(info.Dst) && !n.loopback { // to ourselves without a loopback NIC: asynchronously
 		f.TotalLen = uint16(header.IPv4MinSize + p.Len())
 		if p.Len() > header.IPv4MaxTotalLen-header.IPv4MinSize {
 			p.Release()
@@ -113,7 +123,9 @@ func (s *Stack) writeIPv4Locked(info PacketInfo, p *buffer.Packet) error {
 	}
 	mtu := n.ep.MTU()
 	send := func(q *buffer.Packet) {
-		if r.Broadcast || info.Broadcast {
+		if n.loopback {
+			s.writeFrame(n, n.ep.LinkAddr(), header.EtherTypeIPv4, q)
+		} else if r.Broadcast || info.Broadcast {
 			s.writeFrame(n, header.BroadcastLinkAddr, header.EtherTypeIPv4, q)
 		} else {
 			n.resolveAndSend(r.NextHop, q)
@@ -166,10 +178,29 @@ func (s *Stack) LocalAddrs() []netip.Prefix {
 func (s *Stack) IsLocal(a netip.Addr) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.isLocalLocked(a)
+}
+
+func (s *Stack) isLocalLocked(a netip.Addr) bool {
 	for _, n := range s.nics {
 		if n.hasAddr(a) {
 			return true
 		}
 	}
 	return false
+}
+
+// loopbackForLocked returns the loopback NIC (the one with the lowest ID) when dst is in one
+// of its subnets or is any of the stack's own addresses, and nil otherwise.
+func (s *Stack) loopbackForLocked(dst netip.Addr) *NIC {
+	var lo *NIC
+	for _, n := range s.nics {
+		if n.loopback && (lo == nil || n.id < lo.id) {
+			lo = n
+		}
+	}
+	if lo == nil || !(lo.inSubnet(dst) || s.isLocalLocked(dst)) {
+		return nil
+	}
+	return lo
 }

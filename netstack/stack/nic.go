@@ -17,7 +17,14 @@ type NIC struct {
 	ep    link.Endpoint
 	addrs []netip.Prefix
 	arp   map[netip.Addr]*arpEntry
+	// loopback: the endpoint reports Loopback() true (link/loopback). Such a NIC accepts
+	// every address of its subnets and any of the stack's own addresses, sends no ARP, and
+	// carries the packets the stack sends to itself.
+	loopback bool
 }
+
+// loopbacker is implemented by loopback link endpoints.
+type loopbacker interface{ Loopback() bool }
 
 // NICInfo describes a NIC for callers (net.Interfaces-style).
 type NICInfo struct {
@@ -26,6 +33,7 @@ type NICInfo struct {
 	MTU      int
 	LinkAddr header.LinkAddr
 	Addrs    []netip.Prefix
+	Loopback bool
 }
 
 // AddNIC attaches ep as NIC id and starts taking its frames.
@@ -36,6 +44,9 @@ func (s *Stack) AddNIC(id NICID, name string, ep link.Endpoint) error {
 		return ErrDuplicateNIC
 	}
 	n := &NIC{s: s, id: id, name: name, ep: ep, arp: make(map[netip.Addr]*arpEntry)}
+	if lb, ok := ep.(loopbacker); ok && lb.Loopback() {
+		n.loopback = true
+	}
 	s.nics[id] = n
 	s.mu.Unlock()
 	ep.Attach(n)
@@ -48,7 +59,7 @@ func (s *Stack) NICs() []NICInfo {
 	defer s.mu.Unlock()
 	var out []NICInfo
 	for _, n := range s.nics {
-		out = append(out, NICInfo{ID: n.id, Name: n.name, MTU: n.ep.MTU(), LinkAddr: n.ep.LinkAddr(), Addrs: slices.Clone(n.addrs)})
+		out = append(out, NICInfo{ID: n.id, Name: n.name, MTU: n.ep.MTU(), LinkAddr: n.ep.LinkAddr(), Addrs: slices.Clone(n.addrs), Loopback: n.loopback})
 	}
 	slices.SortFunc(out, func(a, b NICInfo) int { return int(a.ID - b.ID) })
 	return out
@@ -71,6 +82,9 @@ func (s *Stack) AddAddress(id NICID, addr netip.Prefix) error {
 	}
 	n.addrs = append(n.addrs, addr)
 	s.addRouteLocked(Route{Dest: addr.Masked(), NIC: id})
+	if n.loopback {
+		return nil
+	}
 	n.sendARP(header.ARPRequest, header.BroadcastLinkAddr, addr.Addr(), addr.Addr(), header.LinkAddr{})
 	return nil
 }
@@ -92,6 +106,16 @@ func (s *Stack) RemoveAddress(id NICID, addr netip.Prefix) error {
 func (n *NIC) hasAddr(a netip.Addr) bool {
 	for _, p := range n.addrs {
 		if p.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// inSubnet reports whether a lies in one of the NIC's subnets.
+func (n *NIC) inSubnet(a netip.Addr) bool {
+	for _, p := range n.addrs {
+		if p.Contains(a) {
 			return true
 		}
 	}
