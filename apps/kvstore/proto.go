@@ -217,6 +217,9 @@ func (s *session) one() error {
 			for _, kv := range s.store.Stats(s.pid, Version) {
 				s.reply("STAT " + kv[0] + " " + kv[1])
 			}
+			for _, kv := range MemStats() {
+				s.reply("STAT " + kv[0] + " " + kv[1])
+			}
 			s.reply("END")
 		case len(args) == 1 && args[0] == "reset":
 			s.store.ResetStats()
