@@ -72,7 +72,7 @@ _TAGS = [
     ("net/sockaddr_posix.go", "unix || js || wasip1 || windows", None),
     ("net/sockoptip_stub.go", "js || wasip1", None),
     ("net/tcpsock_posix.go", "unix || js || wasip1 || windows", None),
-    ("net/tcpsockopt_stub.go", "js || wasip1", None),
+    # (net/tcpsockopt_stub.go stays js/wasip1 only: sockopt_xen.go sets netstack TCP options)
     ("net/udpsock_posix.go", "unix || js || wasip1 || windows", None),
     ("net/unixsock_posix.go", "unix || js || wasip1 || windows", None),
     ("net/unixsock_readmsg_other.go", "js || wasip1 || windows", None),

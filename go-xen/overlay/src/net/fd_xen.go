@@ -3,18 +3,24 @@
 // license that can be found in the LICENSE file.
 
 // Package net on xen: sockets are endpoints of goxen/netstack, the project's TCP/IP stack,
-// running over the domain's netfront vifs (net_xen.go starts it). A netFD is one such
-// endpoint; only UDP over IPv4 exists so far. There are no file descriptors: pfd stays
-// an unused poll.FD so that the shared code compiles.
+// running over the domain's netfront vifs and a loopback NIC (net_xen.go starts it). A netFD
+// is one such endpoint: UDP (udp.Endpoint) or TCP (tcp.Endpoint, a listener or a
+// connection), over IPv4. There are no file descriptors: pfd stays an unused poll.FD so
+// that the shared code compiles.
 
 package net
 
 import (
 	"errors"
+	"goxen/netstack/stack"
+	"goxen/netstack/transport/tcp"
 	"goxen/netstack/transport/udp"
 	"internal/poll"
+	"io"
 	"net/netip"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -36,7 +42,13 @@ type netFD struct {
 	laddr       Addr
 	raddr       Addr
 
-	ep *udp.Endpoint
+	ep *udp.Endpoint // UDP
+
+	tcp    *tcp.Endpoint // TCP: a listener or a connection
+	closed atomic.Bool   // Close was called: every later call fails with ErrClosed
+	rdShut atomic.Bool   // CloseRead was called: reads return io.EOF
+	kaMu   sync.Mutex
+	ka     tcp.KeepAlive // keepalive as set so far (setKeepAlive* change one field each)
 }
 
 func (fd *netFD) setAddr(laddr, raddr Addr) {
@@ -68,18 +80,95 @@ func stackErr(err error) error {
 	return err
 }
 
+// tcpErr turns netstack's TCP and routing errors into what package net's callers test for:
+// ErrClosed, os.ErrDeadlineExceeded, io.EOF, or an *os.SyscallError carrying the errno Linux
+// would give (ECONNREFUSED, ECONNRESET, EADDRINUSE, ...).
+func tcpErr(call string, err error) error {
+	var errno syscall.Errno
+	switch {
+	case err == nil || err == io.EOF:
+		return err
+	case errors.Is(err, tcp.ErrClosed):
+		return ErrClosed
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return os.ErrDeadlineExceeded
+	case errors.As(err, &errno):
+		return os.NewSyscallError(call, errno)
+	case err == tcp.ErrPortInUse:
+		errno = syscall.EADDRINUSE
+	case err == tcp.ErrNoPorts, err == stack.ErrNoAddress:
+		errno = syscall.EADDRNOTAVAIL
+	case err == tcp.ErrNotConnected:
+		errno = syscall.ENOTCONN
+	case err == stack.ErrNoRoute:
+		errno = syscall.ENETUNREACH
+	case err == stack.ErrHostUnreach:
+		errno = syscall.EHOSTUNREACH
+	default:
+		return err
+	}
+	return os.NewSyscallError(call, errno)
+}
+
 func (fd *netFD) Close() error {
+	if fd.tcp != nil {
+		if fd.closed.Swap(true) {
+			return ErrClosed
+		}
+		return tcpErr("close", fd.tcp.Close())
+	}
 	if fd.ep == nil {
 		return nil
 	}
 	return stackErr(fd.ep.Close())
 }
 
-func (fd *netFD) closeRead() error  { return os.NewSyscallError("shutdown", syscall.ENOTSUP) }
-func (fd *netFD) closeWrite() error { return os.NewSyscallError("shutdown", syscall.ENOTSUP) }
+// closeRead is shutdown(SHUT_RD): later reads return io.EOF, and a blocked one is woken.
+func (fd *netFD) closeRead() error {
+	if fd.tcp == nil {
+		return os.NewSyscallError("shutdown", syscall.ENOTSUP)
+	}
+	if fd.closed.Load() {
+		return ErrClosed
+	}
+	fd.rdShut.Store(true)
+	return fd.tcp.SetReadDeadline(aLongTimeAgo)
+}
+
+// closeWrite is shutdown(SHUT_WR): a FIN after the queued data.
+func (fd *netFD) closeWrite() error {
+	if fd.tcp == nil {
+		return os.NewSyscallError("shutdown", syscall.ENOTSUP)
+	}
+	if fd.closed.Load() {
+		return ErrClosed
+	}
+	return tcpErr("shutdown", fd.tcp.CloseWrite())
+}
 
 func (fd *netFD) accept() (*netFD, error) {
-	return nil, os.NewSyscallError("accept", syscall.ENOTSUP)
+	if fd.tcp == nil {
+		return nil, os.NewSyscallError("accept", syscall.EOPNOTSUPP)
+	}
+	if fd.closed.Load() {
+		return nil, ErrClosed
+	}
+	c, err := fd.tcp.Accept()
+	if err != nil {
+		if fd.closed.Load() {
+			return nil, ErrClosed
+		}
+		return nil, tcpErr("accept", err)
+	}
+	return newTCPFD(fd.family, fd.net, c), nil
+}
+
+// newTCPFD wraps a connected TCP endpoint.
+func newTCPFD(family int, net string, c *tcp.Endpoint) *netFD {
+	nfd := &netFD{family: family, sotype: syscall.SOCK_STREAM, net: net, isConnected: true, tcp: c}
+	nfd.pfd.Sysfd = -1
+	nfd.setAddr(TCPAddrFromAddrPort(c.LocalAddr()), TCPAddrFromAddrPort(c.RemoteAddr()))
+	return nfd
 }
 
 func (fd *netFD) dup() (*os.File, error) {
@@ -87,18 +176,64 @@ func (fd *netFD) dup() (*os.File, error) {
 }
 
 func (fd *netFD) Read(p []byte) (int, error) {
+	if fd.tcp != nil {
+		if fd.closed.Load() {
+			return 0, ErrClosed
+		}
+		if fd.rdShut.Load() {
+			return 0, io.EOF
+		}
+		n, err := fd.tcp.Read(p)
+		switch {
+		case err == nil:
+		case fd.closed.Load():
+			err = ErrClosed
+		case fd.rdShut.Load():
+			err = io.EOF
+		default:
+			err = tcpErr(readSyscallName, err)
+		}
+		return n, err
+	}
 	n, err := fd.ep.Read(p)
 	return n, stackErr(err)
 }
 
 func (fd *netFD) Write(p []byte) (int, error) {
+	if fd.tcp != nil {
+		if fd.closed.Load() {
+			return 0, ErrClosed
+		}
+		n, err := fd.tcp.Write(p)
+		if err != nil && fd.closed.Load() {
+			err = ErrClosed
+		}
+		return n, tcpErr(writeSyscallName, err)
+	}
 	n, err := fd.ep.Write(p)
 	return n, stackErr(err)
 }
 
-func (fd *netFD) SetDeadline(t time.Time) error      { return fd.ep.SetDeadline(t) }
-func (fd *netFD) SetReadDeadline(t time.Time) error  { return fd.ep.SetReadDeadline(t) }
-func (fd *netFD) SetWriteDeadline(t time.Time) error { return fd.ep.SetWriteDeadline(t) }
+func (fd *netFD) SetDeadline(t time.Time) error {
+	if fd.tcp != nil {
+		return fd.tcp.SetDeadline(t)
+	}
+	return fd.ep.SetDeadline(t)
+}
+
+func (fd *netFD) SetReadDeadline(t time.Time) error {
+	if fd.tcp != nil {
+		return fd.tcp.SetReadDeadline(t)
+	}
+	return fd.ep.SetReadDeadline(t)
+}
+
+func (fd *netFD) SetWriteDeadline(t time.Time) error {
+	if fd.tcp != nil {
+		return fd.tcp.SetWriteDeadline(t)
+	}
+	return fd.ep.SetWriteDeadline(t)
+}
 
 // toSockaddr converts a netstack address to the socket address of the fd's family
 // (IPv4-mapped for AF_INET6 sockets).
@@ -125,6 +260,9 @@ func fromSockaddr(sa syscall.Sockaddr) (netip.AddrPort, error) {
 }
 
 func (fd *netFD) readFrom(p []byte) (int, syscall.Sockaddr, error) {
+	if fd.ep == nil {
+		return 0, nil, syscall.EOPNOTSUPP
+	}
 	n, from, err := fd.ep.ReadFrom(p)
 	if err != nil {
 		return n, nil, stackErr(err)
@@ -133,6 +271,9 @@ func (fd *netFD) readFrom(p []byte) (int, syscall.Sockaddr, error) {
 }
 
 func (fd *netFD) readFromInet4(p []byte, sa *syscall.SockaddrInet4) (int, error) {
+	if fd.ep == nil {
+		return 0, syscall.EOPNOTSUPP
+	}
 	n, from, err := fd.ep.ReadFrom(p)
 	if err == nil {
 		sa.Port, sa.Addr = int(from.Port()), from.Addr().Unmap().As4()
@@ -141,6 +282,9 @@ func (fd *netFD) readFromInet4(p []byte, sa *syscall.SockaddrInet4) (int, error)
 }
 
 func (fd *netFD) readFromInet6(p []byte, sa *syscall.SockaddrInet6) (int, error) {
+	if fd.ep == nil {
+		return 0, syscall.EOPNOTSUPP
+	}
 	n, from, err := fd.ep.ReadFrom(p)
 	if err == nil {
 		sa.Port, sa.Addr = int(from.Port()), from.Addr().As16()
@@ -164,6 +308,9 @@ func (fd *netFD) readMsgInet6(p []byte, oob []byte, flags int, sa *syscall.Socka
 }
 
 func (fd *netFD) writeTo(p []byte, sa syscall.Sockaddr) (int, error) {
+	if fd.ep == nil {
+		return 0, syscall.EOPNOTSUPP
+	}
 	if fd.isConnected {
 		return 0, syscall.EISCONN
 	}

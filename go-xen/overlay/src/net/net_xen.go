@@ -2,21 +2,22 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 
-// The network under package net on xen. At the first socket or interface call, every
-// netfront vif of the domain is opened and attached to one goxen/netstack stack as
-// eth<N> (vif N, NIC ID N+1). eth0 is configured from the kernel command line:
+// The network under package net on xen. At the first socket or interface call, the stack
+// (goxen/netstack) starts with a loopback NIC "lo" (127.0.0.1/8, NIC ID 1, link/loopback:
+// also carries whatever the guest sends to its own addresses) and every netfront vif of the
+// domain as eth<N> (vif N, NIC ID N+2, as Linux numbers lo and eth0). Each vif is
+// configured from the kernel command line (N omitted for vif 0: ip=, gw=; then ip1=, gw1=):
 //
-//	ip=ADDR/PREFIX [gw=ADDR]   a static address and default route
-//	ip=dhcp, or no ip=         DHCPv4 (netstack/dhcp), then a goroutine renewing the lease
+//	ipN=ADDR/PREFIX [gwN=ADDR]   a static address and default route
+//	ipN=dhcp                     DHCPv4 (netstack/dhcp), then a goroutine renewing the lease
+//	no ip=                       DHCP on eth0; ethN (N > 0) without ipN= stays unconfigured
 //
 // The outcome is printed on the console ("net: eth0 ... 10.0.0.2/24 gw 10.0.0.1", or
 // "net: eth0 ...: no address: ..."). The first call waits for DHCP (dhcpWait at most);
 // without an answer the client keeps trying in the background.
 //
-// UDP over IPv4 works (listen, dial, ReadFrom/WriteTo, deadlines); TCP, IPv6, raw IP
-// and Unix sockets fail with errNotSupported until netstack has them. A domain
-// without vifs (dom0 on the tier-2 bed) has an empty stack: sockets bind, but sends fail
-// with netstack's "no route to host" and Interfaces() is empty. There is no loopback.
+// UDP and TCP over IPv4 work; IPv6, raw IP and Unix sockets fail with errNotSupported
+// (EPROTONOSUPPORT). A domain without vifs (dom0 on the tier-2 bed) has only lo.
 
 package net
 
@@ -26,7 +27,9 @@ import (
 	"goxen/netstack/dhcp"
 	"goxen/netstack/header"
 	"goxen/netstack/link"
+	"goxen/netstack/link/loopback"
 	nsstack "goxen/netstack/stack"
+	"goxen/netstack/transport/tcp"
 	"goxen/netstack/transport/udp"
 	"internal/xen"
 	"internal/xen/netfront"
@@ -50,7 +53,7 @@ const (
 type notSupportedError struct{ what string }
 
 func (e *notSupportedError) Error() string {
-	return e.what + " is not supported on GOOS=xen yet (netstack has UDP over IPv4 only)"
+	return e.what + " is not supported on GOOS=xen yet (netstack has UDP and TCP over IPv4 only)"
 }
 func (e *notSupportedError) Is(target error) bool { return target == syscall.EPROTONOSUPPORT }
 
@@ -60,6 +63,7 @@ var xenNet struct {
 	once sync.Once
 	s    *nsstack.Stack
 	udp  *udp.Protocol
+	tcp  *tcp.Protocol
 }
 
 func netLog(msg string) {
@@ -72,15 +76,32 @@ func netStack() *udp.Protocol {
 	return xenNet.udp
 }
 
+// netTCP starts the stack on first use and returns its TCP protocol.
+func netTCP() *tcp.Protocol {
+	xenNet.once.Do(startNetstack)
+	return xenNet.tcp
+}
+
+// loNIC is the loopback NIC's ID; vif N is NIC N+vifNICBase.
+const (
+	loNIC      = nsstack.NICID(1)
+	vifNICBase = 2
+)
+
 func startNetstack() {
 	s := nsstack.New(nsstack.Options{})
-	xenNet.s, xenNet.udp = s, udp.New(s)
+	xenNet.s, xenNet.udp, xenNet.tcp = s, udp.New(s), tcp.New(s)
+	if err := s.AddNIC(loNIC, "lo", loopback.New(0)); err != nil {
+		netLog("lo: " + err.Error())
+	} else if err := s.AddAddress(loNIC, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
+		netLog("lo: " + err.Error())
+	}
 	idx, err := netfront.Devices()
 	if err != nil {
 		// No xenstore (dom0 without a toolstack) or no device directory: no vifs.
 		return
 	}
-	first := true
+	var wg sync.WaitGroup
 	for _, i := range idx {
 		d, err := netfront.Open(i)
 		name := "eth" + strconv.Itoa(i)
@@ -88,50 +109,63 @@ func startNetstack() {
 			netLog(name + ": " + err.Error())
 			continue
 		}
-		id := nsstack.NICID(i + 1)
+		id := nsstack.NICID(i + vifNICBase)
 		if err := s.AddNIC(id, name, &vifEndpoint{d: d}); err != nil {
 			netLog(name + ": " + err.Error())
 			continue
 		}
-		if first {
-			first = false
-			configure(id, name, d)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if configure(i, id, name, d) && i == 0 {
+				bootTrace("net")
+			}
+		}()
 	}
+	wg.Wait()
 }
 
-// configure sets eth0's address from the command line (or DHCP) and says what it did.
-func configure(id nsstack.NICID, name string, d *netfront.Device) {
+// configure sets vif i's address from the command line (ip=/gw= for vif 0, ipN=/gwN= for
+// vif N) or DHCP, says what it did, and reports whether the NIC has an address.
+func configure(i int, id nsstack.NICID, name string, d *netfront.Device) bool {
 	mac := d.MAC()
 	who := name + " " + HardwareAddr(mac[:]).String()
-	ip, ok := xen.Param("ip")
+	suffix := ""
+	if i > 0 {
+		suffix = strconv.Itoa(i)
+	}
+	ip, ok := xen.Param("ip" + suffix)
+	if !ok && i > 0 {
+		netLog(who + ": no address: no ip" + suffix + "= on the command line")
+		return false
+	}
 	if ok && ip != "dhcp" {
 		pfx, err := netip.ParsePrefix(ip)
 		if err != nil || !pfx.Addr().Is4() {
-			netLog(who + ": no address: ip=" + ip + " is not ADDR/PREFIX or dhcp")
-			return
+			netLog(who + ": no address: ip" + suffix + "=" + ip + " is not ADDR/PREFIX or dhcp")
+			return false
 		}
 		if err := xenNet.s.AddAddress(id, pfx); err != nil {
 			netLog(who + ": no address: " + err.Error())
-			return
+			return false
 		}
 		msg := who + " " + pfx.String()
-		if gw, ok := xen.Param("gw"); ok {
+		if gw, ok := xen.Param("gw" + suffix); ok {
 			a, err := netip.ParseAddr(gw)
 			if err != nil || !a.Is4() {
-				netLog(who + ": gw=" + gw + " is not an IPv4 address; no default route")
+				netLog(who + ": gw" + suffix + "=" + gw + " is not an IPv4 address; no default route")
 			} else {
 				xenNet.s.AddRoute(nsstack.Route{Dest: netip.PrefixFrom(netip.IPv4Unspecified(), 0), Gateway: a, NIC: id})
 				msg += " gw " + a.String()
 			}
 		}
 		netLog(msg)
-		return
+		return true
 	}
 	c, err := dhcp.NewClient(xenNet.udp, dhcp.Config{NIC: id, Retransmit: dhcpRetransmit})
 	if err != nil {
 		netLog(who + ": no address: dhcp: " + err.Error())
-		return
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dhcpWait)
 	l, err := c.Acquire(ctx)
@@ -146,7 +180,13 @@ func configure(id nsstack.NICID, name string, d *netfront.Device) {
 		netLog(msg + " (dhcp from " + l.Server.String() + ", lease " + l.Duration.String() + ")")
 	}
 	go c.Run(context.Background()) // renews, rebinds, starts over after expiry
+	return err == nil
 }
+
+// bootTrace prints "goxen-boot: STAGE NS" when the command line has boottrace=1 (the
+// boot-timeline convention of issue 9). NS would be Xen system time; internal/xen does not
+// expose it, so nothing is printed yet.
+func bootTrace(stage string) {}
 
 // vifEndpoint is a netfront device as a netstack link endpoint.
 type vifEndpoint struct {
@@ -173,13 +213,24 @@ func (e *vifEndpoint) Attach(disp link.Dispatcher) {
 
 func (e *vifEndpoint) Close() error { return e.d.Close() }
 
-// toAddrPort converts a UDP sockaddr to an IPv4 netstack address (wildcards: 0.0.0.0).
+// toAddrPort converts a UDP or TCP sockaddr to an IPv4 netstack address (wildcards:
+// 0.0.0.0).
 func toAddrPort(sa sockaddr) (netip.AddrPort, error) {
-	ua, ok := sa.(*UDPAddr)
-	if !ok {
+	var ip IP
+	var port int
+	switch a := sa.(type) {
+	case *UDPAddr:
+		if a != nil {
+			ip, port = a.IP, a.Port
+		}
+	case *TCPAddr:
+		if a != nil {
+			ip, port = a.IP, a.Port
+		}
+	default:
 		return netip.AddrPort{}, syscall.EAFNOSUPPORT
 	}
-	a, _ := netip.AddrFromSlice(ua.IP)
+	a, _ := netip.AddrFromSlice(ip)
 	a = a.Unmap()
 	if !a.IsValid() || a.IsUnspecified() {
 		a = netip.IPv4Unspecified()
@@ -187,16 +238,15 @@ func toAddrPort(sa sockaddr) (netip.AddrPort, error) {
 	if !a.Is4() {
 		return netip.AddrPort{}, errNoIPv6
 	}
-	return netip.AddrPortFrom(a, uint16(ua.Port)), nil
+	return netip.AddrPortFrom(a, uint16(port)), nil
 }
 
 func socket(ctx context.Context, net string, family, sotype, proto int, ipv6only bool, laddr, raddr sockaddr, ctrlCtxFn func(context.Context, string, string, syscall.RawConn) error) (*netFD, error) {
-	if sotype != syscall.SOCK_DGRAM || (net != "udp" && net != "udp4" && net != "udp6") {
+	isTCP := sotype == syscall.SOCK_STREAM && (net == "tcp" || net == "tcp4" || net == "tcp6")
+	isUDP := sotype == syscall.SOCK_DGRAM && (net == "udp" || net == "udp4" || net == "udp6")
+	if !isTCP && !isUDP {
 		what := net
-		switch sotype {
-		case syscall.SOCK_STREAM:
-			what = "TCP"
-		case syscall.SOCK_RAW:
+		if sotype == syscall.SOCK_RAW {
 			what = "raw IP"
 		}
 		return nil, &notSupportedError{what}
@@ -217,6 +267,9 @@ func socket(ctx context.Context, net string, family, sotype, proto int, ipv6only
 		if remote, err = toAddrPort(raddr); err != nil {
 			return nil, err
 		}
+	}
+	if isTCP {
+		return tcpSocket(ctx, net, family, local, remote, raddr != nil)
 	}
 	ep, err := netStack().Bind(local, 0)
 	if err != nil {
@@ -241,6 +294,36 @@ func socket(ctx context.Context, net string, family, sotype, proto int, ipv6only
 	return fd, nil
 }
 
+// tcpSocket listens on local (dial false) or connects from local to remote until ctx ends.
+// Connecting to the unspecified address reaches this host, as on Linux.
+func tcpSocket(ctx context.Context, net string, family int, local, remote netip.AddrPort, dial bool) (*netFD, error) {
+	pr := netTCP()
+	if !dial {
+		l, err := pr.Listen(local, 0, 0)
+		if err != nil {
+			return nil, tcpErr("bind", err)
+		}
+		fd := &netFD{family: family, sotype: syscall.SOCK_STREAM, net: net, tcp: l}
+		fd.pfd.Sysfd = -1
+		fd.setAddr(TCPAddrFromAddrPort(l.LocalAddr()), nil)
+		return fd, nil
+	}
+	if remote.Addr().IsUnspecified() {
+		remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), remote.Port())
+	}
+	if local.Addr().IsUnspecified() {
+		local = netip.AddrPortFrom(netip.Addr{}, local.Port())
+	}
+	c, err := pr.Connect(ctx, local, remote, 0)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, mapErr(ctx.Err())
+		}
+		return nil, tcpErr("connect", err)
+	}
+	return newTCPFD(family, net, c), nil
+}
+
 func (fd *netFD) udpAddr(ap netip.AddrPort) *UDPAddr {
 	return UDPAddrFromAddrPort(ap)
 }
@@ -253,14 +336,15 @@ func interfaceTable(ifindex int) ([]Interface, error) {
 		if ifindex != 0 && int(n.ID) != ifindex {
 			continue
 		}
-		mac := n.LinkAddr
-		out = append(out, Interface{
-			Index:        int(n.ID),
-			MTU:          n.MTU,
-			Name:         n.Name,
-			HardwareAddr: HardwareAddr(mac[:]),
-			Flags:        FlagUp | FlagBroadcast | FlagRunning,
-		})
+		ifi := Interface{Index: int(n.ID), MTU: n.MTU, Name: n.Name, Flags: FlagUp | FlagRunning}
+		if n.Loopback {
+			ifi.Flags |= FlagLoopback
+		} else {
+			mac := n.LinkAddr
+			ifi.HardwareAddr = HardwareAddr(mac[:])
+			ifi.Flags |= FlagBroadcast
+		}
+		out = append(out, ifi)
 	}
 	return out, nil
 }

@@ -2,9 +2,16 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 
+// Socket options on xen map onto netstack endpoint settings: receive buffers of UDP
+// endpoints, and Nagle and keepalive of TCP connections. TCP's buffers are netstack's fixed
+// 1 MiB (window scaling, RFC 7323), so SetReadBuffer/SetWriteBuffer accept any size there.
+
 package net
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+)
 
 func setDefaultSockopts(s, family, sotype int, ipv6only bool) error { return nil }
 func setDefaultListenerSockopts(s int) error                        { return nil }
@@ -20,7 +27,8 @@ func setReadBuffer(fd *netFD, bytes int) error {
 	return nil
 }
 
-// setWriteBuffer accepts any size: netstack sends each datagram at once.
+// setWriteBuffer accepts any size: netstack sends each datagram at once, and TCP's send
+// buffer is fixed.
 func setWriteBuffer(fd *netFD, bytes int) error {
 	if bytes < 0 {
 		return syscall.EINVAL
@@ -28,9 +36,57 @@ func setWriteBuffer(fd *netFD, bytes int) error {
 	return nil
 }
 
-func setKeepAlive(fd *netFD, keepalive bool) error { return syscall.ENOPROTOOPT }
-func setLinger(fd *netFD, sec int) error           { return syscall.ENOPROTOOPT }
+// setLinger: netstack always closes gracefully (or resets when unread data is left, as
+// Linux does), so SO_LINGER has no equivalent.
+func setLinger(fd *netFD, sec int) error { return syscall.ENOPROTOOPT }
 
 func sysSocket(family, sotype, proto int) (int, error) {
 	return -1, syscall.ENOSYS
+}
+
+func setNoDelay(fd *netFD, noDelay bool) error {
+	if fd.tcp == nil {
+		return syscall.ENOPROTOOPT
+	}
+	fd.tcp.SetNoDelay(noDelay)
+	return nil
+}
+
+// setKeepAliveParam changes fd's keepalive settings with set and hands them to netstack.
+func setKeepAliveParam(fd *netFD, set func()) error {
+	if fd.tcp == nil {
+		return syscall.ENOPROTOOPT
+	}
+	fd.kaMu.Lock()
+	defer fd.kaMu.Unlock()
+	set()
+	fd.tcp.SetKeepAlive(fd.ka)
+	return nil
+}
+
+func setKeepAlive(fd *netFD, keepalive bool) error {
+	return setKeepAliveParam(fd, func() { fd.ka.Enable = keepalive })
+}
+
+// setKeepAliveIdle, setKeepAliveInterval, setKeepAliveCount: 0 leaves the setting alone
+// (as on Linux), a negative value restores netstack's default (Go's: 15 s, 15 s, 9).
+func setKeepAliveIdle(fd *netFD, d time.Duration) error {
+	if d == 0 {
+		return nil
+	}
+	return setKeepAliveParam(fd, func() { fd.ka.Idle = roundDurationUp(max(d, 0), time.Second) })
+}
+
+func setKeepAliveInterval(fd *netFD, d time.Duration) error {
+	if d == 0 {
+		return nil
+	}
+	return setKeepAliveParam(fd, func() { fd.ka.Interval = roundDurationUp(max(d, 0), time.Second) })
+}
+
+func setKeepAliveCount(fd *netFD, n int) error {
+	if n == 0 {
+		return nil
+	}
+	return setKeepAliveParam(fd, func() { fd.ka.Count = max(n, 0) })
 }

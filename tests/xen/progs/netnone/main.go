@@ -1,6 +1,6 @@
-// Netnone uses package net in a domain without vifs (dom0 on the tier-2 bed): no interfaces,
-// UDP sockets bind but have no route, TCP fails with a clear error. One "case: result" line
-// each, then "netnone: done".
+// Netnone uses package net in a domain without vifs (dom0 on the tier-2 bed): only the
+// loopback interface, UDP sockets bind but have no route off the host, TCP dials fail with
+// ENETUNREACH, IPv6 with a clear error. One "case: result" line each, then "netnone: done".
 package main
 
 import (
@@ -29,9 +29,14 @@ func main() {
 	c.Close()
 	_, _, err = c.ReadFrom(make([]byte, 10))
 	fmt.Println("read closed:", errors.Is(err, net.ErrClosed))
-	_, err = net.Listen("tcp", ":80")
-	fmt.Println("listen tcp:", errors.Is(err, syscall.EPROTONOSUPPORT), err)
+	l, err := net.Listen("tcp", ":80")
+	fmt.Println("listen tcp:", err == nil, err)
+	if l != nil {
+		l.Close()
+	}
 	_, err = net.Dial("tcp", "10.0.0.1:80")
-	fmt.Println("dial tcp:", errors.Is(err, syscall.EPROTONOSUPPORT), err)
+	fmt.Println("dial tcp:", errors.Is(err, syscall.ENETUNREACH), err)
+	_, err = net.Dial("tcp6", "[2001:db8::1]:80")
+	fmt.Println("dial tcp6:", errors.Is(err, syscall.EPROTONOSUPPORT), err)
 	fmt.Println("netnone: done")
 }
