@@ -1,0 +1,379 @@
+"""Load generators and probes of `./scons bench`, run as a script inside the test bed's network
+namespace (`ip netns exec NS python loadgen.py MODE ...`). Standard library only. Each mode
+prints one JSON object on stdout (the last line); times are CLOCK_MONOTONIC seconds
+(time.monotonic(), the same clock in every process of the machine).
+
+    probe ADDR PORT SECONDS           ICMP echo and a kvstore UDP `version` every 10 ms until both
+                                      answered: {"icmp": t, "udp": t} (null: no answer)
+    smoke ADDR PORT SECONDS           kvstore UDP set/get until it works: {"ok": bool, "error"}
+    kvfill ADDR PORT KEYS             KEYS sets over UDP, 64 in flight: {"keys", "seconds"}
+    kvstats ADDR PORT                 `stats` over UDP: {"stats": {name: value}}
+    kvudp ADDR PORT CLIENTS SECONDS   closed-loop get/set (9:1) load, one request in flight per
+                                      client socket: {"ops", "seconds", "errors", "timeouts"}
+    kvtcp ADDR PORT CLIENTS SECONDS   the same over CLIENTS TCP connections
+    udpecho ADDR PORT CLIENTS SECONDS echo round trips: {"ops", "seconds", "errors", "timeouts"}
+    tcpsink ADDR PORT SECONDS         send for SECONDS, CloseWrite, read the sink's byte count:
+                                      {"bytes", "acked", "seconds"}
+    tcpsource ADDR PORT SECONDS       receive for SECONDS: {"bytes", "seconds"}
+
+A mode that cannot connect prints {"error": "..."} and exits 1.
+"""
+
+import json
+import os
+import random
+import selectors
+import socket
+import struct
+import sys
+import time
+
+KEYSPACE = 1000         # keys the kvudp/kvtcp load uses (preloaded by the load itself)
+VALUE = b"v" * 100
+RETRY = 1.0             # a UDP request unanswered this long is sent again (counted)
+
+
+def _out(obj, rc=0):
+    print(json.dumps(obj), flush=True)
+    sys.exit(rc)
+
+
+def _checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    s = (s >> 16) + (s & 0xFFFF)
+    s += s >> 16
+    return ~s & 0xFFFF
+
+
+def icmp_echo(ident, seq, payload=b"goxen-bench"):
+    """An ICMP echo request (RFC 792: type 8, code 0, checksum, identifier, sequence)."""
+    head = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
+    csum = _checksum(head + payload)
+    return struct.pack("!BBHHH", 8, 0, csum, ident, seq) + payload
+
+
+def udp_frame(rid, payload):
+    """memcached's UDP frame header: request id, sequence 0, 1 datagram, reserved."""
+    return struct.pack(">HHHH", rid & 0xFFFF, 0, 1, 0) + payload
+
+
+def probe(addr, port, seconds):
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    raw.setblocking(False)
+    udp.setblocking(False)
+    ident = os.getpid() & 0xFFFF
+    got = {"icmp": None, "udp": None}
+    print("probe started", flush=True)
+    end = time.monotonic() + seconds
+    seq = 0
+    sel = selectors.DefaultSelector()
+    sel.register(raw, selectors.EVENT_READ, "icmp")
+    sel.register(udp, selectors.EVENT_READ, "udp")
+    nxt = 0.0
+    while time.monotonic() < end and None in got.values():
+        now = time.monotonic()
+        if now >= nxt:
+            seq = (seq + 1) & 0xFFFF
+            try:
+                if got["icmp"] is None:
+                    raw.sendto(icmp_echo(ident, seq), (addr, 0))
+                if got["udp"] is None:
+                    udp.sendto(udp_frame(seq, b"version\r\n"), (addr, port))
+            except OSError:
+                pass            # no ARP answer yet (EHOSTUNREACH): keep probing
+            nxt = now + 0.01
+        for key, _ in sel.select(max(0.0, nxt - time.monotonic())):
+            t = time.monotonic()
+            try:
+                data, frm = key.fileobj.recvfrom(65536)
+            except OSError:
+                continue
+            if frm[0] != addr:
+                continue
+            if key.data == "icmp":
+                ihl = (data[0] & 0xF) * 4
+                typ, _, _, rid, _ = struct.unpack("!BBHHH", data[ihl:ihl + 8])
+                if typ == 0 and rid == ident and got["icmp"] is None:
+                    got["icmp"] = t
+            elif data[8:16] == b"VERSION " and got["udp"] is None:
+                got["udp"] = t
+    _out(got)
+
+
+def _udp_req(sock, rid, payload, timeout):
+    """Send one framed request and collect every datagram of its reply."""
+    sock.settimeout(timeout)
+    sock.send(udp_frame(rid, payload))
+    parts, total = {}, None
+    while total is None or len(parts) < total:
+        d = sock.recv(65536)
+        r, seq, n, _ = struct.unpack(">HHHH", d[:8])
+        if r != rid & 0xFFFF:
+            continue
+        total, parts[seq] = n, d[8:]
+    return b"".join(parts[i] for i in range(total))
+
+
+def smoke(addr, port, seconds):
+    end = time.monotonic() + seconds
+    err = "no answer"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((addr, port))
+    rid = 0
+    while time.monotonic() < end:
+        rid += 2
+        try:
+            r1 = _udp_req(s, rid, b"set smoke 0 0 5\r\nhello\r\n", 1.0)
+            r2 = _udp_req(s, rid + 1, b"get smoke\r\n", 1.0)
+            if r1 == b"STORED\r\n" and r2 == b"VALUE smoke 0 5\r\nhello\r\nEND\r\n":
+                _out({"ok": True})
+            err = f"unexpected replies {r1[:40]!r} {r2[:40]!r}"
+        except (OSError, socket.timeout) as e:
+            err = f"{type(e).__name__}: {e}"
+            time.sleep(0.2)
+    _out({"ok": False, "error": err})
+
+
+def kvstats(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((addr, port))
+    for attempt in range(5):
+        try:
+            reply = _udp_req(s, 7000 + attempt, b"stats\r\n", 3.0)
+            break
+        except socket.timeout:
+            continue
+    else:
+        _out({"error": "no answer to stats"}, 1)
+    stats = {}
+    for line in reply.decode().splitlines():
+        w = line.split()
+        if len(w) == 3 and w[0] == "STAT":
+            stats[w[1]] = int(w[2]) if w[2].isdigit() else w[2]
+    _out({"stats": stats})
+
+
+def kvfill(addr, port, keys):
+    """KEYS distinct 100-byte values over UDP, WINDOW requests in flight, lost ones resent."""
+    window = 64
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((addr, port))
+    s.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(s, selectors.EVENT_READ)
+    pending = {}            # rid -> (key index, sent at)
+    nxt = done = resent = 0
+    t0 = time.monotonic()
+    rid_of = {}
+    rid = 0
+    while done < keys:
+        now = time.monotonic()
+        while nxt < keys and len(pending) < window:
+            rid = (rid + 1) & 0xFFFF
+            s.send(udp_frame(rid, b"set key%06d 0 0 100\r\n" % nxt + VALUE + b"\r\n"))
+            pending[rid] = (nxt, now)
+            nxt += 1
+        for r, (k, at) in list(pending.items()):
+            if now - at > RETRY:
+                del pending[r]
+                rid = (rid + 1) & 0xFFFF
+                s.send(udp_frame(rid, b"set key%06d 0 0 100\r\n" % k + VALUE + b"\r\n"))
+                pending[rid] = (k, now)
+                resent += 1
+        if time.monotonic() - t0 > 600:
+            _out({"error": f"kvfill: only {done} of {keys} keys stored in 600 s"}, 1)
+        for _ in sel.select(0.05):
+            while True:
+                try:
+                    d = s.recv(65536)
+                except BlockingIOError:
+                    break
+                r = struct.unpack(">H", d[:2])[0]
+                if r in pending and d[8:] == b"STORED\r\n":
+                    del pending[r]
+                    done += 1
+    del rid_of
+    _out({"keys": keys, "seconds": time.monotonic() - t0, "resent": resent})
+
+
+def _request(i, rng):
+    k = rng.randrange(KEYSPACE)
+    if rng.random() < 0.1:
+        return b"set k%04d 0 0 100\r\n" % k + VALUE + b"\r\n", b"STORED\r\n"
+    return b"get k%04d\r\n" % k, b"END\r\n"
+
+
+def _preload(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((addr, port))
+    for k in range(KEYSPACE):
+        for attempt in range(5):
+            try:
+                if _udp_req(s, k, b"set k%04d 0 0 100\r\n" % k + VALUE + b"\r\n", 2.0) == b"STORED\r\n":
+                    break
+            except socket.timeout:
+                continue
+
+
+def _closed_loop(socks, make, check, seconds, udp):
+    """One request in flight per socket for SECONDS; returns counts."""
+    sel = selectors.DefaultSelector()
+    rng = random.Random(1)
+    state = {}
+    ops = errors = timeouts = 0
+    rid = 0
+
+    def send(s):
+        nonlocal rid
+        rid = (rid + 1) & 0xFFFF
+        req, want = make(rid, rng)
+        state[s] = [rid, want, time.monotonic(), b"", req]
+        if udp:
+            s.send(udp_frame(rid, req))
+        else:
+            s.sendall(req)
+    for s in socks:
+        s.setblocking(False) if udp else None
+        sel.register(s, selectors.EVENT_READ)
+        send(s)
+    t0 = time.monotonic()
+    end = t0 + seconds
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            break
+        if udp:
+            for s, st in state.items():
+                if now - st[2] > RETRY:
+                    timeouts += 1
+                    send(s)
+        for key, _ in sel.select(0.05):
+            s = key.fileobj
+            st = state[s]
+            try:
+                d = s.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                continue
+            if udp:
+                if struct.unpack(">H", d[:2])[0] != st[0]:
+                    continue            # a late reply to a resent request
+                body = d[8:]
+            else:
+                if not d:
+                    errors += 1
+                    sel.unregister(s)
+                    continue
+                st[3] += d
+                if not st[3].endswith(st[1]):
+                    continue            # the rest of the reply is still coming
+                body, st[3] = st[3], b""
+            if check(body, st[1]):
+                ops += 1
+            else:
+                errors += 1
+            send(s)
+    return {"ops": ops, "seconds": time.monotonic() - t0, "errors": errors, "timeouts": timeouts}
+
+
+def _kv_check(body, want):
+    return body.endswith(want)
+
+
+def kvudp(addr, port, clients, seconds):
+    _preload(addr, port)
+    socks = []
+    for _ in range(clients):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect((addr, port))
+        socks.append(s)
+    _out(_closed_loop(socks, lambda rid, rng: _request(rid, rng), _kv_check, seconds, True))
+
+
+def kvtcp(addr, port, clients, seconds):
+    _preload(addr, port)
+    socks = []
+    for _ in range(clients):
+        try:
+            s = socket.create_connection((addr, port), timeout=10)
+        except OSError as e:
+            _out({"error": f"connect {addr}:{port}: {e}"}, 1)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        socks.append(s)
+    _out(_closed_loop(socks, lambda rid, rng: _request(rid, rng), _kv_check, seconds, False))
+
+
+def udpecho(addr, port, clients, seconds):
+    socks = []
+    for _ in range(clients):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect((addr, port))
+        socks.append(s)
+
+    def make(rid, rng):
+        payload = b"%08d" % rid + b"e" * 56
+        return payload, payload
+    # The echo server returns the whole datagram, frame header included.
+    _out(_closed_loop(socks, make, lambda body, want: body == want, seconds, True))
+
+
+def tcpsink(addr, port, seconds):
+    try:
+        s = socket.create_connection((addr, port), timeout=10)
+    except OSError as e:
+        _out({"error": f"connect {addr}:{port}: {e}"}, 1)
+    buf = bytes(range(256)) * 256
+    sent = 0
+    t0 = time.monotonic()
+    end = t0 + seconds
+    s.settimeout(30)
+    while time.monotonic() < end:
+        sent += s.send(buf)
+    s.shutdown(socket.SHUT_WR)
+    reply = b""
+    while not reply.endswith(b"\n"):
+        d = s.recv(100)
+        if not d:
+            break
+        reply += d
+    t = time.monotonic() - t0
+    acked = int(reply) if reply.strip().isdigit() else None
+    _out({"bytes": sent, "acked": acked, "seconds": t})
+
+
+def tcpsource(addr, port, seconds):
+    try:
+        s = socket.create_connection((addr, port), timeout=10)
+    except OSError as e:
+        _out({"error": f"connect {addr}:{port}: {e}"}, 1)
+    s.settimeout(30)
+    got = 0
+    t0 = time.monotonic()
+    end = t0 + seconds
+    while time.monotonic() < end:
+        d = s.recv(1 << 20)
+        if not d:
+            break
+        got += len(d)
+    t = time.monotonic() - t0
+    s.close()
+    _out({"bytes": got, "seconds": t})
+
+
+def main(argv):
+    if len(argv) < 3:
+        _out({"error": "usage: loadgen.py MODE ADDR PORT ..."}, 2)
+    mode, addr, port, rest = argv[0], argv[1], int(argv[2]), argv[3:]
+    nums = [float(x) if "." in x else int(x) for x in rest]
+    modes = {"probe": probe, "smoke": smoke, "kvfill": kvfill, "kvstats": kvstats,
+             "kvudp": kvudp, "kvtcp": kvtcp, "udpecho": udpecho, "tcpsink": tcpsink,
+             "tcpsource": tcpsource}
+    if mode not in modes:
+        _out({"error": f"unknown mode {mode!r}"}, 2)
+    modes[mode](addr, port, *nums)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,696 @@
+"""`./scons bench`: the unikernel against the same Go program in a Linux PV domU (the baseline),
+side by side on one tier-3 test bed booted once.
+
+    python -m goxen.bench.run --manifest build/bench/manifest.json --out build/bench
+        [--runs 5] [--seconds 10] [--only boot,image,memory,kv,echo,http,tcp,fsread,host]
+
+The manifest (written by the goxen_bench SCons tool) lists each app: its unikernel kernel and
+xl config, its linux/amd64 binary and baseline xl config, and its romfs directory. What is
+measured, and how (also in results.json's "method"):
+
+- boot: `xl create` (after the files are staged in the dom0's RAM) -> the first ICMP echo
+  reply and the first kvstore UDP reply, probed every 10 ms from the bed's namespace; --runs
+  boots per side, median and spread. Plus one unikernel boot with boottrace=1 (goxen-boot:
+  lines, pvclock ns) and the baseline /init's uptime lines.
+- image: the unikernel's kernel file vs the baseline's vmlinux + initramfs (the bench's
+  initramfs: busybox, xen-netfront, the app, its env wrapper and its romfs tree).
+- memory: the smallest memory= (MB, bisected) at which kvstore boots and answers a UDP
+  set/get; kvstore's `stats` (go_sys, rss, mem_used) at rest and after 100k keys.
+- throughput (kv, echo, http, tcp, fsread): closed-loop load from the namespace (loadgen.py),
+  wrk for httpd, TCP sink/source (apps/tcpbulk), and apps/fsread over a 50 MB tree.
+- host: site_scons/goxen/bench/host.py's run(out_dir, log), when that file exists.
+
+A value that cannot be measured is recorded as "unavailable: <why>" (e.g. the guest's own
+error when TCP cannot listen), never as a number. Exit status 0 when every part ran (even with
+unavailable values), 1 when a part failed with an error (the results are still written).
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from goxen import debian, paths
+from goxen.bench import stats, tree
+from goxen.testbed import bed as bedmod
+from goxen.testbed import image
+
+LOADGEN = Path(__file__).with_name("loadgen.py")
+SIDES = ("unikernel", "baseline")
+PARTS = ("image", "boot", "kv", "memory", "echo", "http", "tcp", "fsread", "host")
+T0 = time.monotonic()
+
+
+def log(msg):
+    print(f"bench [{time.monotonic() - T0:7.1f}s] {msg}", flush=True)
+
+
+class Unavailable(Exception):
+    """A measurement that cannot be taken (recorded as "unavailable: <why>")."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The two sides of an app
+
+WRAPPER = """#!/bin/sh
+# ./scons bench: the baseline's /app. The unikernel reads env.KEY=VALUE words of its command
+# line as its environment; baseline-init passes those words as arguments: export them here.
+args=
+for w in "$@"; do
+    case $w in
+    env.*=*) export "${w#env.}" ;;
+    *) args="$args $w" ;;
+    esac
+done
+exec /app.bin $args
+"""
+
+
+def baseline_initramfs(app, out_dir):
+    """The bench's baseline initramfs of app: baseline-init's archive with /app = WRAPPER,
+    /app.bin = the linux/amd64 program and the app's romfs tree at / (where the unikernel
+    mounts it)."""
+    out = Path(out_dir) / "baseline" / f"{app['name']}.cpio.gz"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wrapper = out.with_suffix(".wrapper.sh")
+    wrapper.write_text(WRAPPER)
+    arc = image.baseline_archive(wrapper)
+    arc.file("app.bin", Path(app["baseline_binary"]).read_bytes(), 0o755)
+    if app.get("romfs"):
+        root = Path(app["romfs"])
+        for p in sorted(root.rglob("*")):
+            rel = p.relative_to(root).as_posix()
+            if p.is_symlink():
+                continue
+            if p.is_dir():
+                arc.dir(rel)
+            elif p.is_file():
+                arc.file(rel, p.read_bytes())
+    tmp = out.with_name(out.name + ".tmp")
+    arc.write_gz(tmp)
+    tmp.replace(out)
+    return out
+
+
+class Side:
+    def __init__(self, app, side, ramdisk=None):
+        self.app = app
+        self.side = side
+        if side == "unikernel":
+            self.kernel = Path(app["kernel"])
+            self.xl_text = Path(app["xl"]).read_text()
+            self.ramdisk = None
+        else:
+            self.kernel = paths.BUILD / "testbed" / image.BED_KERNEL
+            self.xl_text = Path(app["baseline_xl"]).read_text()
+            self.ramdisk = Path(ramdisk)
+        self.extra = bedmod.xl_value(self.xl_text, "extra") or ""
+        self.memory = int(bedmod.xl_value(self.xl_text, "memory") or 32)
+
+    def image_bytes(self):
+        n = self.kernel.stat().st_size
+        return n + (self.ramdisk.stat().st_size if self.ramdisk else 0)
+
+
+def set_ip(extra, ip):
+    """extra with its ip=ADDR/PREFIX word's address replaced by ip (prefix kept)."""
+    words = []
+    for w in extra.split():
+        if w.startswith("ip=") and "/" in w:
+            w = f"ip={ip}/{w.split('/', 1)[1]}"
+        words.append(w)
+    return " ".join(words)
+
+
+class Bench:
+    def __init__(self, bed, out_dir, seconds):
+        self.bed = bed
+        self.out_dir = Path(out_dir)
+        self.seconds = seconds
+        self.n = 0
+
+    # -- domains --
+
+    def create(self, side, label, ip=None, memory=None, words=(), timeout=300):
+        """Stage side's files in the dom0, then time `xl create`; returns (Domain, t_create)
+        where t_create is time.monotonic() when the xl create command was sent."""
+        bed = self.bed
+        self.n += 1
+        name = f"{label}-{side.side[:4]}-{self.n}"
+        extra = side.extra if ip is None else set_ip(side.extra, ip)
+        extra = " ".join([extra, *words]).strip()
+        ddir = bed.share / "domains" / name
+        if ddir.exists():
+            shutil.rmtree(ddir)
+        ddir.mkdir(parents=True)
+        bedmod._link_or_copy(side.kernel, ddir / "kernel")
+        local = f"/tmp/goxen/{name}"
+        over = {"name": f'"{name}"', "type": '"pv"', "kernel": f'"{local}/kernel"',
+                "on_poweroff": '"preserve"', "on_reboot": '"preserve"',
+                "on_crash": '"preserve"', "extra": f'"{extra}"',
+                "memory": str(int(memory or side.memory))}
+        if side.ramdisk is not None:
+            bedmod._link_or_copy(side.ramdisk, ddir / "ramdisk")
+            over["ramdisk"] = f'"{local}/ramdisk"'
+        addr = bedmod.cmdline_ip(extra)
+        over["vif"] = (f"[ 'mac=00:16:3e:be:{self.n // 256 % 256:02x}:{self.n % 256:02x},"
+                       f"bridge=xenbr0' ]") if addr else None
+        (ddir / "config.xl").write_text(bedmod.rewrite_xl(side.xl_text, over))
+        log_path = bed.share / "console" / f"guest-{name}.log"
+        log_path.unlink(missing_ok=True)
+        dom = bedmod.Domain(bed, name, log_path, ip=addr)
+        with bed._cond:
+            bed.domains[name] = dom
+        files = " ".join(f"/host/domains/{name}/{f}" for f in ("kernel", "ramdisk")
+                         if (ddir / f).exists())
+        subprocess.run([*bed.netns.exec_prefix(), "ip", "neigh", "flush", "all"],
+                       capture_output=True)
+        bed.sh(f"rm -rf {local}; mkdir -p {local} && cp {files} {local}/", timeout=timeout,
+               check=True)
+        t = time.monotonic()
+        dom.created = t
+        res = bed.sh(f"xl create -p /host/domains/{name}/config.xl && xl unpause {name}; "
+                     f"rc=$?; rm -rf {local}; exit $rc", timeout=timeout)
+        dom.create_result = res
+        if res.rc != 0:
+            time.sleep(0.5)
+            raise bedmod.BedError(f"xl create {name} failed (rc={res.rc}):\n{res.output}"
+                                  f"--- console ---\n{dom.console}--- end ---")
+        return dom, t
+
+    def destroy(self, dom):
+        try:
+            if self.bed.running and dom.info() is not None:
+                dom.destroy()
+        except bedmod.BedError as e:
+            log(f"destroying {dom.name} failed: {e}")
+        shutil.rmtree(self.bed.share / "domains" / dom.name, ignore_errors=True)
+
+    def loadgen(self, mode, *args, timeout=None):
+        cmd = [*self.bed.netns.exec_prefix(), sys.executable, str(LOADGEN), mode,
+               *[str(a) for a in args]]
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=timeout or self.seconds * 4 + 120)
+        lines = [line for line in r.stdout.splitlines() if line.startswith("{")]
+        if not lines:
+            raise RuntimeError(f"loadgen {mode} printed no result (rc {r.returncode}):\n"
+                               f"{r.stdout}{r.stderr}")
+        out = json.loads(lines[-1])
+        if "error" in out:
+            raise Unavailable(out["error"])
+        return out
+
+    def wait_up(self, dom, port, seconds=120):
+        """Wait until the kvstore-like app on dom answers a UDP set/get (smoke test)."""
+        end = time.monotonic() + seconds
+        err = "no answer"
+        while time.monotonic() < end:
+            info = dom.info()
+            if info is None or info.shutdown:
+                raise Unavailable(f"{dom.name} shut down ({info.reason if info else 'gone'}): "
+                                  + _last_lines(dom))
+            try:
+                if self.loadgen("smoke", dom.ip, port, 5, timeout=60)["ok"]:
+                    return
+            except Unavailable as e:
+                err = str(e)
+            except RuntimeError as e:
+                err = str(e)
+        raise Unavailable(f"{dom.name}: no kvstore answer within {seconds} s ({err}): "
+                          + _last_lines(dom))
+
+
+def _last_lines(dom, n=6):
+    lines = [line.text for line in dom.lines[-n:]]
+    return " | ".join(lines) if lines else "(no console output)"
+
+
+def _guest_error(dom, pattern, wait=3.0):
+    """The guest's own complaint (a console line matching pattern), for "unavailable: ..."."""
+    try:
+        return dom.wait_for(pattern, timeout=wait).text
+    except bedmod.BedError:
+        return _last_lines(dom)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parts
+
+def part_image(apps, sides):
+    out = {}
+    for name, app in apps.items():
+        uni, base = sides[name]["unikernel"], sides[name]["baseline"]
+        out[name] = {"unikernel": uni.image_bytes(),
+                     "baseline_kernel": base.kernel.stat().st_size,
+                     "baseline_initramfs": base.ramdisk.stat().st_size,
+                     "baseline_total": base.image_bytes(),
+                     "baseline_app_binary": Path(app["baseline_binary"]).stat().st_size}
+        log(f"image {name}: unikernel {out[name]['unikernel']} B, baseline "
+            f"{out[name]['baseline_total']} B")
+    return out
+
+
+def _boot_once(b, side, ip, port, words=()):
+    """One timed boot: (seconds to first ICMP reply, to first UDP reply, Domain)."""
+    probe = subprocess.Popen([*b.bed.netns.exec_prefix(), sys.executable, str(LOADGEN), "probe",
+                              ip, str(port), "180"], stdout=subprocess.PIPE, text=True)
+    try:
+        first = probe.stdout.readline()
+        if "probe started" not in first:
+            raise RuntimeError(f"probe did not start: {first!r}")
+        dom, t = b.create(side, "boot", ip=ip, words=words)
+        out, _ = probe.communicate(timeout=240)
+    finally:
+        if probe.poll() is None:
+            probe.kill()
+            probe.wait()
+    got = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    icmp = got["icmp"] - t if got["icmp"] is not None else "unavailable: no ping reply in 180 s"
+    udp = got["udp"] - t if got["udp"] is not None else "unavailable: no UDP reply in 180 s"
+    return icmp, udp, dom
+
+
+def part_boot(b, kv, runs):
+    port = 11211
+    res = {s: {"runs": []} for s in SIDES}
+    base_tl = []
+    for i in range(runs):
+        for s in SIDES:
+            ip = f"10.0.0.{100 + i * 2 + (s == 'baseline')}"
+            icmp, udp, dom = _boot_once(b, kv[s], ip, port)
+            res[s]["runs"].append({"icmp": icmp, "udp": udp})
+            if s == "baseline":
+                dom.wait_for(r"^BASELINE-NET", timeout=10)
+                base_tl.append(stats.parse_baseline_timeline(line.text for line in dom.lines))
+            log(f"boot {s} run {i + 1}/{runs}: ping {stats.fmt(icmp)} s, "
+                f"UDP {stats.fmt(udp)} s")
+            b.destroy(dom)
+    for s in SIDES:
+        for key in ("icmp", "udp"):
+            res[s][key] = stats.summarize(r[key] for r in res[s]["runs"])
+    # A debug boot of the unikernel with boottrace=1 for its own timeline.
+    icmp, udp, dom = _boot_once(b, kv["unikernel"], "10.0.0.99", port, words=("boottrace=1",))
+    try:
+        dom.wait_for(r"^goxen-boot: net ", timeout=5)
+    except bedmod.BedError:
+        pass
+    lines = [line.text for line in dom.lines]
+    trace = stats.parse_boottrace(lines)
+    b.destroy(dom)
+    timeline = {"unikernel": stats.boot_timeline(trace), "unikernel_raw_ns": trace,
+                "unikernel_debug_boot": {"icmp": icmp, "udp": udp},
+                "baseline": {k: stats.summarize(t.get(k) for t in base_tl)["median"]
+                             for k in ("init", "net")}}
+    log(f"boot timeline: unikernel {timeline['unikernel']}, baseline {timeline['baseline']}")
+    res["timeline"] = timeline
+    return res
+
+
+def _resident(st, side, image_bytes):
+    """The memory numbers of one kvstore `stats` reply (see results.json's method)."""
+    out = {k: st.get(k) for k in ("go_sys", "go_heap_inuse", "go_heap_alloc", "rss", "mem_used",
+                                  "curr_items", "bytes")}
+    if "go_sys" not in st:
+        out["go_sys"] = "missing: this kvstore's stats have no go_sys"
+    if side == "unikernel":
+        out["used"] = st["go_sys"] + image_bytes if "go_sys" in st else out["go_sys"]
+    else:
+        out["used"] = st.get("mem_used", "missing: no mem_used (no /proc/meminfo?)")
+    return out
+
+
+def part_kv(b, kv, seconds, clients=32, keys=100_000):
+    """kvstore per side: resident memory at rest and after `keys` keys, then UDP and TCP
+    ops/s with `clients` parallel clients."""
+    res = {"resident": {}, "kv_udp": {}, "kv_tcp": {}}
+    for s in SIDES:
+        ip = "10.0.0.2"
+        dom, _ = b.create(kv[s], "kv", ip=ip)
+        try:
+            b.wait_up(dom, 11211)
+            time.sleep(2)
+            rest = b.loadgen("kvstats", ip, 11211)["stats"]
+            fill = b.loadgen("kvfill", ip, 11211, keys, timeout=900)
+            loaded = b.loadgen("kvstats", ip, 11211)["stats"]
+            img = kv[s].image_bytes()
+            res["resident"][s] = {"rest": _resident(rest, s, img),
+                                  "loaded": _resident(loaded, s, img),
+                                  "fill_seconds": fill["seconds"], "fill_resent": fill["resent"]}
+            log(f"kvstore {s}: {res['resident'][s]}")
+            u = b.loadgen("kvudp", ip, 11211, clients, seconds)
+            res["kv_udp"][s] = u["ops"] / u["seconds"]
+            res["kv_udp"][s + "_detail"] = u
+            log(f"kvstore {s} UDP: {res['kv_udp'][s]:.0f} ops/s ({u})")
+            listening = _guest_error(dom, r"^kvstore: listening", wait=1)
+            if "tcp off" in listening or "tcp -" in listening:
+                why = _guest_error(dom, r"^kvstore: tcp:", wait=1)
+                res["kv_tcp"][s] = f"unavailable: {why}"
+            else:
+                try:
+                    t = b.loadgen("kvtcp", ip, 11211, clients, seconds)
+                    res["kv_tcp"][s] = t["ops"] / t["seconds"]
+                    res["kv_tcp"][s + "_detail"] = t
+                except Unavailable as e:
+                    res["kv_tcp"][s] = f"unavailable: {e}; guest: {_guest_error(dom, 'tcp', 1)}"
+            log(f"kvstore {s} TCP: {res['kv_tcp'][s]}")
+        finally:
+            b.destroy(dom)
+    return res
+
+
+def part_memory(b, kv, lo_hi):
+    out = {"min_mb": {}, "probes": {}}
+    for s in SIDES:
+        lo, hi = lo_hi[s]
+
+        def ok(mb, s=s):
+            try:
+                dom, _ = b.create(kv[s], "mem", ip="10.0.0.2", memory=mb)
+            except bedmod.BedError as e:
+                log(f"memory {s} {mb} MB: xl create failed: {str(e).splitlines()[0]}")
+                return False
+            try:
+                b.wait_up(dom, 11211, seconds=60 if s == "unikernel" else 150)
+                log(f"memory {s} {mb} MB: boots and answers")
+                return True
+            except Unavailable as e:
+                log(f"memory {s} {mb} MB: fails: {str(e)[:200]}")
+                return False
+            finally:
+                b.destroy(dom)
+        m, probes = stats.bisect_min(lo, hi, ok)
+        out["min_mb"][s] = m if m is not None else f"unavailable: does not pass at {hi} MB"
+        out["probes"][s] = probes
+    return out
+
+
+def part_echo(b, echo, seconds, clients=16):
+    res = {"udp_echo": {}, "ping_rtt": {}, "ping_detail": {}}
+    ping = shutil.which("ping")
+    for s in SIDES:
+        ip = "10.0.0.2"
+        dom, _ = b.create(echo[s], "echo", ip=ip)
+        try:
+            b.bed.ping(ip, timeout=120)
+            r = subprocess.run([*b.bed.netns.exec_prefix(), ping, "-q", "-c", "50", "-i", "0.05",
+                                "-W", "2", ip], capture_output=True, text=True, timeout=120)
+            p = stats.parse_ping(r.stdout)
+            res["ping_detail"][s] = p
+            res["ping_rtt"][s] = p.get("avg", "unavailable: no RTT in ping's summary")
+            u = b.loadgen("udpecho", ip, 7, clients, seconds)
+            res["udp_echo"][s] = u["ops"] / u["seconds"]
+            res["udp_echo"][s + "_detail"] = u
+            log(f"echo {s}: ping {p}, UDP echo {res['udp_echo'][s]:.0f} rt/s")
+        finally:
+            b.destroy(dom)
+    return res
+
+
+def _wrk():
+    w = shutil.which("wrk")
+    if w:
+        return w
+    log("installing wrk with apt-get (httpd's load tool)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-q"],
+                ["apt-get", "install", "-q", "-y", "--no-install-recommends", "wrk"]):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+        if r.returncode != 0:
+            raise Unavailable(f"{' '.join(cmd)} failed: {r.stderr.strip()[-300:]}")
+    return shutil.which("wrk") or "wrk"
+
+
+def _wait_tcp_app(b, dom, ready, fail, timeout=120):
+    """Wait for the app's ready console line; the guest's error line -> Unavailable."""
+    line = dom.wait_for(f"({ready})|({fail})", timeout=timeout).text
+    if re.search(fail, line):
+        raise Unavailable(line)
+    b.bed.ping(dom.ip, timeout=60)
+    return line
+
+
+def part_http(b, httpd, seconds, conns=32):
+    res = {}
+    wrk = _wrk()
+    for s in SIDES:
+        ip = "10.0.0.3"
+        dom, _ = b.create(httpd[s], "http", ip=ip)
+        try:
+            try:
+                _wait_tcp_app(b, dom, r"^httpd: serving", r"^httpd: (?!site|serving)")
+            except Unavailable as e:
+                res[s] = f"unavailable: {e}"
+                log(f"httpd {s}: {res[s]}")
+                continue
+            r = subprocess.run([*b.bed.netns.exec_prefix(), wrk, "-t2", f"-c{conns}",
+                                f"-d{seconds}s", f"http://{ip}/"], capture_output=True,
+                               text=True, timeout=seconds * 3 + 60)
+            w = stats.parse_wrk(r.stdout)
+            res[s] = w["requests_per_s"]
+            res[s + "_detail"] = w
+            log(f"httpd {s}: {w}")
+        finally:
+            b.destroy(dom)
+    return res
+
+
+def part_tcp(b, tcpbulk, seconds):
+    res = {"tcp_sink": {}, "tcp_source": {}}
+    for s in SIDES:
+        ip = "10.0.0.2"
+        dom, _ = b.create(tcpbulk[s], "tcp", ip=ip)
+        try:
+            try:
+                _wait_tcp_app(b, dom, r"^tcpbulk: sink on", r"^tcpbulk: (?!sink on)")
+            except Unavailable as e:
+                for k in res:
+                    res[k][s] = f"unavailable: {e}"
+                log(f"tcpbulk {s}: unavailable: {e}")
+                continue
+            k = b.loadgen("tcpsink", ip, 5001, seconds)
+            if k["acked"] != k["bytes"]:
+                res["tcp_sink"][s] = (f"error: sent {k['bytes']} bytes, the sink counted "
+                                      f"{k['acked']}")
+            else:
+                res["tcp_sink"][s] = k["bytes"] / k["seconds"] / 1e6
+            res["tcp_sink"][s + "_detail"] = k
+            o = b.loadgen("tcpsource", ip, 5002, seconds)
+            res["tcp_source"][s] = o["bytes"] / o["seconds"] / 1e6
+            res["tcp_source"][s + "_detail"] = o
+            log(f"tcpbulk {s}: into the guest {res['tcp_sink'][s]} MB/s, out "
+                f"{res['tcp_source'][s]} MB/s")
+        finally:
+            b.destroy(dom)
+    return res
+
+
+def part_fsread(b, fsread, expect_crc, expect_bytes):
+    res = {"expected": {"crc32": expect_crc, "bytes": expect_bytes}}
+    for s in SIDES:
+        dom, _ = b.create(fsread[s], "fsread", timeout=600)
+        try:
+            dom.wait_for(r"^exit status \d+", timeout=900)
+            passes = stats.parse_fsread(line.text for line in dom.lines)
+            if not passes:
+                res[s] = f"error: no fsread lines: {_last_lines(dom)}"
+                continue
+            bad = [p for p in passes if p["crc32"] != expect_crc or p["bytes"] != expect_bytes]
+            if bad:
+                res[s] = (f"error: read {bad[0]['bytes']} bytes crc32 {bad[0]['crc32']}, "
+                          f"expected {expect_bytes} bytes crc32 {expect_crc}")
+            else:
+                res[s] = expect_bytes / passes[0]["seconds"] / 1e6
+            res[s + "_passes"] = passes
+            log(f"fsread {s}: {passes}")
+        finally:
+            b.destroy(dom)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+
+METHOD = {
+    "boot": "host CLOCK_MONOTONIC from sending `xl create -p && xl unpause` to the dom0 (kernel "
+            "and ramdisk already copied into the dom0's RAM) to the first ICMP echo reply / "
+            "first kvstore UDP `version` reply, probed every 10 ms from the bed's namespace; "
+            "median and spread (max-min) over the runs. Timeline: the unikernel's goxen-boot "
+            "stages (pvclock) relative to entry; the baseline's /init uptime lines.",
+    "image": "unikernel: the .xen file; baseline: Debian's vmlinux (compacted ELF, as the bed "
+             "boots it) + the gzip initramfs (busybox, xen-netfront, the Go binary, romfs tree).",
+    "memory": "min_mb: smallest memory= at which kvstore boots and answers UDP set/get "
+              "(bisected). resident: kvstore stats at rest and after 100k 100-byte keys: "
+              "go_sys = runtime.MemStats.Sys on both sides; used = go_sys + kernel image bytes "
+              "for the unikernel (all it has besides what the runtime mapped), MemTotal - "
+              "MemAvailable of the whole Linux guest for the baseline; rss (baseline only) is "
+              "the process's resident set.",
+    "throughput": "closed loop, one request in flight per client, from the bed's namespace "
+                  "(the load generator shares the host's 2 cores with QEMU): kvstore 9:1 "
+                  "get:set over 1000 keys; UDP echo of 64-byte datagrams; ping -i 0.05 x50; "
+                  "wrk -t2 -c32 on /; TCP: one connection into apps/tcpbulk's sink (byte count "
+                  "checked) and out of its source; fsread: first pass over the 50 MB tree, "
+                  "checksum checked against the host's.",
+}
+
+
+def load_manifest(path):
+    data = json.loads(Path(path).read_text())
+    return {a["name"]: a for a in data["apps"]}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m goxen.bench.run")
+    p.add_argument("--manifest", required=True)
+    p.add_argument("--out", default=str(paths.BUILD / "bench"))
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--seconds", type=int, default=10)
+    p.add_argument("--only", default=",".join(PARTS))
+    args = p.parse_args(argv)
+    only = set(args.only.split(","))
+    unknown = only - set(PARTS)
+    if unknown:
+        p.error(f"unknown part(s) {', '.join(sorted(unknown))}; parts: {', '.join(PARTS)}")
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    apps = load_manifest(args.manifest)
+    started = time.time()
+    results = {"meta": {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+                        "machine": _machine(), "runs": args.runs, "seconds": args.seconds,
+                        "parts": sorted(only)},
+               "method": METHOD, "errors": {}}
+    log("building the baseline initramfs of each app (app + env wrapper + romfs tree)")
+    sides = {}
+    for name, app in apps.items():
+        ramdisk = baseline_initramfs(app, out_dir)
+        sides[name] = {"unikernel": Side(app, "unikernel"),
+                       "baseline": Side(app, "baseline", ramdisk)}
+    if "image" in only:
+        results["image"] = part_image(apps, sides)
+    failed = False
+
+    def attempt(part, fn, *a):
+        nonlocal failed
+        log(f"--- {part}")
+        try:
+            return fn(*a)
+        except Unavailable as e:
+            results["errors"][part] = f"unavailable: {e}"
+        except Exception as e:      # recorded, reported and the run goes on with other parts
+            failed = True
+            results["errors"][part] = f"error: {type(e).__name__}: {e}"
+            traceback.print_exc()
+        log(f"{part}: {results['errors'][part][:300]}")
+        return None
+
+    kernel, initramfs = paths.BUILD / "testbed" / image.BED_KERNEL, \
+        paths.BUILD / "testbed" / image.BED_INITRAMFS
+    need_bed = only & {"boot", "kv", "memory", "echo", "http", "tcp", "fsread"}
+    bed = None
+    if need_bed:
+        log("booting the tier-3 test bed (Xen + Linux dom0 in QEMU)")
+        bed = bedmod.Bed(kernel, initramfs, workdir=paths.BUILD / "testbed" / "run")
+        bed.start()
+        log(f"test bed up in {bed.boot_seconds:.1f} s (netns {bed.netns.name})")
+    try:
+        b = Bench(bed, out_dir, args.seconds) if bed else None
+        kv = sides.get("kvstore")
+        if "boot" in only:
+            r = attempt("boot", part_boot, b, kv, args.runs)
+            if r:
+                results["boot"] = r
+        thr = results.setdefault("throughput", {})
+        if "kv" in only:
+            r = attempt("kv", part_kv, b, kv, args.seconds)
+            if r:
+                results.setdefault("memory", {})["resident"] = r["resident"]
+                thr["kv_udp"], thr["kv_tcp"] = r["kv_udp"], r["kv_tcp"]
+        if "memory" in only:
+            r = attempt("memory", part_memory, b, kv, {"unikernel": (4, 64),
+                                                       "baseline": (16, 256)})
+            if r:
+                results.setdefault("memory", {}).update(r)
+        if "echo" in only:
+            r = attempt("echo", part_echo, b, sides["echo"], args.seconds)
+            if r:
+                thr.update(r)
+        if "http" in only:
+            r = attempt("http", part_http, b, sides["httpd"], args.seconds)
+            if r:
+                thr["http"] = r
+        if "tcp" in only:
+            r = attempt("tcp", part_tcp, b, sides["tcpbulk"], args.seconds)
+            if r:
+                thr.update(r)
+        if "fsread" in only:
+            t = Path(apps["fsread"]["romfs"]) / "tree"
+            r = attempt("fsread", part_fsread, b, sides["fsread"], tree.checksum(t),
+                        tree.total_bytes(t))
+            if r:
+                thr["fsread"] = r
+    finally:
+        if bed is not None:
+            bed.close()
+    if "host" in only:
+        host_py = Path(__file__).with_name("host.py")
+        if host_py.is_file():
+            from goxen.bench import host
+            r = attempt("host", host.run, out_dir, log)
+            if r is not None:
+                results["host"] = r
+        else:
+            results["host"] = {"unavailable": f"{host_py} does not exist yet"}
+    results["meta"]["wall_seconds"] = time.time() - started
+    return finish(results, out_dir) or (1 if failed else 0)
+
+
+def _machine():
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"host": platform.node(), "cpus": os.cpu_count(), "cpu": cpu,
+            "kernel": platform.release(), "xen": f"Xen {debian.XEN_VERSION} in QEMU (TCG)"}
+
+
+def finish(results, out_dir):
+    """Write results.json, table.txt/.md and the plots; print the table."""
+    rs = stats.rows(results)
+    results["rows"] = rs
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    text = stats.table(rs)
+    (out_dir / "table.txt").write_text(text)
+    (out_dir / "table.md").write_text(stats.markdown(rs))
+    from goxen.bench import plots
+    plots.boot_timeline(results, out_dir / "boot_timeline.png")
+    plots.ratios(rs, out_dir / "ratios.png")
+    host = results.get("host")
+    print()
+    print(f"./scons bench, {results['meta']['date']}, {results['meta']['machine']['cpu']} "
+          f"x{results['meta']['machine']['cpus']}, {results['meta']['machine']['xen']}, "
+          f"wall {results['meta'].get('wall_seconds', 0):.0f} s")
+    print(text)
+    if isinstance(host, dict) and host.get("table"):
+        print("host netstack vs Linux on the TAP:")
+        print(host["table"])
+    elif host is not None:
+        print(f"host netstack vs Linux: {json.dumps(host, default=str)[:500]}")
+    for part, err in results.get("errors", {}).items():
+        print(f"{part}: {err}")
+    print(f"results: {out_dir / 'results.json'}; plots: {out_dir / 'boot_timeline.png'}, "
+          f"{out_dir / 'ratios.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

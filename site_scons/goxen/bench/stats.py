@@ -1,0 +1,298 @@
+"""The pure part of `./scons bench`: parsing guest and tool output, statistics, ratios, the
+targets of issue 9 and the results table. No I/O here (unit-tested with fixture data in
+tests/unit/test_bench.py).
+
+A measured value is a number, or a string "unavailable: WHY" / "missing: WHY" / "error: WHY"
+when it could not be measured; such a value never counts as a met target.
+"""
+
+import re
+import statistics
+
+#: The unikernel's boot-timeline stages (goxen-boot: STAGE NS, pvclock system time in ns), in
+#: boot order.
+BOOT_STAGES = ("entry", "runtime", "main", "net")
+_BOOT_LINE = re.compile(r"^goxen-boot: (\w+) (\d+)\s*$")
+#: The baseline's /init prints its kernel uptime at these points (goxen/dom0/baseline-init).
+_BASELINE_LINE = re.compile(r"^BASELINE-(INIT|NET)\b.*\buptime=([\d.]+)")
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def summarize(values):
+    """{n, median, min, max, spread} of the numbers in values (spread = max - min); a list
+    without numbers gives n=0 and None elsewhere."""
+    nums = sorted(v for v in values if is_number(v))
+    if not nums:
+        return {"n": 0, "median": None, "min": None, "max": None, "spread": None}
+    return {"n": len(nums), "median": statistics.median(nums), "min": nums[0],
+            "max": nums[-1], "spread": nums[-1] - nums[0]}
+
+
+def parse_boottrace(lines):
+    """{stage: ns} from `goxen-boot: STAGE NS` lines; the first line of each stage counts."""
+    out = {}
+    for line in lines:
+        m = _BOOT_LINE.match(line.strip())
+        if m and m.group(1) in BOOT_STAGES and m.group(1) not in out:
+            out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def boot_timeline(trace):
+    """Milliseconds of each stage after `entry`: {stage: ms or "missing: ..."}.
+
+    Without `entry` there is no origin and every stage is reported missing."""
+    out = {}
+    if "entry" not in trace:
+        for stage in BOOT_STAGES:
+            out[stage] = "missing: no goxen-boot: entry line" if stage not in trace else \
+                "missing: no entry stage to measure from"
+        return out
+    origin = trace["entry"]
+    for stage in BOOT_STAGES:
+        if stage in trace:
+            out[stage] = (trace[stage] - origin) / 1e6
+        else:
+            out[stage] = f"missing: the guest printed no goxen-boot: {stage} line"
+    return out
+
+
+def parse_baseline_timeline(lines):
+    """{"init": ms, "net": ms}: the baseline Linux's uptime when its /init started and when
+    eth0 had its address (from BASELINE-INIT/BASELINE-NET lines)."""
+    out = {}
+    for line in lines:
+        m = _BASELINE_LINE.match(line.strip())
+        if m:
+            out.setdefault(m.group(1).lower(), float(m.group(2)) * 1000.0)
+    return out
+
+
+_PING_RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)(?:/([\d.]+))? ms")
+_PING_LOSS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
+
+
+def parse_ping(text):
+    """{sent, received, min, avg, max} (RTTs in ms) from ping's summary (iputils or busybox)."""
+    m = _PING_LOSS.search(text)
+    if not m:
+        raise ValueError(f"no ping summary in: {text[-300:]!r}")
+    out = {"sent": int(m.group(1)), "received": int(m.group(2))}
+    r = _PING_RTT.search(text)
+    if r:
+        out.update(min=float(r.group(1)), avg=float(r.group(2)), max=float(r.group(3)))
+    return out
+
+
+_UNITS = {"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
+_TIME = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def parse_wrk(text):
+    """{requests_per_s, latency_ms, requests, errors} from wrk's report."""
+    m = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
+    if not m:
+        raise ValueError(f"no Requests/sec in wrk output: {text[-300:]!r}")
+    out = {"requests_per_s": float(m.group(1)), "errors": 0}
+    lat = re.search(r"^\s+Latency\s+([\d.]+)(us|ms|s|m)\b", text, re.M)
+    if lat:
+        out["latency_ms"] = float(lat.group(1)) * _TIME[lat.group(2)]
+    n = re.search(r"^\s+(\d+) requests in", text, re.M)
+    if n:
+        out["requests"] = int(n.group(1))
+    err = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if err:
+        out["errors"] += sum(int(x) for x in err.groups())
+    non2 = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if non2:
+        out["errors"] += int(non2.group(1))
+    return out
+
+
+_FSREAD = re.compile(r"^fsread: pass (\d+) files (\d+) bytes (\d+) crc32 ([0-9a-f]{8}) ns (\d+)$")
+
+
+def parse_fsread(lines):
+    """[{pass, files, bytes, crc32, seconds}] from apps/fsread's lines."""
+    out = []
+    for line in lines:
+        m = _FSREAD.match(line.strip())
+        if m:
+            out.append({"pass": int(m.group(1)), "files": int(m.group(2)),
+                        "bytes": int(m.group(3)), "crc32": m.group(4),
+                        "seconds": int(m.group(5)) / 1e9})
+    return out
+
+
+def ratio(uni, base):
+    """uni / base, or None when either is not a positive number."""
+    if is_number(uni) and is_number(base) and base > 0:
+        return uni / base
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows, targets and the table
+
+def row(section, metric, unit, uni, base, better, target=None):
+    """One comparison: better is "lower" or "higher"; target is None or (kind, number):
+    ("ratio_max", r)  met when uni/base <= r        ("ratio_min", r)  met when uni/base >= r
+    ("abs_max", x)    met when uni <= x
+    Returns a dict with ratio (uni/base) and met (True/False/None when not measurable)."""
+    r = ratio(uni, base)
+    met = None
+    text = ""
+    if target is not None:
+        kind, x = target
+        if kind == "ratio_max":
+            text = f"<= 1/{1 / x:g} of baseline" if x < 1 else f"<= {x:g}x baseline"
+            met = None if r is None else r <= x
+        elif kind == "ratio_min":
+            text = f">= {x:g}x baseline"
+            met = None if r is None else r >= x
+        elif kind == "abs_max":
+            text = f"<= {x:g} {unit}"
+            met = None if not is_number(uni) else uni <= x
+        else:
+            raise ValueError(f"unknown target kind {kind!r}")
+    return {"section": section, "metric": metric, "unit": unit, "unikernel": uni,
+            "baseline": base, "better": better, "ratio": r, "target": text, "met": met}
+
+
+def _get(d, *path):
+    for p in path:
+        if not isinstance(d, dict) or p not in d:
+            return "missing: not measured"
+        d = d[p]
+    return d
+
+
+def rows(results):
+    """The comparison rows of a results dict (the structure goxen.bench.run writes)."""
+    out = []
+    boot = results.get("boot", {})
+    for key, label in (("icmp", "xl create -> first ping reply"),
+                       ("udp", "xl create -> first kvstore UDP reply")):
+        out.append(row("boot", label, "s", _get(boot, "unikernel", key, "median"),
+                       _get(boot, "baseline", key, "median"), "lower", ("ratio_max", 1 / 20)))
+    for app, sizes in sorted(results.get("image", {}).items()):
+        base = sizes.get("baseline_total")
+        out.append(row("image", f"{app} image", "bytes", sizes.get("unikernel"), base, "lower",
+                       ("ratio_max", 1 / 20)))
+    mem = results.get("memory", {})
+    uni_min = _get(mem, "min_mb", "unikernel")
+    base_min = _get(mem, "min_mb", "baseline")
+    out.append(row("memory", "min memory= (kvstore smoke)", "MB", uni_min, base_min, "lower",
+                   ("ratio_max", 1 / 4)))
+    out.append(row("memory", "min memory= absolute", "MB", uni_min, base_min, "lower",
+                   ("abs_max", 16)))
+    for phase in ("rest", "loaded"):
+        label = "at rest" if phase == "rest" else "after 100k keys"
+        for stat, name in (("go_sys", "Go runtime Sys"), ("used", "guest memory used")):
+            out.append(row("memory", f"kvstore {name} {label}", "bytes",
+                           _get(mem, "resident", "unikernel", phase, stat),
+                           _get(mem, "resident", "baseline", phase, stat), "lower"))
+    for key, (label, unit, better) in THROUGHPUT.items():
+        t = results.get("throughput", {}).get(key, {})
+        target = ("ratio_min", 1.5) if better == "higher" else ("ratio_max", 1 / 1.5)
+        out.append(row("throughput", label, unit, t.get("unikernel", "missing: not measured"),
+                       t.get("baseline", "missing: not measured"), better, target))
+    return out
+
+
+#: Throughput metrics: key -> (label, unit, better).
+THROUGHPUT = {
+    "kv_udp": ("kvstore ops/s over UDP", "ops/s", "higher"),
+    "kv_tcp": ("kvstore ops/s over TCP", "ops/s", "higher"),
+    "udp_echo": ("UDP echo round trips/s", "rt/s", "higher"),
+    "ping_rtt": ("ping RTT (avg)", "ms", "lower"),
+    "http": ("httpd requests/s (wrk)", "req/s", "higher"),
+    "tcp_sink": ("TCP bulk into the guest", "MB/s", "higher"),
+    "tcp_source": ("TCP bulk out of the guest", "MB/s", "higher"),
+    "fsread": ("read the 50 MB tree (first pass)", "MB/s", "higher"),
+}
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v if len(v) <= 60 else v[:57] + "..."
+    if unit == "bytes":
+        if abs(v) >= 1 << 20:
+            return f"{v / (1 << 20):.1f} MiB"
+        if abs(v) >= 1 << 10:
+            return f"{v / (1 << 10):.1f} KiB"
+        return f"{v:.0f} B"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3g}"
+
+
+def status(r):
+    if not r["target"]:
+        return ""
+    if r["met"] is None:
+        return "n/a"
+    return "met" if r["met"] else "MISSED"
+
+
+def table(rs):
+    """The results table as text (one line per row)."""
+    head = ("section", "metric", "unikernel", "baseline", "uni/base", "target", "status")
+    lines = []
+    for r in rs:
+        unit = r["unit"]
+        suffix = "" if unit == "bytes" else f" {unit}"
+        u, b = fmt(r["unikernel"], unit), fmt(r["baseline"], unit)
+        lines.append((r["section"], r["metric"],
+                      u + (suffix if is_number(r["unikernel"]) else ""),
+                      b + (suffix if is_number(r["baseline"]) else ""),
+                      "-" if r["ratio"] is None else f"{r['ratio']:.3g}", r["target"] or "",
+                      status(r)))
+    widths = [max(len(head[i]), *(len(l[i]) for l in lines)) if lines else len(head[i])
+              for i in range(len(head))]
+    sep = "-+-".join("-" * w for w in widths)
+    out = [" | ".join(h.ljust(w) for h, w in zip(head, widths)), sep]
+    out += [" | ".join(c.ljust(w) for c, w in zip(l, widths)) for l in lines]
+    return "\n".join(out) + "\n"
+
+
+def markdown(rs):
+    """The same table in Markdown (for the README)."""
+    out = ["| metric | unikernel | baseline | uni/base | target | status |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for r in rs:
+        unit = r["unit"]
+        sfx = "" if unit == "bytes" else f" {unit}"
+        u = fmt(r["unikernel"], unit) + (sfx if is_number(r["unikernel"]) else "")
+        b = fmt(r["baseline"], unit) + (sfx if is_number(r["baseline"]) else "")
+        out.append(f"| {r['metric']} | {u} | {b} | "
+                   f"{'-' if r['ratio'] is None else format(r['ratio'], '.3g')} | "
+                   f"{r['target']} | {status(r)} |")
+    return "\n".join(out) + "\n"
+
+
+def bisect_min(lo, hi, ok):
+    """The smallest m in [lo, hi] with ok(m) true, assuming ok is monotonic (false below some
+    point, true from it on); hi is checked first. Returns (m or None, [(m, ok)] probes)."""
+    probes = []
+
+    def check(m):
+        r = bool(ok(m))
+        probes.append((m, r))
+        return r
+    if not check(hi):
+        return None, probes
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if check(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi, probes
