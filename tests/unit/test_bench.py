@@ -1,0 +1,263 @@
+"""goxen.bench's parsing, statistics, targets, table, plots, tree and load-generator framing,
+on fixture data (no test bed, no timing)."""
+
+import json
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from goxen.bench import loadgen, run, stats, tree
+
+PING_IPUTILS = """PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.
+
+--- 10.0.0.2 ping statistics ---
+50 packets transmitted, 49 received, 2% packet loss, time 2511ms
+rtt min/avg/max/mdev = 0.412/1.873/9.120/1.001 ms
+"""
+PING_BUSYBOX = """PING 10.0.0.2 (10.0.0.2): 56 data bytes
+
+--- 10.0.0.2 ping statistics ---
+3 packets transmitted, 3 packets received, 0% packet loss
+round-trip min/avg/max = 0.511/0.702/0.998 ms
+"""
+WRK = """Running 10s test @ http://10.0.0.3/
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    12.34ms    3.21ms  50.00ms   80.00%
+    Req/Sec     1.30k   100.00     1.50k    70.00%
+  25904 requests in 10.01s, 40.12MB read
+  Socket errors: connect 0, read 2, write 0, timeout 3
+  Non-2xx or 3xx responses: 4
+Requests/sec:   2587.91
+Transfer/sec:      4.01MB
+"""
+
+
+def test_summarize_median_and_spread_ignore_unavailable_values():
+    s = stats.summarize([0.9, "unavailable: no reply", 0.5, 0.7, 2.0])
+    assert s == {"n": 4, "median": 0.8, "min": 0.5, "max": 2.0, "spread": 1.5}
+    assert stats.summarize(["missing: x"])["median"] is None
+    assert stats.summarize([True, False])["n"] == 0        # booleans are not measurements
+
+
+def test_boottrace_first_line_per_stage_and_missing_stages():
+    lines = ["hello", "goxen-boot: entry 1000000", "goxen-boot: runtime 3500000",
+             "goxen-boot: runtime 9999999999", "goxen-boot: bogus 5", "goxen-boot: main 4000000 "]
+    trace = stats.parse_boottrace(lines)
+    assert trace == {"entry": 1000000, "runtime": 3500000, "main": 4000000}
+    tl = stats.boot_timeline(trace)
+    assert tl["entry"] == 0.0 and tl["runtime"] == 2.5 and tl["main"] == 3.0
+    assert tl["net"].startswith("missing: ") and "net" in tl["net"]
+    tl = stats.boot_timeline({"main": 5})
+    assert all(v.startswith("missing: ") for v in tl.values())
+
+
+def test_baseline_timeline_from_init_lines():
+    tl = stats.parse_baseline_timeline([
+        "BASELINE-INIT uptime=1.25", "noise", "BASELINE-NET ip=10.0.0.2/24 gw=10.0.0.1 uptime=2.50",
+        "BASELINE-NET ip=x uptime=9.00"])
+    assert tl == {"init": 1250.0, "net": 2500.0}
+
+
+def test_parse_ping_iputils_and_busybox():
+    p = stats.parse_ping(PING_IPUTILS)
+    assert p == {"sent": 50, "received": 49, "min": 0.412, "avg": 1.873, "max": 9.12}
+    b = stats.parse_ping(PING_BUSYBOX)
+    assert (b["sent"], b["received"], b["avg"]) == (3, 3, 0.702)
+    with pytest.raises(ValueError, match="no ping summary"):
+        stats.parse_ping("ping: connect: Network is unreachable\n")
+
+
+def test_parse_wrk_counts_errors():
+    w = stats.parse_wrk(WRK)
+    assert w == {"requests_per_s": 2587.91, "latency_ms": 12.34, "requests": 25904, "errors": 9}
+    with pytest.raises(ValueError, match="Requests/sec"):
+        stats.parse_wrk("unable to connect to 10.0.0.3:80 Connection refused\n")
+
+
+def test_parse_fsread():
+    out = stats.parse_fsread(["fsread: pass 1 files 235 bytes 52428800 crc32 8b66221e ns 1500000000",
+                              "fsread: pass 2 files 235 bytes 52428800 crc32 8b66221e ns 250000000",
+                              "fsread: pass x"])
+    assert [p["seconds"] for p in out] == [1.5, 0.25]
+    assert out[0]["crc32"] == "8b66221e" and out[1]["files"] == 235
+
+
+@pytest.mark.parametrize("uni,base,target,met", [
+    (0.04, 1.0, ("ratio_max", 1 / 20), True),
+    (0.06, 1.0, ("ratio_max", 1 / 20), False),
+    (1600, 1000, ("ratio_min", 1.5), True),
+    (1400, 1000, ("ratio_min", 1.5), False),
+    (16, 128, ("abs_max", 16), True),
+    (17, 128, ("abs_max", 16), False),
+    ("unavailable: tcp", 1000, ("ratio_min", 1.5), None),
+    (1000, "unavailable: x", ("ratio_min", 1.5), None),
+    ("unavailable: x", 10, ("abs_max", 16), None),
+])
+def test_row_targets(uni, base, target, met):
+    r = stats.row("s", "m", "u", uni, base, "higher", target)
+    assert r["met"] is met
+    assert stats.status(r) == {True: "met", False: "MISSED", None: "n/a"}[met]
+
+
+def test_row_rejects_unknown_target():
+    with pytest.raises(ValueError, match="unknown target kind"):
+        stats.row("s", "m", "u", 1, 2, "lower", ("about", 3))
+
+
+def _results():
+    return {
+        "boot": {"unikernel": {"icmp": {"median": 0.3}, "udp": {"median": 0.35}},
+                 "baseline": {"icmp": {"median": 9.0}, "udp": {"median": 5.0}},
+                 "timeline": {"unikernel": {"entry": 0.0, "runtime": 2.0, "main": 2.5,
+                                            "net": "missing: the guest printed no goxen-boot: net line"},
+                              "baseline": {"init": 2000.0, "net": 3100.0}}},
+        "image": {"kvstore": {"unikernel": 6 << 20, "baseline_total": 60 << 20}},
+        "memory": {"min_mb": {"unikernel": 12, "baseline": 64},
+                   "resident": {"unikernel": {"rest": {"go_sys": 8 << 20, "used": 14 << 20},
+                                              "loaded": {"go_sys": 40 << 20, "used": 46 << 20}}}},
+        "throughput": {"kv_udp": {"unikernel": 3000.0, "baseline": 1500.0},
+                       "kv_tcp": {"unikernel": "unavailable: kvstore: tcp: not supported",
+                                  "baseline": 2000.0},
+                       "ping_rtt": {"unikernel": 0.5, "baseline": 1.0}},
+    }
+
+
+def test_rows_cover_every_target_and_mark_them():
+    rs = stats.rows(_results())
+    by = {r["metric"]: r for r in rs}
+    assert by["xl create -> first ping reply"]["met"] is True           # 0.3/9 < 1/20
+    assert by["xl create -> first kvstore UDP reply"]["met"] is False   # 0.35/5 > 1/20
+    assert by["kvstore image"]["met"] is False                           # 1/10
+    assert by["min memory= (kvstore smoke)"]["met"] is True              # 12/64 <= 1/4
+    assert by["min memory= (kvstore smoke)"]["ratio"] == pytest.approx(12 / 64)
+    assert by["min memory= absolute"]["met"] is True
+    assert by["kvstore ops/s over UDP"]["met"] is True                   # 2x
+    assert by["kvstore ops/s over TCP"]["met"] is None
+    assert by["ping RTT (avg)"]["met"] is True                           # half the baseline's
+    assert by["httpd requests/s (wrk)"]["unikernel"].startswith("missing: ")
+    assert by["kvstore Go runtime Sys after 100k keys"]["baseline"].startswith("missing: ")
+
+
+def test_min_memory_ratio_target_direction():
+    r = stats.row("memory", "m", "MB", 12, 64, "lower", ("ratio_max", 1 / 4))
+    assert r["met"] is True
+    r = stats.row("memory", "m", "MB", 20, 64, "lower", ("ratio_max", 1 / 4))
+    assert r["met"] is False
+
+
+def test_table_and_markdown_show_values_ratios_and_status():
+    rs = stats.rows(_results())
+    text = stats.table(rs)
+    lines = text.splitlines()
+    assert lines[0].split(" | ")[0].strip() == "section"
+    assert len({len(line) for line in lines[:3]}) == 1          # aligned columns
+    ping = next(line for line in lines if "first ping reply" in line)
+    assert "0.3 s" in ping and "9 s" in ping and "0.0333" in ping and "met" in ping
+    tcp = next(line for line in lines if "over TCP" in line)
+    assert "unavailable: kvstore: tcp: not supported" in tcp and "n/a" in tcp
+    image = next(line for line in lines if "kvstore image" in line)
+    assert "6.0 MiB" in image and "60.0 MiB" in image and "MISSED" in image
+    md = stats.markdown(rs)
+    assert md.startswith("| metric |") and "| MISSED |" in md
+
+
+def test_bisect_min_finds_the_threshold_with_few_probes():
+    calls = []
+
+    def ok(m):
+        calls.append(m)
+        return m >= 11
+    m, probes = stats.bisect_min(4, 64, ok)
+    assert m == 11
+    assert probes[0] == (64, True) and len(probes) <= 8
+    assert [c for c, _ in probes] == calls
+    assert stats.bisect_min(4, 64, lambda m: False) == (None, [(64, False)])
+    assert stats.bisect_min(4, 64, lambda m: True)[0] == 4
+
+
+def test_plots_write_pngs(tmp_path):
+    from goxen.bench import plots
+    rs = stats.rows(_results())
+    for p in (plots.boot_timeline(_results(), tmp_path / "boot.png"),
+              plots.ratios(rs, tmp_path / "ratios.png"),
+              plots.ratios([], tmp_path / "empty.png"),
+              plots.boot_timeline({}, tmp_path / "noboot.png")):
+        data = Path(p).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+
+
+def test_plot_target_ticks():
+    from goxen.bench import plots
+    assert plots._target_ratio("<= 1/20 of baseline") == pytest.approx(0.05)
+    assert plots._target_ratio(">= 1.5x baseline") == 1.5
+    assert plots._target_ratio("<= 16 MB") is None
+
+
+def test_tree_layout_is_deterministic_and_exactly_50mb():
+    a, b = tree.layout(), tree.layout()
+    assert a == b and sum(s for _, s in a) == 50 << 20
+    assert len({p for p, _ in a}) == len(a) > 100
+    assert tree.content("d0/x", 1000) == tree.content("d0/x", 1000)
+    assert tree.content("d0/x", 1000) != tree.content("d0/y", 1000)
+
+
+def test_tree_checksum_matches_fsread_order(tmp_path):
+    """Lexical WalkDir order, files and directories interleaved (a.txt < b/ < c.txt)."""
+    t = tmp_path / "t"
+    for rel, data in (("a.txt", b"1"), ("b/x", b"22"), ("b/y/z", b""), ("c.txt", b"333")):
+        (t / rel).parent.mkdir(parents=True, exist_ok=True)
+        (t / rel).write_bytes(data)
+    crc = 0
+    for rel, data in (("a.txt", b"1"), ("b/x", b"22"), ("b/y/z", b""), ("c.txt", b"333")):
+        crc = zlib.crc32(rel.encode(), crc)
+        crc = zlib.crc32(struct.pack(">I", zlib.crc32(data)), crc)
+    assert tree.checksum(t) == f"{crc:08x}"
+    assert tree.total_bytes(t) == 6
+
+
+def test_tree_ensure_small(tmp_path, monkeypatch):
+    out = tree.ensure(tmp_path, total=100_000)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) == 100_000
+    mtime = files[0].stat().st_mtime_ns
+    tree.ensure(tmp_path, total=100_000)                    # stamp matches: not rewritten
+    assert files[0].stat().st_mtime_ns == mtime
+
+
+def test_icmp_echo_checksum_verifies():
+    pkt = loadgen.icmp_echo(0x1234, 7, b"abc")
+    assert pkt[0] == 8 and struct.unpack("!HH", pkt[4:8]) == (0x1234, 7)
+    assert loadgen._checksum(pkt) == 0                      # RFC 1071: sums to all ones
+
+
+def test_udp_frame_header():
+    assert loadgen.udp_frame(0x10001, b"x") == b"\x00\x01\x00\x00\x00\x01\x00\x00x"
+
+
+def test_loadgen_unknown_mode_is_an_error():
+    r = subprocess.run([sys.executable, str(run.LOADGEN), "nosuch", "127.0.0.1", "1"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and json.loads(r.stdout)["error"] == "unknown mode 'nosuch'"
+
+
+def test_set_ip_keeps_prefix_and_other_words():
+    assert run.set_ip("console=hvc0 ip=10.0.0.2/24 gw=10.0.0.1 env.A=1", "10.0.0.101") == \
+        "console=hvc0 ip=10.0.0.101/24 gw=10.0.0.1 env.A=1"
+
+
+def test_wrapper_exports_env_words(tmp_path):
+    """The baseline's /app wrapper turns env.K=V arguments into the environment."""
+    app = tmp_path / "app.bin"
+    app.write_text("#!/bin/sh\necho \"A=$A B=$B args=$*\"\n")
+    app.chmod(0o755)
+    w = tmp_path / "app"
+    w.write_text(run.WRAPPER.replace("/app.bin", str(app)))
+    w.chmod(0o755)
+    out = subprocess.run([str(w), "env.A=1", "x", "env.B=two=2", "boottrace=1"],
+                         capture_output=True, text=True, timeout=30).stdout
+    assert out.strip() == "A=1 B=two=2 args=x boottrace=1"
