@@ -1,5 +1,5 @@
 """TCP through package net on GOOS=xen over the loopback interface, in dom0 (no vifs):
-listen/accept/dial, 1 MB each way byte-exact, half-close, CloseRead, ECONNREFUSED on a closed
+listen/accept/dial, "localhost" without an /etc/hosts, 1 MB each way byte-exact, half-close, CloseRead, ECONNREFUSED on a closed
 port, ECONNRESET, EADDRINUSE, deadlines (net.Error Timeout), DialContext cancellation and
 DialTimeout against a listener whose accept queue is full, net.ErrClosed, socket options,
 UDP, net/http (keep-alive and a 200 kB body) and crypto/tls (TLS 1.3 echo and https with a
@@ -9,7 +9,7 @@ from goxen.xenrun import Outcome
 
 from xentest import explain
 
-CASES = ("interfaces", "ephemeral", "echo1m", "halfclose", "closeread", "refused", "reset",
+CASES = ("interfaces", "ephemeral", "localhost", "echo1m", "halfclose", "closeread", "refused", "reset",
          "addrinuse", "deadlines", "dialcontext", "closed", "options", "udp", "http", "tls")
 
 

@@ -224,6 +224,19 @@ func (e *vifEndpoint) Attach(disp link.Dispatcher) {
 
 func (e *vifEndpoint) Close() error { return e.d.Close() }
 
+func init() { defaultHosts = xenDefaultHosts }
+
+// xenDefaultHosts names 127.0.0.1 "localhost" (RFC 6761 6.3) when the hosts file (usually
+// absent from a romfs) has no such entry.
+func xenDefaultHosts(names map[string]byName, addrs map[string][]string) {
+	const name, addr = "localhost", "127.0.0.1" // keys as absDomainName makes them: no dot added
+	if _, ok := names[name]; ok {
+		return
+	}
+	names[name] = byName{addrs: []string{addr}, canonicalName: name}
+	addrs[addr] = append(addrs[addr], name)
+}
+
 // toAddrPort converts a UDP or TCP sockaddr to an IPv4 netstack address (wildcards:
 // 0.0.0.0).
 func toAddrPort(sa sockaddr) (netip.AddrPort, error) {

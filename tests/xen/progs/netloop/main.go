@@ -56,6 +56,7 @@ func listen() (net.Listener, string) {
 func main() {
 	report("interfaces", interfaces())
 	report("ephemeral", ephemeral())
+	report("localhost", localhost())
 	report("echo1m", echo1M())
 	report("halfclose", halfClose())
 	report("closeread", closeRead())
@@ -122,6 +123,33 @@ func ephemeral() error {
 	if ra.Port != port || !ra.IP.Equal(net.IPv4(127, 0, 0, 1)) || la.Port == 0 || !la.IP.Equal(net.IPv4(127, 0, 0, 1)) {
 		return fmt.Errorf("addresses %v -> %v", la, ra)
 	}
+	return nil
+}
+
+// localhost: the name resolves to the loopback address without an /etc/hosts, and a
+// listener on it is reachable by name.
+func localhost() error {
+	addrs, err := net.LookupHost("localhost")
+	if err != nil {
+		return err
+	}
+	fmt.Println("localhost:", strings.Join(addrs, " "))
+	l, err := net.Listen("tcp", "localhost:0")
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	c, err := net.Dial("tcp", "localhost:"+port)
+	if err != nil {
+		return err
+	}
+	c.Close()
 	return nil
 }
 
