@@ -15,9 +15,7 @@ CASES = ("interfaces", "ephemeral", "localhost", "echo1m", "halfclose", "closere
 
 
 def test_tcp_over_loopback(boot):
-    # 128 MB: the 1 MB transfers, a 4 MB write into a full window and 128 queued connections
-    # leave more garbage than dom0's default 64 MB heap takes before the GC catches up.
-    r = boot("netloop", mem=128, timeout=180)
+    r = boot("netloop", timeout=180)
     assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
     lines = r.guest_lines
     for case in CASES:
