@@ -322,6 +322,10 @@ func socket(ctx context.Context, net string, family, sotype, proto int, ipv6only
 // Connecting to the unspecified address reaches this host, as on Linux.
 func tcpSocket(ctx context.Context, net string, family int, local, remote netip.AddrPort, dial bool) (*netFD, error) {
 	pr := netTCP()
+	if a := local.Addr(); a.IsValid() && !a.IsUnspecified() && !a.IsLoopback() && !xenNet.s.IsLocal(a) {
+		// Binding to an address the guest does not have (Linux: EADDRNOTAVAIL).
+		return nil, os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)
+	}
 	if !dial {
 		l, err := pr.Listen(local, 0, 0)
 		if err != nil {

@@ -318,6 +318,10 @@ func addrInUse() error {
 		return fmt.Errorf("second listen on %s: %v, want EADDRINUSE", addr, err)
 	}
 	fmt.Println("addrinuse:", err)
+	_, err = net.Listen("tcp", "192.0.2.1:80") // TEST-NET-1: not ours
+	if !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		return fmt.Errorf("listen on an address not ours: %v, want EADDRNOTAVAIL", err)
+	}
 	return nil
 }
 
