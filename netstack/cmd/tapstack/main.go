@@ -3,7 +3,7 @@
 // Command tapstack runs netstack on a Linux TAP device, for the host real-peer tests
 // (tests/host): it answers ping, echoes UDP on -echo, and takes line commands on stdin:
 //
-//	stats                   print "STATS <json counters>" (with Fault.* when -drop/-dup/-reorder)
+//	stats                   print "STATS <json counters>" (with Fault.* when -drop/-dup/-reorder/-delayrate)
 //	arp                     print "ARP <json neighbour table>"
 //	udpcall ADDR:PORT TEXT  send TEXT from a connected ephemeral port, print "REPLY <text>" or
 //	                        "ERROR <err>" (e.g. "connection refused" after ICMP port unreachable)
@@ -58,6 +58,8 @@ func main() {
 	drop := flag.Float64("drop", 0, "drop this fraction of frames in each direction (link/fault)")
 	dup := flag.Float64("dup", 0, "duplicate this fraction of frames in each direction")
 	reorder := flag.Float64("reorder", 0, "reorder this fraction of frames in each direction")
+	delay := flag.Duration("delay", 0, "delay this long the frames chosen by -delayrate")
+	delayRate := flag.Float64("delayrate", 0, "delay this fraction of frames in each direction by -delay")
 	seed := flag.Int64("seed", 1, "fault injection seed")
 	flag.Parse()
 	if *tapName == "" || (*addrFlag == "") == !*useDHCP {
@@ -77,8 +79,9 @@ func main() {
 		check(err)
 	}
 	var faults *fault.Endpoint
-	if *drop > 0 || *dup > 0 || *reorder > 0 {
-		faults = fault.New(ep, fault.Config{Drop: *drop, Duplicate: *dup, Reorder: *reorder, Seed: *seed})
+	if *drop > 0 || *dup > 0 || *reorder > 0 || *delayRate > 0 {
+		faults = fault.New(ep, fault.Config{Drop: *drop, Duplicate: *dup, Reorder: *reorder,
+			Delay: *delay, DelayRate: *delayRate, Seed: *seed})
 		ep = faults
 	}
 	s := stack.New(stack.Options{})
@@ -136,6 +139,7 @@ func main() {
 			if faults != nil {
 				fs := faults.Stats()
 				m["Fault.Dropped"], m["Fault.Duplicated"], m["Fault.Reordered"] = fs.Dropped, fs.Duplicated, fs.Reordered
+				m["Fault.Delayed"] = fs.Delayed
 			}
 			var ts map[string]uint64
 			tb, _ := json.Marshal(tcpp.Stats())
