@@ -6,7 +6,8 @@ prints one JSON object on stdout (the last line); times are CLOCK_MONOTONIC seco
     probe ADDR PORT SECONDS           ICMP echo and a kvstore UDP `version` every 10 ms until both
                                       answered: {"icmp": t, "udp": t} (null: no answer)
     smoke ADDR PORT SECONDS           kvstore UDP set/get until it works: {"ok": bool, "error"}
-    kvfill ADDR PORT KEYS             KEYS sets over UDP, 64 in flight: {"keys", "seconds"}
+    kvfill ADDR PORT KEYS [START]     sets of keys START..KEYS-1 over UDP, 64 in flight:
+                                      {"keys", "seconds", "resent"}
     kvstats ADDR PORT                 `stats` over UDP: {"stats": {name: value}}
     kvudp ADDR PORT CLIENTS SECONDS   closed-loop get/set (9:1) load, one request in flight per
                                       client socket: {"ops", "seconds", "errors", "timeouts"}
@@ -31,6 +32,7 @@ import time
 KEYSPACE = 1000         # keys the kvudp/kvtcp load uses (preloaded by the load itself)
 VALUE = b"v" * 100
 RETRY = 1.0             # a UDP request unanswered this long is sent again (counted)
+STALL = 20.0            # kvfill gives up after this long without a reply
 
 
 def _out(obj, rc=0):
@@ -156,8 +158,9 @@ def kvstats(addr, port):
     _out({"stats": stats})
 
 
-def kvfill(addr, port, keys):
-    """KEYS distinct 100-byte values over UDP, WINDOW requests in flight, lost ones resent."""
+def kvfill(addr, port, keys, start=0):
+    """Keys start..keys-1 (distinct 100-byte values) over UDP, 64 requests in flight, lost ones
+    resent; gives up when nothing is stored for STALL seconds (a crashed guest)."""
     window = 64
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((addr, port))
@@ -165,26 +168,26 @@ def kvfill(addr, port, keys):
     sel = selectors.DefaultSelector()
     sel.register(s, selectors.EVENT_READ)
     pending = {}            # rid -> (key index, sent at)
-    nxt = done = resent = 0
-    t0 = time.monotonic()
-    rid_of = {}
-    rid = 0
+    nxt, done, resent, rid = start, start, 0, 0
+    t0 = last = time.monotonic()
+
+    def send(k):
+        nonlocal rid
+        rid = (rid + 1) & 0xFFFF
+        s.send(udp_frame(rid, b"set key%06d 0 0 100\r\n" % k + VALUE + b"\r\n"))
+        pending[rid] = (k, time.monotonic())
     while done < keys:
         now = time.monotonic()
+        if now - last > STALL:
+            _out({"error": f"kvfill: no reply for {STALL} s after {done} keys"}, 1)
         while nxt < keys and len(pending) < window:
-            rid = (rid + 1) & 0xFFFF
-            s.send(udp_frame(rid, b"set key%06d 0 0 100\r\n" % nxt + VALUE + b"\r\n"))
-            pending[rid] = (nxt, now)
+            send(nxt)
             nxt += 1
         for r, (k, at) in list(pending.items()):
             if now - at > RETRY:
                 del pending[r]
-                rid = (rid + 1) & 0xFFFF
-                s.send(udp_frame(rid, b"set key%06d 0 0 100\r\n" % k + VALUE + b"\r\n"))
-                pending[rid] = (k, now)
+                send(k)
                 resent += 1
-        if time.monotonic() - t0 > 600:
-            _out({"error": f"kvfill: only {done} of {keys} keys stored in 600 s"}, 1)
         for _ in sel.select(0.05):
             while True:
                 try:
@@ -195,8 +198,8 @@ def kvfill(addr, port, keys):
                 if r in pending and d[8:] == b"STORED\r\n":
                     del pending[r]
                     done += 1
-    del rid_of
-    _out({"keys": keys, "seconds": time.monotonic() - t0, "resent": resent})
+                    last = time.monotonic()
+    _out({"keys": keys - start, "seconds": time.monotonic() - t0, "resent": resent})
 
 
 def _request(i, rng):

@@ -244,11 +244,21 @@ def _guest_error(dom, pattern, wait=3.0):
 # ---------------------------------------------------------------------------------------------
 # Parts
 
+def loadable_bytes(path):
+    """The file bytes of an ELF's PT_LOAD segments: what Xen's loader reads (no symbols or
+    DWARF; the baseline's vmlinux is stored in this form already, see image.compact_elf)."""
+    from elftools.elf.elffile import ELFFile
+    with open(path, "rb") as f:
+        return sum(seg["p_filesz"] for seg in ELFFile(f).iter_segments()
+                   if seg["p_type"] == "PT_LOAD")
+
+
 def part_image(apps, sides):
     out = {}
     for name, app in apps.items():
         uni, base = sides[name]["unikernel"], sides[name]["baseline"]
         out[name] = {"unikernel": uni.image_bytes(),
+                     "unikernel_loadable": loadable_bytes(uni.kernel),
                      "baseline_kernel": base.kernel.stat().st_size,
                      "baseline_initramfs": base.ramdisk.stat().st_size,
                      "baseline_total": base.image_bytes(),
@@ -304,9 +314,12 @@ def part_boot(b, kv, runs):
         pass
     lines = [line.text for line in dom.lines]
     trace = stats.parse_boottrace(lines)
+    # When each console line reached the host (s after xl create was sent): a coarse
+    # timeline that does not depend on the guest's boottrace support.
+    console = [(round(line.elapsed, 3), line.text) for line in dom.lines[:12]]
     b.destroy(dom)
     timeline = {"unikernel": stats.boot_timeline(trace), "unikernel_raw_ns": trace,
-                "unikernel_debug_boot": {"icmp": icmp, "udp": udp},
+                "unikernel_debug_boot": {"icmp": icmp, "udp": udp, "console": console},
                 "baseline": {k: stats.summarize(t.get(k) for t in base_tl)["median"]
                              for k in ("init", "net")}}
     log(f"boot timeline: unikernel {timeline['unikernel']}, baseline {timeline['baseline']}")
@@ -327,30 +340,33 @@ def _resident(st, side, image_bytes):
     return out
 
 
-def part_kv(b, kv, seconds, clients=32, keys=100_000):
-    """kvstore per side: resident memory at rest and after `keys` keys, then UDP and TCP
-    ops/s with `clients` parallel clients."""
+def _fatal_line(dom):
+    for line in dom.lines:
+        if re.search(r"fatal error|out of memory|panic|Kernel panic|Out of memory", line.text):
+            return line.text
+    return _last_lines(dom)
+
+
+def part_kv(b, kv, seconds, clients=32, keys=100_000, memory=128):
+    """kvstore per side, both with memory= `memory` MB (the baseline's floor): UDP and TCP
+    ops/s with `clients` parallel clients, resident memory at rest, then after `keys` keys
+    (filled in chunks; a guest that dies on the way is reported with its fatal line)."""
     res = {"resident": {}, "kv_udp": {}, "kv_tcp": {}}
     for s in SIDES:
         ip = "10.0.0.2"
-        dom, _ = b.create(kv[s], "kv", ip=ip)
+        dom, _ = b.create(kv[s], "kv", ip=ip, memory=memory)
+        img = kv[s].image_bytes()
         try:
             b.wait_up(dom, 11211)
             time.sleep(2)
             rest = b.loadgen("kvstats", ip, 11211)["stats"]
-            fill = b.loadgen("kvfill", ip, 11211, keys, timeout=900)
-            loaded = b.loadgen("kvstats", ip, 11211)["stats"]
-            img = kv[s].image_bytes()
-            res["resident"][s] = {"rest": _resident(rest, s, img),
-                                  "loaded": _resident(loaded, s, img),
-                                  "fill_seconds": fill["seconds"], "fill_resent": fill["resent"]}
-            log(f"kvstore {s}: {res['resident'][s]}")
+            res["resident"][s] = {"memory_mb": memory, "rest": _resident(rest, s, img)}
             u = b.loadgen("kvudp", ip, 11211, clients, seconds)
             res["kv_udp"][s] = u["ops"] / u["seconds"]
             res["kv_udp"][s + "_detail"] = u
             log(f"kvstore {s} UDP: {res['kv_udp'][s]:.0f} ops/s ({u})")
             listening = _guest_error(dom, r"^kvstore: listening", wait=1)
-            if "tcp off" in listening or "tcp -" in listening:
+            if "tcp off" in listening:
                 why = _guest_error(dom, r"^kvstore: tcp:", wait=1)
                 res["kv_tcp"][s] = f"unavailable: {why}"
             else:
@@ -361,6 +377,26 @@ def part_kv(b, kv, seconds, clients=32, keys=100_000):
                 except Unavailable as e:
                     res["kv_tcp"][s] = f"unavailable: {e}; guest: {_guest_error(dom, 'tcp', 1)}"
             log(f"kvstore {s} TCP: {res['kv_tcp'][s]}")
+            t0 = time.monotonic()
+            done = 0
+            step = keys // 10
+            while done < keys:
+                try:
+                    b.loadgen("kvfill", ip, 11211, done + step, done, timeout=900)
+                    done += step
+                except Unavailable as e:
+                    info = dom.info()
+                    state = info.reason if info and info.shutdown else "running"
+                    res["resident"][s]["loaded"] = {
+                        k: f"crashed: after {done}-{done + step} keys ({state}): "
+                           f"{_fatal_line(dom)}" for k in ("go_sys", "used")}
+                    log(f"kvstore {s}: fill failed: {e}; {res['resident'][s]['loaded']['used']}")
+                    break
+            else:
+                loaded = b.loadgen("kvstats", ip, 11211)["stats"]
+                res["resident"][s]["loaded"] = _resident(loaded, s, img)
+                res["resident"][s]["fill_seconds"] = time.monotonic() - t0
+            log(f"kvstore {s} memory: {res['resident'][s]}")
         finally:
             b.destroy(dom)
     return res
@@ -521,12 +557,15 @@ METHOD = {
     "boot": "host CLOCK_MONOTONIC from sending `xl create -p && xl unpause` to the dom0 (kernel "
             "and ramdisk already copied into the dom0's RAM) to the first ICMP echo reply / "
             "first kvstore UDP `version` reply, probed every 10 ms from the bed's namespace; "
-            "median and spread (max-min) over the runs. Timeline: the unikernel's goxen-boot "
+            "median and spread (max-min) over the runs; kvstore with its configured memory=. "
+            "Timeline: the unikernel's goxen-boot "
             "stages (pvclock) relative to entry; the baseline's /init uptime lines.",
-    "image": "unikernel: the .xen file; baseline: Debian's vmlinux (compacted ELF, as the bed "
+    "image": "unikernel: the .xen file (and its PT_LOAD bytes: without symbols and DWARF); "
+             "baseline: Debian's vmlinux (compacted ELF, as the bed "
              "boots it) + the gzip initramfs (busybox, xen-netfront, the Go binary, romfs tree).",
     "memory": "min_mb: smallest memory= at which kvstore boots and answers UDP set/get "
-              "(bisected). resident: kvstore stats at rest and after 100k 100-byte keys: "
+              "(bisected). resident: kvstore (memory=128 on both sides, KV_MEMORY=16M from "
+              "its config) stats at rest and after 100k 100-byte keys: "
               "go_sys = runtime.MemStats.Sys on both sides; used = go_sys + kernel image bytes "
               "for the unikernel (all it has besides what the runtime mapped), MemTotal - "
               "MemAvailable of the whole Linux guest for the baseline; rss (baseline only) is "
