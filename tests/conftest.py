@@ -14,3 +14,18 @@ if str(REPO / "site_scons") not in sys.path:
 def repo():
     """The repository's top directory."""
     return REPO
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "soak: long runs (100 MB transfers under faults); only with "
+                                       "-m soak (./scons soak), left out otherwise")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Soak tests run only when a -m expression asks for them (./scons soak: -m soak)."""
+    if config.option.markexpr:
+        return
+    soak = [i for i in items if i.get_closest_marker("soak")]
+    if soak:
+        config.hook.pytest_deselected(items=soak)
+        items[:] = [i for i in items if not i.get_closest_marker("soak")]
