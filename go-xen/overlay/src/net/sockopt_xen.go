@@ -36,9 +36,15 @@ func setWriteBuffer(fd *netFD, bytes int) error {
 	return nil
 }
 
-// setLinger: netstack always closes gracefully (or resets when unread data is left, as
-// Linux does), so SO_LINGER has no equivalent.
-func setLinger(fd *netFD, sec int) error { return syscall.ENOPROTOOPT }
+// setLinger: netstack always closes in the background, gracefully (or with a reset when
+// unread data is left, as Linux does). A negative sec asks for exactly that; lingering in
+// Close or resetting on Close (sec >= 0) has no equivalent yet.
+func setLinger(fd *netFD, sec int) error {
+	if sec < 0 && fd.tcp != nil {
+		return nil
+	}
+	return syscall.ENOPROTOOPT
+}
 
 func sysSocket(family, sotype, proto int) (int, error) {
 	return -1, syscall.ENOSYS

@@ -485,6 +485,7 @@ func options() error {
 		"SetReadBuffer":      tc.SetReadBuffer(1 << 16),
 		"SetWriteBuffer":     tc.SetWriteBuffer(1 << 16),
 		"SetNoDelay(true)":   tc.SetNoDelay(true),
+		"SetLinger(-1)":      tc.SetLinger(-1),
 	} {
 		if err != nil {
 			return fmt.Errorf("%s: %v", what, err)
