@@ -6,7 +6,7 @@ prints one JSON object on stdout (the last line); times are CLOCK_MONOTONIC seco
     probe ADDR PORT SECONDS           ICMP echo and a kvstore UDP `version` every 10 ms until both
                                       answered: {"icmp": t, "udp": t} (null: no answer)
     smoke ADDR PORT SECONDS           kvstore UDP set/get until it works: {"ok": bool, "error"}
-    kvfill ADDR PORT KEYS [START]     sets of keys START..KEYS-1 over UDP, 64 in flight:
+    kvfill ADDR PORT KEYS [START]     sets of keys START..KEYS-1 over UDP, 10 per datagram:
                                       {"keys", "seconds", "resent"}
     kvstats ADDR PORT                 `stats` over UDP: {"stats": {name: value}}
     kvudp ADDR PORT CLIENTS SECONDS   closed-loop get/set (9:1) load, one request in flight per
@@ -33,6 +33,7 @@ KEYSPACE = 1000         # keys the kvudp/kvtcp load uses (preloaded by the load 
 VALUE = b"v" * 100
 RETRY = 1.0             # a UDP request unanswered this long is sent again (counted)
 STALL = 20.0            # kvfill gives up after this long without a reply
+BATCH = 10              # kvfill's sets per datagram (10 x 124 bytes fit 1400)
 
 
 def _out(obj, rc=0):
@@ -159,22 +160,26 @@ def kvstats(addr, port):
 
 
 def kvfill(addr, port, keys, start=0):
-    """Keys start..keys-1 (distinct 100-byte values) over UDP, 64 requests in flight, lost ones
+    """Keys start..keys-1 (distinct 100-byte values) over UDP, 16 datagrams in flight, lost ones
     resent; gives up when nothing is stored for STALL seconds (a crashed guest)."""
-    window = 64
+    window = 16
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((addr, port))
     s.setblocking(False)
     sel = selectors.DefaultSelector()
     sel.register(s, selectors.EVENT_READ)
-    pending = {}            # rid -> (key index, sent at)
+    pending = {}            # rid -> (first key index, sent at)
     nxt, done, resent, rid = start, start, 0, 0
     t0 = last = time.monotonic()
 
+    # BATCH sets per datagram (memcached's UDP requests may carry several commands); the
+    # reply is one STORED line per key.
     def send(k):
         nonlocal rid
         rid = (rid + 1) & 0xFFFF
-        s.send(udp_frame(rid, b"set key%06d 0 0 100\r\n" % k + VALUE + b"\r\n"))
+        n = min(BATCH, keys - k)
+        body = b"".join(b"set key%06d 0 0 100\r\n" % i + VALUE + b"\r\n" for i in range(k, k + n))
+        s.send(udp_frame(rid, body))
         pending[rid] = (k, time.monotonic())
     while done < keys:
         now = time.monotonic()
@@ -182,7 +187,7 @@ def kvfill(addr, port, keys, start=0):
             _out({"error": f"kvfill: no reply for {STALL} s after {done} keys"}, 1)
         while nxt < keys and len(pending) < window:
             send(nxt)
-            nxt += 1
+            nxt += BATCH
         for r, (k, at) in list(pending.items()):
             if now - at > RETRY:
                 del pending[r]
@@ -195,10 +200,12 @@ def kvfill(addr, port, keys, start=0):
                 except BlockingIOError:
                     break
                 r = struct.unpack(">H", d[:2])[0]
-                if r in pending and d[8:] == b"STORED\r\n":
-                    del pending[r]
-                    done += 1
-                    last = time.monotonic()
+                if r in pending:
+                    n = min(BATCH, keys - pending[r][0])
+                    if d[8:] == b"STORED\r\n" * n:
+                        del pending[r]
+                        done += n
+                        last = time.monotonic()
     _out({"keys": keys - start, "seconds": time.monotonic() - t0, "resent": resent})
 
 

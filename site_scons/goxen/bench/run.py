@@ -282,6 +282,7 @@ def _boot_once(b, side, ip, port, words=()):
         if probe.poll() is None:
             probe.kill()
             probe.wait()
+    dom.xl_seconds = dom.create_result.t1 - dom.create_result.t0
     got = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
     icmp = got["icmp"] - t if got["icmp"] is not None else "unavailable: no ping reply in 180 s"
     udp = got["udp"] - t if got["udp"] is not None else "unavailable: no UDP reply in 180 s"
@@ -296,15 +297,15 @@ def part_boot(b, kv, runs):
         for s in SIDES:
             ip = f"10.0.0.{100 + i * 2 + (s == 'baseline')}"
             icmp, udp, dom = _boot_once(b, kv[s], ip, port)
-            res[s]["runs"].append({"icmp": icmp, "udp": udp})
+            res[s]["runs"].append({"icmp": icmp, "udp": udp, "xl_create": dom.xl_seconds})
             if s == "baseline":
                 dom.wait_for(r"^BASELINE-NET", timeout=10)
                 base_tl.append(stats.parse_baseline_timeline(line.text for line in dom.lines))
             log(f"boot {s} run {i + 1}/{runs}: ping {stats.fmt(icmp)} s, "
-                f"UDP {stats.fmt(udp)} s")
+                f"UDP {stats.fmt(udp)} s (the xl create command: {dom.xl_seconds:.2f} s)")
             b.destroy(dom)
     for s in SIDES:
-        for key in ("icmp", "udp"):
+        for key in ("icmp", "udp", "xl_create"):
             res[s][key] = stats.summarize(r[key] for r in res[s]["runs"])
     # A debug boot of the unikernel with boottrace=1 for its own timeline.
     icmp, udp, dom = _boot_once(b, kv["unikernel"], "10.0.0.99", port, words=("boottrace=1",))
@@ -347,6 +348,25 @@ def _fatal_line(dom):
     return _last_lines(dom)
 
 
+def _fill(b, dom, ip, keys):
+    """Fill keys 0..keys-1 in ten chunks: (stats dict, seconds), or ("crashed: ...", None)."""
+    t0 = time.monotonic()
+    done = 0
+    step = keys // 10
+    while done < keys:
+        try:
+            b.loadgen("kvfill", ip, 11211, done + step, done, timeout=900)
+            done += step
+        except Unavailable as e:
+            time.sleep(2)
+            info = dom.info()
+            state = info.reason if info and info.shutdown else "running"
+            msg = f"crashed: after {done}-{done + step} keys ({state}): {_fatal_line(dom)}"
+            log(f"{dom.name}: fill failed: {e}; {msg}")
+            return msg, None
+    return b.loadgen("kvstats", ip, 11211)["stats"], time.monotonic() - t0
+
+
 def part_kv(b, kv, seconds, clients=32, keys=100_000, memory=128):
     """kvstore per side, both with memory= `memory` MB (the baseline's floor): UDP and TCP
     ops/s with `clients` parallel clients, resident memory at rest, then after `keys` keys
@@ -377,25 +397,19 @@ def part_kv(b, kv, seconds, clients=32, keys=100_000, memory=128):
                 except Unavailable as e:
                     res["kv_tcp"][s] = f"unavailable: {e}; guest: {_guest_error(dom, 'tcp', 1)}"
             log(f"kvstore {s} TCP: {res['kv_tcp'][s]}")
-            t0 = time.monotonic()
-            done = 0
-            step = keys // 10
-            while done < keys:
-                try:
-                    b.loadgen("kvfill", ip, 11211, done + step, done, timeout=900)
-                    done += step
-                except Unavailable as e:
-                    info = dom.info()
-                    state = info.reason if info and info.shutdown else "running"
-                    res["resident"][s]["loaded"] = {
-                        k: f"crashed: after {done}-{done + step} keys ({state}): "
-                           f"{_fatal_line(dom)}" for k in ("go_sys", "used")}
-                    log(f"kvstore {s}: fill failed: {e}; {res['resident'][s]['loaded']['used']}")
-                    break
-            else:
-                loaded = b.loadgen("kvstats", ip, 11211)["stats"]
+            loaded, note = _fill(b, dom, ip, keys)
+            if isinstance(loaded, str):
+                # Once more on a fresh domain (the first crash is kept as a note).
+                b.destroy(dom)
+                dom, _ = b.create(kv[s], "kv", ip=ip, memory=memory)
+                b.wait_up(dom, 11211)
+                res["resident"][s]["first_fill"] = loaded
+                loaded, note = _fill(b, dom, ip, keys)
+            res["resident"][s]["loaded"] = loaded if isinstance(loaded, dict) else \
+                {"go_sys": loaded, "used": loaded}
+            if isinstance(loaded, dict):
                 res["resident"][s]["loaded"] = _resident(loaded, s, img)
-                res["resident"][s]["fill_seconds"] = time.monotonic() - t0
+            res["resident"][s]["fill_seconds"] = note
             log(f"kvstore {s} memory: {res['resident'][s]}")
         finally:
             b.destroy(dom)
@@ -486,10 +500,20 @@ def part_http(b, httpd, seconds, conns=32):
                 res[s] = f"unavailable: {e}"
                 log(f"httpd {s}: {res[s]}")
                 continue
+            t = time.monotonic()
+            c = subprocess.run([*b.bed.netns.exec_prefix(), sys.executable, "-c",
+                                "import sys, urllib.request as u; "
+                                "r = u.urlopen(sys.argv[1], timeout=60); "
+                                "print(r.status, len(r.read()))", f"http://{ip}/"],
+                               capture_output=True, text=True, timeout=120)
+            res[s + "_first_get"] = {"output": (c.stdout + c.stderr).strip()[-300:],
+                                     "seconds": time.monotonic() - t}
+            log(f"httpd {s}: GET / -> {res[s + '_first_get']}")
             r = subprocess.run([*b.bed.netns.exec_prefix(), wrk, "-t2", f"-c{conns}",
                                 f"-d{seconds}s", f"http://{ip}/"], capture_output=True,
                                text=True, timeout=seconds * 3 + 60)
             w = stats.parse_wrk(r.stdout)
+            w["wrk_output"] = r.stdout[-1500:]
             res[s] = w["requests_per_s"]
             res[s + "_detail"] = w
             log(f"httpd {s}: {w}")
