@@ -45,4 +45,18 @@ EDITS = [
     ("src/runtime/proc.go",
      '\t\tprocs = int32(n)\n\t\tsched.customGOMAXPROCS = true\n',
      '\t\tprocs = int32(n)\n\t\tif GOOS == "xen" {\n\t\t\tprocs = 1 // one vCPU, one M\n\t\t}\n\t\tsched.customGOMAXPROCS = true\n'),
+    # The boot timeline (boottrace_xen.go; boottrace_stub.go elsewhere): stage 0 before the
+    # packages' init functions, stage 1 before main.main.
+    ("src/runtime/proc.go",
+     "\tlast := lastmoduledatap // grab before loop starts.",
+     "\tbootTraceStage(0)\n\tlast := lastmoduledatap // grab before loop starts."),
+    ("src/runtime/proc.go",
+     "\tfn := main_main // make an indirect call,",
+     "\tbootTraceStage(1)\n\tfn := main_main // make an indirect call,"),
+    # signal_recv must not block the only M: on xen it parks os/signal's goroutine through
+    # the note hooks darwin uses (sigqueue_xen.go), so sigqueue_note.go's throwing ones go.
+    ("src/runtime/sigqueue.go", 'if GOOS == "darwin" || GOOS == "ios" {',
+     'if GOOS == "darwin" || GOOS == "ios" || GOOS == "xen" {', 3),
+    ("src/runtime/sigqueue_note.go", "//go:build !darwin && !plan9\n",
+     "//go:build !darwin && !plan9 && !xen\n"),
 ]

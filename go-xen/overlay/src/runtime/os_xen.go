@@ -15,8 +15,9 @@
 //   - Console: CONSOLEIO_write for dom0, the PV console ring for a domU (console_xen.go).
 //   - Time: the vcpu_time_info pvclock and the shared_info wall clock (time_xen.go).
 //   - Memory: the heap grows sbrk-style over the mapped pages (mem_xen.go).
-//   - Exit: "exit status N" on the console, then SCHEDOP_shutdown(poweroff); a fatal
-//     error shuts the domain down with reason crash.
+//   - Exit: "exit status N" on the console, then SCHEDOP_shutdown(poweroff, or reboot
+//     when the program exits after taking a reboot request as SIGTERM, sigqueue_xen.go);
+//     a fatal error shuts the domain down with reason crash.
 //   - Faults: the shim redirects a fault in Go code to xenFaultTramp, which turns it
 //     into sigpanic as a signal would on Unix.
 
@@ -37,8 +38,9 @@ type sigset struct{}
 // gsignalStack is unused on xen.
 type gsignalStack struct{}
 
-// Xen has no signals; gp.sig carries the trap vector of a fault instead.
-const _NSIG = 0
+// Signal numbers 0-64 as on the Unix ports, for os/signal's bookkeeping; Xen itself
+// sends none (sigqueue_xen.go). gp.sig carries the trap vector of a fault instead.
+const _NSIG = 65
 
 const preemptMSupported = false
 
@@ -161,7 +163,7 @@ func exit(code int32) {
 	i -= len(prefix)
 	copy(buf[i:], prefix)
 	consoleWrite(unsafe.Pointer(&buf[i]), int32(len(buf)-i))
-	xenShutdown(_SHUTDOWN_poweroff)
+	xenShutdown(atomic.Load(&xenExitReason))
 }
 
 func crash() {
@@ -298,9 +300,6 @@ func syscall_now() (sec int64, nsec int32) {
 
 func setProcessCPUProfiler(hz int32) {}
 func setThreadCPUProfiler(hz int32)  {}
-func sigdisable(uint32)              {}
-func sigenable(uint32)               {}
-func sigignore(uint32)               {}
 
 func preemptM(mp *m) {
 	// One M: nothing to preempt asynchronously.

@@ -12,6 +12,12 @@
 // domain (xen_shim_init, mini-os-shim/setup.c), give ourselves a clean FPU, and enter
 // the runtime's rt0_go with no argc/argv: os.Args come from the command line (goenvs).
 TEXT _rt0_amd64_xen(SB),NOSPLIT|NOFRAME|TOPFRAME,$0
+	// The boot timeline's entry stage (boottrace_xen.go): the TSC, before anything else.
+	// RDTSC touches only AX and DX; SI (start_info) is still intact.
+	RDTSC
+	SHLQ	$32, DX
+	ORQ	DX, AX
+	MOVQ	AX, runtime·xenEntryTSC(SB)
 	LEAQ	runtime·xenBootStack+131072(SB), SP
 	ANDQ	$~15, SP
 	MOVQ	SI, DI

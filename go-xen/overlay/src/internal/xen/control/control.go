@@ -9,6 +9,13 @@
 // guest's control/shutdown node (docs/misc/xenstore-paths.pandoc); the guest clears
 // the node to acknowledge and then acts. Imported for its side effect by package os,
 // so every program on xen honours it.
+//
+// A poweroff, halt or reboot request becomes SIGTERM for a program that called
+// signal.Notify for it; the program then exits by itself, and its clean exit ends
+// the domain with the requested reason (runtime/sigqueue_xen.go). Otherwise the
+// domain shuts down at once, or, after signal.Ignore(SIGTERM), the request is
+// ignored. While a SIGTERM is being handled, further requests are ignored: the
+// program is already on its way out, and xl destroy is the way to force it.
 package control
 
 import (
@@ -19,6 +26,18 @@ import (
 
 const node = "control/shutdown"
 
+const sigterm = 15 // syscall.SIGTERM
+
+// Implemented in the runtime (runtime/sigqueue_xen.go).
+func deliverSignal(sig uint32) int32 // 0: not handled, 1: delivered, 2: ignored
+func setExitReason(reason uint32)
+
+const (
+	sigDefault   = 0
+	sigDelivered = 1
+	sigIgnored   = 2
+)
+
 func init() {
 	c, err := xenstore.Default()
 	if err != nil {
@@ -28,7 +47,7 @@ func init() {
 }
 
 func watch(c *xenstore.Client) {
-	// Advertise what we understand (feature flags read by libxl).
+	// Advertise what we understand (feature flags read by libxl); not suspend.
 	c.Write("control/feature-poweroff", "1")
 	c.Write("control/feature-reboot", "1")
 	w, err := c.Watch(node)
@@ -36,24 +55,48 @@ func watch(c *xenstore.Client) {
 		println("xen: cannot watch", node+":", err.Error())
 		return
 	}
+	terminating := false // SIGTERM was delivered for an earlier request
 	for {
 		w.Next()
 		req, err := c.Read(node)
 		if err != nil || req == "" {
 			continue // the initial event, or our own acknowledgement
 		}
-		switch strings.TrimSpace(req) {
+		req = strings.TrimSpace(req)
+		var reason uint32
+		switch req {
 		case "poweroff", "halt":
-			c.Write(node, "")
-			println("xen: shutdown requested by the toolstack:", req)
-			xen.Shutdown(xen.ShutdownPoweroff)
+			reason = xen.ShutdownPoweroff
 		case "reboot":
+			reason = xen.ShutdownReboot
+		case "suspend":
 			c.Write(node, "")
-			println("xen: reboot requested by the toolstack")
-			xen.Shutdown(xen.ShutdownReboot)
+			println("xen: suspend requested by the toolstack: not supported on xen, ignored")
+			continue
 		default:
-			println("xen: unsupported shutdown request:", req)
 			c.Write(node, "")
+			println("xen: unsupported shutdown request:", req)
+			continue
+		}
+		c.Write(node, "")
+		if terminating {
+			println("xen:", req, "requested by the toolstack again: ignored, the program is handling SIGTERM")
+			continue
+		}
+		switch deliverSignal(sigterm) {
+		case sigDelivered:
+			terminating = true
+			setExitReason(reason)
+			println("xen:", req, "requested by the toolstack: SIGTERM delivered to the program")
+		case sigIgnored:
+			println("xen:", req, "requested by the toolstack: ignored, the program ignores SIGTERM")
+		default:
+			if reason == xen.ShutdownReboot {
+				println("xen: reboot requested by the toolstack")
+			} else {
+				println("xen: shutdown requested by the toolstack:", req)
+			}
+			xen.Shutdown(reason)
 		}
 	}
 }

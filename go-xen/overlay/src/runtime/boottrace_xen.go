@@ -1,0 +1,91 @@
+// Copyright 2026 The go-xen Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+
+// The boot timeline (issue 9): with boottrace=1 on the kernel command line the guest
+// prints "goxen-boot: STAGE NS" for the stages entry (the kernel's first instruction),
+// runtime (runtime initialized, before any package's init) and main (main.main is
+// about to run). NS is Xen system time in nanoseconds, the pvclock reading that
+// nanotime returns on xen (time_xen.go). Package net adds the stage net.
+//
+// The entry stage is the TSC that _rt0_amd64_xen reads before anything else (the
+// pvclock is not mapped yet then); it is converted with the pvclock's scale once the
+// runtime runs. entry and runtime are printed together, before package init; main is
+// printed just before main.main, so the console shows the stages in order.
+
+package runtime
+
+import (
+	"internal/runtime/atomic"
+	"unsafe"
+)
+
+// xenEntryTSC is the time-stamp counter at the kernel's first instruction
+// (written by _rt0_amd64_xen).
+var xenEntryTSC uint64
+
+// xenTSCToSystem converts a TSC reading to Xen system time with the current pvclock
+// record (xen/include/public/xen.h, struct vcpu_time_info). tsc may lie before the
+// record's tsc_timestamp: the difference is then scaled and subtracted.
+//
+//go:nosplit
+func xenTSCToSystem(tsc uint64) int64 {
+	t := xenVcpuInfo() + _vcpu_info_time
+	verp := (*uint32)(unsafe.Pointer(t + _vcpu_time_version))
+	for {
+		ver := atomic.Load(verp)
+		if ver&1 != 0 {
+			continue
+		}
+		stamp := atomic.Load64((*uint64)(unsafe.Pointer(t + _vcpu_time_tsc_timestamp)))
+		sys := atomic.Load64((*uint64)(unsafe.Pointer(t + _vcpu_time_system_time)))
+		mul := atomic.Load((*uint32)(unsafe.Pointer(t + _vcpu_time_tsc_to_system_mul)))
+		shift := *(*int8)(unsafe.Pointer(t + _vcpu_time_tsc_shift))
+		if atomic.Load(verp) != ver {
+			continue
+		}
+		if tsc >= stamp {
+			return int64(sys + scaleDelta(tsc-stamp, mul, shift))
+		}
+		return int64(sys - scaleDelta(stamp-tsc, mul, shift))
+	}
+}
+
+// xenBootTraceOn reports whether the command line has the word boottrace=1.
+func xenBootTraceOn() bool {
+	line := gostringnocopy((*byte)(unsafe.Pointer(xenStartInfo() + _start_info_cmd_line)))
+	if len(line) >= _MAX_GUEST_CMDLINE {
+		line = line[:_MAX_GUEST_CMDLINE-1]
+	}
+	const word = "boottrace=1"
+	for i := 0; i+len(word) <= len(line); i++ {
+		if (i == 0 || line[i-1] == ' ') && line[i:i+len(word)] == word &&
+			(i+len(word) == len(line) || line[i+len(word)] == ' ') {
+			return true
+		}
+	}
+	return false
+}
+
+// bootTraceStage is called by runtime.main (proc.go, edited for xen): stage 0 once the
+// runtime is initialized, before the packages' init functions; stage 1 just before
+// main.main.
+func bootTraceStage(stage int) {
+	if !xenBootTraceOn() {
+		return
+	}
+	now := nanotime()
+	if stage == 0 {
+		print("goxen-boot: entry ", xenTSCToSystem(xenEntryTSC), "\n")
+		print("goxen-boot: runtime ", now, "\n")
+		return
+	}
+	print("goxen-boot: main ", now, "\n")
+}
+
+// xen_SystemTime is internal/xen.SystemTime: Xen system time in nanoseconds.
+//
+//go:linkname xen_SystemTime internal/xen.SystemTime
+func xen_SystemTime() int64 {
+	return nanotime()
+}
