@@ -17,6 +17,9 @@
 // the sha256 hex of what it read; and a tiny HTTP responder (net/http through adapters/gonet)
 // on -http: "/" says hello, "/bytes/N" returns N pseudo-random bytes (seed 1) and "/bytes/N/sha256" their hash.
 //
+// -cc picks TCP's congestion control (cubic, the default, or reno); -nosack and -nots turn
+// SACK and timestamps off.
+//
 // It prints "READY <addr/prefix>" once the address is configured (static or DHCP).
 package main
 
@@ -61,7 +64,14 @@ func main() {
 	delay := flag.Duration("delay", 0, "delay this long the frames chosen by -delayrate")
 	delayRate := flag.Float64("delayrate", 0, "delay this fraction of frames in each direction by -delay")
 	seed := flag.Int64("seed", 1, "fault injection seed")
+	ccFlag := flag.String("cc", tcp.CCCubic, "TCP congestion control: cubic or reno")
+	noSACK := flag.Bool("nosack", false, "turn TCP SACK off (RFC 2018; loss recovery falls back to NewReno)")
+	noTS := flag.Bool("nots", false, "turn TCP timestamps off (RFC 7323)")
 	flag.Parse()
+	if *ccFlag != tcp.CCCubic && *ccFlag != tcp.CCReno {
+		fmt.Fprintf(os.Stderr, "tapstack: -cc %q: want cubic or reno\n", *ccFlag)
+		os.Exit(2)
+	}
 	if *tapName == "" || (*addrFlag == "") == !*useDHCP {
 		fmt.Fprintln(os.Stderr, "usage: tapstack -tap NAME (-addr A/N [-gw G] | -dhcp)")
 		os.Exit(2)
@@ -87,7 +97,7 @@ func main() {
 	s := stack.New(stack.Options{})
 	check(s.AddNIC(1, *tapName, ep))
 	u := udp.New(s)
-	tcpp := tcp.New(s)
+	tcpp := tcp.NewWithOptions(s, tcp.Options{CongestionControl: *ccFlag, NoSACK: *noSACK, NoTimestamps: *noTS})
 
 	var client *dhcp.Client
 	if *useDHCP {

@@ -72,7 +72,7 @@ func (l *Endpoint) handleListen(s *segment) {
 	l.pending++
 	c.noDelay = l.noDelay
 	c.irs, c.rcvNxt = s.seq, s.seq+1
-	c.rcvAdv = c.rcvNxt
+	c.rcvAdv, c.lastAckSent = c.rcvNxt, c.rcvNxt
 	c.iss = pr.isn.isn(c.local, c.remote)
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
 	c.synOptions(s)
@@ -86,13 +86,20 @@ func (l *Endpoint) handleListen(s *segment) {
 	c.sendSYN()
 }
 
-// synOptions applies a received SYN's options: the peer's MSS and window scale.
+// synOptions applies a received SYN's options: the peer's MSS, window scale, SACK-permitted
+// and timestamps.
 func (e *Endpoint) synOptions(s *segment) {
 	e.mss = min(e.ourMSS(), 536)
 	if s.opts.MSS != 0 {
 		e.mss = min(int(s.opts.MSS), e.ourMSS())
 	}
 	e.mss = max(e.mss, 88)
+	e.sackOK = s.opts.SACKPermitted && !e.pr.opts.NoSACK
+	e.tsOK = s.opts.TS && !e.pr.opts.NoTimestamps
+	if e.tsOK {
+		e.synTimestamps(s)
+		e.mss -= tsOptionLen // every segment carries the option (RFC 6691)
+	}
 	if s.opts.WindowScale >= 0 {
 		e.wsOK = true
 		e.sndScale = uint8(s.opts.WindowScale)

@@ -96,7 +96,7 @@ func (e *Endpoint) handleSynSent(s *segment) {
 		return
 	}
 	e.irs, e.rcvNxt = s.seq, s.seq+1
-	e.rcvAdv = e.rcvNxt
+	e.rcvAdv, e.lastAckSent = e.rcvNxt, e.rcvNxt
 	wantRcv := e.rcvScale
 	e.synOptions(s)
 	if e.wsOK {

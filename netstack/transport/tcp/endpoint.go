@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"goxen/netstack/header"
 	"goxen/netstack/stack"
 )
 
@@ -95,11 +96,27 @@ type Endpoint struct {
 	rtoAt, lingerAt                  time.Time
 	rtoArmed, dackArmed, lingerArmed bool
 
-	// NewReno (RFC 5681, RFC 6582)
+	// congestion control and loss recovery (cc.go, recovery.go)
+	cc             congestionControl
 	cwnd, ssthresh int
 	dupAcks        int
 	inRecovery     bool
 	recover        uint32
+	rttSampled     bool // srtt holds a sample
+
+	// SACK (RFC 2018, RFC 6675)
+	sackOK   bool                  // both sides sent SACK-permitted
+	sackList []header.TCPSACKBlock // blocks our ACKs report, most recent first (sack.go)
+	sb       []header.TCPSACKBlock // the scoreboard: SACKed ranges above sndUna (recovery.go)
+	highRxt  uint32                // end of the highest retransmission in SACK recovery
+
+	// timestamps (RFC 7323, ts.go)
+	tsOK        bool // both sides sent TSopt
+	tsOffset    uint32
+	tsRecent    uint32
+	tsRecentAt  time.Time
+	tsRecentOK  bool
+	lastAckSent uint32
 
 	// keepalive
 	ka       KeepAlive
@@ -115,8 +132,9 @@ type Endpoint struct {
 
 func (pr *Protocol) newEndpoint() *Endpoint {
 	return &Endpoint{pr: pr, sndBufMax: pr.opts.SendBuffer, rcvBufMax: pr.opts.ReceiveBuffer,
-		rto: pr.opts.InitialRTO, mss: 536, ssthresh: 1 << 30,
-		rcvCh: make(chan struct{}, 1), sndCh: make(chan struct{}, 1), acceptCh: make(chan struct{}, 1),
+		rto: pr.opts.InitialRTO, mss: 536, ssthresh: 1 << 30, cc: newCC(pr.opts.CongestionControl),
+		tsOffset: uint32(pr.isn.random()),
+		rcvCh:    make(chan struct{}, 1), sndCh: make(chan struct{}, 1), acceptCh: make(chan struct{}, 1),
 		connCh: make(chan struct{}), rd: newDeadline(), wd: newDeadline()}
 }
 
@@ -218,4 +236,26 @@ func (e *Endpoint) String() string {
 	return fmt.Sprintf("%v %v->%v snd una=%d nxt=%d max=%d wnd=%d buf=%d cwnd=%d ssthresh=%d rto=%v armed=%v persist=%v rec=%v retries=%d; rcv nxt=%d adv=%d win=%d buf=%d ooo=%d/%d",
 		e.state, e.local, e.remote, e.sndUna-e.iss, e.sndNxt-e.iss, e.sndMax-e.iss, e.sndWnd, len(e.sndBuf), e.cwnd, e.ssthresh,
 		e.rto, e.rtoArmed, e.persist, e.inRecovery, e.retries, e.rcvNxt-e.irs, e.rcvAdv-e.irs, e.rcvWindow(), len(e.rcvBuf), len(e.ooo), e.oooBytes)
+}
+
+// Info describes a connection's negotiated options and congestion state.
+type Info struct {
+	SACK, Timestamps, WindowScale bool
+	MSS                           int // send MSS, less the timestamp option when in use
+	Cwnd, Ssthresh                int // bytes
+	SRTT, RTO                     time.Duration
+	CongestionControl             string
+	InRecovery                    bool
+}
+
+// Info returns the connection's options and congestion state.
+func (e *Endpoint) Info() Info {
+	e.pr.mu.Lock()
+	defer e.pr.mu.Unlock()
+	cc := CCCubic
+	if _, ok := e.cc.(*reno); ok {
+		cc = CCReno
+	}
+	return Info{SACK: e.sackOK, Timestamps: e.tsOK, WindowScale: e.wsOK, MSS: e.mss, Cwnd: e.cwnd,
+		Ssthresh: e.ssthresh, SRTT: e.srtt, RTO: e.rto, CongestionControl: cc, InRecovery: e.inRecovery}
 }

@@ -21,6 +21,14 @@ func (e *Endpoint) handleSegment(s *segment) {
 
 	e.heardFrom()
 
+	// PAWS (RFC 7323 5.3 R1) before the window test: an old duplicate is dropped and
+	// acknowledged like any unacceptable segment.
+	if e.paws(s) {
+		pr.stats.PAWSDrops++
+		e.sendACK()
+		return
+	}
+
 	// 1. Sequence acceptability.
 	wnd := e.rcvAdv - e.rcvNxt
 	if seqLT(e.rcvAdv, e.rcvNxt) || e.state == SynRcvd {
@@ -36,6 +44,7 @@ func (e *Endpoint) handleSegment(s *segment) {
 		}
 		return
 	}
+	e.updateTSRecent(s)
 
 	// 2. RST (RFC 5961 3.2): only an exact match resets; anything else in the window gets a
 	// challenge ACK.
@@ -148,8 +157,17 @@ func (e *Endpoint) processAck(s *segment) bool {
 	wnd := uint32(s.wnd) << e.sndScale
 	dup := s.ack == e.sndUna && len(s.data) == 0 && !s.has(header.TCPFlagFIN) &&
 		wnd == e.sndWnd && e.sndMax != e.sndUna
+	sacked := false
+	if e.sackOK && len(s.opts.SACK) > 0 {
+		sacked = e.sbUpdate(s.opts.SACK)
+		// An ACK with new SACK information counts as a duplicate (RFC 6675 2).
+		dup = dup || (sacked && s.ack == e.sndUna && e.sndMax != e.sndUna)
+	}
 	if seqGT(s.ack, e.sndUna) {
-		e.ackNew(s.ack)
+		e.ackNew(s)
+		if sacked {
+			e.maybeEnterRecovery()
+		}
 	} else if dup {
 		e.onDupAck()
 	}
@@ -192,7 +210,8 @@ func (e *Endpoint) processAck(s *segment) bool {
 
 // ackNew advances sndUna to ack: drops acknowledged bytes, samples the RTT, runs
 // congestion control and restarts or stops the retransmission timer.
-func (e *Endpoint) ackNew(ack uint32) {
+func (e *Endpoint) ackNew(s *segment) {
+	ack := s.ack
 	acked := int(ack - e.sndUna)
 	dataAcked := min(acked, len(e.sndBuf))
 	e.sndBuf = e.sndBuf[dataAcked:]
@@ -204,9 +223,15 @@ func (e *Endpoint) ackNew(ack uint32) {
 		e.sndNxt = ack
 	}
 	e.retries = 0
+	e.sbTrim()
 	if e.rttActive && seqGE(ack, e.rttSeq) {
 		e.rttActive = false
 		e.updateRTO(timeSince(e.rttStart))
+	} else if r, ok := e.tsRTT(s); ok {
+		// RTTM (RFC 7323 4.1): every ACK of new data, retransmitted or not, echoes
+		// the TSval of the segment that triggered it.
+		e.pr.stats.TSRTTSamples++
+		e.updateRTO(r)
 	}
 	e.onAck(acked, ack)
 	if e.sndUna == e.sndMax {
@@ -243,7 +268,8 @@ func (e *Endpoint) receiveData(s *segment) {
 	}
 	if seq != e.rcvNxt {
 		e.queueOOO(seq, data, fin)
-		e.sendACK() // immediate duplicate ACK (RFC 5681 4.2)
+		e.updateSACKList(seq, len(data) > 0)
+		e.sendACK() // immediate duplicate ACK (RFC 5681 4.2), with SACK blocks (RFC 2018 4)
 		return
 	}
 	e.deliver(data, fin)
@@ -260,6 +286,9 @@ func (e *Endpoint) receiveData(s *segment) {
 			continue // wholly old
 		}
 		e.deliver(o.data[e.rcvNxt-o.seq:], o.fin)
+	}
+	if e.sackList != nil {
+		e.updateSACKList(0, false)
 	}
 	if e.finRcvd || len(e.ooo) > 0 || len(s.data) == 0 {
 		e.sendACK()

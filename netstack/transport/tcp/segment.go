@@ -84,6 +84,19 @@ func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
 		if e.state == SynRcvd && !e.wsOK {
 			o.WindowScale = -1
 		}
+		// SACK-permitted and timestamps: offered on our SYN unless turned off, echoed on a
+		// SYN-ACK only when the peer's SYN offered them (RFC 2018 2, RFC 7323 3.2).
+		if e.state == SynSent {
+			o.SACKPermitted, o.TS = !e.pr.opts.NoSACK, !e.pr.opts.NoTimestamps
+		} else {
+			o.SACKPermitted, o.TS = e.sackOK, e.tsOK
+		}
+		if o.TS {
+			o.TSVal = e.tsNow()
+			if e.state != SynSent {
+				o.TSEcr = e.tsRecent
+			}
+		}
 		f.Options = header.AppendTCPOptions(nil, &o)
 	} else {
 		w := min(win>>e.rcvScale, 65535)
@@ -93,9 +106,26 @@ func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
 		}
 		f.Window = uint16(w)
 		e.rcvAdv = e.rcvNxt + uint32(w<<e.rcvScale)
+		var o header.TCPOptions
+		o.WindowScale = -1
+		if e.tsOK {
+			o.TS, o.TSVal, o.TSEcr = true, e.tsNow(), e.tsRecent
+		}
+		if e.sackOK && len(e.sackList) > 0 {
+			// As many blocks as fit beside the data in the peer's MSS (the MSS less the
+			// options we always send being e.mss).
+			if n := (e.mss - len(data) - 4) / 8; n > 0 {
+				o.SACK = e.sackList[:min(n, len(e.sackList))]
+				e.pr.stats.SACKBlocksSent++
+			}
+		}
+		if o.TS || len(o.SACK) > 0 {
+			f.Options = header.AppendTCPOptions(nil, &o)
+		}
 	}
 	if f.Flags&header.TCPFlagACK != 0 {
 		e.ackPending = 0
+		e.lastAckSent = f.Ack
 		e.cancelDelack()
 	}
 	e.pr.queue(e.route, &f, data)

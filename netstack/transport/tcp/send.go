@@ -23,7 +23,23 @@ func (e *Endpoint) output() {
 	if !e.canSend() {
 		return
 	}
+	if e.inRecovery && e.sackOK {
+		e.sackOutput()
+		return
+	}
 	for {
+		// Going back after a timeout, skip what the peer SACKed (RFC 6675 5.1).
+		limit := -1
+		for _, b := range e.sb {
+			if seqLE(b.Start, e.sndNxt) && seqLT(e.sndNxt, b.End) {
+				e.sndNxt = b.End
+			} else if seqGT(b.Start, e.sndNxt) {
+				if seqLT(e.sndNxt, e.sndMax) {
+					limit = int(b.Start - e.sndNxt)
+				}
+				break
+			}
+		}
 		off := int(e.sndNxt - e.sndUna)
 		unsent := len(e.sndBuf) - off
 		if unsent <= 0 {
@@ -43,7 +59,10 @@ func (e *Endpoint) output() {
 			return
 		}
 		n := min(e.mss, unsent, usable)
-		if n < e.mss && n < unsent {
+		if limit > 0 {
+			n = min(n, limit)
+		}
+		if n < e.mss && n < unsent && limit < 0 {
 			// Window-limited small segment (sender SWS avoidance, RFC 9293 3.8.6.2.1):
 			// wait unless nothing is in flight and it is at least half the largest window.
 			if inFlight > 0 || n < int(e.maxSndWnd)/2 {
@@ -53,7 +72,7 @@ func (e *Endpoint) output() {
 				return
 			}
 		}
-		if n < e.mss && !e.noDelay && inFlight > 0 && !e.finQueued {
+		if n < e.mss && !e.noDelay && inFlight > 0 && !e.finQueued && limit < 0 && seqGE(e.sndNxt, e.sndMax) {
 			return // Nagle: one small segment in flight at a time
 		}
 		flags := uint8(0)

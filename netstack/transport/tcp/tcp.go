@@ -1,6 +1,8 @@
 // Package tcp is TCP (RFC 9293) on the stack: connection demultiplexing, the state machine,
-// retransmission (RFC 6298), NewReno congestion control (RFC 5681, RFC 6582), window scaling
-// (RFC 7323), delayed ACKs, Nagle, zero-window probes and the RFC 5961 defences, with
+// retransmission (RFC 6298), timestamps with RTTM and PAWS (RFC 7323), SACK (RFC 2018) with
+// SACK-based loss recovery (RFC 6675) or NewReno (RFC 6582) without it, CUBIC (RFC 9438, the
+// default) or Reno (RFC 5681) congestion control, window scaling (RFC 7323), delayed ACKs,
+// Nagle, zero-window probes and the RFC 5961 defences, with
 // socket-like endpoints: Listen/Accept, Connect, Read/Write, CloseWrite, Close and deadlines.
 // The net.Conn/net.Listener adapter is in adapters/gonet.
 //
@@ -14,7 +16,9 @@
 // Files: tcp.go (protocol, demultiplexing), segment.go (building and sending segments),
 // accept.go (passive open), connect.go (active open), receive.go (incoming segments),
 // send.go (the send path, Nagle, Read/Write), timers.go (RTO, delayed ACK, persist,
-// TIME-WAIT), reno.go (NewReno), isn.go (RFC 6528), cookie.go (SYN cookies), keepalive.go.
+// TIME-WAIT), cc.go (the congestion-control interface), reno.go, cubic.go, recovery.go
+// (fast recovery, the SACK scoreboard), sack.go (SACK blocks we send), ts.go (timestamps),
+// isn.go (RFC 6528), cookie.go (SYN cookies), keepalive.go.
 package tcp
 
 import (
@@ -55,6 +59,10 @@ type Options struct {
 	SynRetries    int           // 6
 	Retries       int           // 15 retransmissions of one segment before ETIMEDOUT
 	FinWait2      time.Duration // 60 s for an orphaned FIN-WAIT-2
+
+	CongestionControl string // CCCubic (default) or CCReno
+	NoSACK            bool   // neither offer nor accept SACK (RFC 2018)
+	NoTimestamps      bool   // neither offer nor accept timestamps (RFC 7323)
 }
 
 func (o *Options) setDefaults() {
@@ -79,6 +87,9 @@ func (o *Options) setDefaults() {
 	d(&o.InitialRTO, time.Second)
 	d(&o.DelayedAck, 40*time.Millisecond)
 	d(&o.FinWait2, 60*time.Second)
+	if o.CongestionControl == "" {
+		o.CongestionControl = defaultCC
+	}
 }
 
 const ephemeralFirst, ephemeralLast = 49152, 65535
@@ -107,6 +118,7 @@ type Protocol struct {
 	flushMu sync.Mutex
 	kick    chan struct{}
 	isn     isnGen
+	tsStart time.Time // the timestamp clock's origin
 }
 
 // Stats counts TCP events (named after Linux's netstat -s Tcp and TcpExt lines).
@@ -116,6 +128,13 @@ type Stats struct {
 	OutRsts, ListenDrops, ChallengeACKs, FastRetrans     uint64
 	RTOs, OutOfWindow, OfoQueued                         uint64
 	SynCookiesSent, SynCookiesRecv                       uint64
+	// SACKRecoveries counts fast recoveries run by RFC 6675 (also in FastRetrans),
+	// SACKRetrans the segments they retransmitted, SACKBlocksRecv the ACKs whose SACK
+	// blocks told us something new, SACKBlocksSent the segments we sent with SACK
+	// blocks; PAWSDrops counts segments dropped by PAWS (RFC 7323 5) and TSRTTSamples the
+	// RTT samples taken from echoed timestamps.
+	SACKRecoveries, SACKRetrans, SACKBlocksRecv, SACKBlocksSent uint64
+	PAWSDrops, TSRTTSamples                                     uint64
 }
 
 // New creates the TCP layer with default options and registers it with s.
@@ -124,8 +143,11 @@ func New(s *stack.Stack) *Protocol { return NewWithOptions(s, Options{}) }
 // NewWithOptions creates the TCP layer and registers it with s.
 func NewWithOptions(s *stack.Stack, opts Options) *Protocol {
 	opts.setDefaults()
+	if opts.CongestionControl != CCCubic && opts.CongestionControl != CCReno {
+		panic("tcp: unknown congestion control " + opts.CongestionControl + " (want cubic or reno)")
+	}
 	pr := &Protocol{s: s, opts: opts, conns: make(map[tuple]*Endpoint), listeners: make(map[uint16][]*Endpoint),
-		ports: make(map[uint16]int), mtus: make(map[stack.NICID]int), kick: make(chan struct{}, 1)}
+		ports: make(map[uint16]int), mtus: make(map[stack.NICID]int), kick: make(chan struct{}, 1), tsStart: time.Now()}
 	pr.isn.init()
 	pr.next = ephemeralFirst + uint16(pr.isn.random()%1000)
 	go func() {

@@ -7,7 +7,8 @@ func timeSince(t time.Time) time.Duration { return time.Since(t) }
 
 // updateRTO folds an RTT sample into SRTT and RTTVAR and recomputes the RTO (RFC 6298 2).
 func (e *Endpoint) updateRTO(r time.Duration) {
-	if e.srtt == 0 {
+	if !e.rttSampled {
+		e.rttSampled = true
 		e.srtt, e.rttvar = r, r/2
 	} else {
 		d := e.srtt - r
