@@ -1,8 +1,9 @@
 """netstack's TCP against Linux's under injected faults (issue 6 part 3, tier 1), on a TAP in a
 namespace of the test's own:
 
-- nftables `numgen random` drops on the Linux side (netdev ingress and egress hooks of the
-  TAP, so Linux's TCP sees real loss, not a local send error), and
+- nftables `numgen random` drops on the Linux side: the client runs in a second namespace
+  routed through the TAP's, whose forward hook drops 5% of TCP packets each way (so Linux's
+  TCP sees real loss, not a local send error), and
 - tapstack's fault-injecting link (netstack/link/fault: loss, duplication, reordering and
   delay, seeded) between the TAP and the stack,
 
@@ -22,15 +23,21 @@ import shutil
 
 import pytest
 
-from nshost import HOST_ADDR, STACK_ADDR, TAP, TapStack, run
+from nshost import HOST_ADDR, STACK_ADDR, TAP, Netns, TapStack, run
 
-# Five percent of TCP packets dropped in each direction of the TAP, at the device (RFC-free:
-# nftables' numgen random draws per packet).
-NFT_RULES = """table netdev gxfaults {
-  chain in { type filter hook ingress device "%(tap)s" priority 0; meta l4proto tcp numgen random mod 100 < %(pct)d counter drop; }
-  chain out { type filter hook egress device "%(tap)s" priority 0; meta l4proto tcp numgen random mod 100 < %(pct)d counter drop; }
+# Five percent of TCP packets dropped in each direction, in the forward hook of the namespace
+# holding the TAP, which routes between it and the client's namespace: a drop there is loss
+# the client's TCP cannot see (a drop in its own output path, even at the device's egress
+# hook, is reported back to TCP as a local send failure and retried, not lost).
+NFT_RULES = """table inet gxfaults {
+  chain drops {
+    type filter hook forward priority 0;
+    iifname "%(tap)s" meta l4proto tcp numgen random mod 100 < %(pct)d counter drop
+    oifname "%(tap)s" meta l4proto tcp numgen random mod 100 < %(pct)d counter drop
+  }
 }
 """
+CLIENT_ADDR, ROUTER_ADDR = "10.78.0.2", "10.78.0.1"
 
 # Faults of the link between the TAP and the stack (tapstack flags), both directions.
 FAULT_LINK = ["-drop", "0.05", "-dup", "0.02", "-reorder", "0.03", "-delay", "20ms", "-delayrate", "0.02"]
@@ -97,20 +104,36 @@ def nft(host_tools):
     return shutil.which("nft")
 
 
-def nft_drops(netns, pct):
-    """Load the drop table into the namespace (it goes with the namespace)."""
-    netns.exec("nft", "-f", "-", input=NFT_RULES % {"tap": TAP, "pct": pct})
+class RoutedClient:
+    """A client namespace behind the test's namespace: veth 10.78.0.2/24 <-> 10.78.0.1/24,
+    forwarded to the TAP (tapstack's gateway is the TAP's address), with the nftables drops
+    in the forward hook."""
 
+    def __init__(self, netns, pct):
+        self.router, self.ns = netns, Netns()
+        run(["ip", "netns", "add", self.ns.name])  # no TAP here: Netns.create would add one
+        self.ns.ip("link", "set", "lo", "up")
+        veth = f"gxv{os.getpid() % 10000}"
+        self.ns.ip("link", "add", "gxv0", "type", "veth", "peer", "name", veth, "netns", netns.name)
+        # One MSS per packet (no TSO/GSO super-packets), so each drop is one segment.
+        self.ns.ip("link", "set", "gxv0", "gso_max_segs", "1", "gso_max_size", "1500")
+        self.ns.ip("addr", "add", f"{CLIENT_ADDR}/24", "dev", "gxv0")
+        self.ns.ip("link", "set", "gxv0", "up")
+        self.ns.ip("route", "add", "default", "via", ROUTER_ADDR)
+        netns.ip("addr", "add", f"{ROUTER_ADDR}/24", "dev", veth)
+        netns.ip("link", "set", veth, "up")
+        netns.exec("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        netns.exec("nft", "-f", "-", input=NFT_RULES % {"tap": TAP, "pct": pct})
 
-def nft_dropped(netns):
-    """Packets dropped so far by the table: (towards Linux, towards netstack)."""
-    rules = json.loads(netns.exec("nft", "-j", "list", "table", "netdev", "gxfaults").stdout)["nftables"]
-    counts = {}
-    for item in rules:
-        rule = item.get("rule")
-        if rule:
-            counts[rule["chain"]] = next(e["counter"]["packets"] for e in rule["expr"] if "counter" in e)
-    return counts["in"], counts["out"]
+    def dropped(self):
+        """Packets dropped so far: (towards Linux, towards netstack)."""
+        out = json.loads(self.router.exec("nft", "-j", "list", "table", "inet", "gxfaults").stdout)
+        counts = [next(e["counter"]["packets"] for e in item["rule"]["expr"] if "counter" in e)
+                  for item in out["nftables"] if "rule" in item]
+        return tuple(counts)
+
+    def delete(self):
+        self.ns.delete()
 
 
 def transfer(netns, mode, n, timeout):
@@ -133,9 +156,12 @@ def faulty_tapstack(netns, tapstack_bin):
 
 
 def check_nft(netns, tapstack, n, timeout):
-    nft_drops(netns, 5)
-    results = [transfer(netns, "send", n, timeout), transfer(netns, "get", n, timeout)]
-    to_linux, to_stack = nft_dropped(netns)
+    client = RoutedClient(netns, 5)
+    try:
+        results = [transfer(client.ns, "send", n, timeout), transfer(client.ns, "get", n, timeout)]
+        to_linux, to_stack = client.dropped()
+    finally:
+        client.delete()
     st = tapstack.stats()
     print(f"nft dropped {to_linux} towards Linux, {to_stack} towards netstack; "
           f"netstack RetransSegs {st['TCP.RetransSegs']}, RTOs {st['TCP.RTOs']}, FastRetrans {st['TCP.FastRetrans']}")
@@ -198,6 +224,7 @@ def echo(msg):
 first = echo(b"hello")
 time.sleep(0.3)
 snd_nxt = rcv_nxt = None            # netstack's, from its last segment to us
+ts_opt = b""                        # so segments pass PAWS (RFC 7323 5) when timestamps are on
 while True:
     try:
         f = sniff.recv(65536)
@@ -210,10 +237,20 @@ while True:
     tot = struct.unpack("!H", ip[2:4])[0]
     t = ip[ihl:tot]
     sport, dport, seq, ack = struct.unpack("!HHII", t[:12])
+    doff = (t[12] >> 4) * 4
     if socket.inet_ntoa(ip[12:16]) == stack and sport == 7 and dport == cport:
-        doff = (t[12] >> 4) * 4
         snd_nxt = (seq + len(t) - doff + (1 if t[13] & 0x03 else 0)) & 0xffffffff
         rcv_nxt = ack
+    elif sport == cport and dport == 7:
+        o = t[20:doff]              # Linux's latest timestamps option, if it uses them
+        i = 0
+        while i < len(o) and o[i] != 0:
+            if o[i] == 1:
+                i += 1
+                continue
+            if o[i] == 8 and o[i + 1] == 10:
+                ts_opt = b"\x01\x01" + o[i:i + 10]
+            i += max(o[i + 1], 2)
 assert snd_nxt is not None, "no segment from netstack seen"
 def csum(b):
     if len(b) % 2:
@@ -236,11 +273,11 @@ def send(seq, ack, data=b"", opts=b"", offset=None, flags=0x18, bad_sum=False):
     raw.sendto(ip + tcp, (stack, 0))
 W = 1 << 30
 # Out of window (RFC 9293 3.10.7.4): far ahead, and old.
-send(rcv_nxt + W, snd_nxt, b"EVIL-ahead")
-send(rcv_nxt - W, snd_nxt, b"EVIL-old")
+send(rcv_nxt + W, snd_nxt, b"EVIL-ahead", opts=ts_opt)
+send(rcv_nxt - W, snd_nxt, b"EVIL-old", opts=ts_opt)
 # ACKs of data never sent, and far below SND.UNA (RFC 5961 5.2): challenge ACK, data dropped.
-send(rcv_nxt, snd_nxt + (1 << 20), b"EVIL-ack-ahead")
-send(rcv_nxt, snd_nxt - W, flags=0x10)
+send(rcv_nxt, snd_nxt + (1 << 20), b"EVIL-ack-ahead", opts=ts_opt)
+send(rcv_nxt, snd_nxt - W, flags=0x10, opts=ts_opt)
 # In window and in sequence, but malformed.
 send(rcv_nxt, snd_nxt, b"EVIL-csum", bad_sum=True)
 send(rcv_nxt, snd_nxt, b"EVIL-offset", offset=15)               # data offset past the segment
@@ -254,7 +291,7 @@ c.shutdown(socket.SHUT_WR)
 rest = c.recv(4096)
 c.close()
 print(json.dumps({"first": first.decode(errors="replace"), "second": second.decode(errors="replace"),
-                  "rest": rest.decode(errors="replace")}))
+                  "rest": rest.decode(errors="replace"), "timestamps": bool(ts_opt)}))
 """
 
 
@@ -262,6 +299,7 @@ def test_tcp_bad_segments_on_established_connection(netns, tapstack):
     before = tapstack.stats()
     r = netns.python(INJECT, TAP, STACK_ADDR, HOST_ADDR, timeout=60)
     out = json.loads(r.stdout.strip())
+    print("timestamps on the connection:", out.pop("timestamps"))
     # The echo returned exactly what the socket sent: no injected byte reached the application.
     assert out == {"first": "hello", "second": "world", "rest": ""}, out
     after = tapstack.stats()
