@@ -79,6 +79,14 @@ def test_parse_wrk_counts_errors():
         stats.parse_wrk("unable to connect to 10.0.0.3:80 Connection refused\n")
 
 
+def test_parse_xl_cpu():
+    text = ("Name                                        ID   Mem VCPUs\tState\tTime(s)\n"
+            "kv-unik-4                                    7   256     1     -b----       3.5\n")
+    assert stats.parse_xl_cpu(text, "kv-unik-4") == 3.5
+    assert stats.parse_xl_cpu(text, "kv-unik-44") is None
+    assert stats.parse_xl_cpu("Name ID\n", "x") is None
+
+
 def test_parse_fsread():
     out = stats.parse_fsread(["fsread: pass 1 files 235 bytes 52428800 crc32 8b66221e ns 1500000000",
                               "fsread: pass 2 files 235 bytes 52428800 crc32 8b66221e ns 250000000",

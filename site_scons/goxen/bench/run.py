@@ -230,15 +230,7 @@ class Bench:
 
 def cpu_seconds(b, dom):
     """The domain's vCPU time so far (xl list's Time(s) column), or None."""
-    r = b.bed.sh(f"xl list {dom.name}")
-    for line in r.output.splitlines()[1:]:
-        w = line.split()
-        if len(w) >= 6 and w[0] == dom.name:
-            try:
-                return float(w[5])
-            except ValueError:
-                return None
-    return None
+    return stats.parse_xl_cpu(b.bed.sh(f"xl list {dom.name}").output, dom.name)
 
 
 def _with_cpu(b, dom, fn):

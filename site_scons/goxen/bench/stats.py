@@ -127,6 +127,18 @@ def parse_fsread(lines):
     return out
 
 
+def parse_xl_cpu(text, name):
+    """The Time(s) column (vCPU seconds) of domain name in `xl list` output, or None."""
+    for line in text.splitlines()[1:]:
+        w = line.split()
+        if len(w) >= 6 and w[0] == name:
+            try:
+                return float(w[5])
+            except ValueError:
+                return None
+    return None
+
+
 def ratio(uni, base):
     """uni / base, or None when either is not a positive number."""
     if is_number(uni) and is_number(base) and base > 0:
