@@ -230,6 +230,13 @@ class _Setup:
 
     def __init__(self, side, tapstack, peer):
         self.side, self.names, self.proc = side, [], None
+        try:
+            self._start(side, tapstack, peer)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, side, tapstack, peer):
         host, stack = NETS[side]
         self.addr = stack
         if side == "netstack":
