@@ -150,6 +150,15 @@ func TestSimultaneousOpen(t *testing.T) {
 	}
 	pa, ea := mk(macA, "10.3.0.1/24")
 	pb, eb := mk(macB, "10.3.0.2/24")
+	// Drop the gratuitous ARPs of the address assignment, so the wait below sees the
+	// frames of the connects.
+	for _, ep := range []*channel.Endpoint{ea, eb} {
+		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+		if ep.ReadContext(rctx) == nil {
+			t.Fatal("no gratuitous ARP")
+		}
+		rcancel()
+	}
 	a, b := netip.MustParseAddrPort("10.3.0.1:5000"), netip.MustParseAddrPort("10.3.0.2:6000")
 	type res struct {
 		e   *Endpoint
