@@ -186,9 +186,21 @@ class Bench:
                                   f"--- console ---\n{dom.console}--- end ---")
         return dom, t
 
+    def info(self, dom, attempts=4):
+        """dom's DomainInfo (None when gone). Debian's xl 4.17 now and then dies in `xl list`
+        itself (rc 134/137/139 seen on this bed): such a run is repeated, and reported."""
+        for i in range(attempts):
+            res = self.bed.sh("xl list -v")
+            if res.rc == 0:
+                return bedmod.parse_xl_list(res.output).get(dom.name)
+            log(f"xl list -v failed in the dom0 (rc {res.rc}): {res.output.strip()[:200]}"
+                + ("; retrying" if i + 1 < attempts else ""))
+            time.sleep(1)
+        raise bedmod.BedError(f"xl list -v failed {attempts} times (last rc {res.rc})")
+
     def destroy(self, dom):
         try:
-            if self.bed.running and dom.info() is not None:
+            if self.bed.running and self.info(dom) is not None:
                 dom.destroy()
         except bedmod.BedError as e:
             log(f"destroying {dom.name} failed: {e}")
@@ -213,7 +225,7 @@ class Bench:
         end = time.monotonic() + seconds
         err = "no answer"
         while time.monotonic() < end:
-            info = dom.info()
+            info = self.info(dom)
             if info is None or info.shutdown:
                 raise Unavailable(f"{dom.name} shut down ({info.reason if info else 'gone'}): "
                                   + _last_lines(dom))
@@ -375,7 +387,7 @@ def _fill(b, dom, ip, keys):
             done += step
         except Unavailable as e:
             time.sleep(2)
-            info = dom.info()
+            info = b.info(dom)
             state = info.reason if info and info.shutdown else "running"
             msg = f"crashed: after {done}-{done + step} keys ({state}): {_fatal_line(dom)}"
             log(f"{dom.name}: fill failed: {e}; {msg}")
