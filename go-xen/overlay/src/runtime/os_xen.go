@@ -138,6 +138,13 @@ func exit(code int32) {
 		writeErrStr("xen: fatal error: shutting down with reason crash\n")
 		xenShutdown(_SHUTDOWN_crash)
 	}
+	// A clean exit on a goroutine (main returned, or os.Exit) first runs the hook of
+	// internal/xen.AtExit, once: the network can deliver what the program wrote.
+	if gp := getg(); xenExitHook != nil && !xenExitHookRan && gp.m != nil && gp == gp.m.curg &&
+		gp.m.locks == 0 && gp.m.mallocing == 0 {
+		xenExitHookRan = true
+		xenExitHook()
+	}
 	// "exit status N\n", formatted without allocating.
 	var buf [32]byte
 	i := len(buf) - 1
@@ -164,6 +171,15 @@ func exit(code int32) {
 	copy(buf[i:], prefix)
 	consoleWrite(unsafe.Pointer(&buf[i]), int32(len(buf)-i))
 	xenShutdown(atomic.Load(&xenExitReason))
+}
+
+// xenExitHook is internal/xen's AtExit runner (set with internal/xen.setExitHook).
+var xenExitHook func()
+var xenExitHookRan bool
+
+//go:linkname xen_setExitHook internal/xen.setExitHook
+func xen_setExitHook(f func()) {
+	xenExitHook = f
 }
 
 func crash() {
