@@ -8,7 +8,8 @@ test_bed_domu.test_xl_shutdown_powers_off_a_sleeping_guest); after signal.Ignore
 request is ignored; a second request while SIGTERM is being handled is ignored.
 
 Programs: tests/xen/progs/sigterm and apps/httpd (graceful shutdown: a download in
-progress completes, then the server stops)."""
+progress completes, then the server stops; the domain powers off only once netstack has
+delivered the last bytes, see go-xen/overlay/src/net/drain_xen.go)."""
 
 import hashlib
 import os
@@ -177,10 +178,6 @@ print(f"status {status} bytes {len(body)} sha256 {hashlib.sha256(body).hexdigest
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect: on xen the domain ends with the program, and nothing yet waits for TCP data "
-    "still queued in netstack at exit (on Linux the kernel outlives the process and delivers it); "
-    "net should register a bounded drain with internal/xen.AtExit. Strict: passes -> remove this."))
 def test_httpd_finishes_a_download_in_progress_on_xl_shutdown(testbed, domu, httpd_kernel):
     config, kernel = httpd_kernel
     ip = config.network[0].ip.split("/")[0]
