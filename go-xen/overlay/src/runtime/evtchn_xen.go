@@ -164,6 +164,9 @@ func xen_cmdline() string {
 //go:linkname xen_shutdown internal/xen.shutdown
 func xen_shutdown(reason uint32) {
 	if reason == _SHUTDOWN_poweroff {
+		// An immediate shutdown (internal/xen.Shutdown: the drivers have disconnected
+		// already) skips the AtExit hook: with no network left it could only wait.
+		xenExitHookRan = true
 		exit(0)
 	}
 	xenShutdown(reason)
