@@ -141,6 +141,9 @@ def test_rows_cover_every_target_and_mark_them():
     assert by["xl create -> first ping reply"]["met"] is True           # 0.3/9 < 1/20
     assert by["xl create -> first kvstore UDP reply"]["met"] is False   # 0.35/5 > 1/20
     assert by["kvstore image"]["met"] is False                           # 1/10
+    guest = by["guest start -> network up (guest clocks)"]
+    assert guest["met"] is None and guest["unikernel"].startswith("missing: ")
+    assert guest["baseline"] == 3100.0
     assert by["min memory= (kvstore smoke)"]["met"] is True              # 12/64 <= 1/4
     assert by["min memory= (kvstore smoke)"]["ratio"] == pytest.approx(12 / 64)
     assert by["min memory= absolute"]["met"] is True
@@ -149,6 +152,13 @@ def test_rows_cover_every_target_and_mark_them():
     assert by["ping RTT (avg)"]["met"] is True                           # half the baseline's
     assert by["httpd requests/s (wrk)"]["unikernel"].startswith("missing: ")
     assert by["kvstore Go runtime Sys after 100k keys"]["baseline"].startswith("missing: ")
+
+
+def test_guest_boot_row_with_a_net_stage():
+    r = _results()
+    r["boot"]["timeline"]["unikernel"]["net"] = 150.0
+    row = next(x for x in stats.rows(r) if x["metric"].startswith("guest start"))
+    assert row["ratio"] == pytest.approx(150 / 3100) and row["met"] is True
 
 
 def test_min_memory_ratio_target_direction():
