@@ -17,8 +17,8 @@
 // the sha256 hex of what it read; and a tiny HTTP responder (net/http through adapters/gonet)
 // on -http: "/" says hello, "/bytes/N" returns N pseudo-random bytes (seed 1) and "/bytes/N/sha256" their hash.
 //
-// -cc picks TCP's congestion control (cubic, the default, or reno); -nosack and -nots turn
-// SACK and timestamps off.
+// -cc picks TCP's congestion control (cubic, the default, or reno); -nosack, -nots and
+// -notlp turn SACK, timestamps and tail loss probes off.
 //
 // It prints "READY <addr/prefix>" once the address is configured (static or DHCP).
 package main
@@ -67,6 +67,7 @@ func main() {
 	ccFlag := flag.String("cc", tcp.CCCubic, "TCP congestion control: cubic or reno")
 	noSACK := flag.Bool("nosack", false, "turn TCP SACK off (RFC 2018; loss recovery falls back to NewReno)")
 	noTS := flag.Bool("nots", false, "turn TCP timestamps off (RFC 7323)")
+	noTLP := flag.Bool("notlp", false, "turn TCP tail loss probes off (RFC 8985 7)")
 	flag.Parse()
 	if *ccFlag != tcp.CCCubic && *ccFlag != tcp.CCReno {
 		fmt.Fprintf(os.Stderr, "tapstack: -cc %q: want cubic or reno\n", *ccFlag)
@@ -97,7 +98,8 @@ func main() {
 	s := stack.New(stack.Options{})
 	check(s.AddNIC(1, *tapName, ep))
 	u := udp.New(s)
-	tcpp := tcp.NewWithOptions(s, tcp.Options{CongestionControl: *ccFlag, NoSACK: *noSACK, NoTimestamps: *noTS})
+	tcpp := tcp.NewWithOptions(s, tcp.Options{CongestionControl: *ccFlag, NoSACK: *noSACK, NoTimestamps: *noTS,
+		NoTLP: *noTLP})
 
 	var client *dhcp.Client
 	if *useDHCP {

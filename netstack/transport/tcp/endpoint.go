@@ -109,6 +109,11 @@ type Endpoint struct {
 	sackList []header.TCPSACKBlock // blocks our ACKs report, most recent first (sack.go)
 	sb       []header.TCPSACKBlock // the scoreboard: SACKed ranges above sndUna (recovery.go)
 	highRxt  uint32                // end of the highest retransmission in SACK recovery
+	rxtUna   bool                  // the segment at rxtSeq (then SND.UNA) was retransmitted...
+	rxtSeq   uint32
+	rxtMark  uint32 // ...when SND.MAX was here
+	tlpArmed bool   // the armed RTO timer is the tail loss probe's (tlp.go)
+	tlpOut   bool   // a probe was sent and nothing new acknowledged since
 
 	// timestamps (RFC 7323, ts.go)
 	tsOK        bool // both sides sent TSopt

@@ -422,3 +422,64 @@ func TestRenoFormulas(t *testing.T) {
 		t.Fatalf("slow start cwnd %d", e.cwnd)
 	}
 }
+
+// TestLostRetransmit: in SACK recovery, once more than 2 SMSS sent after the retransmission
+// of SND.UNA's segment are SACKed while it is still missing, HighRxt returns to SND.UNA.
+func TestLostRetransmit(t *testing.T) {
+	b := func(a, z uint32) header.TCPSACKBlock { return header.TCPSACKBlock{Start: a, End: z} }
+	e := sbEndpoint(14000)
+	e.inRecovery = true
+	e.sbUpdate([]header.TCPSACKBlock{b(1000, 10000)})
+	e.highRxt = 1000
+	e.rxtUna, e.rxtSeq, e.rxtMark = true, 0, 10000
+	e.sbUpdate([]header.TCPSACKBlock{b(10000, 12000)}) // exactly 2 SMSS after it: not yet
+	e.lostRetransmit()
+	if e.highRxt != 1000 || e.pr.stats.LostRetransmits != 0 {
+		t.Fatalf("HighRxt %d", e.highRxt)
+	}
+	e.sbUpdate([]header.TCPSACKBlock{b(10000, 12001)})
+	e.lostRetransmit()
+	if e.highRxt != 0 || e.pr.stats.LostRetransmits != 1 || e.rxtUna {
+		t.Fatalf("HighRxt %d lost %d", e.highRxt, e.pr.stats.LostRetransmits)
+	}
+	if s, n, ok := e.nextSeg(); !ok || s != 0 || n != 1000 {
+		t.Fatalf("NextSeg %d %d %v", s, n, ok)
+	}
+}
+
+// TestPTO checks when a tail loss probe is scheduled and for how long (RFC 8985 7.2).
+func TestPTO(t *testing.T) {
+	e := sbEndpoint(5000)
+	e.rttSampled, e.srtt, e.rto = true, 30*time.Millisecond, 300*time.Millisecond
+	if d, ok := e.pto(); !ok || d != 60*time.Millisecond {
+		t.Fatalf("PTO %v %v", d, ok)
+	}
+	e.srtt = time.Millisecond
+	if d, _ := e.pto(); d != minPTO {
+		t.Fatalf("PTO %v, want the 10 ms floor", d)
+	}
+	e.sndMax = 1000 // one segment in flight: allow for a delayed ACK, bounded by the RTO
+	if d, _ := e.pto(); d != minPTO+wcDelAckT {
+		t.Fatalf("PTO %v", d)
+	}
+	e.rto = 150 * time.Millisecond
+	if d, _ := e.pto(); d != e.rto {
+		t.Fatalf("PTO %v, want the RTO", d)
+	}
+	e.sndMax = 5000
+	for name, f := range map[string]func(*Endpoint){
+		"in recovery":     func(e *Endpoint) { e.inRecovery = true },
+		"probe out":       func(e *Endpoint) { e.tlpOut = true },
+		"after a timeout": func(e *Endpoint) { e.retries = 1 },
+		"no RTT sample":   func(e *Endpoint) { e.rttSampled = false },
+		"nothing sent":    func(e *Endpoint) { e.sndMax = 0 },
+		"turned off":      func(e *Endpoint) { e.pr.opts.NoTLP = true },
+	} {
+		c := sbEndpoint(5000)
+		c.rttSampled, c.srtt, c.rto = true, 30*time.Millisecond, 300*time.Millisecond
+		f(c)
+		if _, ok := c.pto(); ok {
+			t.Errorf("%s: probe scheduled", name)
+		}
+	}
+}

@@ -171,6 +171,9 @@ func (e *Endpoint) processAck(s *segment) bool {
 	} else if dup {
 		e.onDupAck()
 	}
+	if sacked {
+		e.lostRetransmit()
+	}
 	// Window update (RFC 9293 3.10.7.4).
 	if seqLT(e.sndWl1, s.seq) || (e.sndWl1 == s.seq && seqLE(e.sndWl2, s.ack)) {
 		opened := e.sndWnd == 0 && wnd > 0
@@ -223,6 +226,7 @@ func (e *Endpoint) ackNew(s *segment) {
 		e.sndNxt = ack
 	}
 	e.retries = 0
+	e.tlpOut = false
 	e.sbTrim()
 	if e.rttActive && seqGE(ack, e.rttSeq) {
 		e.rttActive = false

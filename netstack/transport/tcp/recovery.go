@@ -76,6 +76,7 @@ func (e *Endpoint) maybeEnterRecovery() {
 	if n := e.resend(e.sndUna, e.mss); n > 0 {
 		e.highRxt = e.sndUna + n
 		e.pr.stats.SACKRetrans++
+		e.rxtUna, e.rxtSeq, e.rxtMark = true, e.sndUna, e.sndMax
 	}
 	e.armRTO()
 	e.sackOutput()
@@ -318,9 +319,32 @@ func (e *Endpoint) sackOutput() {
 			}
 			e.highRxt = seq + k
 			e.pr.stats.SACKRetrans++
+			if seq == e.sndUna {
+				e.rxtUna, e.rxtSeq, e.rxtMark = true, seq, e.sndMax
+			}
 		}
 		if !e.rtoArmed {
 			e.armRTO()
 		}
+	}
+}
+
+// lostRetransmit checks, in SACK recovery, whether the retransmission of the segment at
+// SND.UNA was lost too: more than (DupThresh-1)*SMSS bytes sent after it have been SACKed
+// while it is still unacknowledged (the time-ordering idea of RACK, RFC 8985, applied to
+// that one segment). RFC 6675 alone leaves this loss to the RTO. If so, HighRxt goes back to
+// SND.UNA, so NextSeg's rule 1 resends it (and any other lost bytes) within this recovery.
+func (e *Endpoint) lostRetransmit() {
+	if !e.inRecovery || !e.sackOK || !e.rxtUna || e.sndUna != e.rxtSeq {
+		return
+	}
+	above := 0
+	for _, x := range e.sb {
+		above += span(x.Start, x.End, e.rxtMark, e.sndMax)
+	}
+	if above > (dupThresh-1)*e.mss {
+		e.rxtUna = false
+		e.highRxt = e.sndUna
+		e.pr.stats.LostRetransmits++
 	}
 }

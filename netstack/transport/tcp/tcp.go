@@ -63,6 +63,7 @@ type Options struct {
 	CongestionControl string // CCCubic (default) or CCReno
 	NoSACK            bool   // neither offer nor accept SACK (RFC 2018)
 	NoTimestamps      bool   // neither offer nor accept timestamps (RFC 7323)
+	NoTLP             bool   // no tail loss probes (RFC 8985 7): wait for the RTO
 }
 
 func (o *Options) setDefaults() {
@@ -135,6 +136,9 @@ type Stats struct {
 	// RTT samples taken from echoed timestamps.
 	SACKRecoveries, SACKRetrans, SACKBlocksRecv, SACKBlocksSent uint64
 	PAWSDrops, TSRTTSamples                                     uint64
+	// LostRetransmits counts retransmissions found lost in SACK recovery (recovery.go),
+	// TLPProbes the tail loss probes sent (tlp.go).
+	LostRetransmits, TLPProbes uint64
 }
 
 // New creates the TCP layer with default options and registers it with s.
