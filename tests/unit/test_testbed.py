@@ -3,6 +3,7 @@
 import gzip
 import stat
 import struct
+import time
 
 import pytest
 
@@ -258,7 +259,7 @@ def test_dom0_agent_protocol_on_the_host(tmp_path):
     try:
         ctl = bed._Control.__new__(bed._Control)
         ctl.conn, ctl.buf, ctl.seq, ctl.server = _PtyConn(master), b"", 0, None
-        ctl.lock = __import__("threading").Lock()
+        ctl.lock, ctl.stuck = __import__("threading").Lock(), None
         ctl.wait_line("GOXEN-AGENT up", timeout=10)
         res = ctl.call("echo one; echo 'two  words' >&2; exit 3", timeout=10)
         assert res.rc == 3
@@ -268,6 +269,18 @@ def test_dom0_agent_protocol_on_the_host(tmp_path):
         assert (res.rc, res.output) == (0, "no newline\n")
         with pytest.raises(ValueError):
             ctl.call("a\nb", timeout=1)
+        # A hung command, and a child of it, are killed after the timeout; the agent names
+        # them and answers the next request.
+        marker = tmp_path / "late"
+        with pytest.raises(bed.CommandTimeout) as hung:
+            ctl.call(f"(sleep 4; touch {marker}) & echo started; sleep 30", timeout=2)
+        assert "started" in str(hung.value)
+        assert "goxen-agent: TIMEOUT after 2 s" in str(hung.value)
+        assert "sleep 30" in str(hung.value)
+        res = ctl.call("echo after", timeout=10)
+        assert (res.rc, res.output) == (0, "after\n")
+        time.sleep(3)
+        assert not marker.exists(), "the hung command's background child survived"
     finally:
         agent.kill()
         agent.wait()

@@ -71,6 +71,23 @@ def testbed(bed_images):
     bed.close()
 
 
+@pytest.fixture(autouse=True)
+def _bed_in_working_order(request):
+    """Boot the shared bed again before a test when an earlier test left it unusable (QEMU
+    ended, the dom0 agent stopped answering, xl hangs every time), so that one broken dom0
+    fails one test and not every test after it."""
+    if "testbed" in request.fixturenames:
+        bed = request.getfixturevalue("testbed")
+        why = bed.needs_restart
+        if why:
+            print(f"restarting the tier-3 test bed: {why}", flush=True)
+            try:
+                bed.restart()
+            except bedmod.BedError as e:
+                pytest.fail(f"the test bed did not boot again: {e}", pytrace=False)
+    yield
+
+
 @pytest.fixture(scope="session")
 def toolchain():
     root = Path(os.environ.get("GOXEN_TOOLCHAIN") or paths.TOOLCHAIN)

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from goxen.testbed import bed as bedmod
 from goxen.testbed import image
 
 UNIKERNEL_XL = 'memory = 32\nvcpus = 1\n'
@@ -14,6 +15,31 @@ def test_dom0_toolstack_is_up(testbed):
     doms = testbed.list()
     assert "Domain-0" in doms, doms
     assert testbed.ping("10.0.0.254", timeout=10) < 10      # the dom0's bridge, from the netns
+
+
+def test_a_hung_dom0_command_is_killed_and_the_bed_goes_on(testbed):
+    with pytest.raises(bedmod.CommandTimeout) as hung:
+        testbed.sh("echo begun; sleep 300", timeout=2)
+    text = str(hung.value)
+    assert "begun" in text and "goxen-agent: TIMEOUT after 2 s" in text, text
+    assert "sleep 300" in text, text                # the agent named the hung process
+    assert testbed.sh("echo next", check=True).output == "next\n"
+    assert testbed.needs_restart is None
+    assert "Domain-0" in testbed.list()
+
+
+def test_a_bed_whose_agent_stopped_answering_boots_again(testbed):
+    # The agent is the command's parent: stopped, it never answers; the host gives up after
+    # the command's timeout plus the agent's grace, and then refuses further commands.
+    with pytest.raises(bedmod.BedError, match="did not answer"):
+        testbed.sh("kill -STOP $PPID", timeout=1)
+    assert testbed.needs_restart
+    with pytest.raises(bedmod.BedError, match="stopped answering"):
+        testbed.sh("true")
+    testbed.restart()
+    assert testbed.needs_restart is None
+    assert "Domain-0" in testbed.list()
+    assert testbed.ping("10.0.0.254", timeout=10) < 10
 
 
 def test_hello_prints_through_xenconsoled(testbed, domu, go_build):

@@ -186,17 +186,9 @@ class Bench:
                                   f"--- console ---\n{dom.console}--- end ---")
         return dom, t
 
-    def info(self, dom, attempts=4):
-        """dom's DomainInfo (None when gone). Debian's xl 4.17 now and then dies in `xl list`
-        itself (rc 134/137/139 seen on this bed): such a run is repeated, and reported."""
-        for i in range(attempts):
-            res = self.bed.sh("xl list -v")
-            if res.rc == 0:
-                return bedmod.parse_xl_list(res.output).get(dom.name)
-            log(f"xl list -v failed in the dom0 (rc {res.rc}): {res.output.strip()[:200]}"
-                + ("; retrying" if i + 1 < attempts else ""))
-            time.sleep(1)
-        raise bedmod.BedError(f"xl list -v failed {attempts} times (last rc {res.rc})")
+    def info(self, dom):
+        """dom's DomainInfo (None when gone); Bed.list repeats an `xl list` that xl botched."""
+        return self.bed.list().get(dom.name)
 
     def destroy(self, dom):
         try:

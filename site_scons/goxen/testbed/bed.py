@@ -60,6 +60,16 @@ class BedError(RuntimeError):
     """The bed could not boot, or a dom0 command failed."""
 
 
+class CommandTimeout(BedError):
+    """A dom0 command ran out of time; the dom0 agent killed it (its process group), and the
+    message carries what the hung processes were doing."""
+
+
+#: Seconds the host waits for the agent's answer beyond a command's own timeout (the agent
+#: needs a moment to kill a hung command and describe it).
+AGENT_GRACE = 20.0
+
+
 @dataclass(frozen=True)
 class CommandResult:
     command: str
@@ -105,6 +115,7 @@ class _Control:
         self.buf = b""
         self.lock = threading.Lock()
         self.seq = 0
+        self.stuck = None           # why the agent is considered gone, once it is
 
     def accept(self, timeout, alive=lambda: True):
         """Wait for QEMU's connection; alive() false (QEMU ended) stops the wait early."""
@@ -144,27 +155,40 @@ class _Control:
                 return
 
     def call(self, command, timeout):
+        """Run command in the dom0; the agent kills it after timeout seconds (CommandTimeout).
+        An agent that does not answer at all within AGENT_GRACE more seconds sets self.stuck
+        and raises BedError: the bed then needs a restart."""
         if "\n" in command:
             raise ValueError("dom0 commands are single lines")
+        secs = max(1, int(-(-timeout // 1)))
         with self.lock:
+            if self.stuck:
+                raise BedError(f"the dom0 agent stopped answering earlier ({self.stuck}); "
+                               f"not running: {command}")
             self.seq += 1
             tag = f"c{self.seq}"
-            self.conn.sendall(f"{tag} {command}\n".encode())
-            deadline = time.monotonic() + timeout
+            self.conn.sendall(f"{tag} {secs} {command}\n".encode())
+            deadline = time.monotonic() + secs + AGENT_GRACE
             out = []
             end_re = re.compile(rf"^{tag} END rc=(\d+) t0=([\d.]+) t1=([\d.]+)$")
             while True:
                 try:
                     line = self.readline(deadline)
                 except TimeoutError:
-                    raise BedError(f"dom0 command timed out after {timeout} s: {command}\n"
+                    self.stuck = f"no answer to {command!r} within {secs + AGENT_GRACE:.0f} s"
+                    raise BedError(f"the dom0 agent did not answer within "
+                                   f"{secs + AGENT_GRACE:.0f} s: {command}\n"
                                    + "".join(o + "\n" for o in out)) from None
                 if line.startswith(tag + "|"):
                     out.append(line[len(tag) + 1:])
                     continue
                 m = end_re.match(line)
                 if m:
-                    return CommandResult(command, int(m.group(1)), "".join(o + "\n" for o in out),
+                    text = "".join(o + "\n" for o in out)
+                    if "goxen-agent: TIMEOUT" in text:
+                        raise CommandTimeout(f"dom0 command timed out after {secs} s and was "
+                                             f"killed: {command}\n{text}")
+                    return CommandResult(command, int(m.group(1)), text,
                                          float(m.group(2)), float(m.group(3)))
                 # Anything else is left over from an earlier, timed-out command.
 
@@ -349,19 +373,8 @@ class Domain:
 
     def shutdown(self):
         """`xl shutdown` (asks the guest through xenstore control/shutdown; does not wait).
-
-        Debian's xl 4.17 itself occasionally aborts in this command ("malloc(): corrupted top
-        size", rc 134: seen in about 1 of 15 runs, in xl's own process). The request is
-        idempotent, so an aborted xl is run again, at most twice more, and the abort is
-        reported on stderr."""
-        res = self.bed.sh(f"xl shutdown {_quote(self.name)}")
-        for _ in range(2):
-            if res.rc != 134:
-                break
-            print(f"testbed: xl shutdown aborted in dom0 (rc 134), retrying: {res.output.strip()}",
-                  file=sys.stderr, flush=True)
-            res = self.bed.sh(f"xl shutdown {_quote(self.name)}")
-        return res
+        The request is idempotent: see Bed.xl_retrying."""
+        return self.bed.xl_retrying(f"xl shutdown {_quote(self.name)}", timeout=30)
 
     def destroy(self):
         """`xl destroy`; afterwards the domain is gone."""
@@ -408,6 +421,7 @@ class Bed:
         self._closing = False
         self.boot_seconds = None
         self.marks = {}             # GOXEN-MARK name -> host seconds since QEMU started
+        self.broken = None          # why the dom0's toolstack is unusable, once it is
 
     # -- lifecycle --
 
@@ -497,6 +511,27 @@ class Bed:
     def running(self):
         return self.run is not None and self.run.running and not self._closing
 
+    @property
+    def needs_restart(self):
+        """Why the bed can no longer run commands (QEMU ended, the agent stopped answering,
+        xl hangs every time), or None."""
+        if self.run is None or not self.run.running:
+            return "QEMU is not running"
+        if self.control is not None and self.control.stuck:
+            return self.control.stuck
+        return self.broken
+
+    def restart(self):
+        """Kill QEMU and boot the bed again (same namespace name); its domains are gone."""
+        self.close()
+        self._closing = False
+        self.run = self.control = self._follower = None
+        self.workdir = self.share = None
+        self.domains = {}
+        self.marks = {}
+        self.broken = None
+        return self.start()
+
     def close(self):
         """Kill QEMU, delete the namespace (and its TAP), remove the work directory."""
         self._closing = True
@@ -537,7 +572,31 @@ class Bed:
 
     def list(self):
         """{name: DomainInfo} of every domain, Domain-0 included (`xl list -v`)."""
-        return parse_xl_list(self.sh("xl list -v", check=True).output)
+        return parse_xl_list(self.xl_retrying("xl list -v", timeout=30, attempts=4).check().output)
+
+    def xl_retrying(self, command, timeout=30.0, attempts=3):
+        """Run an idempotent xl command, again when xl itself fails.
+
+        Debian's xl 4.17 now and then corrupts its own heap: it dies of a signal ("malloc():
+        corrupted top size", rc 134, in about 1 of 15 runs of `xl shutdown`; 137 and 139 seen in
+        `xl list`) or hangs (the agent kills it after timeout). Such a run is repeated, at most
+        attempts times in all, each failure reported on stderr. When every attempt hangs, the bed is marked broken (needs_restart)
+        and CommandTimeout raised."""
+        for attempt in range(1, attempts + 1):
+            try:
+                res = self.sh(command, timeout=timeout)
+            except CommandTimeout as e:
+                if attempt == attempts:
+                    self.broken = f"{command!r} hung {attempts} times"
+                    raise
+                _warn(f"{command} hung in the dom0 (attempt {attempt}), killed; retrying:\n{e}")
+                continue
+            if res.rc < 128 or attempt == attempts:
+                return res
+            _warn(f"{command} died in the dom0 (rc {res.rc}, attempt {attempt}), retrying: "
+                  f"{res.output.strip()[:300]}")
+            time.sleep(1)
+        raise AssertionError("unreachable")
 
     def ping(self, addr, timeout=30.0):
         """Ping addr from the namespace until it answers; host seconds taken, or BedError."""
@@ -623,6 +682,10 @@ class Bed:
             raise BedError(f"xl create {name} failed (rc={res.rc}):\n{res.output}"
                            f"--- console ---\n{dom.console}--- end ---")
         return dom
+
+
+def _warn(text):
+    print(f"testbed: {text}", file=sys.stderr, flush=True)
 
 
 def remove_stale_workdirs(parent):

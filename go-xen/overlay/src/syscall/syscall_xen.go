@@ -69,8 +69,8 @@ func (e Errno) Timeout() bool {
 }
 
 // A Signal is a number describing a process signal.
-// It implements the [os.Signal] interface. Xen delivers no signals to the program;
-// the numbers exist so that os.Interrupt, os.Kill and os/signal have values.
+// It implements the [os.Signal] interface. Xen has no signals of its own: the runtime
+// turns a toolstack shutdown request (control/shutdown) into SIGTERM for os/signal.
 type Signal int
 
 // Signal numbers, as on Linux.
