@@ -1,6 +1,7 @@
 // Package fault wraps a link endpoint and disturbs the frames passing through it in both
-// directions: drop, duplicate, reorder (hold one frame back and send it after the next) and
-// delay, each with its own probability, from a seeded generator so runs repeat.
+// directions: drop, duplicate, reorder (hold one frame back and send it after the next, or
+// after MaxHold when no next frame comes) and delay, each with its own probability, from a
+// seeded generator so runs repeat.
 package fault
 
 import (
@@ -34,7 +35,12 @@ type Endpoint struct {
 	rng   *rand.Rand
 	stats Stats
 	held  [2]*buffer.Packet // per direction: a frame held back for reordering
+	gen   [2]uint64         // per direction: which hold a MaxHold timer belongs to
 }
+
+// MaxHold is how long a frame held back for reordering waits for the next frame: a held frame
+// is reordered, never lost, also when the traffic stops behind it.
+const MaxHold = 20 * time.Millisecond
 
 // New returns the wrapper around lower.
 func New(lower link.Endpoint, cfg Config) *Endpoint {
@@ -78,6 +84,9 @@ func (e *Endpoint) apply(dir int, p *buffer.Packet, out func(*buffer.Packet)) {
 		e.stats.Reordered++
 		e.held[dir] = send[len(send)-1]
 		send = send[:len(send)-1]
+		e.gen[dir]++
+		gen := e.gen[dir]
+		time.AfterFunc(MaxHold, func() { e.release(dir, gen, out) })
 	}
 	delay := c.DelayRate > 0 && e.rng.Float64() < c.DelayRate
 	if delay {
@@ -93,6 +102,20 @@ func (e *Endpoint) apply(dir int, p *buffer.Packet, out func(*buffer.Packet)) {
 			out(q)
 		}
 	}
+}
+
+// release sends the frame held in direction dir if it is still the one hold gen held.
+func (e *Endpoint) release(dir int, gen uint64, out func(*buffer.Packet)) {
+	e.mu.Lock()
+	h := e.held[dir]
+	if h == nil || e.gen[dir] != gen {
+		e.mu.Unlock()
+		return
+	}
+	e.held[dir] = nil
+	e.stats.Passed++
+	e.mu.Unlock()
+	out(h)
 }
 
 func (e *Endpoint) WritePacket(p *buffer.Packet) error {

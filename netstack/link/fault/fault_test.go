@@ -47,3 +47,19 @@ func TestDelay(t *testing.T) {
 		t.Fatal("not delayed")
 	}
 }
+
+func TestHeldFrameIsSentWhenNoNextFrameComes(t *testing.T) {
+	ch := channel.New(10, 1500, header.LinkAddr{2})
+	ep := New(ch, Config{Reorder: 1})
+	send(ep, 1) // held back, and nothing follows it
+	deadline := time.Now().Add(5 * time.Second)
+	for ch.Len() == 0 && time.Now().Before(deadline) {
+		time.Sleep(MaxHold)
+	}
+	if ch.Len() != 1 {
+		t.Fatalf("the held frame never left: %d frames, stats %+v", ch.Len(), ep.Stats())
+	}
+	if s := ep.Stats(); s.Reordered != 1 || s.Passed != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
