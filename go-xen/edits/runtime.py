@@ -59,4 +59,11 @@ EDITS = [
      'if GOOS == "darwin" || GOOS == "ios" || GOOS == "xen" {', 3),
     ("src/runtime/sigqueue_note.go", "//go:build !darwin && !plan9\n",
      "//go:build !darwin && !plan9 && !xen\n"),
+    # Without GOMEMLIMIT, the soft memory limit comes from the OS: on xen 7/8 of the domain's
+    # heap (mem_xen.go), so the GC collects before the heap goal outgrows the domain's pages;
+    # elsewhere none (memlimit_other.go). GOMEMLIMIT=off still turns it off.
+    ("src/runtime/mgcpacer.go",
+     '\tif p == "" || p == "off" {\n\t\treturn math.MaxInt64\n\t}\n',
+     '\tif p == "" {\n\t\treturn osDefaultMemoryLimit()\n\t}\n'
+     '\tif p == "off" {\n\t\treturn math.MaxInt64\n\t}\n'),
 ]

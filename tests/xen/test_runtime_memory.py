@@ -15,6 +15,23 @@ def test_gc_keeps_up_with_ten_times_the_domain(boot):
     assert m and int(m.group(1)) >= 640 and int(m.group(2)) > 10, explain(r)
 
 
+def test_default_memory_limit_keeps_a_half_full_domain_alive(boot):
+    # 28 MiB live in a 48 MiB domain: GOGC=100's heap goal alone (56 MiB) does not fit.
+    r = boot("memlimit", mem=48, timeout=180)
+    assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
+    m = re.search(r"^memory limit (\d+) MiB \(GOMEMLIMIT=\"\"\)$", r.guest_output, re.M)
+    assert m and 30 <= int(m.group(1)) < 48, explain(r)
+    assert re.search(r"^live 28 MiB, churned 400 MiB, \d+ GCs", r.guest_output, re.M), explain(r)
+
+
+def test_gomemlimit_off_turns_the_default_limit_off(boot):
+    r = boot("memlimit", mem=48, timeout=180, cmdline=("env.GOMEMLIMIT=off",))
+    assert 'memory limit 8796093022207 MiB (GOMEMLIMIT="off")' in r.guest_lines, explain(r)
+    # Without the limit the heap goal outgrows the domain: a clear out-of-memory crash.
+    assert r.outcome is Outcome.CRASH, explain(r)
+    assert "fatal error: out of memory" in r.guest_output, explain(r)
+
+
 def test_out_of_memory_is_a_clear_crash(boot):
     r = boot("oom", mem=64, timeout=120)
     assert r.outcome is Outcome.CRASH, explain(r)

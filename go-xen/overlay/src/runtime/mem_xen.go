@@ -53,3 +53,13 @@ func sbrk(n uintptr) unsafe.Pointer {
 func xenBootHeapStart() uintptr {
 	return uintptr(xenBootU64(_xen_boot_heap_start))
 }
+
+// osDefaultMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit) when
+// GOMEMLIMIT is not set: 7/8 of the domain's heap. The heap cannot grow past the pages Xen
+// gave the domain, and without a limit the GC's heap goal (twice the live heap at GOGC=100)
+// would run into that wall with half of it garbage; the rest leaves room for the limit's
+// softness (stacks, metadata, the GC's own CPU cap).
+func osDefaultMemoryLimit() int64 {
+	size := int64(xenBootU64(_xen_boot_heap_end) - xenBootU64(_xen_boot_heap_start))
+	return size - size/8
+}
