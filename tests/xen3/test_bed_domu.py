@@ -22,7 +22,7 @@ def test_a_hung_dom0_command_is_killed_and_the_bed_goes_on(testbed):
         testbed.sh("echo begun; sleep 300", timeout=2)
     text = str(hung.value)
     assert "begun" in text and "goxen-agent: TIMEOUT after 2 s" in text, text
-    assert "sleep 300" in text, text                # the agent named the hung process
+    assert "(sleep) state S" in text, text          # the agent described the hung process
     assert testbed.sh("echo next", check=True).output == "next\n"
     assert testbed.needs_restart is None
     assert "Domain-0" in testbed.list()

@@ -7,14 +7,14 @@ host's copy (issue 7), and a keep-alive load run of Python clients (issue 6)."""
 import hashlib
 import json
 import os
-import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
+import httpload
 
 from goxen import appconfig, romfs
 
@@ -89,44 +89,7 @@ def test_httpd_serves_its_romfs_site(testbed, domu, kernel, config):
     print(f"{len(names)} files fetched and compared")
 
     # Python clients: 16 threads x 50 requests, each thread over one keep-alive connection.
-    out = subprocess.run([*testbed.netns.exec_prefix(), sys.executable, "-c", LOAD, ip, "16",
-                          "50", "/lines.txt"], capture_output=True, text=True, timeout=600)
-    print(out.stdout, out.stderr)
-    m = re.search(r"ok (\d+) fail (\d+) conns (\d+)", out.stdout)
-    assert m and (int(m[1]), int(m[2]), int(m[3])) == (800, 0, 16), out.stdout + out.stderr
-    assert f"digests {hashlib.sha256(data).hexdigest()}\n" in out.stdout   # every body right
+    res = httpload.load(testbed.netns, ip, 16, 50, "/lines.txt")
+    assert (res.ok, res.fail, res.conns) == (800, 0, 16), res.output
+    assert res.digests == [hashlib.sha256(data).hexdigest()], res.output   # every body right
 
-
-# Runs in the namespace: THREADS threads sending REQUESTS GETs of PATH each over one
-# http.client connection; prints the body's SHA-256 once and "ok N fail M conns C".
-LOAD = r"""
-import hashlib, http.client, sys, threading
-ip, threads, requests, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-ok = fail = 0
-socks, digests = set(), set()
-lock = threading.Lock()
-def run():
-    global ok, fail
-    c = http.client.HTTPConnection(ip, 80, timeout=60)
-    for i in range(requests):
-        try:
-            c.request("GET", path)
-            r = c.getresponse()
-            body = r.read()
-            with lock:
-                socks.add(id(c.sock))
-                digests.add(hashlib.sha256(body).hexdigest())
-                if r.status == 200: ok += 1
-                else: fail += 1
-        except Exception as e:
-            print("error", repr(e), flush=True)
-            c.close()
-            with lock:
-                fail += 1
-    c.close()
-ts = [threading.Thread(target=run) for _ in range(threads)]
-for t in ts: t.start()
-for t in ts: t.join()
-print("digests", *sorted(digests))
-print("ok %d fail %d conns %d" % (ok, fail, len(socks)), flush=True)
-"""

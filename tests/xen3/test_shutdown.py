@@ -85,6 +85,11 @@ def test_xl_reboot_as_sigterm_ends_with_reason_reboot_and_a_second_request_is_ig
     info = dom.wait_shutdown(timeout=60)
     assert info.reason == "reboot", f"{info}\n{dom.console}"
     assert dom.exit_status == 0, dom.console
+    # The clean exit disconnected netfront from netback (XenbusStateClosed on both sides).
+    front = f"/local/domain/{info.domid}/device/vif/0/state"
+    back = f"/local/domain/0/backend/vif/{info.domid}/0/state"
+    states = testbed.sh(f"xenstore-read {front} {back}", check=True).output.split()
+    assert states == ["6", "6"], f"frontend/backend states {states}\n{dom.console}"
 
 
 def test_ignored_sigterm_ignores_the_request(testbed, domu, go_build):

@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+import httpload
+
 IP = "10.0.0.5"
 IP_B, IP_B1 = "10.0.0.6", "10.0.0.7"      # the two-vif guest
 FETCH_PORT = 8089
@@ -115,48 +117,12 @@ def test_curl_against_net_http(testbed, tcpserve):
     assert re.search(r"hello \d+ from tcpserve", r.stdout), r.stdout
 
 
-# Runs in the namespace: THREADS threads, each sending REQUESTS requests over one
-# keep-alive connection (http.client), checking status, body and that the connection was
-# never replaced; prints "ok N fail M conns C".
-LOAD = r"""
-import http.client, sys, threading
-ip, threads, requests, path, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
-want = (bytes(range(251)) * (size // 251 + 1))[:size]
-ok = fail = 0
-socks = set()
-lock = threading.Lock()
-def run():
-    global ok, fail
-    c = http.client.HTTPConnection(ip, 80, timeout=60)
-    for i in range(requests):
-        try:
-            c.request("GET", path)
-            r = c.getresponse()
-            body = r.read()
-            good = r.status == 200 and body == want
-            with lock:
-                socks.add(id(c.sock))
-        except Exception as e:
-            print("error", repr(e), flush=True)
-            good = False
-            c.close()
-        with lock:
-            if good: ok += 1
-            else: fail += 1
-    c.close()
-ts = [threading.Thread(target=run) for _ in range(threads)]
-for t in ts: t.start()
-for t in ts: t.join()
-print("ok %d fail %d conns %d" % (ok, fail, len(socks)), flush=True)
-"""
-
-
 def test_keepalive_load(testbed, tcpserve):
-    out = _ns_python(testbed, LOAD, IP, "16", "50", "/bytes?n=3000", "3000", timeout=600)
-    m = re.search(r"ok (\d+) fail (\d+) conns (\d+)", out)
-    assert m, out
-    assert (int(m[1]), int(m[2])) == (800, 0), out
-    assert int(m[3]) == 16, out          # every thread kept its one connection
+    res = httpload.load(testbed.netns, IP, 16, 50, "/bytes?n=3000")
+    want = (bytes(range(251)) * 12)[:3000]
+    assert (res.ok, res.fail) == (800, 0), res.output
+    assert res.digests == [hashlib.sha256(want).hexdigest()], res.output   # every body right
+    assert res.conns == 16, res.output          # every thread kept its one connection
 
 
 def test_guest_as_http_client(testbed, tcpserve, served_file):

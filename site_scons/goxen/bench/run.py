@@ -177,8 +177,14 @@ class Bench:
                check=True)
         t = time.monotonic()
         dom.created = t
-        res = bed.sh(f"xl create -p /host/domains/{name}/config.xl && xl unpause {name}; "
-                     f"rc=$?; rm -rf {local}; exit $rc", timeout=timeout)
+        try:
+            res = bed.sh(f"xl create -p /host/domains/{name}/config.xl && xl unpause {name}; "
+                         f"rc=$?; rm -rf {local}; exit $rc", timeout=timeout)
+        except bedmod.CommandTimeout:
+            # xl hung and the dom0 agent killed it: this domain's timing means nothing.
+            log(f"xl create {name} hung in the dom0 and was killed; destroying {name}")
+            bed.sh(f"xl destroy {name}", timeout=30)
+            raise
         dom.create_result = res
         if res.rc != 0:
             time.sleep(0.5)
@@ -309,6 +315,15 @@ def _boot_once(b, side, ip, port, words=()):
     return icmp, udp, dom
 
 
+def _boot_retrying(b, side, ip, port, words=()):
+    """_boot_once, once more when xl hung in the first (a new domain, a new timing)."""
+    try:
+        return _boot_once(b, side, ip, port, words)
+    except bedmod.CommandTimeout as e:
+        log(f"boot: xl hung ({str(e).splitlines()[0][:120]}); booting once more")
+        return _boot_once(b, side, ip, port, words)
+
+
 def part_boot(b, kv, runs):
     port = 11211
     res = {s: {"runs": []} for s in SIDES}
@@ -316,7 +331,7 @@ def part_boot(b, kv, runs):
     for i in range(runs):
         for s in SIDES:
             ip = f"10.0.0.{100 + i * 2 + (s == 'baseline')}"
-            icmp, udp, dom = _boot_once(b, kv[s], ip, port)
+            icmp, udp, dom = _boot_retrying(b, kv[s], ip, port)
             res[s]["runs"].append({"icmp": icmp, "udp": udp, "xl_create": dom.xl_seconds})
             if s == "baseline":
                 dom.wait_for(r"^BASELINE-NET", timeout=10)
@@ -328,7 +343,8 @@ def part_boot(b, kv, runs):
         for key in ("icmp", "udp", "xl_create"):
             res[s][key] = stats.summarize(r[key] for r in res[s]["runs"])
     # A debug boot of the unikernel with boottrace=1 for its own timeline.
-    icmp, udp, dom = _boot_once(b, kv["unikernel"], "10.0.0.99", port, words=("boottrace=1",))
+    icmp, udp, dom = _boot_retrying(b, kv["unikernel"], "10.0.0.99", port,
+                                    words=("boottrace=1",))
     try:
         dom.wait_for(r"^goxen-boot: net ", timeout=5)
     except bedmod.BedError:
@@ -673,6 +689,9 @@ def main(argv=None):
     def attempt(part, fn, *a):
         nonlocal failed
         log(f"--- {part}")
+        if bed is not None and bed.needs_restart:
+            log(f"the test bed is unusable ({bed.needs_restart}); booting it again")
+            bed.restart()
         try:
             return fn(*a)
         except Unavailable as e:

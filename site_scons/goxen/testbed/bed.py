@@ -67,7 +67,7 @@ class CommandTimeout(BedError):
 
 #: Seconds the host waits for the agent's answer beyond a command's own timeout (the agent
 #: needs a moment to kill a hung command and describe it).
-AGENT_GRACE = 20.0
+AGENT_GRACE = 30.0
 
 
 @dataclass(frozen=True)
@@ -673,9 +673,21 @@ class Bed:
         # Created paused and then unpaused: a guest that ends at once (hello) otherwise races
         # xl's domain-watching child while it daemonizes, which then dies (SIGSEGV, seen in
         # about one run in ten) and makes `xl create` fail although the guest ran.
-        res = self.sh(f"rm -rf {local}; mkdir -p {local} && cp {files} {local}/ && "
-                      f"xl create -p /host/domains/{name}/config.xl && xl unpause {name}; "
-                      f"rc=$?; rm -rf {local}; exit $rc", timeout=timeout)
+        command = (f"rm -rf {local}; mkdir -p {local} && cp {files} {local}/ && "
+                   f"xl create -p /host/domains/{name}/config.xl && xl unpause {name}; "
+                   f"rc=$?; rm -rf {local}; exit $rc")
+        try:
+            res = self.sh(command, timeout=timeout)
+        except CommandTimeout as e:
+            # xl hung (see xl_retrying); the domain may exist, paused or running. Once more,
+            # from scratch.
+            _warn(f"xl create {name} hung; destroying the domain and creating it again:\n{e}")
+            self.sh(f"xl destroy {name}", timeout=30)
+            with self._cond:
+                dom.lines, dom._pos, dom._partial = [], 0, b""
+                log.unlink(missing_ok=True)
+            dom.created = time.monotonic()
+            res = self.sh(command, timeout=timeout)
         dom.create_result = res
         if res.rc != 0:
             time.sleep(0.5)

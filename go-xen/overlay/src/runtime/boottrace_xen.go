@@ -15,41 +15,11 @@
 
 package runtime
 
-import (
-	"internal/runtime/atomic"
-	"unsafe"
-)
+import "unsafe"
 
 // xenEntryTSC is the time-stamp counter at the kernel's first instruction
 // (written by _rt0_amd64_xen).
 var xenEntryTSC uint64
-
-// xenTSCToSystem converts a TSC reading to Xen system time with the current pvclock
-// record (xen/include/public/xen.h, struct vcpu_time_info). tsc may lie before the
-// record's tsc_timestamp: the difference is then scaled and subtracted.
-//
-//go:nosplit
-func xenTSCToSystem(tsc uint64) int64 {
-	t := xenVcpuInfo() + _vcpu_info_time
-	verp := (*uint32)(unsafe.Pointer(t + _vcpu_time_version))
-	for {
-		ver := atomic.Load(verp)
-		if ver&1 != 0 {
-			continue
-		}
-		stamp := atomic.Load64((*uint64)(unsafe.Pointer(t + _vcpu_time_tsc_timestamp)))
-		sys := atomic.Load64((*uint64)(unsafe.Pointer(t + _vcpu_time_system_time)))
-		mul := atomic.Load((*uint32)(unsafe.Pointer(t + _vcpu_time_tsc_to_system_mul)))
-		shift := *(*int8)(unsafe.Pointer(t + _vcpu_time_tsc_shift))
-		if atomic.Load(verp) != ver {
-			continue
-		}
-		if tsc >= stamp {
-			return int64(sys + scaleDelta(tsc-stamp, mul, shift))
-		}
-		return int64(sys - scaleDelta(stamp-tsc, mul, shift))
-	}
-}
 
 // xenBootTraceOn reports whether the command line has the word boottrace=1.
 func xenBootTraceOn() bool {
@@ -76,7 +46,7 @@ func bootTraceStage(stage int) {
 	}
 	now := nanotime()
 	if stage == 0 {
-		print("goxen-boot: entry ", xenTSCToSystem(xenEntryTSC), "\n")
+		print("goxen-boot: entry ", xenTSCToSystem(xenEntryTSC, false), "\n")
 		print("goxen-boot: runtime ", now, "\n")
 		return
 	}

@@ -124,6 +124,7 @@ func getCPUCount() int32 {
 //
 //go:nosplit
 func xenShutdown(reason uint32) {
+	consoleFlush()
 	for {
 		hypercall(_HYPERVISOR_sched_op, _SCHEDOP_shutdown, uintptr(unsafe.Pointer(&reason)), 0)
 	}

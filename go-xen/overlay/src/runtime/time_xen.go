@@ -37,6 +37,16 @@ func scaleDelta(delta uint64, mul uint32, shift int8) uint64 {
 //
 //go:nosplit
 func xenNanotime() int64 {
+	return xenTSCToSystem(0, true)
+}
+
+// xenTSCToSystem converts a TSC reading to Xen system time with the current pvclock record;
+// with now, it reads the TSC itself inside the record's version window (nanotime). An
+// older tsc may lie before the record's tsc_timestamp (the boot timeline's entry stamp):
+// the difference is then scaled and subtracted.
+//
+//go:nosplit
+func xenTSCToSystem(tsc uint64, now bool) int64 {
 	t := xenVcpuInfo() + _vcpu_info_time
 	verp := (*uint32)(unsafe.Pointer(t + _vcpu_time_version))
 	for {
@@ -48,11 +58,16 @@ func xenNanotime() int64 {
 		sys := atomic.Load64((*uint64)(unsafe.Pointer(t + _vcpu_time_system_time)))
 		mul := atomic.Load((*uint32)(unsafe.Pointer(t + _vcpu_time_tsc_to_system_mul)))
 		shift := *(*int8)(unsafe.Pointer(t + _vcpu_time_tsc_shift))
-		tsc := rdtsc()
+		if now {
+			tsc = rdtsc()
+		}
 		if atomic.Load(verp) != ver {
 			continue
 		}
-		return int64(sys + scaleDelta(tsc-stamp, mul, shift))
+		if tsc >= stamp {
+			return int64(sys + scaleDelta(tsc-stamp, mul, shift))
+		}
+		return int64(sys - scaleDelta(stamp-tsc, mul, shift))
 	}
 }
 

@@ -22,16 +22,20 @@ var (
 // and the end of the domain; the other goroutines keep running meanwhile. On Unix the
 // kernel outlives the process and still delivers what it wrote to its sockets; here
 // the domain ends with the program, so a stack registers a bounded wait for its
-// unsent data.
+// unsent data. The drivers' AtShutdown functions run after them.
 func AtExit(f func()) {
+	installExitHook()
 	atExitMu.Lock()
 	defer atExitMu.Unlock()
-	if atExitFuncs == nil {
-		setExitHook(runAtExit)
-	}
 	atExitFuncs = append(atExitFuncs, f)
 }
 
+var exitHookOnce sync.Once
+
+func installExitHook() { exitHookOnce.Do(func() { setExitHook(runAtExit) }) }
+
+// runAtExit is the runtime's exit hook: the AtExit functions (the network still up), then
+// the drivers' disconnects.
 func runAtExit() {
 	atExitMu.Lock()
 	fs := atExitFuncs
@@ -39,4 +43,5 @@ func runAtExit() {
 	for i := len(fs) - 1; i >= 0; i-- {
 		fs[i]()
 	}
+	runShutdownFuncs()
 }

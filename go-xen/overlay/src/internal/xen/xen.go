@@ -127,6 +127,12 @@ const (
 // Shutdown ends the domain. Poweroff is a clean exit: it prints "exit status 0" first.
 // The functions registered with AtShutdown run first, most recent first.
 func Shutdown(reason uint32) {
+	runShutdownFuncs()
+	shutdown(reason)
+}
+
+// runShutdownFuncs runs (once) the functions registered with AtShutdown, most recent first.
+func runShutdownFuncs() {
 	shutdownMu.Lock()
 	fs := shutdownFuncs
 	shutdownFuncs = nil
@@ -134,7 +140,6 @@ func Shutdown(reason uint32) {
 	for i := len(fs) - 1; i >= 0; i-- {
 		fs[i]()
 	}
-	shutdown(reason)
 }
 
 var (
@@ -142,9 +147,11 @@ var (
 	shutdownFuncs []func()
 )
 
-// AtShutdown registers f to run in Shutdown before the domain ends (drivers use it to
-// disconnect from their backends). It does not run on a plain exit or a crash.
+// AtShutdown registers f to run before the domain ends (drivers use it to disconnect from
+// their backends): in Shutdown, and on a clean exit after the AtExit functions. It does not
+// run on a crash.
 func AtShutdown(f func()) {
+	installExitHook()
 	shutdownMu.Lock()
 	shutdownFuncs = append(shutdownFuncs, f)
 	shutdownMu.Unlock()
