@@ -217,15 +217,36 @@ def _request(i, rng):
 
 
 def _preload(addr, port):
+    """Store the KEYSPACE keys over UDP (each set tried up to 5 times); give up after STALL
+    seconds in all: a lossy server then serves misses (still a measured get)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((addr, port))
+    end = time.monotonic() + STALL
     for k in range(KEYSPACE):
         for attempt in range(5):
+            if time.monotonic() >= end:
+                return
             try:
-                if _udp_req(s, k, b"set k%04d 0 0 100\r\n" % k + VALUE + b"\r\n", 2.0) == b"STORED\r\n":
+                if _udp_req(s, k, b"set k%04d 0 0 100\r\n" % k + VALUE + b"\r\n", 0.5) == b"STORED\r\n":
                     break
             except socket.timeout:
                 continue
+
+
+def _preload_tcp(addr, port):
+    """Store the KEYSPACE keys over one TCP connection, pipelined."""
+    with socket.create_connection((addr, port), timeout=STALL) as s:
+        s.sendall(b"".join(b"set k%04d 0 0 100\r\n" % k + VALUE + b"\r\n"
+                           for k in range(KEYSPACE)))
+        want, got = b"STORED\r\n" * KEYSPACE, b""
+        while len(got) < len(want):
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        if got != want:
+            _out({"error": f"preload over TCP: {len(got)} of {len(want)} reply bytes, "
+                           f"first {got[:60]!r}"}, 1)
 
 
 def _closed_loop(socks, make, check, seconds, udp):
@@ -237,14 +258,20 @@ def _closed_loop(socks, make, check, seconds, udp):
     rid = 0
 
     def send(s):
-        nonlocal rid
+        nonlocal rid, errors
         rid = (rid + 1) & 0xFFFF
         req, want = make(rid, rng)
         state[s] = [rid, want, time.monotonic(), b"", req]
-        if udp:
-            s.send(udp_frame(rid, req))
-        else:
-            s.sendall(req)
+        try:
+            if udp:
+                s.send(udp_frame(rid, req))
+            else:
+                s.sendall(req)
+        except OSError:
+            if not udp:                         # a dead connection: given up
+                errors += 1
+                sel.unregister(s)
+                del state[s]
     for s in socks:
         s.setblocking(False) if udp else None
         sel.register(s, selectors.EVENT_READ)
@@ -260,12 +287,25 @@ def _closed_loop(socks, make, check, seconds, udp):
                 if now - st[2] > RETRY:
                     timeouts += 1
                     send(s)
+        else:
+            for s, st in list(state.items()):
+                if now - st[2] > STALL:         # a stuck connection: given up
+                    timeouts += 1
+                    sel.unregister(s)
+                    del state[s]
+            if not state:
+                break
         for key, _ in sel.select(0.05):
             s = key.fileobj
             st = state[s]
             try:
                 d = s.recv(65536)
             except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                errors += 1
+                sel.unregister(s)
+                del state[s]
                 continue
             if udp:
                 if struct.unpack(">H", d[:2])[0] != st[0]:
@@ -275,6 +315,7 @@ def _closed_loop(socks, make, check, seconds, udp):
                 if not d:
                     errors += 1
                     sel.unregister(s)
+                    del state[s]
                     continue
                 st[3] += d
                 if not st[3].endswith(st[1]):
@@ -303,7 +344,10 @@ def kvudp(addr, port, clients, seconds):
 
 
 def kvtcp(addr, port, clients, seconds):
-    _preload(addr, port)
+    try:
+        _preload_tcp(addr, port)
+    except OSError as e:
+        _out({"error": f"preload over TCP {addr}:{port}: {e}"}, 1)
     socks = []
     for _ in range(clients):
         try:
