@@ -689,7 +689,7 @@ def main(argv=None):
     def attempt(part, fn, *a):
         nonlocal failed
         log(f"--- {part}")
-        if bed is not None and bed.needs_restart:
+        if part in need_bed and bed is not None and bed.needs_restart:
             log(f"the test bed is unusable ({bed.needs_restart}); booting it again")
             bed.restart()
         try:
