@@ -580,8 +580,8 @@ class Bed:
         Debian's xl 4.17 now and then corrupts its own heap: it dies of a signal ("malloc():
         corrupted top size", rc 134, in about 1 of 15 runs of `xl shutdown`; 137 and 139 seen in
         `xl list`) or hangs (the agent kills it after timeout). Such a run is repeated, at most
-        attempts times in all, each failure reported on stderr. When every attempt hangs, the bed is marked broken (needs_restart)
-        and CommandTimeout raised."""
+        attempts times in all, each failure reported on stderr. When every attempt hangs, the
+        bed is marked broken (needs_restart) and CommandTimeout raised."""
         for attempt in range(1, attempts + 1):
             try:
                 res = self.sh(command, timeout=timeout)
