@@ -257,6 +257,11 @@ def _closed_loop(socks, make, check, seconds, udp):
     ops = errors = timeouts = 0
     rid = 0
 
+    def drop(s):
+        """A dead or stuck TCP connection: given up."""
+        sel.unregister(s)
+        del state[s]
+
     def send(s):
         nonlocal rid, errors
         rid = (rid + 1) & 0xFFFF
@@ -268,10 +273,9 @@ def _closed_loop(socks, make, check, seconds, udp):
             else:
                 s.sendall(req)
         except OSError:
-            if not udp:                         # a dead connection: given up
+            if not udp:
                 errors += 1
-                sel.unregister(s)
-                del state[s]
+                drop(s)
     for s in socks:
         s.setblocking(False) if udp else None
         sel.register(s, selectors.EVENT_READ)
@@ -289,10 +293,9 @@ def _closed_loop(socks, make, check, seconds, udp):
                     send(s)
         else:
             for s, st in list(state.items()):
-                if now - st[2] > STALL:         # a stuck connection: given up
+                if now - st[2] > STALL:
                     timeouts += 1
-                    sel.unregister(s)
-                    del state[s]
+                    drop(s)
             if not state:
                 break
         for key, _ in sel.select(0.05):
@@ -304,8 +307,7 @@ def _closed_loop(socks, make, check, seconds, udp):
                 continue
             except OSError:
                 errors += 1
-                sel.unregister(s)
-                del state[s]
+                drop(s)
                 continue
             if udp:
                 if struct.unpack(">H", d[:2])[0] != st[0]:
@@ -314,8 +316,7 @@ def _closed_loop(socks, make, check, seconds, udp):
             else:
                 if not d:
                     errors += 1
-                    sel.unregister(s)
-                    del state[s]
+                    drop(s)
                     continue
                 st[3] += d
                 if not st[3].endswith(st[1]):
