@@ -177,14 +177,8 @@ class Bench:
                check=True)
         t = time.monotonic()
         dom.created = t
-        try:
-            res = bed.sh(f"xl create -p /host/domains/{name}/config.xl && xl unpause {name}; "
-                         f"rc=$?; rm -rf {local}; exit $rc", timeout=timeout)
-        except bedmod.CommandTimeout:
-            # xl hung and the dom0 agent killed it: this domain's timing means nothing.
-            log(f"xl create {name} hung in the dom0 and was killed; destroying {name}")
-            bed.sh(f"xl destroy {name}", timeout=30)
-            raise
+        # A hung xl raises CommandTimeout (the domain destroyed): _boot_retrying measures anew.
+        res = bed.xl_create(name, local, timeout)
         dom.create_result = res
         if res.rc != 0:
             time.sleep(0.5)

@@ -563,7 +563,15 @@ class Bed:
     def sh(self, command, timeout=COMMAND_TIMEOUT, check=False):
         """Run a shell command in the dom0; CommandResult (check=True raises on rc != 0)."""
         self._check_alive()
-        res = self.control.call(command, timeout)
+        stuck = self.control.stuck
+        try:
+            res = self.control.call(command, timeout)
+        except BedError as e:
+            if self.control.stuck and not stuck:
+                # The agent went silent in this command: the dom0's console may say why.
+                tail = "".join(f"  | {line.text}\n" for line in self.run.lines[-40:])
+                raise BedError(f"{e}\n--- Xen and dom0 console, last lines ---\n{tail}") from None
+            raise
         return res.check() if check else res
 
     def uptime(self):
@@ -598,6 +606,19 @@ class Bed:
             time.sleep(1)
         raise AssertionError("unreachable")
 
+    def xl_create(self, name, local, timeout, prefix=""):
+        """Run `xl create -p` and `xl unpause` for the config in the share's domains/name/
+        (its kernel staged in the dom0's local directory, removed afterwards; prefix: shell
+        text to run first). A hung xl (CommandTimeout: the agent killed it) leaves a domain
+        in an unknown state: it is destroyed, and CommandTimeout raised for the caller to
+        create it again or give up."""
+        try:
+            return self.sh(_xl_create_command(name, local, prefix), timeout=timeout)
+        except CommandTimeout as e:
+            _warn(f"xl create {name} hung in the dom0 and was killed; destroying {name}:\n{e}")
+            self.sh(f"xl destroy {name}", timeout=30)
+            raise
+
     def ping(self, addr, timeout=30.0):
         """Ping addr from the namespace until it answers; host seconds taken, or BedError."""
         t = time.monotonic()
@@ -611,8 +632,7 @@ class Bed:
 
     # -- domUs --
 
-    def create(self, name, kernel, xl=None, *, ramdisk=None, extra=None, memory=None,
-               network=None, overrides=None, on_line=None, timeout=COMMAND_TIMEOUT):
+    def create(self, name, kernel, xl=None, **kw):
         """Create domain name from a kernel and an xl config (a path or config text).
 
         The kernel (and ramdisk) are copied into the share and the config is rewritten to use
@@ -620,7 +640,22 @@ class Bed:
         when the command line has `ip=`), to add one vif on the bridge. on_line(ConsoleLine) is
         called for each console line as it arrives. Returns the Domain;
         raises BedError with the xl output and the console when `xl create` fails.
+
+        Keywords: ramdisk, extra, memory, network, overrides, on_line, timeout. When the dom0
+        agent goes silent during the creation, the bed is booted again and the domain created
+        once more; domains created before are gone then (a test using them fails on that).
         """
+        try:
+            return self._create(name, kernel, xl, **kw)
+        except BedError:
+            if not self.control.stuck:
+                raise
+            _warn(f"the dom0 agent went silent while creating {name}; booting the bed again")
+            self.restart()
+            return self._create(name, kernel, xl, **kw)
+
+    def _create(self, name, kernel, xl=None, *, ramdisk=None, extra=None, memory=None,
+                network=None, overrides=None, on_line=None, timeout=COMMAND_TIMEOUT):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             raise BedError(f"bad domain name {name!r}")
         text = ""
@@ -673,27 +708,27 @@ class Bed:
         # Created paused and then unpaused: a guest that ends at once (hello) otherwise races
         # xl's domain-watching child while it daemonizes, which then dies (SIGSEGV, seen in
         # about one run in ten) and makes `xl create` fail although the guest ran.
-        command = (f"rm -rf {local}; mkdir -p {local} && cp {files} {local}/ && "
-                   f"xl create -p /host/domains/{name}/config.xl && xl unpause {name}; "
-                   f"rc=$?; rm -rf {local}; exit $rc")
+        stage = f"rm -rf {local}; mkdir -p {local} && cp {files} {local}/ && "
         try:
-            res = self.sh(command, timeout=timeout)
-        except CommandTimeout as e:
-            # xl hung (see xl_retrying); the domain may exist, paused or running. Once more,
-            # from scratch.
-            _warn(f"xl create {name} hung; destroying the domain and creating it again:\n{e}")
-            self.sh(f"xl destroy {name}", timeout=30)
+            res = self.xl_create(name, local, timeout, prefix=stage)
+        except CommandTimeout:
+            # The domain is gone again (xl_create destroyed it): once more, from scratch.
             with self._cond:
                 dom.lines, dom._pos, dom._partial = [], 0, b""
                 log.unlink(missing_ok=True)
             dom.created = time.monotonic()
-            res = self.sh(command, timeout=timeout)
+            res = self.xl_create(name, local, timeout, prefix=stage)
         dom.create_result = res
         if res.rc != 0:
             time.sleep(0.5)
             raise BedError(f"xl create {name} failed (rc={res.rc}):\n{res.output}"
                            f"--- console ---\n{dom.console}--- end ---")
         return dom
+
+
+def _xl_create_command(name, local, prefix=""):
+    return (f"{prefix}xl create -p /host/domains/{name}/config.xl && xl unpause {name}; "
+            f"rc=$?; rm -rf {local}; exit $rc")
 
 
 def _warn(text):
