@@ -26,18 +26,26 @@ func consoleWrite(p unsafe.Pointer, n int32) {
 	consoleRingWrite(p, n)
 }
 
+// consoleRing returns the PV console page (0: none), its out ring's consumer and producer
+// indexes and its event channel port.
+//
+//go:nosplit
+func consoleRing() (ring uintptr, consp, prodp *uint32, port uint32) {
+	ring = uintptr(xenBootU64(_xen_boot_console_ring))
+	consp = (*uint32)(unsafe.Pointer(ring + _xencons_out_cons))
+	prodp = (*uint32)(unsafe.Pointer(ring + _xencons_out_prod))
+	return ring, consp, prodp, xenBootU32(_xen_boot_console_port)
+}
+
 // consoleRingWrite copies p into the console out ring, waiting for xenconsoled to
 // make room when the ring is full; nothing is dropped.
 //
 //go:nosplit
 func consoleRingWrite(p unsafe.Pointer, n int32) {
-	ring := uintptr(xenBootU64(_xen_boot_console_ring))
+	ring, consp, prodp, port := consoleRing()
 	if ring == 0 {
 		return
 	}
-	port := xenBootU32(_xen_boot_console_port)
-	consp := (*uint32)(unsafe.Pointer(ring + _xencons_out_cons))
-	prodp := (*uint32)(unsafe.Pointer(ring + _xencons_out_prod))
 	for i := int32(0); i < n; {
 		cons := atomic.Load(consp)
 		prod := atomic.Load(prodp)
@@ -63,13 +71,10 @@ func consoleRingWrite(p unsafe.Pointer, n int32) {
 //
 //go:nosplit
 func consoleFlush() {
-	ring := uintptr(xenBootU64(_xen_boot_console_ring))
+	ring, consp, prodp, port := consoleRing()
 	if xenIsDom0() || ring == 0 {
 		return
 	}
-	port := xenBootU32(_xen_boot_console_port)
-	consp := (*uint32)(unsafe.Pointer(ring + _xencons_out_cons))
-	prodp := (*uint32)(unsafe.Pointer(ring + _xencons_out_prod))
 	end := nanotime() + 2e9
 	for atomic.Load(consp) != atomic.Load(prodp) && nanotime() < end {
 		evtchnSend(port)
