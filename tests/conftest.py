@@ -29,3 +29,10 @@ def pytest_collection_modifyitems(config, items):
     if soak:
         config.hook.pytest_deselected(items=soak)
         items[:] = [i for i in items if not i.get_closest_marker("soak")]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Every defensive retry the tier-3 bed made in this session (xl repeated, bed booted
+    again): with XSAVE off in QEMU the number should be 0, and a regression shows here."""
+    from goxen.testbed import bed
+    terminalreporter.write_line(bed.retry_report())

@@ -17,7 +17,7 @@ CLIENT = r"""
 import hashlib, socket, sys
 addr, port, mode, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 data = bytes((i * 7 + i // 251) & 0xff for i in range(n))
-s = socket.create_connection((addr, port), timeout=30)
+s = socket.create_connection((addr, port), timeout=120)
 if mode == "echo":
     got = bytearray()
     for off in range(0, n, 65536):
@@ -48,9 +48,9 @@ l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.bind((sys.argv[1], int(sys.argv[2])))
 l.listen(4)
 print("listening", flush=True)
-l.settimeout(30)
+l.settimeout(120)
 c, _ = l.accept()
-c.settimeout(30)
+c.settimeout(120)
 h, n = hashlib.sha256(), 0
 while True:
     b = c.recv(65536)
@@ -65,7 +65,7 @@ print("received", n, h.hexdigest(), flush=True)
 
 
 def client(netns, port, mode, n):
-    r = netns.python(CLIENT, STACK_ADDR, str(port), mode, str(n), timeout=90)
+    r = netns.python(CLIENT, STACK_ADDR, str(port), mode, str(n), timeout=300)
     return r.stdout.strip()
 
 
@@ -334,7 +334,7 @@ def test_tcp_sack_recovery_under_loss(netns, tapstack_bin, sack):
         srv = subprocess.Popen(netns.cmd(sys.executable, "-c", SERVER, HOST_ADDR, "9103"),
                                stdout=subprocess.PIPE, text=True)
         assert srv.stdout.readline().strip() == "listening"
-        sent, reply = ts.command(f"tcpsend {HOST_ADDR}:9103 3000000", "TCPSENT", timeout=120).split()
+        sent, reply = ts.command(f"tcpsend {HOST_ADDR}:9103 3000000", "TCPSENT", timeout=300).split()
         assert sent == reply
         assert srv.stdout.readline().split() == ["received", "3000000", sent]
         st = ts.stats()

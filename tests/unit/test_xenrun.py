@@ -23,7 +23,7 @@ def test_qemu_command_boots_xen_with_the_kernel_as_dom0():
     cmd = xenrun.qemu_command("/k/hello.xen", "/x/xen", ["-test.v", "a=b"], mem=96)
     assert cmd[0] == "qemu-system-x86_64"
     assert _opt(cmd, "-machine") == "q35,accel=tcg"
-    assert _opt(cmd, "-cpu") == "max,-smap,-avx,-avx2"
+    assert _opt(cmd, "-cpu") == "max,-smap,-avx,-avx2,-xsave,-rdtscp"
     assert _opt(cmd, "-serial") == "stdio"
     assert _opt(cmd, "-display") == "none"
     assert "-no-reboot" in cmd

@@ -62,7 +62,7 @@ def test_httpd_serves_its_romfs_site(testbed, domu, kernel, config):
     dom.wait_for(rf"^httpd: site /www: {files} files, ", timeout=60)
     line = dom.wait_for(r"^httpd: (serving|listen)", timeout=60).text
     assert line.startswith("httpd: serving /www on "), line
-    testbed.ping(ip, timeout=30)
+    testbed.ping(ip, timeout=90)
     base = f"http://{ip}"
     status, h, body = curl(testbed, base + "/")
     assert (status, h["content-type"], body) == (200, "text/html; charset=utf-8",

@@ -71,7 +71,7 @@ def kvstore(testbed, domu, go_build, config, net_ready):
                network=True)
     dom.wait_for(rf"^net: eth0 \S+ {re.escape(config.network[0].ip)} gw ", timeout=60)
     line = dom.wait_for(r"^kvstore: listening on tcp (\S+) udp (\S+)", timeout=60).text
-    testbed.ping(ip, timeout=30)
+    testbed.ping(ip, timeout=90)
     return dom, ip, line
 
 

@@ -98,7 +98,7 @@ def _vifs(n):
 def _passed(dom, timeout):
     line = dom.wait_for(r"^(PASS|FAIL)$", timeout=timeout)
     assert line.text == "PASS", dom.console
-    info = dom.wait_shutdown(timeout=30)
+    info = dom.wait_shutdown(timeout=90)
     assert info.reason == "poweroff", f"{info}\n{dom.console}"
 
 
@@ -125,9 +125,9 @@ def test_netfront_arp_burst_and_receive(testbed, domu, netfront_test_binary):
         assert f"echoed {PEER}" in out, out
         got = dom.wait_for(r"^netfront: vif 0: received \d+ peer frames", timeout=60).text
         assert f"received {PEER} peer frames, 0 out of sequence" in got, dom.console
-        stats = dom.wait_for(r"^netfront: vif 0 stats: ", timeout=30).text
+        stats = dom.wait_for(r"^netfront: vif 0 stats: ", timeout=90).text
         assert "rx errors 0, rx dropped 0" in stats, stats
-        dom.wait_for(r"^netfront: vif 0 closed$", timeout=30)
+        dom.wait_for(r"^netfront: vif 0 closed$", timeout=90)
         _passed(dom, 30)
         # The burst is longer than the 256-slot ring, so Send must have blocked.
         assert waits > 0, sent
@@ -157,7 +157,7 @@ def test_netfront_disconnects_on_xl_shutdown(testbed, domu, netfront_test_binary
     state = f"/local/domain/0/backend/vif/{domid}/0/state"
     assert testbed.sh(f"xenstore-read {state}", check=True).output.strip() == "4"
     dom.shutdown().check()
-    info = dom.wait_shutdown(timeout=30)
+    info = dom.wait_shutdown(timeout=90)
     assert info.reason == "poweroff", f"{info}\n{dom.console}"
     front = f"/local/domain/{domid}/device/vif/0/state"
     states = testbed.sh(f"xenstore-read {front} {state}", check=True).output.split()

@@ -192,7 +192,7 @@ def test_httpd_finishes_a_download_in_progress_on_xl_shutdown(testbed, domu, htt
                         timeout=90).text
     if not line.startswith("httpd: serving"):
         pytest.skip(f"httpd cannot serve on xen yet: {line}")
-    testbed.ping(ip, timeout=30)
+    testbed.ping(ip, timeout=90)
     data = (config.romfs_dir / "www" / "lines.txt").read_bytes()
     client = subprocess.Popen([*testbed.netns.exec_prefix(), sys.executable, "-c", SLOW_CLIENT,
                                ip, "/lines.txt"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -60,7 +60,7 @@ def tcpserve(testbed, domu, go_build, served_file):
                    network=True)
         dom.wait_for(rf"^net: eth0 \S+ {re.escape(IP)}/24 gw 10\.0\.0\.1", timeout=60)
         dom.wait_for(r"^tcpserve: serving ", timeout=60)
-        testbed.ping(IP, timeout=30)
+        testbed.ping(IP, timeout=90)
         yield dom
     finally:
         server.terminate()
@@ -141,11 +141,11 @@ def test_second_vif_from_ip1(testbed, domu, go_build):
     dom.wait_for(r"^tcpserve: serving ", timeout=60)
     # boottrace=1: the boot-timeline line of the net stage, in Xen system time (issue 9),
     # after the runtime's own stages when it prints them.
-    net_ns = int(dom.wait_for(r"^goxen-boot: net \d+$", timeout=10).text.split()[2])
+    net_ns = int(dom.wait_for(r"^goxen-boot: net \d+$", timeout=90).text.split()[2])
     stages = dict(m.groups() for m in re.finditer(r"^goxen-boot: (\w+) (\d+)$", dom.console, re.M))
     assert net_ns > 0 and all(int(v) <= net_ns for k, v in stages.items() if k != "net"), stages
     for ip in (IP_B, IP_B1):
-        testbed.ping(ip, timeout=30)
+        testbed.ping(ip, timeout=90)
         r = subprocess.run([*testbed.netns.exec_prefix(), "curl", "-sS", "-m", "30", "-o", "-",
                             f"http://{ip}/bytes?n=100000"], capture_output=True, timeout=60)
         assert r.returncode == 0 and r.stdout == pattern(100_000), (ip, r.stderr)

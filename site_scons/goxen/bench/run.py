@@ -314,6 +314,7 @@ def _boot_retrying(b, side, ip, port, words=()):
     try:
         return _boot_once(b, side, ip, port, words)
     except bedmod.CommandTimeout as e:
+        bedmod.RETRIES["bench boot repeated"] += 1
         log(f"boot: xl hung ({str(e).splitlines()[0][:120]}); booting once more")
         return _boot_once(b, side, ip, port, words)
 
@@ -755,6 +756,10 @@ def main(argv=None):
         else:
             results["host"] = {"unavailable": f"{host_py} does not exist yet"}
     results["meta"]["wall_seconds"] = time.time() - started
+    results["meta"]["retries"] = dict(bedmod.RETRIES)
+    fs = results.get("throughput", {}).get("fsread")
+    results["meta"]["wrong_data"] = {
+        s: len(fs.get(s + "_bad_passes", [])) for s in SIDES} if isinstance(fs, dict) else {}
     return finish(results, out_dir) or (1 if failed else 0)
 
 
@@ -795,6 +800,10 @@ def finish(results, out_dir):
         print(f"host netstack vs Linux: {json.dumps(host, default=str)[:500]}")
     for part, err in results.get("errors", {}).items():
         print(f"{part}: {err}")
+    # Every defensive retry and every wrong read, so that a flaky bed cannot hide in medians.
+    print(bedmod.retry_report(results["meta"].get("retries", {})))
+    wrong = results["meta"].get("wrong_data") or {}
+    print("wrong data read back: " + (", ".join(f"{s} {n}" for s, n in wrong.items()) or "not measured"))
     print(f"results: {out_dir / 'results.json'}; plots: {out_dir / 'boot_timeline.png'}, "
           f"{out_dir / 'ratios.png'}")
     return 0

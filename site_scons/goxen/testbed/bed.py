@@ -22,6 +22,7 @@ Pieces:
   read the shutdown reason (`xl list -v`) before it destroys them.
 """
 
+import collections
 import sys
 import ipaddress
 import os
@@ -390,13 +391,13 @@ class Domain:
                 res, why = None, f"hung and was killed:\n{e}"
             info = self.info()
             if info is None or info.shutdown:
-                _warn(f"{command} {why}; the domain has shut down all the same")
+                retried("xl shutdown failed", f"{command} {why}; the domain has shut down all the same")
                 return CommandResult(command, 0, res.output if res else "", 0.0, 0.0)
             if attempt == 3:
                 if res is None:
                     raise CommandTimeout(f"{command} hung three times")
                 return res
-            _warn(f"{command} {why}; retrying (attempt {attempt})")
+            retried("xl shutdown failed", f"{command} {why}; retrying (attempt {attempt})")
 
     def destroy(self):
         """`xl destroy`; afterwards the domain is gone."""
@@ -544,7 +545,9 @@ class Bed:
         return self.broken
 
     def restart(self):
-        """Kill QEMU and boot the bed again (same namespace name); its domains are gone."""
+        """Kill QEMU and boot the bed again (same namespace name); its domains are gone.
+        Counted in RETRIES: a healthy bed never needs it."""
+        RETRIES["bed booted again"] += 1
         self.close()
         self._closing = False
         self.run = self.control = self._follower = None
@@ -619,11 +622,12 @@ class Bed:
                 if attempt == attempts:
                     self.broken = f"{command!r} hung {attempts} times"
                     raise
-                _warn(f"{command} hung in the dom0 (attempt {attempt}), killed; retrying:\n{e}")
+                retried("xl hung", f"{command} hung in the dom0 (attempt {attempt}), killed; "
+                                   f"retrying:\n{e}")
                 continue
             if res.rc < 128 or attempt == attempts:
                 return res
-            _warn(f"{command} died in the dom0 (rc {res.rc}, attempt {attempt}), retrying: "
+            retried("xl died", f"{command} died in the dom0 (rc {res.rc}, attempt {attempt}), retrying: "
                   f"{res.output.strip()[:300]}")
             time.sleep(1)
         raise AssertionError("unreachable")
@@ -637,7 +641,8 @@ class Bed:
         try:
             return self.sh(_xl_create_command(name, local, prefix), timeout=timeout)
         except CommandTimeout as e:
-            _warn(f"xl create {name} hung in the dom0 and was killed; destroying {name}:\n{e}")
+            retried("xl create hung",
+                    f"xl create {name} hung in the dom0 and was killed; destroying {name}:\n{e}")
             self.sh(f"xl destroy {name}", timeout=30)
             raise
 
@@ -751,6 +756,27 @@ class Bed:
 def _xl_create_command(name, local, prefix=""):
     return (f"{prefix}xl create -p /host/domains/{name}/config.xl && xl unpause {name}; "
             f"rc=$?; rm -rf {local}; exit $rc")
+
+
+#: Every defensive retry of this process's beds, by kind: a hung or dying xl repeated, a bed
+#: booted again. They exist to survive QEMU's emulation faults; with XSAVE off (xenrun.QEMU_CPU)
+#: none should happen. Reported at the end of a test session (tests/conftest.py) and of a bench
+#: run (results.json meta.retries), so that a regression shows as a number, not as luck.
+RETRIES = collections.Counter()
+
+
+def retried(kind, text):
+    """Count one retry of kind and say why on stderr."""
+    RETRIES[kind] += 1
+    _warn(f"{text} [retry: {kind}]")
+
+
+def retry_report(counter=None):
+    """One line: how many retries, and of which kinds."""
+    counter = RETRIES if counter is None else counter
+    total = sum(counter.values())
+    kinds = ", ".join(f"{k}: {n}" for k, n in sorted(counter.items()) if n)
+    return f"test-bed retries: {total}" + (f" ({kinds})" if kinds else "")
 
 
 def _warn(text):
