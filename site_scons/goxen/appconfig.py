@@ -118,8 +118,11 @@ def _check_name(v):
 
 def _check_relpath(what):
     def check(v):
-        if not v.startswith("./"):
-            raise ValueError(f"bad {what} {v!r} (a path relative to the project top, starting with ./)")
+        # "." and "./" are the root itself (Go's "this module"); anything else starts with ./
+        # so that it cannot be taken for an import path.
+        if v != "." and not v.startswith("./"):
+            raise ValueError(f"bad {what} {v!r} (a path relative to the config's root: ., ./ "
+                             "or ./dir)")
         if ".." in Path(v).parts:
             raise ValueError(f"bad {what} {v!r} ('..' is not allowed)")
         return v

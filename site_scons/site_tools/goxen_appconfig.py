@@ -40,7 +40,17 @@ def GoxenUsage(env):
     listing = "\n".join(f"    {a}" for a in apps) or "    (none)"
     return (f"Build an application with: ./scons app=NAME   (or app=path/to/config.yaml)\n"
             f"Applications in {_configs_dir(env)}/:\n{listing}\n"
-            "Other targets: toolchain, test. Variables: ./scons --help")
+            "Other targets:\n"
+            "    test                 every test tier (host, Xen as dom0, the full Xen bed)\n"
+            "    toolchain            build/toolchain, the GOOS=xen Go toolchain\n"
+            "    run app=NAME         boot the app as a domU on the test bed (Ctrl-C ends)\n"
+            "    baseline app=NAME    the app built as a Linux PV domU (initramfs + xl config)\n"
+            "    run-baseline app=NAME  boot that Linux baseline on the test bed\n"
+            "    bench                unikernels against their Linux baselines (build/bench)\n"
+            "    gotest               the std packages' own tests inside Xen (build/gotest)\n"
+            "    soak                 long TCP runs under faults, left out of test\n"
+            "    testbed, shim        the test bed's dom0 images; the boot shim object\n"
+            "Variables: ./scons --help")
 
 
 def GoxenApp(env, app, toolchain=None):

@@ -24,7 +24,7 @@ if str(_SITE) not in sys.path:
 import SCons.Action
 import SCons.Builder
 
-from goxen import appconfig, paths
+from goxen import appconfig, gosources, paths
 from goxen.testbed import image
 
 
@@ -63,9 +63,9 @@ def GoxenBaseline(env, app, bed, toolchain=None):
     path = appconfig.find(app, os.path.relpath(env.Dir("$GOXEN_CONFIGS").abspath))
     cfg = appconfig.load(path, top=top)
     outdir = env.Dir("$GOXEN_APPDIR").Dir(cfg.name).Dir("baseline")
-    binary = env.GoxenBaselineGo(outdir.File(cfg.name), env.Value(cfg.package),
-                                 GOXEN_PACKAGE=cfg.package)
-    env.Depends(binary, [env.File(str(p)) for p in sorted(Path(top, cfg.package).rglob("*.go"))])
+    binary = env.GoxenBaselineGo(outdir.File(cfg.name), env.Value(f"{cfg.root}:{cfg.package}"),
+                                 GOXEN_PACKAGE=cfg.package, GOXEN_MODROOT=str(cfg.root))
+    env.Depends(binary, [env.File(str(p)) for p in gosources.go_sources(cfg.root, cfg.package)])
     if toolchain is not None:
         env.Depends(binary, toolchain)
     ramdisk = env.GoxenBaselineInitramfs(outdir.File(cfg.name + ".cpio.gz"), binary)
@@ -133,8 +133,8 @@ def generate(env, **kw):
         GOXEN_CONFIGS="#configs", GOXEN_APPDIR="#build",
         GOXEN_BASELINE_GOENV="GOOS=linux GOARCH=amd64 GOTOOLCHAIN=local CGO_ENABLED=0 "
                              "GOCACHE=$GOXEN_GOCACHE GOPATH=${GOXEN_TOOLCHAIN_DIR.dir.abspath}/gopath",
-        GOXEN_BASELINECOM="env $GOXEN_BASELINE_GOENV $GOXEN_GO build -trimpath -o $TARGET "
-                          "$GOXEN_PACKAGE",
+        GOXEN_BASELINECOM="cd $GOXEN_MODROOT && env $GOXEN_BASELINE_GOENV $GOXEN_GO build "
+                          "-trimpath -o ${TARGET.abspath} $GOXEN_PACKAGE",
     )
     verbose = kw.get("verbose", False)
     env["BUILDERS"]["GoxenBedImagesBuild"] = SCons.Builder.Builder(

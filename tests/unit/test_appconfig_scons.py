@@ -119,3 +119,50 @@ def test_app_outside_the_project_builds_in_its_own_module(project, tmp_path):
     (ext / "cmd" / "app" / "main.go").write_text("package main\n\nfunc main() { println() }\n")
     project.scons()
     assert len(project.calls("go")) == 2          # their .go files are the kernel's sources
+
+
+@pytest.mark.parametrize("package", [".", "./"])
+def test_app_at_its_module_root_builds_with_dot(project, tmp_path, package):
+    """`package: .` (or ./) is the module's root; a directory named x.go is walked as a
+    directory, not taken for a file; a nested module and a testdata tree are not sources."""
+    ext = tmp_path / "mine"
+    ext.mkdir()
+    (ext / "go.mod").write_text("module example.com/mine\n\ngo 1.27\n")
+    (ext / "main.go").write_text("package main\n\nfunc main() {}\n")
+    (ext / "x.go").mkdir()                              # a directory, not a file
+    (ext / "x.go" / "inner.go").write_text("package inner\n")
+    (ext / "testdata" / "t.go").parent.mkdir()
+    (ext / "testdata" / "t.go").write_text("package broken\n")
+    (ext / "vendored" / "go.mod").parent.mkdir()
+    (ext / "vendored" / "go.mod").write_text("module other\n")
+    (ext / "vendored" / "o.go").write_text("package other\n")
+    cfg = ext / "mine.yaml"
+    cfg.write_text(f"version: 1\npackage: {package}\nmemory: 32M\n")
+    sconstruct = (project.dir / "SConstruct").read_text()
+    (project.dir / "SConstruct").write_text(sconstruct.replace('"configs/demo.yaml"', repr(str(cfg))))
+    project.scons()
+    [go] = project.calls("go")
+    assert go.endswith(f" {package}"), go
+    assert (project.dir / "build" / "mine" / "mine.xen").exists()
+    project.scons()
+    (ext / "vendored" / "o.go").write_text("package other // changed\n")
+    (ext / "testdata" / "t.go").write_text("package broken // changed\n")
+    project.scons()
+    assert len(project.calls("go")) == 1            # neither is a source of the package
+    (ext / "main.go").write_text("package main\n\nfunc main() { println() }\n")
+    project.scons()
+    assert len(project.calls("go")) == 2
+
+
+def test_memory_that_cannot_hold_the_image_stops_the_build(project):
+    """The fake kernel is 12 KiB; the runtime's start needs 6 MiB of heap: 6M is too small,
+    and the error names the file, the key and the minimum."""
+    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace("memory: 48M", "memory: 6M"))
+    r = project.scons(ok=False)
+    assert r.returncode != 0
+    assert "configs/demo.yaml: memory: 6M cannot hold" in r.stderr and "at least 7M" in r.stderr, r.stderr
+    assert not (project.dir / "build" / "demo" / "demo.xl").exists()
+    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace("memory: 48M", "memory: 7M"))
+    r = project.scons()
+    assert "memory: 7M leaves" in r.stderr and "little room" in r.stderr, r.stderr
+    assert "memory = 7" in (project.dir / "build" / "demo" / "demo.xl").read_text()

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 PROGS = Path(__file__).resolve().parent / "progs"
 MINIPV = Path(__file__).resolve().parent / "minipv" / "minipv.S"
 #: Programs that live outside tests/xen/progs.
-PACKAGES = {"hello": REPO / "apps" / "hello"}
+PACKAGES = {app: REPO / "apps" / app for app in ("hello", "kvstore", "httpd")}
 
 
 def toolchain_dir():

@@ -448,22 +448,47 @@ def part_kv(b, kv, seconds, clients=32, keys=100_000, memory=256):
     return res
 
 
-def part_memory(b, kv, lo_hi):
+def _kv_smoke(b, dom, seconds):
+    b.wait_up(dom, 11211, seconds=seconds)
+
+
+def _http_smoke(b, dom, seconds):
+    """httpd says it serves and answers GET / with 200 (Unavailable otherwise)."""
+    end = time.monotonic() + seconds
+    _wait_tcp_app(b, dom, r"^httpd: serving", r"^httpd: (?!site|serving)|^fatal error",
+                  timeout=seconds)
+    out = ""
+    while time.monotonic() < end:
+        c = subprocess.run([*b.bed.netns.exec_prefix(), sys.executable, "-c",
+                            "import sys, urllib.request as u; "
+                            "r = u.urlopen(sys.argv[1], timeout=10); "
+                            "print(r.status, len(r.read()))", f"http://{dom.ip}/"],
+                           capture_output=True, text=True, timeout=60)
+        out = (c.stdout + c.stderr).strip()
+        if c.returncode == 0 and out.startswith("200 "):
+            return
+        time.sleep(1)
+    raise Unavailable(f"{dom.name}: GET / did not answer 200 within {seconds} s: {out[-200:]}")
+
+
+def part_memory(b, app, lo_hi, smoke=_kv_smoke):
+    """The smallest memory= (MB) with which each side of app boots and passes smoke(b, dom,
+    seconds) (bisection over lo_hi[side])."""
     out = {"min_mb": {}, "probes": {}}
     for s in SIDES:
         lo, hi = lo_hi[s]
 
         def ok(mb, s=s):
             try:
-                dom, _ = b.create(kv[s], "mem", ip="10.0.0.2", memory=mb)
+                dom, _ = b.create(app[s], "mem", ip="10.0.0.2", memory=mb)
             except bedmod.BedError as e:
                 log(f"memory {s} {mb} MB: xl create failed: {str(e).splitlines()[0]}")
                 return False
             try:
-                b.wait_up(dom, 11211, seconds=30 if s == "unikernel" else 75)
+                smoke(b, dom, 30 if s == "unikernel" else 75)
                 log(f"memory {s} {mb} MB: boots and answers")
                 return True
-            except Unavailable as e:
+            except (Unavailable, bedmod.BedError) as e:
                 log(f"memory {s} {mb} MB: fails: {str(e)[:200]}")
                 return False
             finally:
@@ -725,6 +750,10 @@ def main(argv=None):
                                                        "baseline": (16, 256)})
             if r:
                 results.setdefault("memory", {}).update(r)
+            r = attempt("memory", part_memory, b, sides["httpd"],
+                        {"unikernel": (4, 64), "baseline": (16, 256)}, _http_smoke)
+            if r:
+                results.setdefault("memory", {})["httpd"] = r
         if "echo" in only:
             r = attempt("echo", part_echo, b, sides["echo"], args.seconds)
             if r:

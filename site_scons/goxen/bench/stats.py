@@ -209,6 +209,9 @@ def rows(results):
                    ("ratio_max", 1 / 4)))
     out.append(row("memory", "min memory= absolute", "MB", uni_min, base_min, "lower",
                    ("abs_max", 16)))
+    out.append(row("memory", "min memory= (httpd: net/http + crypto, GET /)", "MB",
+                   _get(mem, "httpd", "min_mb", "unikernel"),
+                   _get(mem, "httpd", "min_mb", "baseline"), "lower", ("abs_max", 16)))
     for phase in ("rest", "loaded"):
         label = "at rest" if phase == "rest" else "after 100k keys"
         for stat, name in (("go_sys", "Go runtime Sys"), ("used", "guest memory used")):

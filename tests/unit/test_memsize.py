@@ -1,0 +1,45 @@
+"""goxen.memsize: the memory a kernel needs, from its PT_LOAD segments (BSS included)."""
+
+import struct
+
+import pytest
+
+import xenelf
+from goxen import memsize
+
+MIB = 1 << 20
+
+
+def with_bss(path, memsz):
+    """A xenelf kernel whose PT_LOAD has memsz bytes in memory (the rest of the file BSS)."""
+    xenelf.write(path)
+    data = bytearray(path.read_bytes())
+    phoff, phentsize, phnum = struct.unpack_from("<Q", data, 32)[0], *struct.unpack_from("<HH", data, 54)
+    for i in range(phnum):
+        off = phoff + i * phentsize
+        if struct.unpack_from("<I", data, off)[0] == 1:         # PT_LOAD
+            struct.pack_into("<Q", data, off + 40, memsz)        # p_memsz
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_image_span_counts_bss(tmp_path):
+    k = with_bss(tmp_path / "k", 32 * MIB + 5)
+    assert memsize.image_span(k) == 32 * MIB + 4096
+
+
+def test_minimum_covers_image_start_of_day_and_runtime_heap(tmp_path):
+    k = with_bss(tmp_path / "k", 32 * MIB)
+    r = memsize.requirement(k, 64)
+    assert r.minimum_mib == 39          # 32 + 0.13 + p2m/page tables + 6 -> 39
+    assert r.heap == 64 * MIB - r.image - r.start_of_day
+    with pytest.raises(memsize.MemoryTooSmall, match=r"x.yaml: memory: 38M cannot hold .* at least 39M"):
+        memsize.check(k, 38, "x.yaml: memory")
+    assert memsize.check(k, 39, "m")             # fits, with a low-heap warning
+    assert memsize.check(k, 64, "m") == []
+
+
+def test_hello_measured_floor(tmp_path):
+    """hello (1.76 MiB image) booted with 8M and not with 7M on tier 2: the model agrees."""
+    k = with_bss(tmp_path / "k", int(1.76 * MIB))
+    assert memsize.requirement(k, 8).minimum_mib == 8
