@@ -80,7 +80,7 @@ def _bed_in_working_order(request):
         bed = request.getfixturevalue("testbed")
         why = bed.needs_restart
         if why:
-            print(f"restarting the tier-3 test bed: {why}", flush=True)
+            bedmod.retried("bed booted again", f"restarting the tier-3 test bed: {why}")
             try:
                 bed.restart()
             except bedmod.BedError as e:

@@ -710,7 +710,8 @@ def main(argv=None):
         nonlocal failed
         log(f"--- {part}")
         if part in need_bed and bed is not None and bed.needs_restart:
-            log(f"the test bed is unusable ({bed.needs_restart}); booting it again")
+            bedmod.retried("bed booted again",
+                           f"the test bed is unusable ({bed.needs_restart}); booting it again")
             bed.restart()
         try:
             return fn(*a)

@@ -546,8 +546,7 @@ class Bed:
 
     def restart(self):
         """Kill QEMU and boot the bed again (same namespace name); its domains are gone.
-        Counted in RETRIES: a healthy bed never needs it."""
-        RETRIES["bed booted again"] += 1
+        Callers that do so because the bed failed count it (retried("bed booted again"))."""
         self.close()
         self._closing = False
         self.run = self.control = self._follower = None
@@ -677,7 +676,8 @@ class Bed:
         except BedError:
             if not self.control.stuck:
                 raise
-            _warn(f"the dom0 agent went silent while creating {name}; booting the bed again")
+            retried("bed booted again",
+                    f"the dom0 agent went silent while creating {name}; booting the bed again")
             self.restart()
             return self._create(name, kernel, xl, **kw)
 
