@@ -4,8 +4,8 @@
  * Xen delivers traps and callbacks on the current (guest kernel) stack:
  *     rsp -> RCX, R11, [error code], RIP, CS, RFLAGS, RSP, SS
  * (CS/SS with RPL 0 for kernel context; bits 32-39 of the CS slot hold the
- * saved upcall mask). 64-bit PV kernels run in ring 3, so returning is a
- * plain iretq after setting the RPL of CS and SS back to 3.
+ * saved upcall mask; RFLAGS.IF says whether events were enabled). Traps return
+ * with HYPERVISOR_iret, which restores that mask too.
  *
  * Traps leave the interrupted (Go) stack at once: the stubs restore rcx and
  * r11, push the vector and an error code, and trap_common copies the frame
@@ -14,6 +14,9 @@
  * redirect into Go's fault handler) and we return through it.
  */
 #include "xen_boot.h"
+
+/* __HYPERVISOR_iret (xen/xen.h) * 32: its entry in the hypercall page. */
+#define HYPERCALL_IRET (23 * 32)
 
 	.text
 
@@ -109,9 +112,14 @@ trap_common:
 	popq	%rbx
 	popq	%rax
 	addq	$16, %rsp	/* vector, error code */
-	orb	$3, 8(%rsp)	/* CS.RPL = 3 */
-	orb	$3, 32(%rsp)	/* SS.RPL = 3 */
-	iretq
+	/*
+	 * HYPERVISOR_iret, not iretq: it also restores the event mask from the frame's
+	 * RFLAGS.IF (TI_MASK_EVENTS masked events for the trap, and Go code runs with
+	 * them enabled). The hypercall page's stub pushes rcx, r11, rax; the frame is
+	 * flags (0: not in a syscall), rip, cs, rflags, rsp, ss.
+	 */
+	pushq	$0
+	jmp	xen_hypercall_page + HYPERCALL_IRET
 
 /*
  * Event upcall. Xen only delivers it while events are unmasked, which in

@@ -1,10 +1,9 @@
 """Edits to upstream runtime files for GOOS=xen (format: see go-xen/README.md).
 
 Reuse before rewrite: xen takes the sbrk heap (plan9/wasm), semaphore-based notes
-(lock_sema.go), a small heap address space, and wasm's "one M, no threads" paths.
+(lock_sema.go) and a small heap address space. Threads, sysmon and preemption are Go's own
+(the thread layer, runtime/thread_xen.go, makes Ms threads).
 """
-
-_ONE_M = 'GOARCH == "wasm" || GOOS == "xen"'
 
 EDITS = [
     # The heap grows sbrk-style over the pages the shim mapped (mem_xen.go).
@@ -30,21 +29,12 @@ EDITS = [
     ("src/runtime/malloc.go",
      "arenaBaseOffset = 0xffff800000000000*goarch.IsAmd64 + ",
      "arenaBaseOffset = 0xffff800000000000*goarch.IsAmd64*(1-goos.IsXen) + "),
-    # One M: no template thread, no sysmon, no thread locking (as on wasm).
-    ("src/runtime/proc.go", 'if GOARCH == "wasm" { // no threads on wasm yet\n',
-     "if " + _ONE_M + " { // no threads on wasm or xen yet\n"),
-    ("src/runtime/proc.go", 'if GOARCH == "wasm" { // no threads yet on wasm\n',
-     "if " + _ONE_M + " { // no threads yet on wasm or xen\n"),
-    ("src/runtime/proc.go", 'if GOARCH == "wasm" {\n\t\treturn // no threads on wasm yet\n',
-     "if " + _ONE_M + " {\n\t\treturn // no threads on wasm or xen yet\n", 2),
-    ("src/runtime/proc.go", 'const haveSysmon = GOARCH != "wasm"\n',
-     'const haveSysmon = GOARCH != "wasm" && GOOS != "xen"\n'),
-    # GOMAXPROCS stays 1: a second P would need a second M (newosproc throws).
-    ("src/runtime/debug.go", 'if GOARCH == "wasm" && n > 1 {\n',
-     'if (' + _ONE_M + ') && n > 1 {\n'),
-    ("src/runtime/proc.go",
-     '\t\tprocs = int32(n)\n\t\tsched.customGOMAXPROCS = true\n',
-     '\t\tprocs = int32(n)\n\t\tif GOOS == "xen" {\n\t\t\tprocs = 1 // one vCPU, one M\n\t\t}\n\t\tsched.customGOMAXPROCS = true\n'),
+    # Xen delivers the event upcall and traps on the interrupted stack (a 56-byte frame,
+    # before the handler moves to its own stack), as Windows and Plan 9 deliver exceptions and
+    # notes: reserve room for it below every goroutine's stack guard.
+    ("src/runtime/stack.go",
+     "stackSystem = goos.IsWindows*4096 + goos.IsPlan9*512 + ",
+     "stackSystem = goos.IsWindows*4096 + goos.IsPlan9*512 + goos.IsXen*512 + "),
     # The boot timeline (boottrace_xen.go; boottrace_stub.go elsewhere): stage 0 before the
     # packages' init functions, stage 1 before main.main.
     ("src/runtime/proc.go",

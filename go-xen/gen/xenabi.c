@@ -10,6 +10,7 @@
 #include <xen/sched.h>
 #include <xen/vcpu.h>
 #include <xen/event_channel.h>
+#include <xen/callback.h>
 #include <xen/io/console.h>
 #include "xen_boot.h"
 
@@ -30,6 +31,9 @@ int main(void)
 	C("_HYPERVISOR_set_segment_base", __HYPERVISOR_set_segment_base);
 	C("_HYPERVISOR_sched_op", __HYPERVISOR_sched_op);
 	C("_HYPERVISOR_event_channel_op", __HYPERVISOR_event_channel_op);
+	C("_HYPERVISOR_xen_version", __HYPERVISOR_xen_version);
+	C("_HYPERVISOR_callback_op", __HYPERVISOR_callback_op);
+	C("_HYPERVISOR_iret", __HYPERVISOR_iret);
 	printf(")\n\n");
 
 	printf("// Hypercall sub-operations and flags.\nconst (\n");
@@ -43,6 +47,8 @@ int main(void)
 	C("_SEGBASE_FS", SEGBASE_FS);
 	C("_EVTCHNOP_send", EVTCHNOP_send);
 	C("_VCPUOP_stop_periodic_timer", VCPUOP_stop_periodic_timer);
+	C("_CALLBACKOP_register", CALLBACKOP_register);
+	C("_CALLBACKTYPE_event", CALLBACKTYPE_event);
 	C("_SIF_INITDOMAIN", SIF_INITDOMAIN);
 	C("_SIF_MOD_START_PFN", SIF_MOD_START_PFN);
 	C("_MAX_GUEST_CMDLINE", MAX_GUEST_CMDLINE);

@@ -73,4 +73,5 @@ def test_command_line_becomes_args_and_environment(boot):
     assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
     assert 'args ["-v" "name=x"]' in r.guest_lines, explain(r)
     assert 'GREETING="hi" MISSING=""' in r.guest_lines, explain(r)
-    assert "GOMAXPROCS 1" in r.guest_lines, explain(r)
+    assert "GOMAXPROCS 4 NumCPU 1" in r.guest_lines, explain(r)    # from env.GOMAXPROCS=4
+    assert "GOMAXPROCS 2" in r.guest_lines, explain(r)             # runtime.GOMAXPROCS(2)

@@ -80,14 +80,15 @@ func setKeepAliveIdle(fd *netFD, d time.Duration) error {
 	if d == 0 {
 		return nil
 	}
-	return setKeepAliveParam(fd, func() { fd.ka.Idle = roundDurationUp(max(d, 0), time.Second) })
+	// Whole seconds, as Linux keeps them (roundDurationUp counts units: times time.Second).
+	return setKeepAliveParam(fd, func() { fd.ka.Idle = roundDurationUp(max(d, 0), time.Second) * time.Second })
 }
 
 func setKeepAliveInterval(fd *netFD, d time.Duration) error {
 	if d == 0 {
 		return nil
 	}
-	return setKeepAliveParam(fd, func() { fd.ka.Interval = roundDurationUp(max(d, 0), time.Second) })
+	return setKeepAliveParam(fd, func() { fd.ka.Interval = roundDurationUp(max(d, 0), time.Second) * time.Second })
 }
 
 func setKeepAliveCount(fd *netFD, n int) error {

@@ -29,8 +29,32 @@ const (
 	_nr_evtchn_ports = _nr_evtchn_words * 64
 )
 
-// evtchnWaiter[port] is the goroutine blocked in evtchnWait on port.
+// evtchnWaiter[port] is the goroutine blocked in evtchnWait on port. evtchnLock orders a
+// goroutine parking on a port against netpoll handing out the port's event (both may run on
+// different threads, and a thread may lose the vCPU between any two instructions).
 var evtchnWaiter [_nr_evtchn_ports]guintptr
+var evtchnLock mutex
+
+// evtchnAnyReady reports whether a port has both fired and a waiter (events masked: the
+// thread layer's check before netpoll blocks).
+//
+//go:nosplit
+func evtchnAnyReady() bool {
+	for i := range evtchnSeen {
+		bits := atomic.Load64(&evtchnSeen[i])
+		for bits != 0 {
+			b := uint32(0)
+			for bits&(1<<b) == 0 {
+				b++
+			}
+			bits &^= 1 << b
+			if evtchnWaiter[uint32(i)*64+b] != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 //go:nosplit
 func evtchnSeenTake(port uint32) bool {
@@ -47,6 +71,7 @@ func evtchnSeenTake(port uint32) bool {
 func evtchnReady() (gList, int32) {
 	var toRun gList
 	delta := int32(0)
+	lock(&evtchnLock)
 	for i := range evtchnSeen {
 		bits := atomic.Load64(&evtchnSeen[i])
 		for bits != 0 {
@@ -64,15 +89,19 @@ func evtchnReady() (gList, int32) {
 			}
 		}
 	}
+	unlock(&evtchnLock)
 	return toRun, delta
 }
 
 func evtchnParkCommit(gp *g, p unsafe.Pointer) bool {
 	port := uint32(uintptr(p))
+	lock(&evtchnLock)
 	if evtchnSeenTake(port) {
+		unlock(&evtchnLock)
 		return false // fired while we were getting here
 	}
 	evtchnWaiter[port].set(gp)
+	unlock(&evtchnLock)
 	netpollAdjustWaiters(1)
 	return true
 }

@@ -2,16 +2,16 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 
-// netpoll on xen is where the only M goes idle. With nothing runnable, findRunnable
-// calls netpoll(delay): we arm Xen's one-shot timer (set_timer_op, absolute system
-// time) and block the vCPU (SCHEDOP_block, xen/include/public/sched.h) until an event
-// arrives, the timer's VIRQ_TIMER included. Events stay masked (upcall_mask = 1)
-// except inside SCHEDOP_block, where Xen unmasks them; the shim's upcall handler
-// returns with the mask set again, and the pending bits are read here.
+// netpoll on xen: the event channels. An M that finds nothing to run calls netpoll(delay)
+// and blocks its thread in the thread layer (thread_xen.go) until a port fires, netpollBreak
+// is called, or the delay passes; other threads (sysmon) run meanwhile, and with no thread
+// runnable the vCPU blocks in Xen. The thread layer collects pending ports from shared_info
+// into evtchnSeen at every decision (evtchnCollect); evtchnReady (evtchn_xen.go) hands the
+// goroutines waiting on those ports back to the scheduler.
 //
-// Driver goroutines wait on event channels (evtchn_xen.go); netpollAnyWaiters counts
-// them, so a program with no timers and no such waiter still gets the runtime's
-// deadlock report instead of sleeping forever.
+// Driver goroutines wait on event channels (evtchn_xen.go); netpollAnyWaiters counts them, so
+// a program with no timers and no such waiter still gets the runtime's deadlock report
+// instead of sleeping forever.
 
 package runtime
 
@@ -43,46 +43,18 @@ func netpollAdjustWaiters(delta int32) {
 	}
 }
 
-// netpollBreak has nothing to interrupt: the M that would block is the caller.
-func netpollBreak() {}
+// netpollBreak wakes the thread blocked in netpoll, or makes the next netpoll return at once.
+func netpollBreak() {
+	xenNetpollBreak()
+}
 
 func netpoll(delay int64) (gList, int32) {
-	switch {
-	case delay > 0:
-		xenBlockUntil(nanotime() + delay)
-	case delay < 0:
-		xenBlockUntil(-1)
-	default:
+	if delay != 0 {
+		xenNetpollBlock(delay)
+	} else {
 		evtchnCollect()
 	}
 	return evtchnReady()
-}
-
-// xenBlockUntil blocks the vCPU until system time reaches deadline (-1: none) or a
-// non-timer event arrives.
-//
-//go:nosplit
-func xenBlockUntil(deadline int64) {
-	vcpu := xenVcpuInfo()
-	pending := (*uint8)(unsafe.Pointer(vcpu + _vcpu_info_upcall_pending))
-	mask := (*uint8)(unsafe.Pointer(vcpu + _vcpu_info_upcall_mask))
-	for {
-		// Forget earlier wakeups before arming the timer: from here on any event,
-		// the timer's included, sets upcall_pending again and SCHEDOP_block then
-		// returns at once, so a wakeup is never lost.
-		atomic.Store8(pending, 0)
-		if evtchnCollect() {
-			return
-		}
-		if deadline >= 0 {
-			if nanotime() >= deadline {
-				return
-			}
-			hypercall(_HYPERVISOR_set_timer_op, uintptr(deadline), 0, 0)
-		}
-		hypercall(_HYPERVISOR_sched_op, _SCHEDOP_block, 0, 0)
-		atomic.Store8(mask, 1)
-	}
 }
 
 // evtchnSeen records ports that fired since their owner last looked (one bit per port).

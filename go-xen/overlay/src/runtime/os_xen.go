@@ -4,14 +4,16 @@
 
 // GOOS=xen: the Go runtime as a 64-bit Xen PV guest kernel.
 //
-// Model (in the style of the wasm ports):
-//   - One vCPU, one M, GOMAXPROCS=1. newosproc throws; there is no sysmon and no
-//     template thread (proc.go's wasm checks are widened to xen).
+// Model:
+//   - Go's own M:N model, as on Linux: every M is a thread of the thread layer
+//     (thread_xen.go), which multiplexes them over the vCPU (one for now) with time
+//     slices; sysmon and the template thread run as on Linux; asynchronous preemption
+//     rides the event upcall like SIGURG. With no thread runnable the vCPU blocks in Xen
+//     (set_timer_op + SCHEDOP_block), never in a busy loop.
 //   - Before rt0_go runs, the boot shim (mini-os-shim) has mapped all domain memory,
-//     installed the trap table and event callback, mapped shared_info, bound VIRQ_TIMER
-//     and filled the xen_boot record (read here by offset, see zxenabi_xen_amd64.go).
-//   - Events stay masked; idle blocks the vCPU in Xen (set_timer_op + SCHEDOP_block)
-//     from netpoll (netpoll_xen.go), never in a busy loop.
+//     installed the trap table, mapped shared_info, bound VIRQ_TIMER and filled the
+//     xen_boot record (read here by offset, see zxenabi_xen_amd64.go); osinit registers
+//     the thread layer's event upcall, and events are unmasked from m0's minit on.
 //   - Console: CONSOLEIO_write for dom0, the PV console ring for a domU (console_xen.go).
 //   - Time: the vcpu_time_info pvclock and the shared_info wall clock (time_xen.go).
 //   - Memory: the heap grows sbrk-style over the mapped pages (mem_xen.go).
@@ -30,7 +32,7 @@ import (
 )
 
 type mOS struct {
-	waitsema uint32 // semaphore for lock_sema.go; only this M ever waits on it
+	thread uintptr // *xthread: the M's thread in the thread layer (thread_xen.go)
 }
 
 type sigset struct{}
@@ -42,7 +44,7 @@ type gsignalStack struct{}
 // sends none (sigqueue_xen.go). gp.sig carries the trap vector of a fault instead.
 const _NSIG = 65
 
-const preemptMSupported = false
+const preemptMSupported = true
 
 // Trap vectors (Intel SDM vol. 3, 6.3.1) that sigpanic turns into Go panics.
 const (
@@ -106,6 +108,7 @@ func osinit() {
 	}
 	netpollGenericInit()
 	*(*uintptr)(unsafe.Pointer(xenBootAddr() + _xen_boot_fault_handler)) = abi.FuncPCABI0(xenFaultTramp)
+	xenThreadsInit()
 }
 
 // The boot stack (g0's stack; see rt0_xen_amd64.s) and the empty argv/envp handed to
@@ -241,11 +244,16 @@ func signame(sig uint32) string {
 	return ""
 }
 
-func osyield()
+// osyield gives the vCPU to the next runnable thread, if any.
+//
+//go:nosplit
+func osyield() {
+	xenYield()
+}
 
 //go:nosplit
 func osyield_no_g() {
-	osyield()
+	xenYield()
 }
 
 // Called to initialize a new m (including the bootstrap m).
@@ -253,6 +261,10 @@ func osyield_no_g() {
 func mpreinit(mp *m) {
 	mp.gsignal = malg(32 * 1024)
 	mp.gsignal.m = mp
+	xenAllocThread(mp)
+	if mp == &m0 {
+		xenThreadsStart() // the scheduler's stack, now that the heap exists
+	}
 }
 
 //go:nosplit
@@ -275,6 +287,11 @@ func sigblock(exiting bool) {
 // Called to initialize a new m (including the bootstrap m).
 // Called on the new thread, cannot allocate memory.
 func minit() {
+	mp := getg().m
+	mp.procid = uint64(mp.id) + 1
+	if mp == &m0 {
+		xenEventsRestore(0) // from here on the thread layer switches threads
+	}
 }
 
 // Called from dropm to undo the effect of an minit.
@@ -293,17 +310,17 @@ func initsig(preinit bool) {
 //
 //go:nowritebarrier
 func newosproc(mp *m) {
-	throw("newosproc: not supported on xen (one vCPU, one M)")
+	xenNewThread(mp)
 }
 
 func newosproc0(stacksize uintptr, fn unsafe.Pointer) {
-	throw("newosproc0: not supported on xen")
+	throw("newosproc0: not used on xen")
 }
 
 func libpreinit() {}
 
 func exitThread(wait *atomic.Uint32) {
-	throw("exitThread: not supported on xen")
+	xenExitThread(wait)
 }
 
 //go:linkname os_sigpipe os.sigpipe
@@ -318,8 +335,10 @@ func syscall_now() (sec int64, nsec int32) {
 func setProcessCPUProfiler(hz int32) {}
 func setThreadCPUProfiler(hz int32)  {}
 
+// preemptM asks the thread layer to preempt mp's goroutine at its next resumption, as
+// SIGURG does on Unix (thread_xen.go).
 func preemptM(mp *m) {
-	// One M: nothing to preempt asynchronously.
+	xenPreemptM(mp)
 }
 
 // The runtime's file hooks have no files to open on xen.
@@ -338,8 +357,8 @@ func write1(fd uintptr, p unsafe.Pointer, n int32) int32 {
 
 func madvise(addr unsafe.Pointer, n uintptr, flags int32) int32 { return 0 }
 
-// Semaphores for lock_sema.go. With one M nobody else can post while this M waits,
-// so a wait either finds a pending post, times out, or would block forever.
+// Semaphores for lock_sema.go: a thread blocks in the thread layer until semawakeup or its
+// deadline.
 
 //go:nosplit
 func semacreate(mp *m) {
@@ -347,35 +366,22 @@ func semacreate(mp *m) {
 
 //go:nosplit
 func semasleep(ns int64) int32 {
-	mp := getg().m
-	if atomic.Load(&mp.waitsema) > 0 {
-		atomic.Xadd(&mp.waitsema, -1)
-		return 0
-	}
-	if ns < 0 {
-		throw("semasleep: the only M would wait forever")
-	}
-	xenBlockUntil(nanotime() + ns)
-	if atomic.Load(&mp.waitsema) > 0 {
-		atomic.Xadd(&mp.waitsema, -1)
-		return 0
-	}
-	return -1
+	return xenSemasleep(ns)
 }
 
 //go:nosplit
 func semawakeup(mp *m) {
-	atomic.Xadd(&mp.waitsema, 1)
+	xenSemawakeup(mp)
 }
 
 //go:nosplit
 func usleep(usec uint32) {
-	xenBlockUntil(nanotime() + int64(usec)*1000)
+	xenUsleep(usec)
 }
 
 //go:nosplit
 func usleep_no_g(usec uint32) {
-	usleep(usec)
+	xenUsleep(usec)
 }
 
 // readRandom fills r from RDRAND (retrying, as Intel recommends, when no value is ready).

@@ -43,15 +43,6 @@ TEXT runtime·settls(SB),NOSPLIT,$0
 	CALL	runtime·abort(SB)
 	RET
 
-// func osyield()
-TEXT runtime·osyield(SB),NOSPLIT,$0
-	MOVQ	$const__SCHEDOP_yield, DI
-	MOVQ	$0, SI
-	LEAQ	xen_hypercall_page(SB), AX
-	ADDQ	$(const__HYPERVISOR_sched_op*32), AX
-	CALL	AX
-	RET
-
 // func nanotime1() int64
 TEXT runtime·nanotime1(SB),NOSPLIT,$0-8
 	JMP	runtime·xenNanotime(SB)
@@ -95,3 +86,162 @@ TEXT runtime·xenFaultTramp(SB),NOSPLIT|NOFRAME,$0
 	XORPS	X15, X15
 	CALL	runtime·xenFault<ABIInternal>(SB)
 	JMP	runtime·sigpanic<ABIInternal>(SB)
+
+// The thread layer's context switches (thread_xen.go). A thread's context is saved into
+// *xenCurThread (struct xenContext, first in struct xthread) in two ways, then xenSchedule runs
+// on the scheduler's stack and xenResume restores the context of the thread it chose.
+
+#define SAVE_GPRS_BUT_AX(R) \
+	MOVQ	BX, xenContext_rbx(R); \
+	MOVQ	CX, xenContext_rcx(R); \
+	MOVQ	DX, xenContext_rdx(R); \
+	MOVQ	SI, xenContext_rsi(R); \
+	MOVQ	DI, xenContext_rdi(R); \
+	MOVQ	BP, xenContext_rbp(R); \
+	MOVQ	R8, xenContext_r8(R); \
+	MOVQ	R9, xenContext_r9(R); \
+	MOVQ	R10, xenContext_r10(R); \
+	MOVQ	R11, xenContext_r11(R); \
+	MOVQ	R12, xenContext_r12(R); \
+	MOVQ	R13, xenContext_r13(R); \
+	MOVQ	R14, xenContext_r14(R); \
+	MOVQ	R15, xenContext_r15(R)
+
+// xenUpcall is the event callback (CALLBACKTYPE_event). Xen enters it with events masked on
+// the interrupted stack: RCX, R11, then RIP, CS, RFLAGS, RSP, SS (CS with the RPL cleared,
+// RFLAGS.IF = events were enabled). The interrupted context goes into the current thread.
+TEXT runtime·xenUpcall(SB),NOSPLIT|NOFRAME,$0
+	POPQ	CX
+	POPQ	R11
+	PUSHQ	AX
+	MOVQ	runtime·xenCurThread(SB), AX
+	SAVE_GPRS_BUT_AX(AX)
+	POPQ	BX
+	MOVQ	BX, xenContext_rax(AX)
+	MOVQ	0(SP), BX
+	MOVQ	BX, xenContext_rip(AX)
+	MOVQ	8(SP), BX
+	MOVQ	BX, xenContext_cs(AX)
+	MOVQ	16(SP), BX
+	MOVQ	BX, xenContext_rflags(AX)
+	MOVQ	24(SP), BX
+	MOVQ	BX, xenContext_rsp(AX)
+	MOVQ	32(SP), BX
+	MOVQ	BX, xenContext_ss(AX)
+	MOVQ	$0, xenContext_flags(AX)
+	MOVQ	$0, xenContext_voluntary(AX)
+	MOVL	$0, BX
+	JMP	xenEnterSched<>(SB)
+
+// func xenSwitch(): the running thread gives up the vCPU (events masked, its state set). The
+// saved context returns from this call, events still masked.
+TEXT runtime·xenSwitch(SB),NOSPLIT|NOFRAME,$0-0
+	PUSHQ	AX
+	MOVQ	runtime·xenCurThread(SB), AX
+	SAVE_GPRS_BUT_AX(AX)
+	POPQ	BX
+	MOVQ	BX, xenContext_rax(AX)
+	MOVQ	0(SP), BX	// return address
+	MOVQ	BX, xenContext_rip(AX)
+	LEAQ	8(SP), BX	// SP after the return
+	MOVQ	BX, xenContext_rsp(AX)
+	MOVQ	$const_xenKernelCS, xenContext_cs(AX)
+	MOVQ	$const_xenKernelSS, xenContext_ss(AX)
+	PUSHFQ
+	POPQ	BX
+	ANDQ	$~const_rflagsIF, BX	// resume with events masked
+	MOVQ	BX, xenContext_rflags(AX)
+	MOVQ	$0, xenContext_flags(AX)
+	MOVQ	$1, xenContext_voluntary(AX)
+	MOVL	$1, BX
+	JMP	xenEnterSched<>(SB)
+
+// AX: the thread whose registers are saved; BX: 1 for a voluntary switch. Saves the FPU/SSE
+// state and the TLS g, runs xenSchedule on the scheduler's stack (g = xenSchedGp), puts the
+// old thread's g back into its TLS and resumes the chosen thread.
+TEXT xenEnterSched<>(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	xenContext_fx(AX), CX
+	FXSAVE64	(CX)
+	get_tls(CX)
+	MOVQ	g(CX), DX
+	MOVQ	DX, xenContext_g(AX)
+	MOVQ	runtime·xenSchedGp(SB), DX
+	MOVQ	DX, g(CX)
+	MOVQ	runtime·xenSchedStackHi(SB), SP
+	SUBQ	$16, SP
+	MOVQ	AX, 8(SP)
+	MOVB	BX, 0(SP)
+	CALL	runtime·xenSchedule(SB)
+	MOVQ	8(SP), AX
+	get_tls(CX)
+	MOVQ	xenContext_g(AX), DX
+	MOVQ	DX, g(CX)
+	JMP	runtime·xenResume(SB)
+
+// func xenResume(): restores *xenCurThread (events masked, on the scheduler's stack): its
+// TLS, FPU/SSE state and registers, and returns to it with HYPERVISOR_iret, which takes
+// rax, r11, rcx from the hypercall page's stub and flags, rip, cs, rflags, rsp, ss from the
+// stack (here: inside the context itself) and sets the event mask from RFLAGS.IF. The
+// context must stay in its order: rcx, rbx, rax, then flags..ss.
+TEXT runtime·xenResume(SB),NOSPLIT|NOFRAME,$0-0
+	MOVQ	runtime·xenCurThread(SB), BX
+	MOVQ	$const__SEGBASE_FS, DI
+	MOVQ	xenContext_fsbase(BX), SI
+	LEAQ	xen_hypercall_page(SB), AX
+	ADDQ	$(const__HYPERVISOR_set_segment_base*32), AX
+	CALL	AX
+	TESTQ	AX, AX
+	JZ	2(PC)
+	CALL	runtime·abort(SB)
+	MOVQ	xenContext_fx(BX), AX
+	FXRSTOR64	(AX)
+	// The jump to the iret stub is a RET: its address goes into the rax slot, just below
+	// the frame, and rax's value into the g slot (not needed once the thread is chosen).
+	MOVQ	xenContext_rax(BX), AX
+	MOVQ	AX, xenContext_g(BX)
+	LEAQ	xen_hypercall_page(SB), AX
+	ADDQ	$(const__HYPERVISOR_iret*32), AX
+	MOVQ	AX, xenContext_rax(BX)
+	LEAQ	xenContext_rax(BX), SP
+	MOVQ	xenContext_r15(BX), R15
+	MOVQ	xenContext_r14(BX), R14
+	MOVQ	xenContext_r13(BX), R13
+	MOVQ	xenContext_r12(BX), R12
+	MOVQ	xenContext_r11(BX), R11
+	MOVQ	xenContext_r10(BX), R10
+	MOVQ	xenContext_r9(BX), R9
+	MOVQ	xenContext_r8(BX), R8
+	MOVQ	xenContext_rdi(BX), DI
+	MOVQ	xenContext_rsi(BX), SI
+	MOVQ	xenContext_rbp(BX), BP
+	MOVQ	xenContext_rdx(BX), DX
+	MOVQ	xenContext_rcx(BX), CX
+	MOVQ	xenContext_g(BX), AX
+	MOVQ	xenContext_rbx(BX), BX
+	RET	// into the iret stub, SP = &flags; never returns
+
+// func xenIdleLoop(): the idle thread blocks the vCPU until an event (its upcall decides).
+TEXT runtime·xenIdleLoop(SB),NOSPLIT|NOFRAME,$0-0
+loop:
+	MOVQ	$const__SCHEDOP_block, DI
+	MOVQ	$0, SI
+	LEAQ	xen_hypercall_page(SB), AX
+	ADDQ	$(const__HYPERVISOR_sched_op*32), AX
+	CALL	AX
+	JMP	loop
+
+// func xenThreadStart(): a new M's first instructions (R13 = m, R9 = m.g0), as the child of
+// clone does on Linux: g into TLS, then mstart on g0's stack.
+TEXT runtime·xenThreadStart(SB),NOSPLIT|NOFRAME|TOPFRAME,$0-0
+	get_tls(CX)
+	MOVQ	R13, g_m(R9)
+	MOVQ	R9, g(CX)
+	MOVQ	R9, R14
+	CALL	runtime·mstart(SB)
+	CALL	runtime·abort(SB)	// not reached
+
+// func xenFxsave(p uintptr)
+TEXT runtime·xenFxsave(SB),NOSPLIT,$0-8
+	MOVQ	p+0(FP), AX
+	FXSAVE64	(AX)
+	RET

@@ -12,6 +12,9 @@ const (
 	_HYPERVISOR_set_segment_base = 25
 	_HYPERVISOR_sched_op         = 29
 	_HYPERVISOR_event_channel_op = 32
+	_HYPERVISOR_xen_version      = 17
+	_HYPERVISOR_callback_op      = 30
+	_HYPERVISOR_iret             = 23
 )
 
 // Hypercall sub-operations and flags.
@@ -26,6 +29,8 @@ const (
 	_SEGBASE_FS                 = 0
 	_EVTCHNOP_send              = 4
 	_VCPUOP_stop_periodic_timer = 7
+	_CALLBACKOP_register        = 0
+	_CALLBACKTYPE_event         = 0
 	_SIF_INITDOMAIN             = 2
 	_SIF_MOD_START_PFN          = 8
 	_MAX_GUEST_CMDLINE          = 1024

@@ -1,5 +1,6 @@
 // cmdline prints os.Args and selected environment variables from the kernel command line,
-// and shows that GOMAXPROCS stays 1 (one vCPU, one M) whatever is asked.
+// and GOMAXPROCS as the environment set it, NumCPU (the vCPUs), and GOMAXPROCS after a
+// change at run time (threads run Ps over the vCPU as Linux runs them over one CPU).
 package main
 
 import (
@@ -12,7 +13,8 @@ import (
 func main() {
 	fmt.Printf("args %q\n", os.Args[1:])
 	fmt.Printf("GREETING=%q MISSING=%q\n", os.Getenv("GREETING"), os.Getenv("MISSING"))
-	runtime.GOMAXPROCS(4)
+	fmt.Printf("GOMAXPROCS %d NumCPU %d\n", runtime.GOMAXPROCS(0), runtime.NumCPU())
+	runtime.GOMAXPROCS(2)
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)

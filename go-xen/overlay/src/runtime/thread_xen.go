@@ -1,0 +1,593 @@
+// Copyright 2026 The go-xen Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+
+// The thread layer: Go's Ms as threads multiplexed over the vCPU (one vCPU until SMP).
+//
+// DESIGN
+//
+// Every M is a thread (xthread, in mOS) with its own g0 stack and TLS block (m.tls; the FS
+// base is switched with set_segment_base on every switch). A thread not on the vCPU keeps its
+// whole CPU state in its xenContext: the general registers, the FXSAVE image and the frame
+// HYPERVISOR_iret takes (xen/include/public/arch-x86/xen-x86_64.h, struct iret_context). The
+// vCPU runs exactly one thread at a time: xenCurThread, or the idle thread, which blocks the
+// vCPU in Xen (SCHEDOP_block) when no thread can run.
+//
+// Events are unmasked while Go code runs (vcpu_info.evtchn_upcall_mask = 0), and masked inside
+// the thread layer, which on one vCPU is its mutual exclusion. A thread leaves the vCPU in one
+// of two ways, both ending in xenSchedule on the per-vCPU scheduler stack (xenSchedG), never
+// on the thread's own stack (which may be a small goroutine stack):
+//
+//   - involuntarily: Xen delivers the event upcall (xenUpcall, sys_xen_amd64.s) on the
+//     interrupted stack; the handler saves the interrupted context into the current thread, as
+//     a Unix kernel saves a thread it interrupts, and calls xenSchedule;
+//   - voluntarily: semasleep, usleep, osyield, netpoll and exitThread set the thread's state
+//     with events masked and call xenSwitch, which saves a context that resumes after the call
+//     (masked) and calls xenSchedule.
+//
+// xenSchedule collects the pending event channels (evtchnCollect, netpoll_xen.go), wakes the
+// threads whose deadline passed or whose events arrived, picks the next thread (the current
+// one unless its time slice is over and another is runnable, or it gave up the vCPU), delivers
+// a pending preemption request to it, arms Xen's one-shot timer for the earliest deadline or
+// the end of the slice, and xenResume restores the chosen context through HYPERVISOR_iret,
+// which also restores the event mask from the saved RFLAGS.IF.
+//
+// Preemption (preemptM) works as the Unix signal path does: preemptM marks the target thread;
+// when the thread layer next resumes it from an interrupted context, xenDeliverPreempt runs the
+// checks of doSigPreempt (wantAsyncPreempt, isAsyncSafePoint) and, at an async-safe point,
+// pushes a call to asyncPreempt onto the saved context (sigctxt.pushCall). Since sysmon is a
+// thread like any other, a goroutine spinning without calls is taken off the vCPU by the time
+// slice, sysmon runs, sees it, and preempts it.
+//
+// Nothing here allocates or has write barriers: threads and the run queue are linked by
+// uintptr, and the Ms they live in are kept alive by allm (or sched.freem) until exitThread.
+
+package runtime
+
+import (
+	"internal/abi"
+	"internal/runtime/atomic"
+	"unsafe"
+)
+
+// xenContext is a thread's CPU state while it is off the vCPU (layout used by sys_xen_amd64.s
+// through go_asm.h). flags..ss is the iret_context HYPERVISOR_iret reads after rax, r11 and
+// rcx, which the hypercall page's iret stub pushes from the registers.
+type xenContext struct {
+	r15, r14, r13, r12, r11, r10, r9, r8 uint64
+	rdi, rsi, rbp, rdx, rcx, rbx, rax    uint64
+	flags, rip, cs, rflags, rsp, ss      uint64
+	fsbase                               uint64  // TLS: the FS base of the thread
+	g                                    uintptr // the g in TLS when the thread stopped
+	fx                                   uintptr // 16-byte aligned FXSAVE area in fxbuf
+	voluntary                            uint64  // 1: saved by xenSwitch, 0: by the upcall
+	fxbuf                                [512 + 16]byte
+}
+
+const (
+	xthreadRunning  = iota
+	xthreadRunnable // in the run queue
+	xthreadBlocked
+	xthreadYielding // osyield: to the end of the run queue at its switch
+	xthreadDead
+)
+
+// xenTimeslice is how long a thread keeps the vCPU while another is runnable.
+const xenTimeslice = 2e6
+
+// Selectors of Xen's flat 64-bit guest kernel segments (xen/include/public/arch-x86/
+// xen-x86_64.h FLAT_KERNEL_CS64/SS64) with the RPL cleared, as Xen saves a kernel frame:
+// HYPERVISOR_iret takes RPL 3 for a return to user mode.
+const (
+	xenKernelCS = 0xe033 &^ 3
+	xenKernelSS = 0xe02b &^ 3
+	rflagsIF    = 1 << 9
+)
+
+type xthread struct {
+	ctx        xenContext // first: a thread's address is its context's (sys_xen_amd64.s)
+	mp         uintptr    // *m; 0 for the idle thread
+	next       uintptr    // *xthread: run queue link
+	allnext    uintptr    // *xthread: list of live threads
+	state      uint32
+	waitSema   bool  // blocked in semasleep: semawakeup wakes it
+	waitNet    bool  // blocked in netpoll: an event or netpollBreak wakes it
+	deadline   int64 // while blocked: wake at this system time; -1 none
+	sema       uint32
+	sigPreempt atomic.Uint32 // preemptM asked; handled when the thread is next resumed
+	sliceStart int64
+}
+
+var (
+	xenCurThread     uintptr // *xthread on the vCPU (sys_xen_amd64.s reads it)
+	xenRunqHead      uintptr
+	xenRunqTail      uintptr
+	xenAllThreads    uintptr
+	xenNetpollThread uintptr // the thread blocked in netpoll, if any
+	xenNetpollWake   uint32  // netpollBreak or an event since the last netpoll
+	xenTimerArmed    int64   // the deadline set_timer_op was last given (0: none)
+
+	xenM0Thread  xthread
+	xenFreeThreads uintptr // xthreads of exited Ms, for the next Ms (linked by next)
+
+	xenIdle      xthread
+	xenIdleTLS   [2]uintptr
+	xenIdleStack [8 << 10]byte
+
+	// The scheduler's stack and g (xenSchedule runs on it with events masked).
+	xenSchedGp      uintptr
+	xenSchedStackHi uintptr
+
+	xenSwitches, xenUpcalls, xenPreemptsDelivered uint64
+)
+
+// Assembly (sys_xen_amd64.s).
+func xenUpcall()
+func xenSwitch()
+func xenResume()
+func xenIdleLoop()
+func xenThreadStart()
+func xenFxsave(p uintptr)
+
+//go:nosplit
+func xthreadOf(u uintptr) *xthread {
+	return (*xthread)(unsafe.Pointer(u))
+}
+
+//go:nosplit
+func xenSelf() *xthread {
+	return xthreadOf(xenCurThread)
+}
+
+// threadOf returns mp's thread (m has no room for the context: it must stay within 2 KiB).
+//
+//go:nosplit
+func (mp *m) xthread() *xthread {
+	return xthreadOf(mp.thread)
+}
+
+// xenAllocThread gives mp a thread record: one of an exited M, or a new one that is never
+// freed (persistentalloc). Called from mpreinit, on the parent.
+func xenAllocThread(mp *m) {
+	if mp == &m0 {
+		mp.thread = xenM0Thread.addr()
+		return
+	}
+	old := xenEventsMask()
+	t := xthreadOf(xenFreeThreads)
+	if t != nil {
+		xenFreeThreads = t.next
+	}
+	xenEventsRestore(old)
+	if t == nil {
+		t = (*xthread)(persistentalloc(unsafe.Sizeof(xthread{}), 16, &memstats.other_sys))
+	} else {
+		*t = xthread{}
+	}
+	mp.thread = t.addr()
+}
+
+//go:nosplit
+func (t *xthread) addr() uintptr {
+	return uintptr(unsafe.Pointer(t))
+}
+
+// initContext prepares t to start at pc on the stack sp with TLS block tls (the address
+// settls would be given), events enabled.
+//
+//go:nosplit
+func (t *xthread) initContext(pc, sp, tls uintptr) {
+	c := &t.ctx
+	c.fx = (uintptr(unsafe.Pointer(&c.fxbuf[0])) + 15) &^ 15
+	xenFxsave(c.fx) // the caller's FPU/SSE control state: FNINIT'd and MXCSR default
+	c.rip = uint64(pc)
+	c.rsp = uint64(sp &^ 15)
+	c.cs = xenKernelCS
+	c.ss = xenKernelSS
+	c.rflags = rflagsIF | 2
+	c.fsbase = uint64(tls + 8) // g at -8(FS), see settls
+	c.voluntary = 1
+}
+
+// xenVcpuMask masks event delivery and returns the previous mask.
+//
+//go:nosplit
+func xenEventsMask() uint8 {
+	m := (*uint8)(unsafe.Pointer(xenVcpuInfo() + _vcpu_info_upcall_mask))
+	old := atomic.Load8(m)
+	atomic.Store8(m, 1)
+	return old
+}
+
+// xenEventsRestore restores the mask xenEventsMask returned; when that unmasks events that
+// became pending meanwhile, a trivial hypercall makes Xen deliver them now.
+//
+//go:nosplit
+func xenEventsRestore(old uint8) {
+	if old != 0 {
+		return
+	}
+	vcpu := xenVcpuInfo()
+	atomic.Store8((*uint8)(unsafe.Pointer(vcpu+_vcpu_info_upcall_mask)), 0)
+	if atomic.Load8((*uint8)(unsafe.Pointer(vcpu+_vcpu_info_upcall_pending))) != 0 {
+		hypercall(_HYPERVISOR_xen_version, 0, 0, 0)
+	}
+}
+
+//go:nosplit
+func xenRunqPush(t *xthread) {
+	t.state = xthreadRunnable
+	t.next = 0
+	if xenRunqTail == 0 {
+		xenRunqHead = t.addr()
+	} else {
+		xthreadOf(xenRunqTail).next = t.addr()
+	}
+	xenRunqTail = t.addr()
+}
+
+//go:nosplit
+func xenRunqPop() *xthread {
+	t := xthreadOf(xenRunqHead)
+	if t != nil {
+		xenRunqHead = t.next
+		if xenRunqHead == 0 {
+			xenRunqTail = 0
+		}
+		t.next = 0
+	}
+	return t
+}
+
+// xenThreadAdd links t into the list of live threads (events masked).
+//
+//go:nosplit
+func xenThreadAdd(t *xthread) {
+	t.allnext = xenAllThreads
+	xenAllThreads = t.addr()
+}
+
+//go:nosplit
+func xenThreadRemove(t *xthread) {
+	for p := &xenAllThreads; *p != 0; p = &xthreadOf(*p).allnext {
+		if *p == t.addr() {
+			*p = t.allnext
+			return
+		}
+	}
+}
+
+// xenThreadsInit makes the running boot context m0's thread and prepares the idle thread.
+// Called from osinit, events still masked.
+func xenThreadsInit() {
+	m0.thread = xenM0Thread.addr()
+	t := &xenM0Thread
+	t.mp = uintptr(unsafe.Pointer(&m0))
+	t.ctx.fx = (uintptr(unsafe.Pointer(&t.ctx.fxbuf[0])) + 15) &^ 15
+	t.ctx.fsbase = uint64(uintptr(unsafe.Pointer(&m0.tls[0])) + 8)
+	t.state = xthreadRunning
+	t.deadline = -1
+	xenThreadAdd(t)
+	xenCurThread = t.addr()
+
+	xenIdle.initContext(abi.FuncPCABI0(xenIdleLoop),
+		uintptr(unsafe.Pointer(&xenIdleStack[0]))+uintptr(len(xenIdleStack)),
+		uintptr(unsafe.Pointer(&xenIdleTLS[0])))
+	xenIdle.deadline = -1
+
+	// The event callback becomes the thread layer's upcall (callback_op, xen/callback.h).
+	var cb struct {
+		typ, flags uint16
+		_          uint32
+		address    uint64
+	}
+	cb.typ = _CALLBACKTYPE_event
+	cb.address = uint64(abi.FuncPCABI0(xenUpcall))
+	if r := int64(hypercall(_HYPERVISOR_callback_op, _CALLBACKOP_register, uintptr(unsafe.Pointer(&cb)), 0)); r != 0 {
+		print("xen: callback_op(register event) failed: ", r, "\n")
+		throw("xenThreadsInit")
+	}
+}
+
+// xenThreadsStart allocates the scheduler's stack and enables event delivery: from here on
+// the thread layer switches threads. Called from m0's minit.
+func xenThreadsStart() {
+	gp := malg(64 << 10)
+	gp.m = &m0
+	xenSchedGp = uintptr(unsafe.Pointer(gp))
+	xenSchedStackHi = gp.stack.hi &^ 15
+	xenEventsRestore(0)
+}
+
+// xenSchedule is the thread layer's decision, on the scheduler's stack with events masked
+// and xenCurThread's context saved (xenUpcall, xenSwitch). It sets xenCurThread to the thread
+// xenResume resumes.
+//
+//go:nowritebarrierrec
+func xenSchedule(voluntary bool) {
+	cur := xenSelf()
+	if cur.mp != 0 {
+		setMNoWB(&getg().m, (*m)(unsafe.Pointer(cur.mp)))
+	}
+	if voluntary {
+		xenSwitches++
+	} else {
+		xenUpcalls++
+	}
+	now := nanotime()
+	// Forget the upcall that brought us here before looking at the ports: an event from
+	// now on sets it again and is seen at the next decision.
+	atomic.Store8((*uint8)(unsafe.Pointer(xenVcpuInfo()+_vcpu_info_upcall_pending)), 0)
+	if evtchnCollect() {
+		xenNetpollWake = 1
+	}
+	if xenNetpollWake != 0 {
+		if t := xthreadOf(xenNetpollThread); t != nil && t.state == xthreadBlocked {
+			xenRunqPush(t)
+		}
+	}
+	woke := false
+	for t := xthreadOf(xenAllThreads); t != nil; t = xthreadOf(t.allnext) {
+		if t.state == xthreadBlocked && t.deadline >= 0 && t.deadline <= now {
+			xenRunqPush(t)
+			woke = true
+		}
+	}
+
+	next := cur
+	switch {
+	case voluntary:
+		// cur set its own state: blocked (perhaps woken above already), yielding or dead.
+		if cur.state == xthreadYielding {
+			xenRunqPush(cur)
+		}
+		next = nil
+	case cur == &xenIdle:
+		next = nil
+	case xenRunqHead != 0 && (woke || now-cur.sliceStart >= xenTimeslice):
+		xenRunqPush(cur)
+		next = nil
+	}
+	if next == nil {
+		next = xenRunqPop()
+		if next == nil {
+			next = &xenIdle
+		}
+		next.sliceStart = now
+	}
+	next.state = xthreadRunning
+	xenCurThread = next.addr()
+	xenDeliverPreempt(next)
+	xenArmTimer(now)
+}
+
+// xenArmTimer sets Xen's one-shot timer (set_timer_op, system time) to the earliest deadline
+// of a blocked thread or the end of the running thread's slice when another one waits.
+//
+//go:nosplit
+func xenArmTimer(now int64) {
+	d := int64(0)
+	for t := xthreadOf(xenAllThreads); t != nil; t = xthreadOf(t.allnext) {
+		if t.state == xthreadBlocked && t.deadline >= 0 && (d == 0 || t.deadline < d) {
+			d = t.deadline
+		}
+	}
+	if xenRunqHead != 0 {
+		if end := xenSelf().sliceStart + xenTimeslice; d == 0 || end < d {
+			d = end
+		}
+	}
+	if d != 0 && d <= now {
+		d = now + 1 // 0 would cancel the timer
+	}
+	if d != xenTimerArmed {
+		xenTimerArmed = d
+		hypercall(_HYPERVISOR_set_timer_op, uintptr(d), 0, 0)
+	}
+}
+
+// xenDeliverPreempt handles a preemption request for t before it resumes, as the Unix
+// SIGURG handler does (doSigPreempt): at an async-safe point of the interrupted goroutine the
+// saved context calls asyncPreempt. A thread stopped voluntarily is inside the runtime, never
+// at such a point; the request is acknowledged all the same.
+//
+//go:nowritebarrierrec
+func xenDeliverPreempt(t *xthread) {
+	if t.mp == 0 || t.sigPreempt.Load() == 0 {
+		return
+	}
+	t.sigPreempt.Store(0)
+	mp := (*m)(unsafe.Pointer(t.mp))
+	gp := (*g)(unsafe.Pointer(t.ctx.g))
+	if t.ctx.voluntary == 0 && gp != nil && debug.asyncpreemptoff == 0 && wantAsyncPreempt(gp) {
+		if ok, newpc := isAsyncSafePoint(gp, uintptr(t.ctx.rip), uintptr(t.ctx.rsp), 0); ok {
+			sp := uintptr(t.ctx.rsp) - goarchPtrSize
+			*(*uintptr)(unsafe.Pointer(sp)) = newpc
+			t.ctx.rsp = uint64(sp)
+			t.ctx.rip = uint64(abi.FuncPCABI0(asyncPreempt))
+			xenPreemptsDelivered++
+		}
+	}
+	mp.preemptGen.Add(1)
+	mp.signalPending.Store(0)
+}
+
+const goarchPtrSize = 8
+
+// xenBlock takes the running thread off the vCPU until deadline (-1: none) or until what it
+// waits for (waitSema, waitNet) wakes it. Events must be masked; they are masked on return.
+//
+//go:nosplit
+func xenBlock(t *xthread, deadline int64) {
+	t.deadline = deadline
+	t.state = xthreadBlocked
+	xenSwitch()
+	t.deadline = -1
+}
+
+// xenNewThread starts a thread for mp at xenThreadStart, which calls mstart on mp.g0.
+//
+//go:nowritebarrier
+func xenNewThread(mp *m) {
+	t := mp.xthread()
+	t.mp = uintptr(unsafe.Pointer(mp))
+	t.deadline = -1
+	t.initContext(abi.FuncPCABI0(xenThreadStart), mp.g0.stack.hi, uintptr(unsafe.Pointer(&mp.tls[0])))
+	t.ctx.r13 = uint64(uintptr(unsafe.Pointer(mp)))
+	t.ctx.r9 = uint64(uintptr(unsafe.Pointer(mp.g0)))
+	old := xenEventsMask()
+	xenThreadAdd(t)
+	xenRunqPush(t)
+	xenArmTimer(nanotime())
+	xenEventsRestore(old)
+}
+
+// xenExitThread ends the running thread (mexit): it leaves the list, tells the runtime its
+// g0 stack may be freed, and gives up the vCPU for good.
+//
+//go:nosplit
+func xenExitThread(wait *atomic.Uint32) {
+	t := xenSelf()
+	xenEventsMask()
+	xenThreadRemove(t)
+	t.state = xthreadDead
+	t.mp = 0
+	// Its record serves the next M once this switch has saved into it for the last time:
+	// xenSchedule takes it off the vCPU before anything else can run.
+	t.next = xenFreeThreads
+	xenFreeThreads = t.addr()
+	wait.Store(0) // nothing else runs before xenSwitch has left this stack: events are masked
+	xenSwitch()
+	throw("xen: a dead thread was resumed")
+}
+
+// xenEarly reports whether the thread layer cannot switch yet (early runtime init: one
+// thread, events masked, no scheduler stack); waits then spin in Xen until their deadline.
+//
+//go:nosplit
+func xenEarly() bool {
+	return xenSchedGp == 0
+}
+
+//go:nosplit
+func xenEarlyWait(deadline int64) {
+	for deadline < 0 || nanotime() < deadline {
+		if deadline < 0 {
+			throw("xen: a wait without deadline before the thread layer started")
+		}
+		hypercall(_HYPERVISOR_sched_op, _SCHEDOP_yield, 0, 0)
+	}
+}
+
+//go:nosplit
+func xenSemasleep(ns int64) int32 {
+	t := xenSelf()
+	if xenEarly() {
+		if t.sema == 0 {
+			xenEarlyWait(nanotime() + ns)
+		}
+		if t.sema > 0 {
+			t.sema--
+			return 0
+		}
+		return -1
+	}
+	old := xenEventsMask()
+	if t.sema == 0 {
+		deadline := int64(-1)
+		if ns >= 0 {
+			deadline = nanotime() + ns
+		}
+		t.waitSema = true
+		xenBlock(t, deadline)
+		t.waitSema = false
+	}
+	r := int32(-1)
+	if t.sema > 0 {
+		t.sema--
+		r = 0
+	}
+	xenEventsRestore(old)
+	return r
+}
+
+//go:nosplit
+func xenSemawakeup(mp *m) {
+	t := mp.xthread()
+	old := xenEventsMask()
+	t.sema++
+	if t.state == xthreadBlocked && t.waitSema {
+		xenRunqPush(t)
+		xenArmTimer(nanotime())
+	}
+	xenEventsRestore(old)
+}
+
+//go:nosplit
+func xenUsleep(usec uint32) {
+	t := xenSelf()
+	if xenEarly() {
+		xenEarlyWait(nanotime() + int64(usec)*1000)
+		return
+	}
+	old := xenEventsMask()
+	xenBlock(t, nanotime()+int64(usec)*1000)
+	xenEventsRestore(old)
+}
+
+//go:nosplit
+func xenYield() {
+	t := xenSelf()
+	if xenEarly() {
+		return
+	}
+	old := xenEventsMask()
+	t.state = xthreadYielding
+	xenSwitch()
+	xenEventsRestore(old)
+}
+
+// xenNetpollBlock blocks the running thread in netpoll until an event channel fires,
+// netpollBreak is called, or delay (ns, < 0: none) passes.
+//
+//go:nosplit
+func xenNetpollBlock(delay int64) {
+	t := xenSelf()
+	old := xenEventsMask()
+	if evtchnCollect() {
+		xenNetpollWake = 1
+	}
+	if xenNetpollWake == 0 && !evtchnAnyReady() {
+		deadline := int64(-1)
+		if delay > 0 {
+			deadline = nanotime() + delay
+		}
+		t.waitNet = true
+		xenNetpollThread = t.addr()
+		xenBlock(t, deadline)
+		xenNetpollThread = 0
+		t.waitNet = false
+	}
+	xenNetpollWake = 0
+	xenEventsRestore(old)
+}
+
+//go:nosplit
+func xenNetpollBreak() {
+	old := xenEventsMask()
+	xenNetpollWake = 1
+	if t := xthreadOf(xenNetpollThread); t != nil && t.state == xthreadBlocked {
+		xenRunqPush(t)
+		xenArmTimer(nanotime())
+	}
+	xenEventsRestore(old)
+}
+
+// xenPreemptM asks for mp's goroutine to be preempted when its thread next resumes.
+//
+//go:nosplit
+func xenPreemptM(mp *m) {
+	if mp.signalPending.CompareAndSwap(0, 1) {
+		mp.xthread().sigPreempt.Store(1)
+	}
+}
