@@ -43,6 +43,9 @@ static trap_info_t trap_table[NR_TRAPS + 1];
 
 static int in_trap;
 
+/* RFLAGS.IF in a frame Xen saved: events were enabled (upcall mask clear). */
+#define X86_EFLAGS_IF_BIT (1UL << 9)
+
 /* Flag bit 2: mask events on entry (so cr2 in vcpu_info stays valid). */
 #define TI_MASK_EVENTS 4
 
@@ -134,6 +137,10 @@ void shim_trap(struct shim_trap_frame *f)
 		f->rsp -= 8;
 		*(uint64_t *)f->rsp = f->rip;
 		f->rip = xen_boot.fault_handler;
+		/* Resume with events masked (HYPERVISOR_iret takes the mask from IF): no
+		 * other thread runs, and faults, until Go has copied the fault record. */
+		xen_boot.fault_events = (f->rflags & X86_EFLAGS_IF_BIT) != 0;
+		f->rflags &= ~X86_EFLAGS_IF_BIT;
 		in_trap = 0;
 		return;
 	}

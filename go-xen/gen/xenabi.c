@@ -109,6 +109,7 @@ int main(void)
 	OFF("_xen_boot_fault_rip", struct xen_boot, fault.rip);
 	OFF("_xen_boot_fault_cr2", struct xen_boot, fault.cr2);
 	OFF("_xen_boot_fault_nesting", struct xen_boot, fault.nesting);
+	OFF("_xen_boot_fault_events", struct xen_boot, fault_events);
 	printf(")\n");
 	return 0;
 }

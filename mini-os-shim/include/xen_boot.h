@@ -41,6 +41,10 @@ struct xen_boot {
 	uint64_t fault_handler;   /* 56: set by Go; 0 = dump registers and crash */
 	struct xen_fault fault;   /* 64: see struct xen_fault */
 	uint64_t upcall_count;    /* 112: event upcalls taken (incremented by the callback) */
+	uint64_t fault_events;    /* 120: 1 if events were enabled where the fault hit; the
+				   * redirect into fault_handler runs with events masked (so the
+				   * fault record is not overwritten by another thread's fault)
+				   * and Go re-enables them once it has copied the record */
 };
 
 _Static_assert(offsetof(struct xen_boot, start_info) == 0, "start_info");
@@ -61,7 +65,8 @@ _Static_assert(offsetof(struct xen_boot, fault.rsp) == 88, "fault.rsp");
 _Static_assert(offsetof(struct xen_boot, fault.cr2) == 96, "fault.cr2");
 _Static_assert(offsetof(struct xen_boot, fault.nesting) == 104, "fault.nesting");
 _Static_assert(offsetof(struct xen_boot, upcall_count) == 112, "upcall_count");
-_Static_assert(sizeof(struct xen_boot) == 120, "size");
+_Static_assert(offsetof(struct xen_boot, fault_events) == 120, "fault_events");
+_Static_assert(sizeof(struct xen_boot) == 128, "size");
 
 extern struct xen_boot xen_boot __attribute__((visibility("default")));
 #endif /* !__ASSEMBLER__ */

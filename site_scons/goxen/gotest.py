@@ -40,9 +40,6 @@ SKIP = {}
 
 #: Per-package `go test -skip` patterns for single tests that need what xen lacks.
 SKIP_TESTS = {
-    # TestContextErrDoneRace spins until another goroutine runs: one M and no asynchronous
-    # preemption on xen yet.
-    "context": "TestContextErrDoneRace",
     # TestLoadLocationFromTZData reads $GOROOT/lib/time/zoneinfo.zip, a host file the guest
     # does not have; TestLongAdjustTimers gives itself 60 s of wall clock for work that takes
     # longer under QEMU's instruction emulation (TCG).

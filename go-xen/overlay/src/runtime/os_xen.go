@@ -202,7 +202,13 @@ func xenFault() {
 	gp.sigcode0 = uintptr(xenBootU64(_xen_boot_fault_error_code))
 	gp.sigcode1 = uintptr(xenBootU64(_xen_boot_fault_cr2))
 	gp.sigpc = uintptr(xenBootU64(_xen_boot_fault_rip))
+	events := xenBootU64(_xen_boot_fault_events)
 	atomic.Storeuintptr((*uintptr)(unsafe.Pointer(base+_xen_boot_fault_nesting)), 0)
+	// The shim resumed here with events masked, so that no other thread could fault and
+	// overwrite the record; they were enabled where the fault hit: enable them again.
+	if events != 0 {
+		xenEventsRestore(0)
+	}
 }
 
 func sigpanic() {

@@ -114,7 +114,9 @@ var (
 	xenIdleTLS   [2]uintptr
 	xenIdleStack [8 << 10]byte
 
-	// The scheduler's stack and g (xenSchedule runs on it with events masked).
+	// The scheduler's stack and g (xenSchedule runs on it with events masked). xenSchedG
+	// keeps the g alive for the GC; the assembly reads xenSchedGp.
+	xenSchedG       *g
 	xenSchedGp      uintptr
 	xenSchedStackHi uintptr
 
@@ -294,6 +296,7 @@ func xenThreadsInit() {
 func xenThreadsStart() {
 	gp := malg(64 << 10)
 	gp.m = &m0
+	xenSchedG = gp
 	xenSchedGp = uintptr(unsafe.Pointer(gp))
 	xenSchedStackHi = gp.stack.hi &^ 15
 	xenEventsRestore(0)

@@ -94,4 +94,5 @@ const (
 	_xen_boot_fault_rip        = 80
 	_xen_boot_fault_cr2        = 96
 	_xen_boot_fault_nesting    = 104
+	_xen_boot_fault_events     = 120
 )
