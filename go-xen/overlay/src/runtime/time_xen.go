@@ -43,7 +43,7 @@ func xenNanotime() int64 {
 // xenTSCToSystem converts a TSC reading to Xen system time with the current pvclock record;
 // with now, it reads the TSC itself inside the record's version window (nanotime). An
 // older tsc may lie before the record's tsc_timestamp (the boot timeline's entry stamp):
-// the difference is then scaled and subtracted.
+// the (signed) difference is then scaled and subtracted.
 //
 //go:nosplit
 func xenTSCToSystem(tsc uint64, now bool) int64 {
@@ -64,8 +64,11 @@ func xenTSCToSystem(tsc uint64, now bool) int64 {
 		if atomic.Load(verp) != ver {
 			continue
 		}
-		if tsc >= stamp {
-			return int64(sys + scaleDelta(tsc-stamp, mul, shift))
+		// The difference is taken modulo 2^64, as pvclock readers do: a domU's TSC starts
+		// near 0 when the domain is built (Xen offsets it), and Xen may stamp the record with
+		// a TSC from before that, i.e. a "negative" tsc_timestamp (seen: 2^64 - 522639916).
+		if d := tsc - stamp; int64(d) >= 0 {
+			return int64(sys + scaleDelta(d, mul, shift))
 		}
 		return int64(sys - scaleDelta(stamp-tsc, mul, shift))
 	}
