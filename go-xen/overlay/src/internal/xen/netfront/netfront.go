@@ -614,12 +614,14 @@ func (d *Device) Stats() Stats {
 	}
 }
 
-// Close disconnects from the backend: state Closing, wait for the backend to close,
+// Close disconnects from the backend: the tx requests in flight are answered first (at most
+// 1 s), then state Closing, wait for the backend to close,
 // state Closed, then end the grants the backend no longer uses. Senders and receivers
 // blocked on the device return ErrClosed. The event goroutine stays parked on the
 // (now silent) port.
 func (d *Device) Close() error {
 	d.closeOnce.Do(func() {
+		d.flushTx(time.Second)
 		close(d.closed)
 		d.xs.Write(d.front+"/state", strconv.Itoa(xen.XenbusStateClosing))
 		_, err := d.waitBackend(func(s int) bool { return s >= xen.XenbusStateClosing || s == xen.XenbusStateInitWait })
@@ -636,6 +638,26 @@ func (d *Device) Close() error {
 		d.closeErr = err
 	})
 	return d.closeErr
+}
+
+// flushTx waits, at most limit, until the backend has answered every tx request in flight,
+// so that frames sent just before a clean close (a UDP reply before exit) reach the wire.
+func (d *Device) flushTx(limit time.Duration) {
+	d.txMu.Lock()
+	sent := d.txReqProd != 0
+	d.txMu.Unlock()
+	if !sent {
+		return // nothing was ever sent (or the rings were never set up)
+	}
+	for end := time.Now().Add(limit); ; time.Sleep(2 * time.Millisecond) {
+		d.txMu.Lock()
+		d.reclaimTx()
+		inFlight := txSlots - len(d.txFree)
+		d.txMu.Unlock()
+		if inFlight == 0 || !time.Now().Before(end) {
+			return
+		}
+	}
 }
 
 func (d *Device) endGrants() {
