@@ -16,6 +16,7 @@ package runtime
 
 import (
 	"internal/runtime/atomic"
+	"internal/runtime/sys"
 	"unsafe"
 )
 
@@ -41,14 +42,8 @@ var evtchnLock mutex
 //go:nosplit
 func evtchnAnyReady() bool {
 	for i := range evtchnSeen {
-		bits := atomic.Load64(&evtchnSeen[i])
-		for bits != 0 {
-			b := uint32(0)
-			for bits&(1<<b) == 0 {
-				b++
-			}
-			bits &^= 1 << b
-			if evtchnWaiter[uint32(i)*64+b] != 0 {
+		for bits := atomic.Load64(&evtchnSeen[i]); bits != 0; bits &= bits - 1 {
+			if evtchnWaiter[uint32(i)*64+uint32(sys.TrailingZeros64(bits))] != 0 {
 				return true
 			}
 		}
@@ -73,14 +68,8 @@ func evtchnReady() (gList, int32) {
 	delta := int32(0)
 	lock(&evtchnLock)
 	for i := range evtchnSeen {
-		bits := atomic.Load64(&evtchnSeen[i])
-		for bits != 0 {
-			b := uint32(0)
-			for bits&(1<<b) == 0 {
-				b++
-			}
-			bits &^= 1 << b
-			port := uint32(i)*64 + b
+		for bits := atomic.Load64(&evtchnSeen[i]); bits != 0; bits &= bits - 1 {
+			port := uint32(i)*64 + uint32(sys.TrailingZeros64(bits))
 			if gp := evtchnWaiter[port].ptr(); gp != nil {
 				evtchnSeenTake(port)
 				evtchnWaiter[port] = 0
