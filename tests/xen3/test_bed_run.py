@@ -59,6 +59,14 @@ def test_run_prints_ready_and_cleans_up(bed_images, go_build, tmp_path, stop):
         assert ns in netns.list_namespaces()
         pids = re.findall(r"QEMU pid (\d+)", "".join(out))
         assert pids and all(_qemu_alive(p) for p in pids), "".join(out)
+        # The guest's own line may follow READY (a loaded machine): wait for it before
+        # stopping, so that the check below is about the run, not about timing.
+        while "hello, xen" not in "".join(out) and time.monotonic() < deadline + 120:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            out.append(line)
+            print(line, end="", flush=True)
         if stop == "sigint":
             proc.send_signal(signal.SIGINT)
         else:

@@ -71,7 +71,7 @@ def _scons(*args):
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_an_app_outside_the_repository_builds_and_serves(testbed, domu, toolchain, tmp_path, name):
     package, pkgdir = VARIANTS[name]
-    ip = f"10.0.0.{40 + list(VARIANTS).index(name)}"
+    ip = f"10.0.0.{60 + list(VARIANTS).index(name)}"   # 60-62: no other test uses them
     cfg = _module(tmp_path / "mine", name, package, pkgdir, ip)
     _scons(f"app={cfg}")
     out = paths.BUILD / name
