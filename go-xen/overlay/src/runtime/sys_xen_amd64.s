@@ -107,17 +107,21 @@ TEXT runtime·xenFaultTramp(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	R14, xenContext_r14(R); \
 	MOVQ	R15, xenContext_r15(R)
 
+// SAVE_GPRS_TO_CURRENT: all general registers into *xenCurThread, which is left in AX.
+#define SAVE_GPRS_TO_CURRENT \
+	PUSHQ	AX; \
+	MOVQ	runtime·xenCurThread(SB), AX; \
+	SAVE_GPRS_BUT_AX(AX); \
+	POPQ	BX; \
+	MOVQ	BX, xenContext_rax(AX)
+
 // xenUpcall is the event callback (CALLBACKTYPE_event). Xen enters it with events masked on
 // the interrupted stack: RCX, R11, then RIP, CS, RFLAGS, RSP, SS (CS with the RPL cleared,
 // RFLAGS.IF = events were enabled). The interrupted context goes into the current thread.
 TEXT runtime·xenUpcall(SB),NOSPLIT|NOFRAME,$0
 	POPQ	CX
 	POPQ	R11
-	PUSHQ	AX
-	MOVQ	runtime·xenCurThread(SB), AX
-	SAVE_GPRS_BUT_AX(AX)
-	POPQ	BX
-	MOVQ	BX, xenContext_rax(AX)
+	SAVE_GPRS_TO_CURRENT
 	MOVQ	0(SP), BX
 	MOVQ	BX, xenContext_rip(AX)
 	MOVQ	8(SP), BX
@@ -136,11 +140,7 @@ TEXT runtime·xenUpcall(SB),NOSPLIT|NOFRAME,$0
 // func xenSwitch(): the running thread gives up the vCPU (events masked, its state set). The
 // saved context returns from this call, events still masked.
 TEXT runtime·xenSwitch(SB),NOSPLIT|NOFRAME,$0-0
-	PUSHQ	AX
-	MOVQ	runtime·xenCurThread(SB), AX
-	SAVE_GPRS_BUT_AX(AX)
-	POPQ	BX
-	MOVQ	BX, xenContext_rax(AX)
+	SAVE_GPRS_TO_CURRENT
 	MOVQ	0(SP), BX	// return address
 	MOVQ	BX, xenContext_rip(AX)
 	LEAQ	8(SP), BX	// SP after the return
@@ -176,6 +176,10 @@ TEXT xenEnterSched<>(SB),NOSPLIT|NOFRAME,$0
 	get_tls(CX)
 	MOVQ	xenContext_g(AX), DX
 	MOVQ	DX, g(CX)
+	// The same thread goes on (most upcalls): its FS base is loaded already.
+	CMPQ	AX, runtime·xenCurThread(SB)
+	JNE	2(PC)
+	JMP	xenResumeSameTLS<>(SB)
 	JMP	runtime·xenResume(SB)
 
 // func xenResume(): restores *xenCurThread (events masked, on the scheduler's stack): its
@@ -193,6 +197,11 @@ TEXT runtime·xenResume(SB),NOSPLIT|NOFRAME,$0-0
 	TESTQ	AX, AX
 	JZ	2(PC)
 	CALL	runtime·abort(SB)
+	JMP	xenResumeSameTLS<>(SB)
+
+// The rest of xenResume, for a thread whose FS base is loaded.
+TEXT xenResumeSameTLS<>(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	runtime·xenCurThread(SB), BX
 	MOVQ	xenContext_fx(BX), AX
 	FXRSTOR64	(AX)
 	// The jump to the iret stub is a RET: its address goes into the rax slot, just below
