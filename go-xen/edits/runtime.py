@@ -1,13 +1,13 @@
 """Edits to upstream runtime files for GOOS=xen (format: see go-xen/README.md).
 
-Reuse before rewrite: xen takes the sbrk heap (plan9/wasm), semaphore-based notes
+Reuse before rewrite: xen takes semaphore-based notes
 (lock_sema.go) and a small heap address space. Threads, sysmon and preemption are Go's own
 (the thread layer, runtime/thread_xen.go, makes Ms threads).
 """
 
 EDITS = [
-    # The heap grows sbrk-style over the pages the shim mapped (mem_xen.go).
-    ("src/runtime/mem_sbrk.go", "//go:build plan9 || wasm\n", "//go:build plan9 || wasm || xen\n"),
+    # The OS memory layer is mem_xen.go's (arenas up, metadata down, over the pages the shim
+    # mapped): xen is an sbrk platform (no arena hints) without mem_sbrk.go's single break.
     ("src/runtime/mem_nonsbrk.go", "//go:build !plan9 && !wasm\n", "//go:build !plan9 && !wasm && !xen\n"),
     # os_xen.go implements the OS entry points in Go (read, write1, exit, usleep, ...).
     ("src/runtime/stubs2.go",

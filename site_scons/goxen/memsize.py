@@ -4,14 +4,18 @@ A PV domain's memory holds, in this order (Xen's domain builder, libxenguest xc_
 the kernel image (every PT_LOAD segment, BSS included: Xen backs all of it with real pages at
 load time), then the builder's start-of-day pages (the p2m list, 8 bytes per page; start_info,
 the xenstore and console rings; the bootstrap page tables and stack), and the rest is the Go
-heap. The runtime's start needs a heap of its own before main runs.
+heap, mapped at the image's base + its offset in the domain. The runtime (mem_xen.go) puts heap
+arenas at 4 MiB boundaries from the bottom of that range up and its metadata from the top down;
+the last arena may be partly backed. So a kernel starts when the heap range reaches at least
+ARENA_MIN_USE into its first 4 MiB boundary and holds RUNTIME_MIN_HEAP in all.
 
     need = requirement(kernel, memory_mib)   -> Requirement(image, start_of_day, heap, minimum_mib)
     warnings = check(kernel, memory_mib, where="configs/x.yaml")   # raises MemoryTooSmall
 
-Measured (hello, tier 2, 2026-12): image 1.76 MiB, start-of-day pages 52 KiB at 7 MiB; the
-runtime's first allocations need 6 MiB of heap (5 MiB fails with "out of memory: heap needs
-6 MiB"), so hello boots with 8M and not with 7M.
+Measured (hello, tier 2, 2026-12-05): image 1.76 MiB at 4 MiB, so its heap starts near
+5.9 MiB and its first arena at 8 MiB: it boots with 5M (1 MiB of that arena backed, 3.1 MiB
+of heap in all) and not with 4M (no arena page at all). httpd (7.3 MiB image) serves GET /
+with 14M.
 """
 
 from dataclasses import dataclass
@@ -20,10 +24,14 @@ from elftools.elf.elffile import ELFFile
 
 MIB = 1 << 20
 PAGE = 4096
-#: The heap the runtime needs before main: its first arena-metadata block is 4 MiB.
-RUNTIME_MIN_HEAP = 6 * MIB
+#: Heap arenas are 4 MiB, aligned (the runtime's heapArenaBytes on xen).
+ARENA = 4 * MIB
+#: Pages of the first arena the runtime uses before main.
+ARENA_MIN_USE = 1 * MIB
+#: The heap range (arena pages + runtime metadata) the runtime needs before main.
+RUNTIME_MIN_HEAP = 3 * MIB
 #: Below this much heap a build succeeds with a warning: the program has little room for data.
-LOW_HEAP = 16 * MIB
+LOW_HEAP = 8 * MIB
 #: Start-of-day pages beyond the p2m list: start_info, xenstore/console rings, the bootstrap
 #: page tables and stack, and the page tables with which the shim maps the rest (a generous
 #: bound: 13 pages were used at 7 MiB).
@@ -42,8 +50,9 @@ class Requirement:
     minimum_mib: int    # the smallest memory= that starts the runtime
 
 
-def image_span(kernel):
-    """Bytes the loaded image occupies: its PT_LOAD segments, page-rounded, BSS included."""
+def image_layout(kernel):
+    """(base, span): the first PT_LOAD page's address and the bytes the loaded image occupies
+    from there (PT_LOAD segments page-rounded, BSS included)."""
     with open(kernel, "rb") as f:
         elf = ELFFile(f)
         loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
@@ -51,7 +60,12 @@ def image_span(kernel):
             raise MemoryTooSmall(f"{kernel}: no PT_LOAD segment")
         lo = min(s["p_vaddr"] for s in loads) // PAGE * PAGE
         hi = max(s["p_vaddr"] + s["p_memsz"] for s in loads)
-    return (hi - lo + PAGE - 1) // PAGE * PAGE
+    return lo, (hi - lo + PAGE - 1) // PAGE * PAGE
+
+
+def image_span(kernel):
+    """Bytes the loaded image occupies: its PT_LOAD segments, page-rounded, BSS included."""
+    return image_layout(kernel)[1]
 
 
 def start_of_day(memory_bytes):
@@ -60,12 +74,21 @@ def start_of_day(memory_bytes):
     return memory_bytes // PAGE * 16 + START_OF_DAY_FIXED
 
 
+def _starts(base, image, memory_bytes):
+    """Does a domain of memory_bytes start the runtime? (see the module's doc)"""
+    heap_start = base + image + start_of_day(memory_bytes)
+    heap_end = base + memory_bytes
+    first_arena = (heap_start + ARENA - 1) // ARENA * ARENA
+    return (heap_end - heap_start >= RUNTIME_MIN_HEAP
+            and heap_end - first_arena >= ARENA_MIN_USE)
+
+
 def requirement(kernel, memory_mib):
-    image = image_span(kernel)
+    base, image = image_layout(kernel)
     mem = int(memory_mib) * MIB
     sod = start_of_day(mem)
     mib = 1
-    while mib * MIB < image + start_of_day(mib * MIB) + RUNTIME_MIN_HEAP:
+    while not _starts(base, image, mib * MIB):
         mib += 1
     return Requirement(image=image, start_of_day=sod, heap=mem - image - sod, minimum_mib=mib)
 
@@ -82,7 +105,8 @@ def check(kernel, memory_mib, where="memory"):
         raise MemoryTooSmall(
             f"{where}: {memory_mib}M cannot hold {kernel}: the image takes {_mib(r.image)} "
             f"(BSS included), Xen's start-of-day pages {_mib(r.start_of_day)}, and the Go "
-            f"runtime needs {_mib(RUNTIME_MIN_HEAP)} of heap to start; at least "
+            f"runtime needs {_mib(RUNTIME_MIN_HEAP)} of heap, {_mib(ARENA_MIN_USE)} of it in "
+            f"its first 4 MiB-aligned arena, to start; at least "
             f"{r.minimum_mib}M")
     if r.heap < LOW_HEAP:
         return [f"{where}: {memory_mib}M leaves {_mib(r.heap)} for the Go heap after the "

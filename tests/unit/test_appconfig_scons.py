@@ -155,14 +155,14 @@ def test_app_at_its_module_root_builds_with_dot(project, tmp_path, package):
 
 
 def test_memory_that_cannot_hold_the_image_stops_the_build(project):
-    """The fake kernel is 12 KiB; the runtime's start needs 6 MiB of heap: 6M is too small,
-    and the error names the file, the key and the minimum."""
-    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace("memory: 48M", "memory: 6M"))
+    """The fake kernel is 12 KiB at 4 MiB; the runtime's start needs 1 MiB of its first arena
+    at 8 MiB: 4M is too small, and the error names the file, the key and the minimum."""
+    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace("memory: 48M", "memory: 4M"))
     r = project.scons(ok=False)
     assert r.returncode != 0
-    assert "configs/demo.yaml: memory: 6M cannot hold" in r.stderr and "at least 7M" in r.stderr, r.stderr
+    assert "configs/demo.yaml: memory: 4M cannot hold" in r.stderr and "at least 5M" in r.stderr, r.stderr
     assert not (project.dir / "build" / "demo" / "demo.xl").exists()
-    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace("memory: 48M", "memory: 7M"))
+    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace("memory: 48M", "memory: 5M"))
     r = project.scons()
-    assert "memory: 7M leaves" in r.stderr and "little room" in r.stderr, r.stderr
-    assert "memory = 7" in (project.dir / "build" / "demo" / "demo.xl").read_text()
+    assert "memory: 5M leaves" in r.stderr and "little room" in r.stderr, r.stderr
+    assert "memory = 5" in (project.dir / "build" / "demo" / "demo.xl").read_text()
