@@ -2,7 +2,9 @@
 // unchanged. On GOOS=xen the network is netstack over netfront, which also answers ping;
 // the same program runs on Linux unchanged.
 //
-// Environment: ECHO_ADDR, the address to listen on (default ":7").
+// Environment: ECHO_ADDR, the address to listen on (default ":7"); ECHO_SPIN=N starts N
+// goroutines that burn CPU in a loop without function calls, a stand-in for CPU-bound
+// handlers (the bench measures echo latency beside one: Go must preempt the loop).
 package main
 
 import (
@@ -10,7 +12,18 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 )
+
+// spins counts the spinners' iterations (read by nobody: it keeps the loop from being
+// optimized away).
+var spins uint64
+
+func spin() {
+	for {
+		spins++
+	}
+}
 
 func main() {
 	addr := os.Getenv("ECHO_ADDR")
@@ -28,7 +41,11 @@ func main() {
 			ips = append(ips, a.String())
 		}
 	}
-	fmt.Printf("echo: listening on udp %v, addresses %v\n", c.LocalAddr(), ips)
+	n, _ := strconv.Atoi(os.Getenv("ECHO_SPIN"))
+	for i := 0; i < n; i++ {
+		go spin()
+	}
+	fmt.Printf("echo: listening on udp %v, addresses %v, %d spinning goroutines\n", c.LocalAddr(), ips, n)
 	buf := make([]byte, 65536)
 	for {
 		n, from, err := c.ReadFrom(buf)

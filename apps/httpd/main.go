@@ -7,6 +7,7 @@
 //
 //	HTTPD_ADDR   listen address (default :80)
 //	HTTPD_ROOT   the site's directory (default /www on Xen, apps/httpd/site/www elsewhere)
+//	HTTPD_DEBUG  1: also serve /debug/pprof/ and /debug/burn (debug.go)
 package main
 
 import (
@@ -49,8 +50,12 @@ func main() {
 		return nil
 	})
 	fmt.Printf("httpd: site %s: %d files, %d bytes\n", root, files, size)
-	site := NewSite(fsys)
-	srv := &http.Server{Handler: site, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	var handler http.Handler = NewSite(fsys)
+	if os.Getenv("HTTPD_DEBUG") == "1" {
+		handler = debugHandler(handler)
+		fmt.Println("httpd: /debug/pprof/ and /debug/burn enabled")
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "httpd:", err)

@@ -25,6 +25,10 @@ _TAGS = [
     ("internal/poll/sys_cloexec.go", "aix || darwin || (js && wasm) || wasip1", None),
     # time: zoneinfo files are read through syscall (zoneinfo_xen.go has initLocal)
     ("time/sys_unix.go", "unix || (js && wasm) || wasip1", None),
+    # time: every guest carries the tz database (time/tzdata, about 450 KB), as a Linux system
+    # carries /usr/share/zoneinfo: LoadLocation("Europe/Amsterdam") works without the
+    # program importing time/tzdata, as on Linux
+    ("time/embed.go", "timetzdata", None),
     # mime: the built-in table plus /etc/mime.types-style files if the image has them
     ("mime/type_unix.go", "unix || (js && wasm) || wasip1", None),
     # paths are Unix paths

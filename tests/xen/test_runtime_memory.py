@@ -69,9 +69,13 @@ def test_thousand_sleeping_goroutines_wake_on_time(boot):
 
 
 def test_command_line_becomes_args_and_environment(boot):
-    r = boot("cmdline", cmdline=("-v", "name=x", "env.GREETING=hi", "env.GOMAXPROCS=4"))
+    """The one parser (runtime/cmdline_xen.go): env.K=V words are the environment, the
+    kernel's own parameters (ip=, gw=, cwd=, ...) stay out of os.Args, and `--` ends them."""
+    r = boot("cmdline", cmdline=("-v", "name=x", "ip=10.9.9.9/24", "cwd=/dev", "env.GREETING=hi",
+                                 "env.GOMAXPROCS=4", "--", "ip=1", "env.X=y"))
     assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
-    assert 'args ["-v" "name=x"]' in r.guest_lines, explain(r)
+    assert 'args ["-v" "name=x" "ip=1" "env.X=y"]' in r.guest_lines, explain(r)
+    assert 'cwd "/dev"' in r.guest_lines, explain(r)
     assert 'GREETING="hi" MISSING=""' in r.guest_lines, explain(r)
     assert "GOMAXPROCS 4 NumCPU 1" in r.guest_lines, explain(r)    # from env.GOMAXPROCS=4
     assert "GOMAXPROCS 2" in r.guest_lines, explain(r)             # runtime.GOMAXPROCS(2)

@@ -16,7 +16,7 @@ import pytest
 
 import httpload
 
-from goxen import appconfig, romfs
+from goxen import appconfig, pprof, romfs
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,3 +93,54 @@ def test_httpd_serves_its_romfs_site(testbed, domu, kernel, config):
     assert (res.ok, res.fail, res.conns) == (800, 0, 16), res.output
     assert res.digests == [hashlib.sha256(data).hexdigest()], res.output   # every body right
 
+
+
+def test_httpd_answers_while_a_handler_burns_cpu(testbed, domu, kernel, config):
+    """Issue 13 on real Xen: with HTTPD_DEBUG=1, GET /debug/burn?ms=N burns N ms of CPU in a
+    handler whose inner loop has no calls. Other requests are answered while it runs (they
+    finish before the burn does: an order, not a timing), and a CPU profile taken over HTTP
+    during a burn (/debug/pprof/profile, net/http/pprof) has most samples in main.burnCPU."""
+    ip = config.network[0].ip.split("/")[0]
+    dom = domu("httpd-burn", kernel, f"memory = {config.memory_mib}\n",
+               extra=config.cmdline + " env.HTTPD_DEBUG=1", network=True)
+    dom.wait_for(r"^httpd: /debug/pprof/ and /debug/burn enabled", timeout=60)
+    dom.wait_for(r"^httpd: serving", timeout=60)
+    testbed.ping(ip, timeout=90)
+    base = f"http://{ip}"
+
+    def fetch(path, timeout=60):
+        r = subprocess.run([*testbed.netns.exec_prefix(), "curl", "-sS", "-m", str(timeout),
+                            "-o", "-", "-w", "\n%{http_code}", base + path],
+                           capture_output=True, timeout=timeout + 30)
+        assert r.returncode == 0, r.stderr
+        body, _, code = r.stdout.rpartition(b"\n")
+        return int(code), body
+
+    burn = subprocess.Popen([*testbed.netns.exec_prefix(), "curl", "-sS", "-m", "120",
+                             base + "/debug/burn?ms=8000"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    time.sleep(1)                       # the burn has started (it runs for 8 s)
+    answered = 0
+    for _ in range(3):
+        code, body = fetch("/")
+        assert code == 200 and body.startswith(b"<!"), body[:100]
+        answered += 1
+    assert burn.poll() is None, "the burn ended before the other requests were answered"
+    out, err = burn.communicate(timeout=150)
+    assert burn.returncode == 0 and out.startswith(b"burned "), (out, err)
+    print(f"{answered} requests answered during the burn; {out.decode().strip()}")
+
+    # A profile over HTTP while another burn runs.
+    burn = subprocess.Popen([*testbed.netns.exec_prefix(), "curl", "-sS", "-m", "120",
+                             base + "/debug/burn?ms=6000"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)
+        code, data = fetch("/debug/pprof/profile?seconds=3")
+        assert code == 200, data[:200]
+        stacks = pprof.stacks(data)
+        hot = sum(1 for s in stacks if "main.burnCPU" in s)
+        print(f"profile: {len(stacks)} samples, {hot} in main.burnCPU")
+        assert len(stacks) >= 50 and hot >= len(stacks) * 0.5
+    finally:
+        burn.communicate(timeout=150)

@@ -250,11 +250,13 @@ def _preload_tcp(addr, port):
 
 
 def _closed_loop(socks, make, check, seconds, udp):
-    """One request in flight per socket for SECONDS; returns counts."""
+    """One request in flight per socket for SECONDS; returns counts and the round-trip times'
+    median and 99th percentile (ms) of the answered requests."""
     sel = selectors.DefaultSelector()
     rng = random.Random(1)
     state = {}
     ops = errors = timeouts = 0
+    rtts = []
     rid = 0
 
     def drop(s):
@@ -290,6 +292,7 @@ def _closed_loop(socks, make, check, seconds, udp):
             for s, st in state.items():
                 if now - st[2] > RETRY:
                     timeouts += 1
+                    rtts.append(now - st[2])    # unanswered: at least this long
                     send(s)
         else:
             for s, st in list(state.items()):
@@ -324,10 +327,16 @@ def _closed_loop(socks, make, check, seconds, udp):
                 body, st[3] = st[3], b""
             if check(body, st[1]):
                 ops += 1
+                rtts.append(time.monotonic() - st[2])
             else:
                 errors += 1
             send(s)
-    return {"ops": ops, "seconds": time.monotonic() - t0, "errors": errors, "timeouts": timeouts}
+    out = {"ops": ops, "seconds": time.monotonic() - t0, "errors": errors, "timeouts": timeouts}
+    if rtts:
+        rtts.sort()
+        out["rtt_p50_ms"] = rtts[len(rtts) // 2] * 1000
+        out["rtt_p99_ms"] = rtts[min(len(rtts) - 1, len(rtts) * 99 // 100)] * 1000
+    return out
 
 
 def _kv_check(body, want):

@@ -524,6 +524,24 @@ def part_echo(b, echo, seconds, clients=16):
             log(f"echo {s}: ping {p}, UDP echo {res['udp_echo'][s]:.0f} rt/s")
         finally:
             b.destroy(dom)
+    # Latency beside a CPU-bound goroutine: the same program with one goroutine spinning in a
+    # loop without calls (ECHO_SPIN=1), one client, one datagram in flight.
+    res["udp_echo_spin_p99"] = {}
+    for s in SIDES:
+        ip = "10.0.0.2"
+        dom, _ = b.create(echo[s], "echospin", ip=ip, words=("env.ECHO_SPIN=1",))
+        try:
+            dom.wait_for(r"^echo: listening on .* 1 spinning goroutines", timeout=120)
+            b.bed.ping(ip, timeout=120)
+            u = b.loadgen("udpecho", ip, 7, 1, seconds)
+            if "rtt_p99_ms" not in u:
+                raise Unavailable(f"echo {s} with a spinner: no answer in {seconds} s: {u}")
+            res["udp_echo_spin_p99"][s] = u["rtt_p99_ms"]
+            res["udp_echo_spin_p99"][s + "_detail"] = u
+            log(f"echo {s} beside a spinning goroutine: p50 {u['rtt_p50_ms']:.2f} ms, "
+                f"p99 {u['rtt_p99_ms']:.2f} ms, {u['ops']} round trips, {u['timeouts']} unanswered")
+        finally:
+            b.destroy(dom)
     return res
 
 

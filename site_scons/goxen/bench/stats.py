@@ -232,6 +232,8 @@ THROUGHPUT = {
     "kv_tcp": ("kvstore ops/s over TCP", "ops/s", "higher"),
     "udp_echo": ("UDP echo round trips/s", "rt/s", "higher"),
     "ping_rtt": ("ping RTT (avg)", "ms", "lower"),
+    "udp_echo_spin_p99": ("UDP echo p99 round trip beside a goroutine spinning without calls",
+                          "ms", "lower"),
     "http": ("httpd requests/s (wrk)", "req/s", "higher"),
     "tcp_sink": ("TCP bulk into the guest", "MB/s", "higher"),
     "tcp_source": ("TCP bulk out of the guest", "MB/s", "higher"),

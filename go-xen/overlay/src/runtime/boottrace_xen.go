@@ -15,26 +15,16 @@
 
 package runtime
 
-import "unsafe"
+import _ "unsafe" // go:linkname
 
 // xenEntryTSC is the time-stamp counter at the kernel's first instruction
 // (written by _rt0_amd64_xen).
 var xenEntryTSC uint64
 
-// xenBootTraceOn reports whether the command line has the word boottrace=1.
+// xenBootTraceOn reports whether the command line has boottrace=1 (cmdline_xen.go).
 func xenBootTraceOn() bool {
-	line := gostringnocopy((*byte)(unsafe.Pointer(xenStartInfo() + _start_info_cmd_line)))
-	if len(line) >= _MAX_GUEST_CMDLINE {
-		line = line[:_MAX_GUEST_CMDLINE-1]
-	}
-	const word = "boottrace=1"
-	for i := 0; i+len(word) <= len(line); i++ {
-		if (i == 0 || line[i-1] == ' ') && line[i:i+len(word)] == word &&
-			(i+len(word) == len(line) || line[i+len(word)] == ' ') {
-			return true
-		}
-	}
-	return false
+	v, ok := xenKernelParam("boottrace")
+	return ok && v == "1"
 }
 
 // bootTraceStage is called by runtime.main (proc.go, edited for xen): stage 0 once the
@@ -51,11 +41,4 @@ func bootTraceStage(stage int) {
 		return
 	}
 	print("goxen-boot: main ", now, "\n")
-}
-
-// xen_SystemTime is internal/xen.SystemTime: Xen system time in nanoseconds.
-//
-//go:linkname xen_SystemTime internal/xen.SystemTime
-func xen_SystemTime() int64 {
-	return nanotime()
 }

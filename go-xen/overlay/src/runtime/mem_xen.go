@@ -206,13 +206,13 @@ func sysUsedOS(v unsafe.Pointer, n uintptr) {
 }
 
 // The pages stay where they are: Xen gave them to the domain for its lifetime.
-func sysUnusedOS(v unsafe.Pointer, n uintptr)            {}
-func sysHugePageOS(v unsafe.Pointer, n uintptr)          {}
-func sysNoHugePageOS(v unsafe.Pointer, n uintptr)        {}
-func sysHugePageCollapseOS(v unsafe.Pointer, n uintptr)  {}
-func sysMapOS(v unsafe.Pointer, n uintptr, _ string)     {}
-func sysFaultOS(v unsafe.Pointer, n uintptr)             {}
-func needZeroAfterSysUnusedOS() bool                     { return true }
+func sysUnusedOS(v unsafe.Pointer, n uintptr)           {}
+func sysHugePageOS(v unsafe.Pointer, n uintptr)         {}
+func sysNoHugePageOS(v unsafe.Pointer, n uintptr)       {}
+func sysHugePageCollapseOS(v unsafe.Pointer, n uintptr) {}
+func sysMapOS(v unsafe.Pointer, n uintptr, _ string)    {}
+func sysFaultOS(v unsafe.Pointer, n uintptr)            {}
+func needZeroAfterSysUnusedOS() bool                    { return true }
 
 // osDefaultMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit) when
 // GOMEMLIMIT is not set: 7/8 of the domain's heap. The heap cannot grow past the pages Xen

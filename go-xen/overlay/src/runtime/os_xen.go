@@ -16,10 +16,12 @@
 //     the thread layer's event upcall, and events are unmasked from m0's minit on.
 //   - Console: CONSOLEIO_write for dom0, the PV console ring for a domU (console_xen.go).
 //   - Time: the vcpu_time_info pvclock and the shared_info wall clock (time_xen.go).
-//   - Memory: the heap grows sbrk-style over the mapped pages (mem_xen.go).
-//   - Exit: "exit status N" on the console, then SCHEDOP_shutdown(poweroff, or reboot
-//     when the program exits after taking a reboot request as SIGTERM, sigqueue_xen.go);
+//   - Memory: heap arenas from the bottom of the mapped pages up, the runtime's metadata
+//     from the top down (mem_xen.go).
+//   - Exit: the shutdown sequence of internal/xen/shutdown.go: on a clean exit the AtExit
+//     and AtShutdown functions, "exit status N" on the console, then SCHEDOP_shutdown;
 //     a fatal error shuts the domain down with reason crash.
+//   - The command line: cmdline_xen.go; every hook into std packages: hooks_xen.go.
 //   - Faults: the shim redirects a fault in Go code to xenFaultTramp, which turns it
 //     into sigpanic as a signal would on Unix.
 
@@ -181,11 +183,6 @@ func exit(code int32) {
 var xenExitHook func()
 var xenExitHookRan bool
 
-//go:linkname xen_setExitHook internal/xen.setExitHook
-func xen_setExitHook(f func()) {
-	xenExitHook = f
-}
-
 func crash() {
 	writeErrStr("xen: crash requested: shutting down with reason crash\n")
 	xenShutdown(_SHUTDOWN_crash)
@@ -329,17 +326,15 @@ func exitThread(wait *atomic.Uint32) {
 	xenExitThread(wait)
 }
 
-//go:linkname os_sigpipe os.sigpipe
-func os_sigpipe() {}
-
-//go:linkname syscall_now syscall.now
-func syscall_now() (sec int64, nsec int32) {
-	sec, nsec, _ = time_now()
-	return
+// CPU profiling: the thread layer samples the running thread every 1/hz of the vCPU's busy
+// time, as ITIMER_PROF does on Unix (thread_xen.go, xenProfTick).
+func setProcessCPUProfiler(hz int32) {
+	xenProfSetRate(hz)
 }
 
-func setProcessCPUProfiler(hz int32) {}
-func setThreadCPUProfiler(hz int32)  {}
+func setThreadCPUProfiler(hz int32) {
+	getg().m.profilehz = hz
+}
 
 // preemptM asks the thread layer to preempt mp's goroutine at its next resumption, as
 // SIGURG does on Unix (thread_xen.go).
@@ -412,37 +407,4 @@ func readRandom(r []byte) int {
 		}
 	}
 	return n
-}
-
-// goenvs builds os.Args and the environment from the kernel command line
-// (start_info.cmd_line): words of the form env.KEY=VALUE become KEY=VALUE in the
-// environment; the other words are os.Args[1:].
-func goenvs() {
-	line := gostringnocopy((*byte)(unsafe.Pointer(xenStartInfo() + _start_info_cmd_line)))
-	if len(line) >= _MAX_GUEST_CMDLINE {
-		line = line[:_MAX_GUEST_CMDLINE-1]
-	}
-	args := []string{"xen"}
-	env := []string{} // non-nil: the environment is initialized, if empty
-	for len(line) > 0 {
-		for len(line) > 0 && line[0] == ' ' {
-			line = line[1:]
-		}
-		i := 0
-		for i < len(line) && line[i] != ' ' {
-			i++
-		}
-		if i == 0 {
-			break
-		}
-		w := line[:i]
-		line = line[i:]
-		if len(w) > 4 && w[:4] == "env." {
-			env = append(env, w[4:])
-		} else {
-			args = append(args, w)
-		}
-	}
-	argslice = args
-	envs = env
 }

@@ -83,26 +83,3 @@ const (
 	xenSigDelivered = 1 // queued for the program's signal.Notify channels
 	xenSigIgnored   = 2 // the program called signal.Ignore for it
 )
-
-// control_deliverSignal hands sig to os/signal, if the program asked for it.
-//
-//go:linkname control_deliverSignal internal/xen/control.deliverSignal
-func control_deliverSignal(sig uint32) int32 {
-	if sig >= _NSIG {
-		return xenSigDefault
-	}
-	if sigsend(sig) {
-		return xenSigDelivered
-	}
-	if atomic.Load(&xenSigIgnoring[sig/32])&(1<<(sig%32)) != 0 {
-		return xenSigIgnored
-	}
-	return xenSigDefault
-}
-
-// control_setExitReason sets the shutdown reason of the program's eventual clean exit.
-//
-//go:linkname control_setExitReason internal/xen/control.setExitReason
-func control_setExitReason(reason uint32) {
-	atomic.Store(&xenExitReason, reason)
-}

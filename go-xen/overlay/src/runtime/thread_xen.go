@@ -39,6 +39,10 @@
 // thread like any other, a goroutine spinning without calls is taken off the vCPU by the time
 // slice, sysmon runs, sees it, and preempts it.
 //
+// CPU profiles ride the same path (xenProfTick): while profiling is on, the one-shot timer
+// also fires when the vCPU has been busy for another 1/hz, and the upcall hands the
+// interrupted thread's context to sigprof, as the SIGPROF handler does on Unix.
+//
 // Nothing here allocates or has write barriers: threads and the run queue are linked by
 // uintptr, and the Ms they live in are kept alive by allm (or sched.freem) until exitThread.
 
@@ -107,7 +111,7 @@ var (
 	xenNetpollWake   uint32  // netpollBreak or an event since the last netpoll
 	xenTimerArmed    int64   // the deadline set_timer_op was last given (0: none)
 
-	xenM0Thread  xthread
+	xenM0Thread    xthread
 	xenFreeThreads uintptr // xthreads of exited Ms, for the next Ms (linked by next)
 
 	xenIdle      xthread
@@ -318,6 +322,7 @@ func xenSchedule(voluntary bool) {
 		xenUpcalls++
 	}
 	now := nanotime()
+	xenProfTick(cur, voluntary, now)
 	// Forget the upcall that brought us here before looking at the ports: an event from
 	// now on sets it again and is seen at the next decision.
 	atomic.Store8((*uint8)(unsafe.Pointer(xenVcpuInfo()+_vcpu_info_upcall_pending)), 0)
@@ -380,6 +385,11 @@ func xenArmTimer(now int64) {
 			d = end
 		}
 	}
+	if xenProf.interval != 0 && xenSelf() != &xenIdle {
+		if end := now + xenProf.budget; d == 0 || end < d {
+			d = end
+		}
+	}
 	if d != 0 && d <= now {
 		d = now + 1 // 0 would cancel the timer
 	}
@@ -416,6 +426,59 @@ func xenDeliverPreempt(t *xthread) {
 }
 
 const goarchPtrSize = 8
+
+// xenProf is the CPU profiler's clock: busy time is the time a thread other than the idle
+// thread held the vCPU.
+var xenProf struct {
+	interval      int64 // busy ns between samples (1e9/hz); 0: profiling off
+	budget        int64 // busy ns left until the next sample
+	last          int64 // when the budget was last charged
+	samples, lost uint64
+}
+
+// xenProfSetRate starts (hz > 0) or stops CPU profiling (setProcessCPUProfiler).
+func xenProfSetRate(hz int32) {
+	old := xenEventsMask()
+	if hz > 0 {
+		xenProf.interval = 1e9 / int64(hz)
+		xenProf.budget = xenProf.interval
+		xenProf.last = nanotime()
+	} else {
+		xenProf.interval = 0
+	}
+	xenEventsRestore(old)
+}
+
+// xenProfTick charges cur's time on the vCPU since the last decision and, once another 1/hz
+// of busy time has passed, records a sample of cur's interrupted context with sigprof, the
+// SIGPROF handler's work on Unix. A thread that gave up the vCPU itself is inside the runtime
+// waiting, not using the CPU as its context shows it, and a thread holding the profiler's lock
+// (setcpuprofilerate, whose thread has profilehz 0 anyway) cannot be waited for here: such a
+// tick is counted as lost.
+//
+//go:nowritebarrierrec
+func xenProfTick(cur *xthread, voluntary bool, now int64) {
+	if xenProf.interval == 0 {
+		return
+	}
+	if cur != &xenIdle {
+		xenProf.budget -= now - xenProf.last
+	}
+	xenProf.last = now
+	if xenProf.budget > 0 {
+		return
+	}
+	xenProf.budget += xenProf.interval
+	if xenProf.budget <= 0 {
+		xenProf.budget = xenProf.interval // one sample per tick, never a burst
+	}
+	if voluntary || cur.mp == 0 || cur.ctx.g == 0 || prof.signalLock.Load() != 0 {
+		xenProf.lost++
+		return
+	}
+	xenProf.samples++
+	sigprof(uintptr(cur.ctx.rip), uintptr(cur.ctx.rsp), 0, (*g)(unsafe.Pointer(cur.ctx.g)), (*m)(unsafe.Pointer(cur.mp)))
+}
 
 // xenBlock takes the running thread off the vCPU until deadline (-1: none) or until what it
 // waits for (waitSema, waitNet) wakes it. Events must be masked; they are masked on return.

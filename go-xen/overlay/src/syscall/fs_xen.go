@@ -101,6 +101,19 @@ var (
 	cwd = "/"
 )
 
+// kernelParam is the runtime's kernel command-line parameter lookup (runtime/cmdline_xen.go).
+func kernelParam(key string) (string, bool)
+
+// The initial working directory is cwd= from the kernel command line (go_xen_exec starts a
+// test in its package's directory, as go test does), else /.
+func init() {
+	if dir, ok := kernelParam("cwd"); ok {
+		if err := Chdir(dir); err != nil {
+			consoleWrite([]byte("syscall: cwd=" + dir + ": " + err.Error() + "\n"))
+		}
+	}
+}
+
 // maxFDs bounds the descriptor table, as RLIMIT_NOFILE would.
 const maxFDs = 1 << 16
 

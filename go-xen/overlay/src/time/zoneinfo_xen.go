@@ -5,7 +5,8 @@
 // Time zones on xen. A domain has no /etc/localtime: Local is UTC unless the
 // environment (env.TZ=... on the kernel command line) names a zone, which is then
 // looked up like any LoadLocation: in zoneinfo files of the file system, if the
-// image carries them, else in the tzdata embedded by importing time/tzdata.
+// image carries them, else in the tz database every xen program embeds (time/embed.go
+// is built for xen, so time imports time/tzdata: go-xen/edits/std_tags.py).
 
 package time
 

@@ -14,13 +14,11 @@
 //	shutdown: end the domain.
 //
 // For the drivers (gnttab, netfront) it also offers Hypercall (a raw hypercall),
-// VirtToMachine (the p2m lookup for granting pages) and AtShutdown (run a driver's
-// disconnect before a toolstack-requested shutdown).
+// VirtToMachine (the p2m lookup for granting pages), and the shutdown sequence (shutdown.go).
 package xen
 
 import (
 	"strconv"
-	"sync"
 	"unsafe"
 )
 
@@ -36,6 +34,7 @@ func startInfo() uintptr
 func isDom0() bool
 func store() (mfn uint64, port uint32)
 func cmdline() string
+func kernelParam(key string) (string, bool)
 func shutdown(reason uint32)
 
 // Port is an event channel of this domain.
@@ -72,26 +71,9 @@ func IsDom0() bool { return isDom0() }
 // Cmdline returns the kernel command line (start_info.cmd_line).
 func Cmdline() string { return cmdline() }
 
-// Param returns the value of the first key=value word of the command line with the
-// given key.
-func Param(key string) (string, bool) {
-	line := cmdline()
-	for len(line) > 0 {
-		i := 0
-		for i < len(line) && line[i] != ' ' {
-			i++
-		}
-		w := line[:i]
-		if len(w) > len(key) && w[:len(key)] == key && w[len(key)] == '=' {
-			return w[len(key)+1:], true
-		}
-		if i < len(line) {
-			i++
-		}
-		line = line[i:]
-	}
-	return "", false
-}
+// Param returns the value of kernel parameter key (ip, gw, ipN, gwN, boottrace, cwd: the
+// command line's KEY=VALUE words the kernel keeps, runtime/cmdline_xen.go).
+func Param(key string) (string, bool) { return kernelParam(key) }
 
 // Store returns the xenstore ring's virtual address and event channel; ok is false
 // when the domain has no xenstore (dom0 started without a toolstack).
@@ -115,46 +97,6 @@ const (
 func MachineToVirt(mfn uint64) uintptr {
 	pfn := *(*uint64)(unsafe.Pointer(uintptr(m2p + mfn*8)))
 	return uintptr(VirtBase + pfn*PageSize)
-}
-
-// Shutdown reasons (SCHEDOP_shutdown, xen/include/public/sched.h).
-const (
-	ShutdownPoweroff = 0
-	ShutdownReboot   = 1
-	ShutdownCrash    = 3
-)
-
-// Shutdown ends the domain. Poweroff is a clean exit: it prints "exit status 0" first.
-// The functions registered with AtShutdown run first, most recent first.
-func Shutdown(reason uint32) {
-	runShutdownFuncs()
-	shutdown(reason)
-}
-
-// runShutdownFuncs runs (once) the functions registered with AtShutdown, most recent first.
-func runShutdownFuncs() {
-	shutdownMu.Lock()
-	fs := shutdownFuncs
-	shutdownFuncs = nil
-	shutdownMu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
-}
-
-var (
-	shutdownMu    sync.Mutex
-	shutdownFuncs []func()
-)
-
-// AtShutdown registers f to run before the domain ends (drivers use it to disconnect from
-// their backends): in Shutdown, and on a clean exit after the AtExit functions. It does not
-// run on a crash.
-func AtShutdown(f func()) {
-	installExitHook()
-	shutdownMu.Lock()
-	shutdownFuncs = append(shutdownFuncs, f)
-	shutdownMu.Unlock()
 }
 
 // Hypercall issues hypercall op with three arguments and returns Xen's result
