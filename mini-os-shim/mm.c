@@ -6,6 +6,11 @@
  * va = VIRT_BASE + pfn*4096. pagetable.c extends it to every pfn below
  * nr_pages, taking new table pages from the pfns after Xen's boot stack
  * page (the first pfn after the page tables, as in Mini-OS, plus one).
+ *
+ * The heap is the free pfns mapped a second time, in a window that starts at the first
+ * 4 MiB boundary above the direct map: the Go runtime's heap arenas are 4 MiB and aligned
+ * (runtime/mem_xen.go), so a heap that started wherever the image ends would strand up to
+ * 4 MiB below its first arena.
  */
 #include "shim.h"
 #include "hypercall.h"
@@ -64,10 +69,26 @@ static long hook_update(void *ctx, mmu_update_t *req, unsigned int count)
 	return rc;
 }
 
+/* The Go runtime's heap arena (heapArenaBytes on xen): the heap window's alignment. */
+#define HEAP_ALIGN (4UL << 20)
+
+static int cpu_has_nx(void)
+{
+	uint32_t a = 0x80000000, b, c, d;
+
+	__asm__ __volatile__("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+	if (a < 0x80000001)
+		return 0;
+	a = 0x80000001;
+	__asm__ __volatile__("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+	return (d >> 20) & 1;
+}
+
 void shim_mm_map_all(start_info_t *si)
 {
 	struct pt_builder *b = &ptb;
 	unsigned long pt_pfn = va_to_pfn(si->pt_base);
+	uint64_t window;
 	long rc;
 
 	b->virt_base = XEN_BOOT_VIRT_BASE;
@@ -84,8 +105,13 @@ void shim_mm_map_all(start_info_t *si)
 	rc = shim_pt_map_all(b);
 	if (rc)
 		shim_fail(b->failed, rc);
-	xen_boot.heap_start = pfn_to_va(b->next_free_pfn);
-	xen_boot.heap_end = pfn_to_va(si->nr_pages);
+	window = (pfn_to_va(si->nr_pages) + HEAP_ALIGN - 1) & ~(HEAP_ALIGN - 1);
+	rc = shim_pt_map_window(b, window, PT_LEAF_FLAGS | (cpu_has_nx() ? PT_NX : 0));
+	if (rc)
+		shim_fail(b->failed, rc);
+	xen_boot.heap_start = window;
+	xen_boot.heap_end = window + (b->window_pages << PAGE_SHIFT);
+	xen_boot.heap_pfn = b->window_pfn;
 }
 
 uint64_t shim_mm_tables_added(void)
@@ -101,18 +127,6 @@ uint64_t shim_mm_tables_added(void)
 #define PF_X 1
 #define PF_W 2
 #define MAX_SEGMENTS 16
-
-static int cpu_has_nx(void)
-{
-	uint32_t a = 0x80000000, b, c, d;
-
-	__asm__ __volatile__("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
-	if (a < 0x80000001)
-		return 0;
-	a = 0x80000001;
-	__asm__ __volatile__("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
-	return (d >> 20) & 1;
-}
 
 /*
  * Write-protect the image's read-only segments and make every page that no

@@ -81,23 +81,26 @@ static long add_table(struct pt_builder *b, uint64_t table_mfn, unsigned int idx
 	return 0;
 }
 
-long shim_pt_map_all(struct pt_builder *b)
+/* Map count pfns from first_pfn at va0 + i*4096 with leaf flags, adding missing tables; with
+ * first_pfn == TABLES_ONLY only the tables the range needs are added. Present leaf entries and
+ * pfns without a frame are left alone. */
+#define TABLES_ONLY (~0UL)
+
+static long map_range(struct pt_builder *b, uint64_t va0, uint64_t first_pfn, uint64_t count,
+		      uint64_t flags)
 {
-	uint64_t pfn;
+	uint64_t i;
 	long rc;
 
-	b->nbatch = 0;
-	b->tables_added = 0;
-	b->ptes_written = 0;
-	b->failed = 0;
-	for (pfn = 0; pfn < b->nr_pages; pfn++) {
-		uint64_t va = b->virt_base + (pfn << 12);
+	for (i = 0; i < count; i++) {
+		uint64_t va = va0 + (i << 12);
+		uint64_t pfn = first_pfn + i;
 		uint64_t mfn = b->l4_mfn;
 		const uint64_t *t;
 		unsigned int idx;
 		int shift;
 
-		if (b->p2m[pfn] == PT_INVALID_MFN)
+		if (first_pfn != TABLES_ONLY && b->p2m[pfn] == PT_INVALID_MFN)
 			continue;
 		for (shift = 39; shift > 12; shift -= 9) {
 			uint64_t e;
@@ -112,12 +115,14 @@ long shim_pt_map_all(struct pt_builder *b)
 			if (rc)
 				return rc;
 		}
+		if (first_pfn == TABLES_ONLY)
+			continue;
 		idx = (unsigned int)(va >> 12) & (PT_ENTRIES - 1);
 		t = b->table(b->ctx, mfn);
 		if (t[idx] & PT_PRESENT)
 			continue;
 		b->batch[b->nbatch].ptr = ((mfn << 12) + idx * 8) | MMU_NORMAL_PT_UPDATE;
-		b->batch[b->nbatch].val = (b->p2m[pfn] << 12) | PT_LEAF_FLAGS;
+		b->batch[b->nbatch].val = (b->p2m[pfn] << 12) | flags;
 		if (++b->nbatch == PT_BATCH) {
 			rc = flush(b);
 			if (rc)
@@ -125,6 +130,38 @@ long shim_pt_map_all(struct pt_builder *b)
 		}
 	}
 	return flush(b);
+}
+
+long shim_pt_map_all(struct pt_builder *b)
+{
+	b->nbatch = 0;
+	b->tables_added = 0;
+	b->ptes_written = 0;
+	b->failed = 0;
+	return map_range(b, b->virt_base, 0, b->nr_pages, PT_LEAF_FLAGS);
+}
+
+long shim_pt_map_window(struct pt_builder *b, uint64_t va, uint64_t flags)
+{
+	long rc;
+
+	b->nbatch = 0;
+	b->failed = 0;
+	if (b->next_free_pfn >= b->nr_pages) {
+		b->failed = "no free page for the heap window";
+		return -1;
+	}
+	/* Its tables first: they come from next_free_pfn, which the window then starts after. */
+	rc = map_range(b, va, TABLES_ONLY, b->nr_pages - b->next_free_pfn, 0);
+	if (rc)
+		return rc;
+	if (b->next_free_pfn >= b->nr_pages) {
+		b->failed = "no free page left for the heap window";
+		return -1;
+	}
+	b->window_pfn = b->next_free_pfn;
+	b->window_pages = b->nr_pages - b->window_pfn;
+	return map_range(b, va, b->window_pfn, b->window_pages, flags);
 }
 
 long shim_pt_protect(struct pt_builder *b, const struct pt_segment *segs, unsigned int nsegs,

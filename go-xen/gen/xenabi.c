@@ -99,6 +99,7 @@ int main(void)
 	OFF("_xen_boot_shared_info", struct xen_boot, shared_info);
 	OFF("_xen_boot_heap_start", struct xen_boot, heap_start);
 	OFF("_xen_boot_heap_end", struct xen_boot, heap_end);
+	OFF("_xen_boot_heap_pfn", struct xen_boot, heap_pfn);
 	OFF("_xen_boot_timer_port", struct xen_boot, timer_port);
 	OFF("_xen_boot_flags", struct xen_boot, flags);
 	OFF("_xen_boot_console_ring", struct xen_boot, console_ring);

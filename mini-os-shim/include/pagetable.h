@@ -60,6 +60,8 @@ struct pt_builder {
 	uint64_t tables_added;   /* table pages taken from next_free_pfn */
 	uint64_t ptes_written;   /* leaf entries written */
 	const char *failed;      /* which step failed, when shim_pt_map_all returns nonzero */
+	uint64_t window_pfn;     /* shim_pt_map_window: the first pfn the window maps */
+	uint64_t window_pages;   /* shim_pt_map_window: how many */
 	/* internal */
 	unsigned int nbatch;
 	mmu_update_t batch[PT_BATCH];
@@ -67,6 +69,15 @@ struct pt_builder {
 
 /* 0 on success, else the failing hook's error code (or -1: no free page). */
 long shim_pt_map_all(struct pt_builder *b);
+
+/*
+ * The heap window (after shim_pt_map_all, with the same hooks): map the free pfns a second
+ * time, contiguously from va (which the caller aligns as the heap needs: the Go runtime's
+ * 4 MiB arenas), with leaf flags. The window's own table pages are taken first, from
+ * next_free_pfn; window_pfn is then the first pfn mapped at va and window_pages the number
+ * mapped, up to nr_pages. 0 on success, else as shim_pt_map_all.
+ */
+long shim_pt_map_window(struct pt_builder *b, uint64_t va, uint64_t flags);
 
 /* A loaded part of the kernel image, [start, end) in virtual addresses. */
 struct pt_segment {

@@ -31,8 +31,8 @@ struct xen_fault {
 struct xen_boot {
 	uint64_t start_info;      /*  0: va of start_info_t */
 	uint64_t shared_info;     /*  8: va of the mapped shared_info page */
-	uint64_t heap_start;      /* 16: first free page-aligned va */
-	uint64_t heap_end;        /* 24: end of mapped RAM (exclusive) */
+	uint64_t heap_start;      /* 16: the heap window: free pages, 4 MiB-aligned va */
+	uint64_t heap_end;        /* 24: its end (exclusive) */
 	uint32_t timer_port;      /* 32: event channel bound to VIRQ_TIMER, vcpu 0 */
 	uint32_t flags;           /* 36: XEN_BOOT_FLAG_* */
 	uint64_t console_ring;    /* 40: domU: va of struct xencons_interface; 0 for dom0 */
@@ -45,6 +45,8 @@ struct xen_boot {
 				   * redirect into fault_handler runs with events masked (so the
 				   * fault record is not overwritten by another thread's fault)
 				   * and Go re-enables them once it has copied the record */
+	uint64_t heap_pfn;        /* 128: the pfn mapped at heap_start (the heap window maps
+				   * pfns heap_pfn.. contiguously; see mm.c) */
 };
 
 _Static_assert(offsetof(struct xen_boot, start_info) == 0, "start_info");
@@ -66,7 +68,8 @@ _Static_assert(offsetof(struct xen_boot, fault.cr2) == 96, "fault.cr2");
 _Static_assert(offsetof(struct xen_boot, fault.nesting) == 104, "fault.nesting");
 _Static_assert(offsetof(struct xen_boot, upcall_count) == 112, "upcall_count");
 _Static_assert(offsetof(struct xen_boot, fault_events) == 120, "fault_events");
-_Static_assert(sizeof(struct xen_boot) == 128, "size");
+_Static_assert(offsetof(struct xen_boot, heap_pfn) == 128, "heap_pfn");
+_Static_assert(sizeof(struct xen_boot) == 136, "size");
 
 extern struct xen_boot xen_boot __attribute__((visibility("default")));
 #endif /* !__ASSEMBLER__ */

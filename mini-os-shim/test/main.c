@@ -39,9 +39,13 @@ static void test_boot_record(start_info_t *si)
 		    shim_shared_info->vcpu_info[0].evtchn_upcall_mask);
 	CHECK(xen_boot.start_info == (unsigned long)si);
 	CHECK(xen_boot.shared_info != 0 && (xen_boot.shared_info & 4095) == 0);
-	CHECK((xen_boot.heap_start & 4095) == 0);
-	CHECK(xen_boot.heap_start > si->pt_base);
-	CHECK(xen_boot.heap_end == XEN_BOOT_VIRT_BASE + si->nr_pages * 4096);
+	/* The heap window: from the first 4 MiB boundary above the direct map, pfns heap_pfn..
+	 * nr_pages-1, each also at its direct-map address. */
+	CHECK((xen_boot.heap_start & ((4UL << 20) - 1)) == 0);
+	CHECK(xen_boot.heap_start >= XEN_BOOT_VIRT_BASE + si->nr_pages * 4096);
+	CHECK(xen_boot.heap_start < XEN_BOOT_VIRT_BASE + si->nr_pages * 4096 + (4UL << 20));
+	CHECK(xen_boot.heap_pfn > (si->pt_base - XEN_BOOT_VIRT_BASE) / 4096);
+	CHECK(xen_boot.heap_end == xen_boot.heap_start + (si->nr_pages - xen_boot.heap_pfn) * 4096);
 	CHECK(xen_boot.heap_start < xen_boot.heap_end);
 	CHECK(shim_shared_info->vcpu_info[0].evtchn_upcall_mask == 1);
 	CHECK(!!(xen_boot.flags & XEN_BOOT_FLAG_DOM0) == !!(si->flags & SIF_INITDOMAIN));
@@ -75,6 +79,15 @@ static void test_memory(void)
 		for (i = 0; i < 512; i += step)
 			if (p[i] != pattern(va, i))
 				bad++;
+		pages++;
+	}
+	/* The same frames through the direct map. */
+	pages = 0;
+	for (va = xen_boot.heap_start; va < xen_boot.heap_end; va += 4096) {
+		volatile uint64_t *d = (volatile uint64_t *)(XEN_BOOT_VIRT_BASE +
+			(xen_boot.heap_pfn + pages) * 4096);
+		if (d[0] != pattern(va, 0) || d[511] != pattern(va, 511))
+			bad++;
 		pages++;
 	}
 	shim_printf("test: memory: %lu heap pages written and read back, %lu bad words\n",

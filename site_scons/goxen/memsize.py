@@ -4,18 +4,17 @@ A PV domain's memory holds, in this order (Xen's domain builder, libxenguest xc_
 the kernel image (every PT_LOAD segment, BSS included: Xen backs all of it with real pages at
 load time), then the builder's start-of-day pages (the p2m list, 8 bytes per page; start_info,
 the xenstore and console rings; the bootstrap page tables and stack), and the rest is the Go
-heap, mapped at the image's base + its offset in the domain. The runtime (mem_xen.go) puts heap
-arenas at 4 MiB boundaries from the bottom of that range up and its metadata from the top down;
-the last arena may be partly backed. So a kernel starts when the heap range reaches at least
-ARENA_MIN_USE into its first 4 MiB boundary and holds RUNTIME_MIN_HEAP in all.
+heap. The shim maps the heap's pages a second time from a 4 MiB boundary (mini-os-shim/mm.c),
+where the runtime (mem_xen.go) puts its 4 MiB heap arenas from the bottom up and its metadata
+from the top down, the last arena partly backed: every heap page is usable, so a kernel starts
+when RUNTIME_MIN_HEAP is left.
 
     need = requirement(kernel, memory_mib)   -> Requirement(image, start_of_day, heap, minimum_mib)
     warnings = check(kernel, memory_mib, where="configs/x.yaml")   # raises MemoryTooSmall
 
-Measured (hello, tier 2, 2026-12-05): image 1.76 MiB at 4 MiB, so its heap starts near
-5.9 MiB and its first arena at 8 MiB: it boots with 5M (1 MiB of that arena backed, 3.1 MiB
-of heap in all) and not with 4M (no arena page at all). httpd (7.3 MiB image) serves GET /
-with 14M.
+Measured (tier 2, 2026-12-05): hello (2.2 MiB image) boots with 4M, 1.7 MiB of heap, of which
+the runtime's metadata took 668 KiB; Xen refuses 3M for the image itself. httpd serves GET / with
+14M (the bench's min-memory row).
 """
 
 from dataclasses import dataclass
@@ -24,16 +23,12 @@ from elftools.elf.elffile import ELFFile
 
 MIB = 1 << 20
 PAGE = 4096
-#: Heap arenas are 4 MiB, aligned (the runtime's heapArenaBytes on xen).
-ARENA = 4 * MIB
-#: Pages of the first arena the runtime uses before main.
-ARENA_MIN_USE = 1 * MIB
-#: The heap range (arena pages + runtime metadata) the runtime needs before main.
-RUNTIME_MIN_HEAP = 3 * MIB
+#: The heap the runtime needs before main (hello starts with 1.7 MiB; its metadata is 668 KiB).
+RUNTIME_MIN_HEAP = 1536 * 1024
 #: Below this much heap a build succeeds with a warning: the program has little room for data.
 LOW_HEAP = 8 * MIB
-#: Start-of-day pages beyond the p2m list: start_info, xenstore/console rings, the bootstrap
-#: page tables and stack, and the page tables with which the shim maps the rest (a generous
+#: Start-of-day pages beyond the per-page part: start_info, xenstore/console rings, the
+#: bootstrap page tables and stack, the upper-level tables of the shim's two maps (a generous
 #: bound: 13 pages were used at 7 MiB).
 START_OF_DAY_FIXED = 128 * 1024
 
@@ -69,26 +64,18 @@ def image_span(kernel):
 
 
 def start_of_day(memory_bytes):
-    """Bytes of the domain builder's pages for a domain of memory_bytes: the p2m list (8 bytes a
-    page) plus the fixed part; the shim's own page tables (8 bytes a page) are counted too."""
-    return memory_bytes // PAGE * 16 + START_OF_DAY_FIXED
-
-
-def _starts(base, image, memory_bytes):
-    """Does a domain of memory_bytes start the runtime? (see the module's doc)"""
-    heap_start = base + image + start_of_day(memory_bytes)
-    heap_end = base + memory_bytes
-    first_arena = (heap_start + ARENA - 1) // ARENA * ARENA
-    return (heap_end - heap_start >= RUNTIME_MIN_HEAP
-            and heap_end - first_arena >= ARENA_MIN_USE)
+    """Bytes of the domain builder's and the shim's pages for a domain of memory_bytes: 8 bytes
+    a page for the p2m list, 8 for the shim's direct map and 8 for its heap window, plus the
+    fixed part."""
+    return memory_bytes // PAGE * 24 + START_OF_DAY_FIXED
 
 
 def requirement(kernel, memory_mib):
-    base, image = image_layout(kernel)
+    image = image_span(kernel)
     mem = int(memory_mib) * MIB
     sod = start_of_day(mem)
     mib = 1
-    while not _starts(base, image, mib * MIB):
+    while mib * MIB - image - start_of_day(mib * MIB) < RUNTIME_MIN_HEAP:
         mib += 1
     return Requirement(image=image, start_of_day=sod, heap=mem - image - sod, minimum_mib=mib)
 
@@ -105,8 +92,7 @@ def check(kernel, memory_mib, where="memory"):
         raise MemoryTooSmall(
             f"{where}: {memory_mib}M cannot hold {kernel}: the image takes {_mib(r.image)} "
             f"(BSS included), Xen's start-of-day pages {_mib(r.start_of_day)}, and the Go "
-            f"runtime needs {_mib(RUNTIME_MIN_HEAP)} of heap, {_mib(ARENA_MIN_USE)} of it in "
-            f"its first 4 MiB-aligned arena, to start; at least "
+            f"runtime needs {_mib(RUNTIME_MIN_HEAP)} of heap to start; at least "
             f"{r.minimum_mib}M")
     if r.heap < LOW_HEAP:
         return [f"{where}: {memory_mib}M leaves {_mib(r.heap)} for the Go heap after the "

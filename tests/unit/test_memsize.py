@@ -28,28 +28,24 @@ def test_image_span_counts_bss(tmp_path):
     assert memsize.image_span(k) == 32 * MIB + 4096
 
 
-def test_minimum_covers_image_start_of_day_and_first_arena(tmp_path):
-    """32 MiB of image at 4 MiB: the heap starts past 36 MiB, its first arena at 40 MiB, and
-    the runtime needs 1 MiB of that arena: memory reaching 41 MiB, 37M."""
+def test_minimum_covers_image_start_of_day_and_runtime_heap(tmp_path):
+    """32 MiB of image: 32 + start-of-day (24 bytes a page + 128 KiB) + 1.5 MiB -> 34M."""
     k = with_bss(tmp_path / "k", 32 * MIB)
     r = memsize.requirement(k, 64)
-    assert r.minimum_mib == 37
+    assert r.minimum_mib == 34
     assert r.heap == 64 * MIB - r.image - r.start_of_day
-    with pytest.raises(memsize.MemoryTooSmall, match=r"x.yaml: memory: 36M cannot hold .* at least 37M"):
-        memsize.check(k, 36, "x.yaml: memory")
-    assert memsize.check(k, 37, "m")             # fits, with a low-heap warning
+    with pytest.raises(memsize.MemoryTooSmall, match=r"x.yaml: memory: 33M cannot hold .* at least 34M"):
+        memsize.check(k, 33, "x.yaml: memory")
+    assert memsize.check(k, 34, "m")             # fits, with a low-heap warning
     assert memsize.check(k, 64, "m") == []
 
 
-def test_total_heap_counts_when_the_arena_is_near(tmp_path):
-    """2.5 MiB of image at 4 MiB: the heap starts near 6.7 MiB, its first arena at 8 MiB is
-    reached with 5M, but 3 MiB of heap in all needs 6M."""
-    k = with_bss(tmp_path / "k", int(2.5 * MIB))
-    assert memsize.requirement(k, 8).minimum_mib == 6
+def test_start_of_day_grows_with_memory(tmp_path):
+    """24 bytes a page: the p2m list and the shim's two maps (direct and heap window)."""
+    assert memsize.start_of_day(1024 * MIB) - memsize.start_of_day(0) == 262144 * 24
 
 
 def test_hello_measured_floor(tmp_path):
-    """hello (1.76 MiB image at 4 MiB) booted with 5M and not with 4M on tier 2 (2026-12-05):
-    the model agrees."""
-    k = with_bss(tmp_path / "k", int(1.76 * MIB))
-    assert memsize.requirement(k, 8).minimum_mib == 5
+    """hello (2.2 MiB image) booted with 4M on tier 2 (2026-12-05): the model agrees."""
+    k = with_bss(tmp_path / "k", int(2.2 * MIB))
+    assert memsize.requirement(k, 8).minimum_mib == 4

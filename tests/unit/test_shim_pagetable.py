@@ -5,7 +5,8 @@ machine that keeps page-table frames in memory and refuses what Xen refuses (tab
 in while writable or not zeroed, writable mappings of table pages, overwritten entries). Each
 case builds a Xen-like bootstrap mapping (tables at pt_pfn, boot stack after them), runs
 shim_pt_map_all from the first pfn after the boot stack, then walks the fake tables for every pfn.
-The protection pass (shim_pt_protect) runs on such a map with made-up image segments.
+The protection pass (shim_pt_protect) runs on such a map with made-up image segments, and the
+heap window (shim_pt_map_window) maps the free pfns again from a 4 MiB boundary.
 """
 
 import importlib.util
@@ -35,9 +36,12 @@ struct pt_builder {
     uint64_t tables_added;
     uint64_t ptes_written;
     const char *failed;
+    uint64_t window_pfn;
+    uint64_t window_pages;
     ...;
 };
 long shim_pt_map_all(struct pt_builder *b);
+long shim_pt_map_window(struct pt_builder *b, uint64_t va, uint64_t flags);
 struct pt_segment { uint64_t start, end; int writable, executable; };
 long shim_pt_protect(struct pt_builder *b, const struct pt_segment *segs, unsigned int nsegs,
                      uint64_t nx);
@@ -266,3 +270,31 @@ def test_protect_reports_update_failure(run):
     r.lib.fake.fail_update_at = r.lib.fake.update_calls + 2
     rc, _ = protect(r, [(r.va(0), r.va(4), 0, 1)])
     assert rc == -12 and r.ffi.string(r.b.failed).decode() == "mmu_update (protect)"
+
+
+@pytest.mark.parametrize("nr_pages", [4096, 16384, 307200])
+def test_heap_window(run, nr_pages):
+    """After the direct map, the free pfns are mapped again from the first 4 MiB boundary
+    above it: the window's tables come first (read-only in the direct map, not in the window),
+    then every remaining pfn, in order, with the given flags."""
+    r = run(nr_pages=nr_pages, boot_pages=1024, pt_pfn=0x3f)
+    assert r.rc == 0 and not r.error
+    free = r.b.next_free_pfn
+    window = (r.va(nr_pages) + (4 << 20) - 1) // (4 << 20) * (4 << 20)
+    nx = 1 << 63
+    rc = r.lib.shim_pt_map_window(r.b, window, LEAF | nx)
+    assert rc == 0 and not r.ffi.string(r.lib.fake.error), r.ffi.string(r.lib.fake.error)
+    n = nr_pages - free
+    vas = [window + i * 4096 for i in range(n)]
+    direct = [r.va(p) for p in range(nr_pages)]
+    # L1s, L2s and L3s the window needs beyond those the direct map has (an L2 may be shared).
+    tables = sum(len({v >> s for v in vas} - {v >> s for v in direct}) for s in (21, 30, 39))
+    assert r.b.window_pfn == free + tables == r.b.next_free_pfn
+    assert r.b.window_pages == nr_pages - r.b.window_pfn
+    for i in range(r.b.window_pages):
+        pte = r.lib.fake_lookup(window + i * 4096)
+        assert pte & PT_PRESENT and (pte & ADDR) >> 12 == r.lib.fake.p2m[r.b.window_pfn + i], i
+        assert pte & (LEAF | nx) == LEAF | nx
+    assert not r.lib.fake_lookup(window + r.b.window_pages * 4096) & PT_PRESENT
+    tables_in_direct_map = check_direct_map(r)        # the window's tables: read-only there
+    assert set(range(free, r.b.window_pfn)) <= set(tables_in_direct_map)

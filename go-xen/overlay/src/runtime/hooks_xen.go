@@ -12,6 +12,7 @@
 //	                        evtchnUnmask, evtchnClose: event channels (event_channel.h);
 //	                        hypercall: a raw hypercall; startInfo, isDom0, store: boot facts;
 //	                        cmdline, kernelParam: the command line (cmdline_xen.go);
+//	                        virtToPfn: the pfn behind a va (mem_xen.go);
 //	                        SystemTime: Xen system time; shutdown: end the domain now;
 //	                        setExitHook: the drivers' work at a clean exit (os_xen.go, exit)
 //	internal/xen/control    deliverSignal, setExitReason: the toolstack's shutdown requests
@@ -106,6 +107,11 @@ func xen_store() (mfn uint64, port uint32) {
 //go:linkname xen_cmdline internal/xen.cmdline
 func xen_cmdline() string {
 	return xenCmdline()
+}
+
+//go:linkname xen_virtToPfn internal/xen.virtToPfn
+func xen_virtToPfn(va uintptr) uint64 {
+	return uint64(xenVirtToPfn(va))
 }
 
 //go:linkname xen_kernelParam internal/xen.kernelParam

@@ -3,8 +3,10 @@
 // license that can be found in the LICENSE file.
 
 // Memory on xen: the runtime's OS memory layer (mem.go's sys*OS functions) over the pages the
-// shim mapped at boot, [xen_boot.heap_start, xen_boot.heap_end). Nothing is mapped or freed at
-// run time; what matters is that no page is stranded.
+// shim mapped at boot, [xen_boot.heap_start, xen_boot.heap_end): the domain's free pages,
+// mapped a second time in a window that starts at a 4 MiB boundary (mini-os-shim/mm.c), pfn
+// xen_boot.heap_pfn first. Nothing is mapped or freed at run time; what matters is that no
+// page is stranded.
 //
 // Go's heap grows in 4 MiB arenas aligned to 4 MiB (heapArenaBytes, the page allocator's
 // chunk), while everything else the runtime asks the OS for (the arena index, page-allocator
@@ -13,16 +15,17 @@
 // arena a whole 4 MiB further: a 16 MB domain with 8.6 MiB of heap pages ran out of memory
 // with 3.5 MiB in use. So the range is split from both ends:
 //
-//	heap_start                                                                  heap_end
-//	| gap | arena | arena | last arena, partly backed ...|<- metadata, grows down |
-//	        ^ arenas grow up: sysReserveAlignedSbrk          ^ xenMem.metaLow
+//	heap_start                                                            heap_end
+//	| arena | arena | last arena, partly backed ...|<- metadata, grows down |
+//	  ^ arenas grow up: sysReserveAlignedSbrk          ^ xenMem.metaLow
 //
 // The last arena may reach past the metadata or past heap_end: Go only touches an arena's
 // pages after sysUsed (new heap memory starts out "scavenged", mpagealloc.go) and hands out
 // the lowest free pages first, so the arenas' high-water mark (xenMem.arenaUsed) and the
 // metadata's low end (xenMem.metaLow) move towards each other and memory is used up only when
-// they meet: sysUsed then stops the program with a clear "out of memory". The gap below the
-// first arena and freed metadata go to a free list the metadata takes first.
+// they meet: sysUsed then stops the program with a clear "out of memory". Freed metadata (and
+// a gap below the first arena, were heap_start not aligned) goes to a free list the metadata
+// takes first.
 //
 // Xen does not promise that a new domain's pages are zero and the runtime relies on fresh
 // memory being zero: metadata is cleared when handed out, arena pages when first used.
@@ -41,6 +44,7 @@ var xenMem struct {
 	arenaUsed  uintptr // arena pages below this were used (and cleared once)
 	metaLow    uintptr // metadata holds [metaLow, end)
 	free       uintptr // free metadata blocks (xenFreeBlock), address order
+	heapPfn    uintptr // the pfn at start
 }
 
 // xenFreeBlock heads a free metadata block.
@@ -58,6 +62,7 @@ func memInit() {
 		throw("memInit")
 	}
 	xenMem.start, xenMem.end = start, end
+	xenMem.heapPfn = uintptr(xenBootU64(_xen_boot_heap_pfn))
 	xenMem.arenaFirst = alignUp(start, heapArenaBytes)
 	xenMem.arenaNext = xenMem.arenaFirst
 	xenMem.arenaUsed = xenMem.arenaFirst
@@ -65,6 +70,15 @@ func memInit() {
 	if gap := min(xenMem.arenaFirst, end) - start; gap > 0 {
 		xenMemFree(start, gap)
 	}
+}
+
+// xenVirtToPfn returns the pfn behind va: in the heap window, or in the direct map of all
+// pfns (va = 0x400000 + pfn*4096, where the image and the start-of-day pages are).
+func xenVirtToPfn(va uintptr) uintptr {
+	if va >= xenMem.start && va < xenMem.end {
+		return xenMem.heapPfn + (va-xenMem.start)/physPageSize
+	}
+	return (va - 0x400000) / physPageSize
 }
 
 func xenOutOfMemory(what string, need uintptr) {
@@ -187,10 +201,16 @@ func sysReserveAlignedSbrk(size, align uintptr) (unsafe.Pointer, uintptr) {
 func sysUsedOS(v unsafe.Pointer, n uintptr) {
 	p := uintptr(v)
 	if p < xenMem.arenaFirst || p >= xenMem.arenaNext {
-		return // metadata from sysReserveOS: cleared when allocated
+		return // metadata (sysReserveOS) in the free list: cleared when allocated
 	}
 	systemstack(func() {
 		lock(&xenMem.lock)
+		if p >= xenMem.metaLow {
+			// Metadata (sysReserveOS: page-allocator summaries, the scavenge index) above
+			// the arenas' high-water mark, in the last arena's range: cleared when allocated.
+			unlock(&xenMem.lock)
+			return
+		}
 		end := p + n
 		if end > xenMem.metaLow || end > xenMem.end {
 			xenOutOfMemory("the heap", end-min(xenMem.metaLow, xenMem.end))

@@ -84,6 +84,7 @@ const (
 	_xen_boot_shared_info      = 8
 	_xen_boot_heap_start       = 16
 	_xen_boot_heap_end         = 24
+	_xen_boot_heap_pfn         = 128
 	_xen_boot_timer_port       = 32
 	_xen_boot_flags            = 36
 	_xen_boot_console_ring     = 40

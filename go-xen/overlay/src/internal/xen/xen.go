@@ -35,6 +35,7 @@ func isDom0() bool
 func store() (mfn uint64, port uint32)
 func cmdline() string
 func kernelParam(key string) (string, bool)
+func virtToPfn(va uintptr) uint64
 func shutdown(reason uint32)
 
 // Port is an event channel of this domain.
@@ -86,7 +87,8 @@ func Store() (ring uintptr, port Port, ok bool) {
 }
 
 // Layout of a 64-bit PV guest (see mini-os-shim/README.md): pfn N is mapped at
-// VirtBase + N*PageSize, and Xen's read-only machine-to-physical table is at m2p.
+// VirtBase + N*PageSize (the heap's pages also in a window of their own, runtime/mem_xen.go),
+// and Xen's read-only machine-to-physical table is at m2p.
 const (
 	PageSize = 4096
 	VirtBase = 0x400000
@@ -106,12 +108,12 @@ func Hypercall(op, a1, a2, a3 uintptr) int64 { return int64(hypercall(op, a1, a2
 // ErrnoOf converts a hypercall result into an error (nil for 0).
 func ErrnoOf(r int64) error { return errno(r) }
 
-// VirtToMachine returns the machine frame behind the direct-mapped virtual address va
-// (pfn (va-VirtBase)/PageSize, looked up in the p2m table, start_info.mfn_list).
+// VirtToMachine returns the machine frame behind the virtual address va (the image, the
+// start-of-day pages or the heap: the runtime knows the pfn, the p2m table,
+// start_info.mfn_list, the frame).
 func VirtToMachine(va uintptr) uint64 {
 	p2m := *(*uintptr)(unsafe.Pointer(startInfo() + StartInfoMFNList))
-	pfn := (va - VirtBase) / PageSize
-	return *(*uint64)(unsafe.Pointer(p2m + pfn*8))
+	return *(*uint64)(unsafe.Pointer(p2m + uintptr(virtToPfn(va))*8))
 }
 
 // Errno is an error a hypercall returned (xen/include/public/errno.h).
