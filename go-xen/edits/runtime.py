@@ -49,6 +49,12 @@ EDITS = [
      'if GOOS == "darwin" || GOOS == "ios" || GOOS == "xen" {', 3),
     ("src/runtime/sigqueue_note.go", "//go:build !darwin && !plan9\n",
      "//go:build !darwin && !plan9 && !xen\n"),
+    # The memory profiler's bucket hash table is 179999 pointers (1.4 MiB), allocated whole at
+    # the first sampled allocation: Linux backs the pages it touches, a Xen domain all of them
+    # (mem_xen.go). 4093 chains (32 KiB) serve thousands of distinct stacks.
+    ("src/runtime/mprof.go", '\t"internal/goarch"\n', '\t"internal/goarch"\n\t"internal/goos"\n'),
+    ("src/runtime/mprof.go", "\tbuckHashSize = 179999\n",
+     "\tbuckHashSize = 179999*(1-goos.IsXen) + 4093*goos.IsXen\n"),
     # Without GOMEMLIMIT, the soft memory limit comes from the OS: on xen 7/8 of the domain's
     # heap (mem_xen.go), so the GC collects before the heap goal outgrows the domain's pages;
     # elsewhere none (memlimit_other.go). GOMEMLIMIT=off still turns it off.

@@ -54,7 +54,25 @@ func netpoll(delay int64) (gList, int32) {
 	} else {
 		evtchnCollect()
 	}
-	return evtchnReady()
+	list, n := evtchnReady()
+	if !list.empty() && sched.sysmonwait.Load() {
+		xenWakeSysmon()
+	}
+	return list, n
+}
+
+// xenWakeSysmon ends sysmon's deep sleep (taken while every P was idle) because work arrived
+// on an event channel. On Unix the return from the read system call that brought the work
+// wakes it (exitsyscall); here I/O makes no system call, and without this a goroutine that
+// computes after an idle spell would not be preempted, nor the network polled, until the next
+// timer: a CPU-bound HTTP handler held up every other request.
+func xenWakeSysmon() {
+	lock(&sched.lock)
+	if sched.sysmonwait.Load() {
+		sched.sysmonwait.Store(false)
+		notewakeup(&sched.sysmonnote)
+	}
+	unlock(&sched.lock)
 }
 
 // evtchnSeen records ports that fired since their owner last looked (one bit per port).
