@@ -2,9 +2,12 @@
 on fixture data (no test bed, no timing)."""
 
 import json
+import socket
 import struct
 import subprocess
 import sys
+import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -279,3 +282,44 @@ def test_wrapper_exports_env_words(tmp_path):
     out = subprocess.run([str(w), "env.A=1", "x", "env.B=two=2", "boottrace=1"],
                          capture_output=True, text=True, timeout=30).stdout
     assert out.strip() == "A=1 B=two=2 args=x boottrace=1"
+
+
+def test_udpecho_reports_round_trip_percentiles():
+    """loadgen's udpecho against a local echo server that holds every 10th datagram for 50 ms:
+    the median stays small and the 99th percentile shows the held ones."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        n = 0
+        while not stop.is_set():
+            try:
+                d, peer = srv.recvfrom(2048)
+            except socket.timeout:
+                continue
+            n += 1
+            if n % 10 == 0:
+                time.sleep(0.05)
+            srv.sendto(d, peer)
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    try:
+        r = subprocess.run([sys.executable, str(run.LOADGEN), "udpecho", "127.0.0.1",
+                            str(srv.getsockname()[1]), "1", "2"],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        stop.set()
+        th.join()
+        srv.close()
+    out = json.loads(r.stdout)
+    assert out["ops"] > 20 and out["errors"] == 0
+    assert out["rtt_p50_ms"] < 20 <= out["rtt_p99_ms"] < 1000
+
+
+def test_spin_latency_row_is_lower_is_better():
+    r = _results()
+    r["throughput"]["udp_echo_spin_p99"] = {"unikernel": 12.0, "baseline": 30.0}
+    row = next(x for x in stats.rows(r) if x["metric"].startswith("UDP echo p99"))
+    assert row["met"] is True and row["ratio"] == pytest.approx(0.4)
