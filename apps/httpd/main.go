@@ -55,7 +55,10 @@ func main() {
 		handler = debugHandler(handler)
 		fmt.Println("httpd: /debug/pprof/ and /debug/burn enabled")
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	// A client gets 30 s to send its request's headers (at most 32 KiB of them, as much as
+	// nginx's large_client_header_buffers) and 2 min between requests on a kept-alive connection.
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "httpd:", err)

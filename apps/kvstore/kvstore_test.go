@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -191,5 +193,93 @@ func TestConfigFromEnv(t *testing.T) {
 	env["KV_MEMORY"] = "lots"
 	if _, err := ConfigFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "KV_MEMORY") {
 		t.Fatalf("bad size accepted: %v", err)
+	}
+}
+
+// listen starts a server on loopback with c's limits; it stops at the end of the test.
+func listen(t *testing.T, c Config) *Server {
+	t.Helper()
+	c.Addr, c.Port, c.Memory, c.ItemMax = "127.0.0.1", 0, 1<<20, 1024
+	s, err := Listen(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func dial(t *testing.T, s *Server) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", s.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+func TestTooLargeIsAnsweredBeforeTheDataArrives(t *testing.T) {
+	s := listen(t, Config{})
+	c, r := dial(t, s)
+	fmt.Fprintf(c, "set huge 0 0 2000000000\r\n")
+	line, err := r.ReadString('\n')
+	if err != nil || line != "SERVER_ERROR object too large for cache\r\n" {
+		t.Fatalf("%q %v", line, err)
+	}
+	// The announced data is swallowed; what follows it is the next request.
+	fmt.Fprintf(c, "%s\r\nversion\r\n", strings.Repeat("x", 4096))
+	c.Close()
+	c, r = dial(t, s)
+	fmt.Fprintf(c, "set small 0 0 3000\r\n%s\r\nversion\r\n", strings.Repeat("y", 3000))
+	for _, want := range []string{"SERVER_ERROR object too large for cache\r\n", "VERSION " + Version + "\r\n"} {
+		if line, err := r.ReadString('\n'); err != nil || line != want {
+			t.Fatalf("got %q %v, want %q", line, err, want)
+		}
+	}
+}
+
+func TestConnectionLimit(t *testing.T) {
+	s := listen(t, Config{MaxConns: 2})
+	var held []*bufio.Reader
+	for i := 0; i < 2; i++ {
+		c, r := dial(t, s)
+		fmt.Fprintf(c, "version\r\n")
+		if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "VERSION ") {
+			t.Fatalf("connection %d: %q", i, line)
+		}
+		held = append(held, r)
+	}
+	_, r := dial(t, s)
+	if line, _ := r.ReadString('\n'); line != "ERROR Too many open connections\r\n" {
+		t.Fatalf("third connection: %q", line)
+	}
+	if _, err := r.ReadString('\n'); err == nil {
+		t.Fatal("the refused connection stayed open")
+	}
+	c, r := dial(t, s)
+	_ = c
+	if line, _ := r.ReadString('\n'); line != "ERROR Too many open connections\r\n" {
+		t.Fatalf("fourth connection: %q", line)
+	}
+	stats := run(t, s.Store, "stats\r\n")
+	if !strings.Contains(stats, "STAT rejected_connections 2\r\n") || !strings.Contains(stats, "STAT max_connections 2\r\n") {
+		t.Fatalf("stats: %q", stats)
+	}
+}
+
+func TestIdleTimeoutClosesTheConnection(t *testing.T) {
+	s := listen(t, Config{MaxConns: 10, IdleTimeout: time.Second})
+	c, r := dial(t, s)
+	fmt.Fprintf(c, "version\r\n")
+	if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "VERSION ") {
+		t.Fatalf("%q", line)
+	}
+	if _, err := r.ReadString('\n'); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the server kept the idle connection: %v", err)
+	}
+	if stats := run(t, s.Store, "stats\r\n"); !strings.Contains(stats, "STAT idle_kicks 1\r\n") {
+		t.Fatalf("stats: %q", stats)
 	}
 }

@@ -9,26 +9,35 @@
 //	KV_MEMORY    memory limit for items, e.g. 16M (default 64M)
 //	KV_ITEM_MAX  largest value, e.g. 1M (default 1M)
 //	KV_UDP       "0" turns UDP off
+//	KV_MAX_CONNS simultaneous TCP connections (default 1024, memcached's -c); past it a client
+//	             gets "ERROR Too many open connections" and is disconnected
+//	KV_IDLE_TIMEOUT  seconds a TCP connection may wait between requests (default 0: no limit,
+//	             memcached's idle_timeout); then it is closed
 package main
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Config is the server's configuration.
 type Config struct {
-	Addr    string
-	Port    int
-	Memory  int64
-	ItemMax int
-	UDP     bool
+	Addr        string
+	Port        int
+	Memory      int64
+	ItemMax     int
+	UDP         bool
+	MaxConns    int
+	IdleTimeout time.Duration
 }
 
 // parseSize reads 1024, 64K, 16M or 1G as a number of bytes.
@@ -51,7 +60,8 @@ func parseSize(s string) (int64, error) {
 
 // ConfigFromEnv reads the configuration from getenv.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{Addr: getenv("KV_ADDR"), Port: 11211, Memory: 64 << 20, ItemMax: 1 << 20, UDP: getenv("KV_UDP") != "0"}
+	c := Config{Addr: getenv("KV_ADDR"), Port: 11211, Memory: 64 << 20, ItemMax: 1 << 20,
+		UDP: getenv("KV_UDP") != "0", MaxConns: 1024}
 	if v := getenv("KV_PORT"); v != "" {
 		p, err := strconv.Atoi(v)
 		if err != nil || p <= 0 || p > 65535 {
@@ -73,6 +83,20 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.ItemMax = int(n)
 	}
+	if v := getenv("KV_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("KV_MAX_CONNS: bad number %q", v)
+		}
+		c.MaxConns = n
+	}
+	if v := getenv("KV_IDLE_TIMEOUT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("KV_IDLE_TIMEOUT: bad number of seconds %q", v)
+		}
+		c.IdleTimeout = time.Duration(n) * time.Second
+	}
 	return c, nil
 }
 
@@ -83,6 +107,8 @@ type Server struct {
 	tcp   net.Listener   // nil when TCP could not listen
 	udp   net.PacketConn // nil without UDP
 	wg    sync.WaitGroup
+	conns atomic.Int64 // open TCP connections
+	cfg   Config
 
 	Warnings []string // a protocol that could not listen
 }
@@ -91,7 +117,8 @@ type Server struct {
 // protocol cannot listen but the other can (GOOS=xen before netstack has TCP), the server
 // runs with that one alone and Warnings says why.
 func Listen(c Config) (*Server, error) {
-	s := &Server{Store: NewStore(c.Memory, c.ItemMax, nil), pid: os.Getpid()}
+	s := &Server{Store: NewStore(c.Memory, c.ItemMax, nil), pid: os.Getpid(), cfg: c}
+	s.Store.Count("max_connections", c.MaxConns)
 	addr := net.JoinHostPort(c.Addr, strconv.Itoa(c.Port))
 	tcp, tcpErr := net.Listen("tcp", addr)
 	if tcpErr == nil {
@@ -171,16 +198,47 @@ func (s *Server) serveTCP() error {
 			}
 			return err
 		}
-		s.Store.Count("curr_connections", 1)
 		s.Store.Count("total_connections", 1)
+		if s.cfg.MaxConns > 0 && s.conns.Load() >= int64(s.cfg.MaxConns) {
+			// memcached's answer past -c, then the connection goes.
+			s.Store.Count("rejected_connections", 1)
+			c.SetWriteDeadline(time.Now().Add(time.Second))
+			c.Write([]byte("ERROR Too many open connections\r\n"))
+			c.Close()
+			continue
+		}
+		s.conns.Add(1)
+		s.Store.Count("curr_connections", 1)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.conns.Add(-1)
 			defer s.Store.Count("curr_connections", -1)
 			defer c.Close()
-			newSession(s.Store, c, c, s.pid).serve()
+			var r io.Reader = c
+			if s.cfg.IdleTimeout > 0 {
+				r = &idleReader{c: c, timeout: s.cfg.IdleTimeout, store: s.Store}
+			}
+			newSession(s.Store, r, c, s.pid).serve()
 		}()
 	}
+}
+
+// idleReader closes a connection's reads after timeout without data (memcached's
+// idle_timeout, counted as idle_kicks).
+type idleReader struct {
+	c       net.Conn
+	timeout time.Duration
+	store   *Store
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	r.c.SetReadDeadline(time.Now().Add(r.timeout))
+	n, err := r.c.Read(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		r.store.Count("idle_kicks", 1)
+	}
+	return n, err
 }
 
 // UDP framing: every datagram starts with request id, sequence number, datagram count and a

@@ -304,21 +304,27 @@ func (s *session) storage(cmd string, args []string) error {
 		s.reply(badFormat)
 		return nil
 	}
-	// Read the data block even when it is too large: the client sent it, and the bytes after
-	// it are the next request.
+	// A data block that is too large is answered at once, as memcached does, and then
+	// swallowed: the client sent it, and the bytes after it are the next request.
 	if n > int64(s.store.itemMax) {
-		if _, err := s.r.Discard(int(n) + 2); err != nil {
-			return io.EOF
-		}
 		if !quiet {
 			s.reply(string(TooLarge))
+			if err := s.w.Flush(); err != nil {
+				return err
+			}
+		}
+		if _, err := io.CopyN(io.Discard, s.r, n+2); err != nil {
+			return io.EOF
 		}
 		return nil
 	}
-	data := make([]byte, n+2)
-	if _, err := io.ReadFull(s.r, data); err != nil {
+	// The buffer grows as the data arrives: a client that announces a large value and sends
+	// nothing holds no more than what it sent.
+	var block bytes.Buffer
+	if _, err := io.CopyN(&block, s.r, n+2); err != nil {
 		return io.EOF
 	}
+	data := block.Bytes()
 	s.store.Count("bytes_read", len(data))
 	if data[n] != '\r' || data[n+1] != '\n' {
 		s.reply("CLIENT_ERROR bad data chunk")

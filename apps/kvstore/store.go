@@ -317,13 +317,14 @@ func (s *Store) Count(name string, delta int) {
 func (s *Store) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	keep := s.counters["curr_connections"]
-	s.counters = map[string]uint64{"curr_connections": keep}
+	s.counters = map[string]uint64{"curr_connections": s.counters["curr_connections"],
+		"max_connections": s.counters["max_connections"]}
 }
 
 // StatNames lists the general statistics in the order `stats` prints them.
 var StatNames = []string{
-	"pid", "uptime", "time", "version", "pointer_size", "curr_connections", "total_connections",
+	"pid", "uptime", "time", "version", "pointer_size", "max_connections", "curr_connections",
+	"total_connections", "rejected_connections", "idle_kicks",
 	"cmd_get", "cmd_set", "cmd_flush", "cmd_touch", "get_hits", "get_misses", "get_expired",
 	"delete_misses", "delete_hits", "incr_misses", "incr_hits", "decr_misses", "decr_hits",
 	"cas_misses", "cas_hits", "cas_badval", "touch_hits", "touch_misses", "bytes_read",

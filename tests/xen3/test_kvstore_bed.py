@@ -116,3 +116,27 @@ def test_kvstore_tcp_clients(testbed, kvstore):
               "assert c.incr('n', 1) is None and c.set('n', b'1') and c.incr('n', 41) == 42\n"
               "print('stats', c.stats()[b'cmd_set'])\n")
     assert "stats " in _ns_python(testbed, script, ip)
+
+
+HUGE_SET = r"""
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 11211), timeout=30)
+t = time.monotonic()
+s.sendall(b"set huge 0 0 2000000000\r\n")
+f = s.makefile("rb")
+line = f.readline()
+print("reply", line, "after", round(time.monotonic() - t, 2), flush=True)
+# The announced 2 GB never come: another connection is served meanwhile.
+c = socket.create_connection((sys.argv[1], 11211), timeout=30)
+c.sendall(b"set k 0 0 2\r\nok\r\nget k\r\n")
+print("other", c.makefile("rb").read(len(b"STORED\r\nVALUE k 0 2\r\nok\r\nEND\r\n")), flush=True)
+"""
+
+
+def test_kvstore_answers_an_oversized_set_at_once(testbed, kvstore):
+    """Issue 14: `set huge 0 0 2000000000` gets memcached's SERVER_ERROR at once (the server
+    does not wait for the 2 GB, nor allocate them), and other clients are served."""
+    dom, ip, line = kvstore
+    out = _ns_python(testbed, HUGE_SET, ip)
+    assert "reply b'SERVER_ERROR object too large for cache\\r\\n'" in out
+    assert "other b'STORED\\r\\nVALUE k 0 2\\r\\nok\\r\\nEND\\r\\n'" in out
