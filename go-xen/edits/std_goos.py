@@ -38,8 +38,4 @@ EDITS = [
     ("src/internal/testenv/testenv.go",
      'return runtime.GOOS != "plan9" && runtime.GOOS != "android"\n',
      'return runtime.GOOS != "plan9" && runtime.GOOS != "android" && runtime.GOOS != "xen"\n'),
-    # No CPU profiling signal on xen (setProcessCPUProfiler is a no-op).
-    ("src/internal/testenv/testenv.go",
-     'switch runtime.GOOS {\n\tcase "plan9":\n\t\t// Profiling unimplemented.\n\t\treturn true\n',
-     'switch runtime.GOOS {\n\tcase "plan9", "xen":\n\t\t// Profiling unimplemented.\n\t\treturn true\n'),
 ]

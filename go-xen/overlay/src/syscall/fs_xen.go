@@ -72,14 +72,39 @@ func lookupFS(p string) (fileSystem, string) {
 	return rootFS, p
 }
 
-// resolve is absPath followed by lookupFS.
+// resolve is absPath followed by lookupFS. A path that names a directory by its form (a
+// trailing slash, or a last element "." or "..") must lead to one, as on Linux: resolve then
+// checks that the entry, if it exists, is a directory (ENOTDIR otherwise).
 func resolve(path string) (fileSystem, string, error) {
 	p, err := absPath(path)
 	if err != nil {
 		return nil, "", err
 	}
 	fsys, rel := lookupFS(p)
+	if namesDir(path) {
+		var st Stat_t
+		if err := fsys.stat(rel, &st); err == nil && st.Mode&S_IFMT != S_IFDIR {
+			return nil, "", ENOTDIR
+		}
+	}
 	return fsys, rel, nil
+}
+
+// namesDir reports whether path's form says it is a directory: it ends with a slash or its
+// last element is "." or "..".
+func namesDir(path string) bool {
+	n := len(path)
+	switch {
+	case n > 0 && path[n-1] == '/':
+		return true
+	case path == "." || path == "..":
+		return true
+	case n >= 2 && path[n-2:] == "/.":
+		return true
+	case n >= 3 && path[n-3:] == "/..":
+		return true
+	}
+	return false
 }
 
 // consoleWrite is runtime.syscall_consoleWrite (runtime/syscall_xen.go).
@@ -213,6 +238,15 @@ func Open(path string, mode int, perm uint32) (int, error) {
 		return -1, err
 	}
 	fsys, rel := lookupFS(p)
+	if namesDir(path) {
+		var st Stat_t
+		switch err := fsys.stat(rel, &st); {
+		case err == nil && st.Mode&S_IFMT != S_IFDIR:
+			return -1, ENOTDIR
+		case err != nil && mode&O_CREAT != 0:
+			return -1, EISDIR // Linux: a file cannot be created by a directory's name
+		}
+	}
 	ops, err := fsys.open(rel, mode, perm&^uint32(umask))
 	if err != nil {
 		return -1, err
