@@ -94,6 +94,10 @@ _TAGS = [
     ("os/export_unix_test.go", "unix || (js && wasm) || wasip1", None),
     ("os/timeout_unix_test.go", "!js && !plan9 && !wasip1 && !windows", "!js && !plan9 && !wasip1 && !windows && !xen"),
     ("os/timeout_test.go", "!js && !plan9 && !wasip1", "!js && !plan9 && !wasip1 && !xen"),
+    # net's tests: the platform table and the raw-connection stubs of js/wasip1 (the test
+    # hooks are net/main_xen_test.go's, main_wasm_test.go being wasm by its name)
+    ("net/platform_unix_test.go", "unix || js || wasip1", None),
+    ("net/rawconn_stub_test.go", "js || plan9 || wasip1", None),
 ]
 
 
