@@ -7,8 +7,9 @@ first line that points at the project's venv Python and site_scons.
 
 It boots PROGRAM as the dom0 of Xen in QEMU (goxen.xenrun, tier 2) with ARGS on the kernel
 command line (after `--`, so no argument is taken for a kernel parameter) and, as the boot
-module, a romfs image of what a test may read: the current directory's *.go files and
-testdata/ (go test runs in the package's directory), and the files and directories outside it
+module, a romfs image of what a test may read: the current directory's *.go files,
+testdata/ and the names of its other subdirectories (empty) (go test runs in the package's
+directory), and the files and directories outside it
 that the package's Go files name as "../..." string literals (compress/flate reads
 ../testdata/e.txt and ../../testdata/Isaac.Newton-Opticks.txt, go/parser ../printer/nodes.go),
 each at its absolute host path. The guest's syscall package mounts the image at / and starts in
@@ -80,6 +81,11 @@ def mirror(tree, root, here, sources, outside):
     at(here).mkdir(parents=True)
     for src in sources:
         shutil.copyfile(src, at(here) / src.name)
+    # the package's subdirectories (subpackages) as empty directories, so that a listing of
+    # the test's directory names them as on the host (os's TestReadDir looks for exec/)
+    for sub in sorted(here.iterdir()):
+        if sub.is_dir() and sub.name != "testdata" and not sub.name.startswith("."):
+            at(sub).mkdir(exist_ok=True)
     for p in ([here / "testdata"] if (here / "testdata").is_dir() else []) + outside:
         if p.is_dir():
             shutil.copytree(p, at(p), symlinks=False, dirs_exist_ok=True)
@@ -123,7 +129,13 @@ def main(argv):
                 modules.append(image)
             except Exception as e:  # an unpackable testdata/ should not stop the tests
                 print(f"go_xen_exec: testdata/ not passed to the guest: {e}", file=sys.stderr)
-        words = [f"cwd={root / here.relative_to(here.anchor)}"] if modules else []
+        cwd = str(root / here.relative_to(here.anchor))
+        if modules and any(c.isspace() for c in cwd):
+            # the command line splits at white space: the guest could not be told this cwd
+            print(f"go_xen_exec: cannot run in {cwd!r}: a path with white space cannot be the "
+                  "guest's cwd= (move the package to a path without spaces)", file=sys.stderr)
+            return 2
+        words = [f"cwd={cwd}"] if modules else []
         args = [*words, "--", *args]
         try:
             result = xenrun.run_kernel(program, args, mem, timeout, on_line=echo, modules=modules)

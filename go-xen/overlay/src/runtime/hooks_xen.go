@@ -17,7 +17,8 @@
 //	                        setExitHook: the drivers' work at a clean exit (os_xen.go, exit)
 //	internal/xen/control    deliverSignal, setExitReason: the toolstack's shutdown requests
 //	                        as SIGTERM (sigqueue_xen.go)
-//	syscall                 consoleWrite, initrd (the boot module), kernelParam, now
+//	syscall                 consoleWrite, initrd (the boot module), kernelParam, now;
+//	                        raise: kill(2) of the program itself (sigqueue_xen.go)
 //	crypto/internal/sysrand readRandom: RDRAND
 //	os                      sigpipe: nothing (no SIGPIPE on xen)
 //
@@ -158,6 +159,14 @@ func control_deliverSignal(sig uint32) int32 {
 		return xenSigIgnored
 	}
 	return xenSigDefault
+}
+
+// syscall_raise hands sig, sent by the program to itself (syscall.Kill), to os/signal as
+// control_deliverSignal does; the caller acts on xenSigDefault.
+//
+//go:linkname syscall_raise syscall.raise
+func syscall_raise(sig uint32) int32 {
+	return control_deliverSignal(sig)
 }
 
 // control_setExitReason sets the shutdown reason of the program's eventual clean exit.

@@ -13,11 +13,12 @@
 // the empty one and sees only the device tree.
 //
 // Without a linked image, a romfs image passed as the boot module (start_info.mod_start) is
-// used instead. The image is mounted at "/" on the first path call. The device tree's top-level entries
-// (/dev, and /tmp where tmpFS is mounted) stay theirs, so image entries of those names are
-// hidden; the root directory lists the image's entries merged with them. Everything else is read-only: creating, writing, truncating,
-// renaming or removing fails with EROFS. A corrupt image is reported once on the console and
-// leaves the device tree alone.
+// used instead. The image is mounted at "/" on the first path call. The device tree's mounts
+// (/dev, and /tmp where tmpFS is mounted) stay its own, so image entries of those names are
+// hidden; its generated /etc files (etc_xen.go) fill in what the image's /etc lacks. A
+// directory in both lists the image's entries merged with the device tree's. Everything else
+// is read-only: creating, writing, truncating, renaming or removing fails with EROFS. A corrupt
+// image is reported once on the console and leaves the device tree alone.
 //
 // Reads copy from the image in place; nothing is cached or allocated per read.
 
@@ -60,23 +61,28 @@ var romfsMount = sync.OnceValue(func() *romfs.Image {
 
 func init() { rootFS = romfsTree{} }
 
-// romfsTree serves the image, with the device tree's top-level entries (/dev, and /tmp where
-// tmpFS is mounted) over it.
+// romfsTree serves the image, with the device tree's mounts over it and its other nodes
+// under it.
 type romfsTree struct{}
 
 // romfsDev is romfs's Stat_t.Dev (the device tree is 1, tmpFS 2).
 const romfsDev = 3
 
-// isDev reports whether path (clean, absolute) belongs to the device tree: "/" itself is
-// the image's, merged with the device tree's entries.
+// isDev reports whether path (clean, absolute) is in one of the device tree's mounts.
 func isDev(path string) bool {
-	for _, name := range devNodes["/"].entries {
+	for _, name := range devMounts {
 		if len(path) > len(name) && path[1:1+len(name)] == name &&
 			(len(path) == 1+len(name) || path[1+len(name)] == '/') {
 			return true
 		}
 	}
 	return false
+}
+
+// underDev reports whether the device tree has path, which the image lacks (err from lookup).
+func underDev(path string, err error) bool {
+	_, ok := devNodes[path]
+	return ok && err == ENOENT
 }
 
 func (romfsTree) lookup(path string) (romfs.Node, error) {
@@ -123,7 +129,7 @@ func (t romfsTree) stat(path string, st *Stat_t) error {
 	}
 	n, err := t.lookup(path)
 	if err != nil {
-		if path == "/" {
+		if underDev(path, err) {
 			return devTree{}.stat(path, st)
 		}
 		return err
@@ -158,7 +164,7 @@ func (t romfsTree) open(path string, flags int, perm uint32) (fileOps, error) {
 	}
 	n, err := t.lookup(path)
 	if err != nil {
-		if path == "/" {
+		if underDev(path, err) {
 			return devTree{}.open(path, flags, perm)
 		}
 		if err == ENOENT && flags&O_CREAT != 0 {
@@ -176,26 +182,28 @@ func (t romfsTree) open(path string, flags int, perm uint32) (fileOps, error) {
 		}
 		d := &dirFile{}
 		romfsStat(n, &d.st)
-		var top []string // the device tree's entries (sorted), merged into the root's listing
-		if path == "/" {
-			top = devNodes["/"].entries
+		var dev []string // the device tree's entries here (sorted), merged into the listing
+		if dn, ok := devNodes[path]; ok && dn.mode&S_IFMT == S_IFDIR {
+			dev = dn.entries
 		}
 		for k := range n.NumChildren() {
 			c := n.Child(k)
 			name := c.Name()
-			for len(top) > 0 && top[0] <= name {
-				d.ents = append(d.ents, devEntry(top[0]))
-				if top[0] == name {
-					name = "" // the image's entry is hidden by the device tree's
+			for len(dev) > 0 && dev[0] < name {
+				d.ents = append(d.ents, devEntry(path, dev[0]))
+				dev = dev[1:]
+			}
+			if len(dev) > 0 && dev[0] == name {
+				dev = dev[1:]
+				if path == "/" && isDev("/"+name) {
+					d.ents = append(d.ents, devEntry(path, name))
+					continue
 				}
-				top = top[1:]
 			}
-			if name != "" {
-				d.ents = append(d.ents, dirEntry{name: name, ino: uint64(c.Index()) + 1, mode: c.Mode()})
-			}
+			d.ents = append(d.ents, dirEntry{name: name, ino: uint64(c.Index()) + 1, mode: c.Mode()})
 		}
-		for _, name := range top {
-			d.ents = append(d.ents, devEntry(name))
+		for _, name := range dev {
+			d.ents = append(d.ents, devEntry(path, name))
 		}
 		return d, nil
 	}
@@ -206,11 +214,6 @@ func (t romfsTree) open(path string, flags int, perm uint32) (fileOps, error) {
 		return nil, EROFS
 	}
 	return &romfsFile{node: n}, nil
-}
-
-func devEntry(name string) dirEntry {
-	n := devNodes["/"+name]
-	return dirEntry{name: name, ino: n.ino, mode: n.mode}
 }
 
 // romfsFile is an open file of the image.

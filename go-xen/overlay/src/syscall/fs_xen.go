@@ -438,7 +438,28 @@ func Mkdir(path string, perm uint32) error {
 	return fsys.mkdir(rel, perm&^uint32(umask))
 }
 
+// lastDot reports whether path's last element is "." (1) or ".." (2), else 0: rmdir(2) and
+// rename(2) refuse those names on Linux whatever they resolve to.
+func lastDot(path string) int {
+	for len(path) > 1 && path[len(path)-1] == '/' {
+		path = path[:len(path)-1]
+	}
+	switch {
+	case path == "." || len(path) >= 2 && path[len(path)-2:] == "/.":
+		return 1
+	case path == ".." || len(path) >= 3 && path[len(path)-3:] == "/..":
+		return 2
+	}
+	return 0
+}
+
 func Rmdir(path string) error {
+	switch lastDot(path) {
+	case 1:
+		return EINVAL
+	case 2:
+		return ENOTEMPTY
+	}
 	fsys, rel, err := resolve(path)
 	if err != nil {
 		return err
@@ -455,6 +476,9 @@ func Unlink(path string) error {
 }
 
 func Rename(from, to string) error {
+	if lastDot(from) != 0 || lastDot(to) != 0 {
+		return EBUSY
+	}
 	ffs, frel, err := resolve(from)
 	if err != nil {
 		return err
@@ -672,22 +696,33 @@ func devStat(st *Stat_t, rdev uint64, perm uint32) {
 	st.Blksize = 4096
 }
 
-// devTree is the built-in file system: the root directory, /dev and /dev/null.
+// devTree is the built-in file system: the root directory, /dev with /dev/null, /tmp (where
+// tmpFS is mounted) and /etc, whose files are generated (etc_xen.go).
 type devTree struct{}
 
 type devNode struct {
 	ino     uint64
 	mode    uint32
 	rdev    uint64
-	entries []string // of a directory, in listing order
+	entries []string      // of a directory, sorted
+	gen     func() string // of a generated file: its content, made when it is opened
 }
 
 var devNodes = map[string]*devNode{
-	"/":         {ino: 1, mode: S_IFDIR | 0555, entries: []string{"dev", "tmp"}},
-	"/dev":      {ino: 2, mode: S_IFDIR | 0555, entries: []string{"null"}},
-	"/dev/null": {ino: 3, mode: S_IFCHR | 0666, rdev: 0x103},
-	"/tmp":      {ino: 4, mode: S_IFDIR | 01777}, // the mount point of tmpFS
+	"/":           {ino: 1, mode: S_IFDIR | 0555, entries: []string{"dev", "etc", "tmp"}},
+	"/dev":        {ino: 2, mode: S_IFDIR | 0555, entries: []string{"null"}},
+	"/dev/null":   {ino: 3, mode: S_IFCHR | 0666, rdev: 0x103},
+	"/tmp":        {ino: 4, mode: S_IFDIR | 01777}, // the mount point of tmpFS
+	"/etc":        {ino: 5, mode: S_IFDIR | 0555, entries: []string{"group", "hosts", "passwd"}},
+	"/etc/group":  {ino: 6, mode: S_IFREG | 0444, gen: etcGroup},
+	"/etc/hosts":  {ino: 7, mode: S_IFREG | 0444, gen: etcHosts},
+	"/etc/passwd": {ino: 8, mode: S_IFREG | 0444, gen: etcPasswd},
 }
+
+// devMounts are the device tree's top-level directories that stay its own when a romfs image
+// is the root: the image's entries of these names are hidden. Its other entries (/etc) only
+// fill in what the image lacks.
+var devMounts = []string{"dev", "tmp"}
 
 func (n *devNode) fill(st *Stat_t) {
 	st.Dev = 1
@@ -699,6 +734,9 @@ func (n *devNode) fill(st *Stat_t) {
 		st.Nlink = 2
 	}
 	st.Blksize = 4096
+	if n.gen != nil {
+		st.Size = int64(len(n.gen()))
+	}
 }
 
 func (devTree) stat(path string, st *Stat_t) error {
@@ -745,19 +783,80 @@ func (devTree) open(path string, flags int, perm uint32) (fileOps, error) {
 		d := &dirFile{}
 		n.fill(&d.st)
 		for _, name := range n.entries {
-			child := devNodes[path+"/"+name]
-			if path == "/" {
-				child = devNodes["/"+name]
-			}
-			d.ents = append(d.ents, dirEntry{name: name, ino: child.ino, mode: child.mode})
+			d.ents = append(d.ents, devEntry(path, name))
 		}
 		return d, nil
-	default: // /dev/null
-		if flags&O_DIRECTORY != 0 {
-			return nil, ENOTDIR
-		}
-		return &nullFile{node: n}, nil
 	}
+	if flags&O_DIRECTORY != 0 {
+		return nil, ENOTDIR
+	}
+	if n.gen != nil {
+		if writing {
+			return nil, EROFS
+		}
+		f := &genFile{node: n, data: n.gen()}
+		return f, nil
+	}
+	return &nullFile{node: n}, nil
+}
+
+// devEntry is the listing entry of the device tree's node name in directory dir.
+func devEntry(dir, name string) dirEntry {
+	p := "/" + name
+	if dir != "/" {
+		p = dir + p
+	}
+	n := devNodes[p]
+	return dirEntry{name: name, ino: n.ino, mode: n.mode}
+}
+
+// genFile is an open generated file: its content as it was at open.
+type genFile struct {
+	baseFile
+	node *devNode
+	data string
+	mu   sync.Mutex
+	off  int64
+}
+
+func (f *genFile) read(b []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, _ := f.pread(b, f.off)
+	f.off += int64(n)
+	return n, nil
+}
+
+func (f *genFile) pread(b []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, EINVAL
+	}
+	if off >= int64(len(f.data)) {
+		return 0, nil
+	}
+	return copy(b, f.data[off:]), nil
+}
+
+func (f *genFile) seek(off int64, whence int) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch whence {
+	case SEEK_CUR:
+		off += f.off
+	case SEEK_END:
+		off += int64(len(f.data))
+	}
+	if off < 0 {
+		return 0, EINVAL
+	}
+	f.off = off
+	return off, nil
+}
+
+func (f *genFile) fstat(st *Stat_t) error {
+	f.node.fill(st)
+	st.Size = int64(len(f.data))
+	return nil
 }
 
 type nullFile struct {

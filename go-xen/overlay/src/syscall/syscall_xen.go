@@ -73,29 +73,55 @@ func (e Errno) Timeout() bool {
 // turns a toolstack shutdown request (control/shutdown) into SIGTERM for os/signal.
 type Signal int
 
-// Signal numbers, as on Linux.
+// Signal numbers, as on Linux (signal(7), x86).
 const (
-	SIGHUP  Signal = 1
-	SIGINT  Signal = 2
-	SIGQUIT Signal = 3
-	SIGILL  Signal = 4
-	SIGTRAP Signal = 5
-	SIGABRT Signal = 6
-	SIGBUS  Signal = 7
-	SIGFPE  Signal = 8
-	SIGKILL Signal = 9
-	SIGSEGV Signal = 11
-	SIGPIPE Signal = 13
-	SIGALRM Signal = 14
-	SIGTERM Signal = 15
-	SIGCHLD Signal = 17
+	SIGHUP    Signal = 1
+	SIGINT    Signal = 2
+	SIGQUIT   Signal = 3
+	SIGILL    Signal = 4
+	SIGTRAP   Signal = 5
+	SIGABRT   Signal = 6
+	SIGIOT    Signal = 6
+	SIGBUS    Signal = 7
+	SIGFPE    Signal = 8
+	SIGKILL   Signal = 9
+	SIGUSR1   Signal = 10
+	SIGSEGV   Signal = 11
+	SIGUSR2   Signal = 12
+	SIGPIPE   Signal = 13
+	SIGALRM   Signal = 14
+	SIGTERM   Signal = 15
+	SIGSTKFLT Signal = 16
+	SIGCHLD   Signal = 17
+	SIGCONT   Signal = 18
+	SIGSTOP   Signal = 19
+	SIGTSTP   Signal = 20
+	SIGTTIN   Signal = 21
+	SIGTTOU   Signal = 22
+	SIGURG    Signal = 23
+	SIGXCPU   Signal = 24
+	SIGXFSZ   Signal = 25
+	SIGVTALRM Signal = 26
+	SIGPROF   Signal = 27
+	SIGWINCH  Signal = 28
+	SIGIO     Signal = 29
+	SIGPOLL   Signal = 29
+	SIGPWR    Signal = 30
+	SIGSYS    Signal = 31
 )
 
 var signalNames = [...]string{
 	SIGHUP: "hangup", SIGINT: "interrupt", SIGQUIT: "quit", SIGILL: "illegal instruction",
 	SIGTRAP: "trace/breakpoint trap", SIGABRT: "aborted", SIGBUS: "bus error",
-	SIGFPE: "floating point exception", SIGKILL: "killed", SIGSEGV: "segmentation fault",
-	SIGPIPE: "broken pipe", SIGALRM: "alarm clock", SIGTERM: "terminated", SIGCHLD: "child exited",
+	SIGFPE: "floating point exception", SIGKILL: "killed", SIGUSR1: "user defined signal 1",
+	SIGSEGV: "segmentation fault", SIGUSR2: "user defined signal 2", SIGPIPE: "broken pipe",
+	SIGALRM: "alarm clock", SIGTERM: "terminated", SIGSTKFLT: "stack fault",
+	SIGCHLD: "child exited", SIGCONT: "continued", SIGSTOP: "stopped (signal)",
+	SIGTSTP: "stopped", SIGTTIN: "stopped (tty input)", SIGTTOU: "stopped (tty output)",
+	SIGURG: "urgent I/O condition", SIGXCPU: "CPU time limit exceeded",
+	SIGXFSZ: "file size limit exceeded", SIGVTALRM: "virtual timer expired",
+	SIGPROF: "profiling timer expired", SIGWINCH: "window changed", SIGIO: "I/O possible",
+	SIGPWR: "power failure", SIGSYS: "bad system call",
 }
 
 func (s Signal) Signal() {}
@@ -276,20 +302,19 @@ func RawSyscall6(trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, err Errn
 // Sysctl answers kern.hostname (for os.Hostname); other keys are not supported.
 func Sysctl(key string) (string, error) {
 	if key == "kern.hostname" {
-		return "xen", nil
+		return hostname(), nil
 	}
 	return "", ENOSYS
 }
 
 // The process identity is fixed: pid 1 (the only process), root.
-func Getpid() int                       { return 1 }
-func Getppid() int                      { return 0 }
-func Getuid() int                       { return 0 }
-func Geteuid() int                      { return 0 }
-func Getgid() int                       { return 0 }
-func Getegid() int                      { return 0 }
-func Getgroups() ([]int, error)         { return []int{}, nil }
-func Kill(pid int, signum Signal) error { return ENOSYS }
+func Getpid() int               { return 1 }
+func Getppid() int              { return 0 }
+func Getuid() int               { return 0 }
+func Geteuid() int              { return 0 }
+func Getgid() int               { return 0 }
+func Getegid() int              { return 0 }
+func Getgroups() ([]int, error) { return []int{}, nil }
 
 var umask = 022
 
@@ -337,4 +362,36 @@ func setTimespec(sec, nsec int64) Timespec {
 
 func setTimeval(sec, usec int64) Timeval {
 	return Timeval{Sec: sec, Usec: usec}
+}
+
+// raise queues sig for os/signal's channels if the program asked for it (runtime/hooks_xen.go):
+// 0 not handled, 1 delivered, 2 ignored (signal.Ignore).
+func raise(sig uint32) int32
+
+// Kill sends a signal to the program itself, the only process (pid 1; 0 and -1 name it too,
+// as its own process group and "every process"), as kill(2) does on Linux: a signal the
+// program handles (signal.Notify) or ignores is delivered or dropped; otherwise the default
+// action of Go on Linux applies: SIGHUP, SIGINT, SIGTERM, SIGKILL and the fault signals end
+// the program (exit status 128+sig, as a shell reports a death by signal), the rest are
+// ignored. Another pid does not exist (ESRCH).
+func Kill(pid int, signum Signal) error {
+	if signum < 0 || signum > 64 {
+		return EINVAL
+	}
+	if pid != Getpid() && pid != 0 && pid != -1 {
+		return ESRCH
+	}
+	if signum == 0 {
+		return nil
+	}
+	if signum != SIGKILL && signum != SIGSTOP && raise(uint32(signum)) != 0 {
+		return nil
+	}
+	switch signum {
+	case SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGSEGV,
+		SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGSYS:
+		consoleWrite([]byte("signal: " + signum.String() + "\n"))
+		Exit(128 + int(signum))
+	}
+	return nil
 }
