@@ -1,7 +1,7 @@
 """os/signal and the boot timeline on GOOS=xen, booted as dom0 of Xen in QEMU.
 
-A dom0 has no toolstack, so no shutdown request (the only source of SIGTERM on xen) can
-arrive here; tests/xen3/test_shutdown.py covers delivery. What is checked here: Notify,
+A dom0 has no toolstack, so no shutdown request can arrive here (tests/xen3/test_shutdown.py
+covers that delivery); the program signals itself with syscall.Kill as on Linux. What is checked here: Notify,
 Stop, Ignore, Reset and NotifyContext neither block nor crash, os/signal's receive
 goroutine parks instead of holding the only M, and a notified program still exits
 normally. And boottrace=1 prints "goxen-boot: STAGE NS" for entry, runtime and main, in
@@ -30,9 +30,19 @@ def test_signal_api_without_signals(boot):
         "ignored after Reset: true",    # as on Unix: Reset restores the default, Ignored remembers
         "ignored after Notify: false",
         "notify context: <nil> / context deadline exceeded",
+        "self signal: user defined signal 1",
+        "kill ignored, unhandled, signal 0, other pid: <nil> <nil> <nil> no such process",
         "done",
     ], explain(r)
     assert r.guest_lines[-1] == "exit status 0", explain(r)
+
+
+def test_unhandled_sigterm_to_itself_ends_the_program(boot):
+    """kill(getpid(), SIGTERM) without a handler: the default action, as Go on Linux."""
+    r = boot("signals", ["selfterm"])
+    assert r.outcome is Outcome.EXIT and r.status == 128 + 15, explain(r)
+    assert "signal: terminated" in r.guest_lines, explain(r)
+    assert "still running after SIGTERM" not in r.guest_lines, explain(r)
 
 
 def _stages(r):

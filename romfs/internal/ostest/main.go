@@ -1,7 +1,8 @@
 // Ostest reads the application's romfs image, mounted at / by GOOS=xen's syscall, through
 // the ordinary APIs only: os.Open, os.ReadFile, os.Stat, os.ReadDir, filepath.WalkDir,
 // http.FileServer(http.Dir("/static")) and http.ServeFile (through httptest recorders, no
-// network). Writes must fail with a read-only error and never panic.
+// network), and /etc: the image's hosts merged over the guest's generated passwd and group
+// (os/user). Writes must fail with a read-only error and never panic.
 //
 // Output: one "file SHA256 SIZE PATH" line per regular file found by WalkDir, "check NAME ok"
 // or "check NAME FAILED: ..." per API check, then "ostest: ok" or "ostest: FAILED".
@@ -17,6 +18,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -39,7 +41,7 @@ func main() {
 		if err != nil {
 			return err
 		}
-		if path == "/dev" {
+		if path == "/dev" || path == "/etc" { // the device tree's; /etc is checked below
 			return filepath.SkipDir
 		}
 		if !d.Type().IsRegular() {
@@ -92,6 +94,39 @@ func main() {
 		}
 		if !strings.Contains(strings.Join(names, ","), "dev,") || !strings.Contains(strings.Join(names, ","), "static") {
 			return fmt.Errorf("/ lists %v", names)
+		}
+		return nil
+	}())
+
+	// /etc: the image's hosts over the generated directory (syscall/etc_xen.go), whose
+	// passwd and group fill in what the image lacks; os/user reads them.
+	check("etc", func() error {
+		ents, err := os.ReadDir("/etc")
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		if strings.Join(names, ",") != "group,hosts,passwd" {
+			return fmt.Errorf("/etc lists %v", names)
+		}
+		if b, err := os.ReadFile("/etc/hosts"); err != nil || string(b) != "10.9.8.7\timagehost\n" {
+			return fmt.Errorf("/etc/hosts: %q, %v (want the image's)", b, err)
+		}
+		if b, err := os.ReadFile("/etc/passwd"); err != nil || !strings.HasPrefix(string(b), "root:x:0:0:") {
+			return fmt.Errorf("/etc/passwd: %q, %v", b, err)
+		}
+		u, err := user.Lookup("root")
+		if err != nil || u.Uid != "0" || u.HomeDir != "/" {
+			return fmt.Errorf("user.Lookup(root): %+v, %v", u, err)
+		}
+		if g, err := user.LookupGroupId("0"); err != nil || g.Name != "root" {
+			return fmt.Errorf("user.LookupGroupId(0): %+v, %v", g, err)
+		}
+		if err := os.Remove("/etc/passwd"); !errors.Is(err, syscall.EROFS) {
+			return fmt.Errorf("Remove /etc/passwd: %v", err)
 		}
 		return nil
 	}())
