@@ -62,4 +62,19 @@ EDITS = [
      '\tif p == "" || p == "off" {\n\t\treturn math.MaxInt64\n\t}\n',
      '\tif p == "" {\n\t\treturn osDefaultMemoryLimit()\n\t}\n'
      '\tif p == "off" {\n\t\treturn math.MaxInt64\n\t}\n'),
+    # runtime's own tests: the page allocator's fixtures place chunks at 192 GiB and, on
+    # 64-bit platforms but iOS, 4 TiB apart; xen's heap addresses end at 64 GiB (36 bits).
+    ("src/runtime/export_test.go",
+     "\tif goos.IsAix != 0 {\n\t\tbaseAddr += arenaBaseOffset\n\t}\n",
+     "\tif goos.IsAix != 0 {\n\t\tbaseAddr += arenaBaseOffset\n\t}\n"
+     "\tif goos.IsXen != 0 {\n\t\tbaseAddr = 0x2000 * pallocChunkBytes // 32 GiB\n\t}\n"),
+    ("src/runtime/mpagealloc_test.go",
+     "\tif PageAlloc64Bit != 0 && goos.IsIos == 0 {\n",
+     "\tif PageAlloc64Bit != 0 && goos.IsIos == 0 && goos.IsXen == 0 {\n", 2),
+    ("src/runtime/mpagecache_test.go",
+     "\tif PageAlloc64Bit != 0 && goos.IsIos == 0 {\n",
+     "\tif PageAlloc64Bit != 0 && goos.IsIos == 0 && goos.IsXen == 0 {\n"),
+    ("src/runtime/mgcscavenge_test.go",
+     "\tif PageAlloc64Bit != 0 && goos.IsIos == 0 {\n",
+     "\tif PageAlloc64Bit != 0 && goos.IsIos == 0 && goos.IsXen == 0 {\n"),
 ]

@@ -53,4 +53,25 @@ EDITS = [
     ("src/os/root_test.go",
      '\t\tt.Skip("renaming open files not supported on " + runtime.GOOS)\n\tcase "js", "plan9":\n',
      '\t\tt.Skip("renaming open files not supported on " + runtime.GOOS)\n\tcase "js", "plan9", "xen":\n'),
+    # net's tests: netstack has no raw IP and no AF_UNIX sockets (socket() fails with
+    # EPROTONOSUPPORT and EAFNOSUPPORT), and its sockets are not descriptors: File and
+    # RawConn's Read/Write/Control have nothing to act on (net/net_xen.go).
+    ("src/net/platform_test.go",
+     '\t\tswitch runtime.GOOS {\n\t\tcase "plan9":\n\t\t\treturn false\n\t\tdefault:\n\t\t\tif os.Getuid() != 0 {\n',
+     '\t\tswitch runtime.GOOS {\n\t\tcase "plan9", "xen":\n\t\t\treturn false\n\t\tdefault:\n\t\t\tif os.Getuid() != 0 {\n'),
+    ("src/net/platform_test.go",
+     '\tcase "unixpacket":\n\t\tswitch runtime.GOOS {\n\t\tcase "aix", "android", "darwin", "ios", "plan9", "windows":\n',
+     '\tcase "unixpacket":\n\t\tswitch runtime.GOOS {\n\t\tcase "aix", "android", "darwin", "ios", "plan9", "windows", "xen":\n'),
+    ("src/net/platform_unix_test.go",
+     '\tswitch runtime.GOOS {\n\tcase "android", "ios":\n\t\treturn false\n',
+     '\tswitch runtime.GOOS {\n\tcase "android", "ios", "xen":\n\t\treturn false\n'),
+    ("src/net/platform_test.go",
+     '\tcase "windows", "js", "wasip1":\n\t\tif network == "file+net" {\n',
+     '\tcase "windows", "js", "wasip1", "xen":\n\t\tif network == "file+net" {\n'),
+    ("src/net/file_test.go",
+     '\tcase "plan9", "js", "wasip1":\n\t\tt.Skipf("not supported on %s", runtime.GOOS)\n',
+     '\tcase "plan9", "js", "wasip1", "xen":\n\t\tt.Skipf("not supported on %s", runtime.GOOS)\n', 4),
+    ("src/net/rawconn_test.go",
+     '\tcase "plan9", "js", "wasip1":\n\t\tt.Skipf("not supported on %s", runtime.GOOS)\n',
+     '\tcase "plan9", "js", "wasip1", "xen":\n\t\tt.Skipf("not supported on %s", runtime.GOOS)\n', 2),
 ]

@@ -1,5 +1,5 @@
 """TCP through package net on GOOS=xen over the loopback interface, in dom0 (no vifs):
-listen/accept/dial, "localhost" without an /etc/hosts, 1 MB each way byte-exact, half-close,
+listen/accept/dial, "localhost" from the generated /etc/hosts, 1 MB each way byte-exact, half-close,
 CloseRead, ECONNREFUSED on a closed port, ECONNRESET, EADDRINUSE, deadlines (net.Error
 Timeout), DialContext cancellation and DialTimeout against a listener whose accept queue is
 full, net.ErrClosed, socket options, UDP, net/http (keep-alive and a 200 kB body) and

@@ -159,11 +159,15 @@ func (e *Endpoint) established() {
 // Accept waits for an established connection. It fails with os.ErrDeadlineExceeded after
 // the read deadline and ErrClosed once the listener is closed.
 func (l *Endpoint) Accept() (*Endpoint, error) {
+	if isClosed(l.rd.wait()) { // a deadline in the past fails even with connections queued
+		return nil, os.ErrDeadlineExceeded
+	}
 	pr := l.pr
 	for {
 		pr.mu.Lock()
 		if l.state != Listen {
 			pr.mu.Unlock()
+			wake(l.acceptCh) // the next goroutine in Accept (one wake per change) ends too
 			return nil, ErrClosed
 		}
 		if len(l.acceptQ) > 0 {

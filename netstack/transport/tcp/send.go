@@ -108,21 +108,26 @@ func (e *Endpoint) output() {
 // Write queues b for sending, blocking while the send buffer is full. It returns early with
 // the count written on a deadline, a connection error or after CloseWrite (ErrBrokenPipe).
 func (e *Endpoint) Write(b []byte) (int, error) {
+	if isClosed(e.wd.wait()) { // a deadline in the past fails at once, as in Go's poller
+		return 0, os.ErrDeadlineExceeded
+	}
 	pr := e.pr
 	written := 0
 	for {
 		pr.mu.Lock()
+		var err error
 		switch {
 		case e.err != nil:
-			err := e.err
-			pr.mu.Unlock()
-			return written, err
+			err = e.err
 		case e.finQueued || e.userClosed:
-			pr.mu.Unlock()
-			return written, ErrBrokenPipe
+			err = ErrBrokenPipe
 		case e.state == Listen || e.state == Closed || e.state == SynSent:
+			err = ErrNotConnected
+		}
+		if err != nil {
 			pr.mu.Unlock()
-			return written, ErrNotConnected
+			wake(e.sndCh) // the next writer waiting (one wake per change) ends too
+			return written, err
 		}
 		if room := e.sndBufMax - len(e.sndBuf); room > 0 {
 			n := min(room, len(b)-written)
@@ -146,6 +151,9 @@ func (e *Endpoint) Write(b []byte) (int, error) {
 // Read copies received bytes into b, blocking until some arrive. It returns io.EOF after the
 // peer's FIN and os.ErrDeadlineExceeded when the read deadline passes.
 func (e *Endpoint) Read(b []byte) (int, error) {
+	if isClosed(e.rd.wait()) { // a deadline in the past fails even with data buffered
+		return 0, os.ErrDeadlineExceeded
+	}
 	pr := e.pr
 	for {
 		pr.mu.Lock()
@@ -164,24 +172,22 @@ func (e *Endpoint) Read(b []byte) (int, error) {
 			}
 			return n, nil
 		}
-		if e.userClosed {
-			pr.mu.Unlock()
-			return 0, ErrClosed
-		}
-		if e.finRcvd {
-			pr.mu.Unlock()
-			return 0, io.EOF
-		}
-		if e.err != nil {
-			err := e.err
-			pr.mu.Unlock()
-			return 0, err
-		}
-		if e.state == Listen || e.state == Closed {
-			pr.mu.Unlock()
-			return 0, ErrNotConnected
+		var err error
+		switch {
+		case e.userClosed:
+			err = ErrClosed
+		case e.finRcvd:
+			err = io.EOF
+		case e.err != nil:
+			err = e.err
+		case e.state == Listen || e.state == Closed:
+			err = ErrNotConnected
 		}
 		pr.mu.Unlock()
+		if err != nil {
+			wake(e.rcvCh) // the next reader waiting (one wake per change) ends too
+			return 0, err
+		}
 		select {
 		case <-e.rcvCh:
 		case <-e.rd.wait():

@@ -244,6 +244,84 @@ func TestReadDeadline(t *testing.T) {
 	}
 }
 
+// TestPastDeadlineFailsAtOnce: with a deadline already passed, Read fails although data is
+// buffered, Write sends nothing and Accept fails with a connection queued (Go's poller checks
+// the deadline before the I/O; net's TestSendfileOnWriteTimeoutExceeded).
+func TestPastDeadlineFailsAtOnce(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 0)
+	defer l.Close()
+	c := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	defer c.Close()
+	s := accept(t, l)
+	defer s.Close()
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // delivered into s's buffer
+	past := time.Now().Add(-time.Second)
+	s.SetReadDeadline(past)
+	if n, err := s.Read(make([]byte, 8)); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read with a past deadline: %d, %v", n, err)
+	}
+	s.SetReadDeadline(time.Time{})
+	if n, err := s.Read(make([]byte, 8)); n != 5 || err != nil {
+		t.Fatalf("read after clearing the deadline: %d, %v", n, err)
+	}
+	c.SetWriteDeadline(past)
+	if n, err := c.Write([]byte("x")); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("write with a past deadline: %d, %v", n, err)
+	}
+	c2 := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	defer c2.Close()
+	time.Sleep(50 * time.Millisecond) // queued on l
+	l.SetReadDeadline(past)
+	if _, err := l.Accept(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("accept with a past deadline: %v", err)
+	}
+}
+
+// TestCloseEndsEveryWaiter: several goroutines blocked in Accept on one listener, or in Read
+// on one connection, all return once it is closed (net's TestTCPConcurrentAccept), although
+// one state change wakes one waiter.
+func TestCloseEndsEveryWaiter(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 0)
+	const n = 8
+	errs := make(chan error, 2*n)
+	for range n {
+		go func() {
+			_, err := l.Accept()
+			errs <- err
+		}()
+	}
+	c := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	got := <-errs // one Accept takes the connection
+	if got != nil {
+		t.Fatalf("accept: %v", got)
+	}
+	for range n {
+		go func() {
+			_, err := c.Read(make([]byte, 1))
+			errs <- err
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // all waiting
+	l.Close()
+	c.Close()
+	deadline := time.After(5 * time.Second)
+	for i := range 2*n - 1 {
+		select {
+		case err := <-errs:
+			if err == nil {
+				t.Fatalf("waiter %d: no error after close", i)
+			}
+		case <-deadline:
+			t.Fatalf("%d of %d waiters still blocked 5 s after close", 2*n-1-i, 2*n-1)
+		}
+	}
+}
+
 // TestBulkUnderFaults sends a few MB each way through 5% loss plus reordering and
 // duplication on B's link (both directions) and checks the bytes by hash.
 // TestBulkUnderFaults moves data both ways at once under loss, duplication and reordering:

@@ -233,6 +233,9 @@ func (e *Endpoint) deliver(from netip.AddrPort, p *buffer.Packet) {
 // returns the payload length copied and the sender. It fails with os.ErrDeadlineExceeded
 // when the read deadline passes and ErrClosed once the endpoint is closed.
 func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
+	if isClosed(e.rd.wait()) { // a deadline in the past fails even with data queued, as in Go's poller
+		return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
+	}
 	for {
 		e.mu.Lock()
 		if len(e.queue) > 0 {
@@ -256,6 +259,10 @@ func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 		e.softErr = nil
 		e.mu.Unlock()
 		if closed {
+			select { // the next reader waiting (one wake per change) ends too
+			case e.notify <- struct{}{}:
+			default:
+			}
 			return 0, netip.AddrPort{}, ErrClosed
 		}
 		if soft != nil {

@@ -224,19 +224,6 @@ func (e *vifEndpoint) Attach(disp link.Dispatcher) {
 
 func (e *vifEndpoint) Close() error { return e.d.Close() }
 
-func init() { defaultHosts = xenDefaultHosts }
-
-// xenDefaultHosts names 127.0.0.1 "localhost" (RFC 6761 6.3) when the hosts file (usually
-// absent from a romfs) has no such entry.
-func xenDefaultHosts(names map[string]byName, addrs map[string][]string) {
-	const name, addr = "localhost", "127.0.0.1" // keys as absDomainName makes them: no dot added
-	if _, ok := names[name]; ok {
-		return
-	}
-	names[name] = byName{addrs: []string{addr}, canonicalName: name}
-	addrs[addr] = append(addrs[addr], name)
-}
-
 // toAddrPort converts a UDP or TCP sockaddr to an IPv4 netstack address (wildcards:
 // 0.0.0.0).
 func toAddrPort(sa sockaddr) (netip.AddrPort, error) {
@@ -262,33 +249,81 @@ func toAddrPort(sa sockaddr) (netip.AddrPort, error) {
 	if !a.Is4() {
 		return netip.AddrPort{}, errNoIPv6
 	}
+	if port < 0 || port > 0xFFFF {
+		return netip.AddrPort{}, syscall.EINVAL // as Linux's sockaddr conversion
+	}
 	return netip.AddrPortFrom(a, uint16(port)), nil
+}
+
+// ctrlNetwork is the network a Control hook is told: tcp4 or udp4 for tcp and udp (IPv4).
+func ctrlNetwork(net string, family int) string {
+	switch net[len(net)-1] {
+	case '4', '6':
+		return net
+	}
+	if family == syscall.AF_INET6 {
+		return net + "6"
+	}
+	return net + "4"
+}
+
+// sockaddrString is sa's String, "" for none.
+func sockaddrString(sa sockaddr) string {
+	switch a := sa.(type) {
+	case *TCPAddr:
+		if a != nil {
+			return a.String()
+		}
+	case *UDPAddr:
+		if a != nil {
+			return a.String()
+		}
+	}
+	return ""
 }
 
 func socket(ctx context.Context, net string, family, sotype, proto int, ipv6only bool, laddr, raddr sockaddr, ctrlCtxFn func(context.Context, string, string, syscall.RawConn) error) (*netFD, error) {
 	isTCP := sotype == syscall.SOCK_STREAM && (net == "tcp" || net == "tcp4" || net == "tcp6")
 	isUDP := sotype == syscall.SOCK_DGRAM && (net == "udp" || net == "udp4" || net == "udp6")
 	if !isTCP && !isUDP {
-		what := net
+		// What a Linux kernel built without them answers: no AF_UNIX (unix, unixgram,
+		// unixpacket), no raw IP sockets.
+		errno := syscall.EAFNOSUPPORT
 		if sotype == syscall.SOCK_RAW {
-			what = "raw IP"
+			errno = syscall.EPROTONOSUPPORT
 		}
-		return nil, &notSupportedError{what}
+		return nil, os.NewSyscallError("socket", errno)
 	}
-	if ctrlCtxFn != nil {
-		return nil, os.NewSyscallError("socket", syscall.ENOTSUP)
+	op := "bind"
+	if raddr != nil {
+		op = "connect"
 	}
 	local := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 	if laddr != nil {
 		var err error
 		if local, err = toAddrPort(laddr); err != nil {
-			return nil, err
+			return nil, wrapSyscallError("bind", err)
 		}
 	}
 	var remote netip.AddrPort
 	if raddr != nil {
 		var err error
 		if remote, err = toAddrPort(raddr); err != nil {
+			return nil, wrapSyscallError(op, err)
+		}
+	}
+	if ctrlCtxFn != nil {
+		// The hook runs where Linux runs it, before bind or connect, with the address it
+		// would get. Its RawConn has no descriptor to act on (netstack's sockets are not
+		// descriptors): Control calls f with ^uintptr(0), so setsockopt-style calls fail
+		// with EBADF.
+		addr := sockaddrString(laddr)
+		if raddr != nil {
+			addr = sockaddrString(raddr)
+		}
+		pending := &netFD{family: family, sotype: sotype, net: net}
+		pending.pfd.Sysfd = -1
+		if err := ctrlCtxFn(ctx, ctrlNetwork(net, family), addr, newRawConn(pending)); err != nil {
 			return nil, err
 		}
 	}
