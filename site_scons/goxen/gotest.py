@@ -35,6 +35,10 @@ PACKAGES = [
     "compress/zlib", "go/parser", "image/png", "runtime/pprof",
     # the file layer (romfs at /, tmpfs at /tmp, the generated /etc) and os/user over /etc
     "os", "os/user",
+    # the runtime's own tests in -short mode: the scheduler, preemption (TestPreemption,
+    # TestPreemptionGC), GC, maps, channels, stacks; those that build test programs with the
+    # go command skip themselves
+    "runtime",
 ]
 
 #: The fast subset that `./scons test` runs.
@@ -60,6 +64,7 @@ PKG_FLAGS = {
     # The CPU-profile tests (the profiler on the thread layer); the rest of runtime/pprof
     # builds test programs with the go command, which a guest does not have.
     "runtime/pprof": ["-short", "-run", "TestCPUProfile|TestMathBigDivide"],
+    "runtime": ["-short"],
 }
 
 #: dom0 memory (MiB, GOXEN_EXEC_MEM) for packages whose tests need more than go_xen_exec's

@@ -51,6 +51,7 @@ type Endpoint struct {
 	route         stack.PacketInfo // NIC, Src, Dst for sending
 	err           error            // connection error, returned by Read/Write once fatal
 	userClosed    bool             // Close was called: no more reads
+	abortOnClose  bool             // Close resets (SO_LINGER 0)
 	inConns       bool             // registered in pr.conns
 	portHeld      bool
 

@@ -260,6 +260,12 @@ func (e *Endpoint) receiveData(s *segment) {
 		}
 		data, seq = data[d:], seq+uint32(d)
 	}
+	if e.userClosed && len(data) > 0 {
+		// New data after Close, which nobody will read: reset, so that the peer learns it
+		// was lost (RFC 1122 4.2.2.13; Linux's TCPAbortOnData).
+		e.abort()
+		return
+	}
 	// Trim beyond the window.
 	edge := e.rcvNxt + uint32(e.rcvWindow())
 	if seqGT(e.rcvAdv, edge) {

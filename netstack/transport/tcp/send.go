@@ -246,6 +246,14 @@ func (e *Endpoint) shutdownLocked() error {
 // Close closes the endpoint. A listener stops and resets unaccepted connections. A
 // connection sends its FIN after the queued data and finishes closing in the background,
 // or is reset at once when received data was left unread (as Linux does).
+// SetAbortOnClose makes Close reset the connection at once, dropping unsent and unread data
+// (SO_LINGER with a zero timeout) instead of closing gracefully in the background.
+func (e *Endpoint) SetAbortOnClose(on bool) {
+	e.pr.mu.Lock()
+	defer e.pr.mu.Unlock()
+	e.abortOnClose = on
+}
+
 func (e *Endpoint) Close() error {
 	pr := e.pr
 	pr.mu.Lock()
@@ -266,7 +274,7 @@ func (e *Endpoint) Close() error {
 		e.teardown(ErrClosed)
 		return nil
 	}
-	if len(e.rcvBuf) > 0 {
+	if len(e.rcvBuf) > 0 || e.abortOnClose {
 		e.rcvBuf = nil
 		e.abort()
 		return nil

@@ -281,6 +281,44 @@ func TestPastDeadlineFailsAtOnce(t *testing.T) {
 	}
 }
 
+// TestDataAfterCloseResets: data arriving after Close is answered with a reset (RFC 1122
+// 4.2.2.13), so the writer learns it was lost (net's TestWritevError).
+func TestDataAfterCloseResets(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 0)
+	defer l.Close()
+	c := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	defer c.Close()
+	s := accept(t, l)
+	s.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	var err error
+	for err == nil && time.Now().Before(deadline) {
+		_, err = c.Write(make([]byte, 1000))
+		time.Sleep(time.Millisecond)
+	}
+	if !errors.Is(err, tcp.ErrConnReset) {
+		t.Fatalf("writing to a closed peer: %v, want a reset", err)
+	}
+}
+
+// TestAbortOnClose: with SetAbortOnClose (SO_LINGER 0) Close resets; the peer's Read fails
+// with a reset instead of io.EOF (net's TestNotTemporaryRead).
+func TestAbortOnClose(t *testing.T) {
+	a, b := pair(t, nil, tcp.Options{})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 0)
+	defer l.Close()
+	c := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	defer c.Close()
+	s := accept(t, l)
+	s.SetAbortOnClose(true)
+	s.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, tcp.ErrConnReset) {
+		t.Fatalf("read after the peer's abortive close: %v, want a reset", err)
+	}
+}
+
 // TestCloseEndsEveryWaiter: several goroutines blocked in Accept on one listener, or in Read
 // on one connection, all return once it is closed (net's TestTCPConcurrentAccept), although
 // one state change wakes one waiter.

@@ -180,6 +180,9 @@ func (fd *netFD) Read(p []byte) (int, error) {
 		if fd.closed.Load() {
 			return 0, ErrClosed
 		}
+		if len(p) == 0 {
+			return 0, nil // a zero-byte read returns at once, as internal/poll's on Unix
+		}
 		if fd.rdShut.Load() {
 			return 0, io.EOF
 		}
@@ -342,11 +345,19 @@ func (fd *netFD) writeMsg(p []byte, oob []byte, sa syscall.Sockaddr) (n int, oob
 	return n, 0, err
 }
 
+// writeMsgInet4 and writeMsgInet6 take a nil sa for a connected socket's peer: pass it on
+// as a nil interface, not a typed nil that writeMsg would take for an address.
 func (fd *netFD) writeMsgInet4(p []byte, oob []byte, sa *syscall.SockaddrInet4) (n int, oobn int, err error) {
+	if sa == nil {
+		return fd.writeMsg(p, oob, nil)
+	}
 	return fd.writeMsg(p, oob, sa)
 }
 
 func (fd *netFD) writeMsgInet6(p []byte, oob []byte, sa *syscall.SockaddrInet6) (n int, oobn int, err error) {
+	if sa == nil {
+		return fd.writeMsg(p, oob, nil)
+	}
 	return fd.writeMsg(p, oob, sa)
 }
 

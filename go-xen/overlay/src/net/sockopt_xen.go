@@ -36,14 +36,16 @@ func setWriteBuffer(fd *netFD, bytes int) error {
 	return nil
 }
 
-// setLinger: netstack always closes in the background, gracefully (or with a reset when
-// unread data is left, as Linux does). A negative sec asks for exactly that; lingering in
-// Close or resetting on Close (sec >= 0) has no equivalent yet.
+// setLinger: sec < 0 closes gracefully in the background (with a reset when unread data is
+// left, as Linux does); sec == 0 makes Close reset the connection, dropping unsent data;
+// sec > 0 closes in the background as sec < 0, which Go's documentation allows ("On some
+// operating systems ... Close [may] block").
 func setLinger(fd *netFD, sec int) error {
-	if sec < 0 && fd.tcp != nil {
-		return nil
+	if fd.tcp == nil {
+		return syscall.ENOPROTOOPT
 	}
-	return syscall.ENOPROTOOPT
+	fd.tcp.SetAbortOnClose(sec == 0)
+	return nil
 }
 
 func sysSocket(family, sotype, proto int) (int, error) {

@@ -126,7 +126,7 @@ func ephemeral() error {
 	return nil
 }
 
-// localhost: the name resolves to the loopback address without an /etc/hosts, and a
+// localhost: the name resolves to the loopback address (the generated /etc/hosts), and a
 // listener on it is reachable by name.
 func localhost() error {
 	addrs, err := net.LookupHost("localhost")
