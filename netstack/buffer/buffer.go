@@ -49,6 +49,13 @@ func FromBytes(b []byte) *Packet {
 // Bytes returns the packet's current contents (valid until the next Push, Consume or Release).
 func (p *Packet) Bytes() []byte { return p.buf[p.head:p.tail] }
 
+// Size is the memory the packet holds: its backing array and its own header, whatever the
+// length of its contents (what a queue charges, as Linux charges an skb's truesize).
+func (p *Packet) Size() int { return cap(p.buf) + packetHeader }
+
+// packetHeader approximates a Packet and the queue entry that holds it.
+const packetHeader = 64
+
 // Len returns the length of the packet's contents.
 func (p *Packet) Len() int { return p.tail - p.head }
 

@@ -55,6 +55,7 @@ func (r *reassembler) drop(d *fragDatagram) {
 		d.timer.Stop()
 	}
 	r.bytes -= cap(d.data)
+	r.s.budget.Release(cap(d.data))
 	delete(r.dgs, d.key)
 }
 
@@ -125,14 +126,14 @@ func (r *reassembler) add(n *NIC, p *buffer.Packet) *buffer.Packet {
 	if end > len(d.data) {
 		grow := max(end, 2*len(d.data))
 		grow = min(grow, header.IPv4MaxTotalLen)
-		if r.bytes-cap(d.data)+grow > s.opts.ReasmMaxBytes {
+		if r.bytes-cap(d.data)+grow > s.opts.ReasmMaxBytes || !s.budget.TryCharge(grow-cap(d.data)) {
 			s.stats.IP.ReasmLimitDrops.Inc()
 			r.fail(d)
 			return nil
 		}
 		nd := make([]byte, end, grow)
 		copy(nd, d.data)
-		r.bytes += cap(nd) - cap(d.data)
+		r.bytes += cap(nd) - cap(d.data) // charged to the stack's budget just above
 		d.data = nd
 	}
 	copy(d.data[off:end], payload)

@@ -54,6 +54,10 @@ type Options struct {
 
 	ICMPErrorRate  int // 1000 ICMP errors per second at most (token bucket; echo replies exempt)
 	ICMPErrorBurst int // 50
+
+	// MemoryBudget bounds the bytes held for data in flight by every endpoint and the
+	// reassembly of this stack together (budget.go): 64 MiB; negative: no limit.
+	MemoryBudget int64
 }
 
 func (o *Options) setDefaults() {
@@ -66,6 +70,9 @@ func (o *Options) setDefaults() {
 		if *p == 0 {
 			*p = d
 		}
+	}
+	if o.MemoryBudget == 0 {
+		o.MemoryBudget = 64 << 20
 	}
 	if o.DefaultTTL == 0 {
 		o.DefaultTTL = 64
@@ -128,6 +135,7 @@ type Stack struct {
 	reasm      reassembler
 	ipID       uint16
 	stats      Stats
+	budget     *Budget
 	icmpTokens float64
 	icmpLast   time.Time
 
@@ -143,12 +151,16 @@ type outFrame struct {
 // New returns an empty stack.
 func New(opts Options) *Stack {
 	opts.setDefaults()
-	s := &Stack{opts: opts, nics: make(map[NICID]*NIC), transports: make(map[uint8]TransportHandler)}
+	s := &Stack{opts: opts, nics: make(map[NICID]*NIC), transports: make(map[uint8]TransportHandler),
+		budget: NewBudget(max(opts.MemoryBudget, 0))}
 	s.reasm.init(s)
 	s.ipID = uint16(time.Now().UnixNano())
 	s.icmpTokens = float64(opts.ICMPErrorBurst)
 	return s
 }
+
+// Budget is the stack's memory budget for data in flight (Options.MemoryBudget).
+func (s *Stack) Budget() *Budget { return s.budget }
 
 // Stats returns the live counters.
 func (s *Stack) Stats() *Stats { return &s.stats }

@@ -58,6 +58,11 @@ func (l *Endpoint) handleListen(s *segment) {
 		pr.stats.ListenDrops++
 		return
 	}
+	if pr.full() || pr.s.Budget().Tight() {
+		pr.stats.ConnsRefused++
+		pr.replyRST(s)
+		return
+	}
 	if l.pending >= l.backlog {
 		l.sendCookie(s) // SYN queue full: answer statelessly
 		return
@@ -70,7 +75,7 @@ func (l *Endpoint) handleListen(s *segment) {
 	c.route = stack.PacketInfo{NIC: s.info.NIC, Src: s.info.Dst, Dst: s.info.Src}
 	c.listener = l
 	l.pending++
-	c.noDelay = l.noDelay
+	c.inherit(l)
 	c.irs, c.rcvNxt = s.seq, s.seq+1
 	c.rcvAdv, c.lastAckSent = c.rcvNxt, c.rcvNxt
 	c.iss = pr.isn.isn(c.local, c.remote)
@@ -80,10 +85,19 @@ func (l *Endpoint) handleListen(s *segment) {
 	c.sndWl1, c.sndWl2 = s.seq, 0
 	pr.conns[tuple{c.local, c.remote}] = c
 	c.inConns = true
+	pr.countLive(c)
 	pr.ports[c.local.Port()]++
 	c.portHeld = true
 	pr.stats.PassiveOpens++
 	c.sendSYN()
+}
+
+// inherit takes a passive connection's settings from its listener (Nagle, and buffers set
+// with SetReceiveBuffer and SetSendBuffer, as Linux's accepted sockets inherit them).
+func (c *Endpoint) inherit(l *Endpoint) {
+	c.noDelay = l.noDelay
+	c.sndBufMax = l.sndBufMax
+	c.rcvBufMax, c.rcvBufCur, c.rcvLocked = l.rcvBufMax, l.rcvBufCur, l.rcvLocked
 }
 
 // synOptions applies a received SYN's options: the peer's MSS, window scale, SACK-permitted
@@ -204,11 +218,13 @@ func (l *Endpoint) closeListener() {
 		delete(pr.listeners, l.local.Port())
 	}
 	for _, c := range l.acceptQ {
+		c.userClosed = true // never accepted: nobody will read or close it
 		c.abort()
 	}
 	l.acceptQ = nil
 	for _, c := range pr.conns {
 		if c.listener == l {
+			c.userClosed = true
 			c.abort()
 		}
 	}

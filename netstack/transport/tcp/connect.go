@@ -34,6 +34,11 @@ func (pr *Protocol) Connect(ctx context.Context, local, remote netip.AddrPort, n
 		pr.releasePort(port)
 		err = ErrPortInUse
 	}
+	if err == nil && pr.full() {
+		pr.releasePort(port)
+		pr.stats.ConnsRefused++
+		err = ErrNoBufs
+	}
 	if err != nil {
 		pr.mu.Unlock()
 		return nil, err
@@ -47,6 +52,7 @@ func (pr *Protocol) Connect(ctx context.Context, local, remote netip.AddrPort, n
 	e.mss = 536
 	pr.conns[tuple{e.local, e.remote}] = e
 	e.inConns = true
+	pr.countLive(e)
 	pr.stats.ActiveOpens++
 	e.sendSYN()
 	pr.unlock()

@@ -93,13 +93,17 @@ func (l *Endpoint) acceptCookie(s *segment) bool {
 		pr.stats.ListenDrops++
 		return true // dropped; the peer retransmits
 	}
+	if pr.full() {
+		pr.stats.ConnsRefused++
+		return false // answered with a reset
+	}
 	pr.stats.SynCookiesRecv++
 	pr.stats.PassiveOpens++
 	c := pr.newEndpoint()
 	c.state = Established
 	c.local, c.remote, c.nic = local, remote, l.nic
 	c.route = stack.PacketInfo{NIC: s.info.NIC, Src: s.info.Dst, Dst: s.info.Src}
-	c.noDelay = l.noDelay
+	c.inherit(l)
 	c.iss = s.ack - 1
 	c.sndUna, c.sndNxt, c.sndMax, c.recover = s.ack, s.ack, s.ack, s.ack
 	c.irs, c.rcvNxt = s.seq-1, s.seq
@@ -110,6 +114,7 @@ func (l *Endpoint) acceptCookie(s *segment) bool {
 	c.sndWl1, c.sndWl2 = s.seq, s.ack
 	pr.conns[tuple{local, remote}] = c
 	c.inConns = true
+	pr.countLive(c)
 	pr.ports[local.Port()]++
 	c.portHeld = true
 	close(c.connCh)

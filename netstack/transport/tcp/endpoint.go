@@ -53,6 +53,7 @@ type Endpoint struct {
 	userClosed    bool             // Close was called: no more reads
 	abortOnClose  bool             // Close resets (SO_LINGER 0)
 	inConns       bool             // registered in pr.conns
+	live          bool             // counted in pr.live (MaxConnections)
 	portHeld      bool
 
 	// listener
@@ -65,7 +66,7 @@ type Endpoint struct {
 	iss, sndUna, sndNxt, sndMax uint32
 	sndWnd, maxSndWnd           uint32 // scaled
 	sndWl1, sndWl2              uint32
-	sndBuf                      []byte // bytes from sndUna: unacknowledged, then unsent
+	sndBuf                      byteQueue // bytes from sndUna: unacknowledged, then unsent
 	sndBufMax                   int
 	finQueued                   bool   // CloseWrite: a FIN follows sndBuf
 	finSeq                      uint32 // its sequence number
@@ -76,10 +77,14 @@ type Endpoint struct {
 
 	// receive sequence space
 	irs, rcvNxt uint32
-	rcvBuf      []byte // in-order bytes waiting for Read
-	rcvBufMax   int
+	rcvBuf      byteQueue // in-order bytes waiting for Read
+	rcvBufMax   int       // the receive window's ceiling (Options.ReceiveBuffer, SetReceiveBuffer)
+	rcvBufCur   int       // the window offered now: grows up to rcvBufMax with the reader (rcvTune)
+	rcvLocked   bool      // SetReceiveBuffer fixed the window: no auto-tuning
+	rcvSpaceAt  time.Time // auto-tuning: start of the current measurement...
+	rcvSpace    int       // ...and the bytes Read since
 	ooo         []oooSeg
-	oooBytes    int
+	oooBytes    int // held by ooo, charged to the budget
 	finRcvd     bool
 	rcvAdv      uint32 // right edge of the window last advertised
 	ackPending  int    // in-order segments received and not yet acknowledged
@@ -138,7 +143,8 @@ type Endpoint struct {
 
 func (pr *Protocol) newEndpoint() *Endpoint {
 	return &Endpoint{pr: pr, sndBufMax: pr.opts.SendBuffer, rcvBufMax: pr.opts.ReceiveBuffer,
-		rto: pr.opts.InitialRTO, mss: 536, ssthresh: 1 << 30, cc: newCC(pr.opts.CongestionControl),
+		rcvBufCur: min(pr.opts.ReceiveBuffer, initialRcvWindow),
+		rto:       pr.opts.InitialRTO, mss: 536, ssthresh: 1 << 30, cc: newCC(pr.opts.CongestionControl),
 		tsOffset: uint32(pr.isn.random()),
 		rcvCh:    make(chan struct{}, 1), sndCh: make(chan struct{}, 1), acceptCh: make(chan struct{}, 1),
 		connCh: make(chan struct{}), rd: newDeadline(), wd: newDeadline()}
@@ -198,7 +204,7 @@ func (e *Endpoint) SetDeadline(t time.Time) error {
 
 // rcvWindow is the free receive space in bytes.
 func (e *Endpoint) rcvWindow() int {
-	return max(0, e.rcvBufMax-len(e.rcvBuf)-e.oooBytes)
+	return max(0, e.rcvBuf.Room(e.rcvBufCur, e.pr.s.Budget())-e.oooBytes)
 }
 
 // teardown moves e to CLOSED: it leaves the demultiplexer, stops its timers and wakes
@@ -218,6 +224,7 @@ func (e *Endpoint) teardown(err error) {
 		delete(e.pr.conns, tuple{e.local, e.remote})
 		e.inConns = false
 	}
+	e.pr.uncountLive(e)
 	if e.portHeld {
 		e.pr.releasePort(e.local.Port())
 		e.portHeld = false
@@ -226,7 +233,12 @@ func (e *Endpoint) teardown(err error) {
 		l.pending--
 		e.listener = nil
 	}
+	e.pr.s.Budget().Release(e.oooBytes)
 	e.ooo, e.oooBytes = nil, 0
+	e.sndBuf.Reset(e.pr.s.Budget())
+	if e.userClosed {
+		e.rcvBuf.Reset(e.pr.s.Budget()) // else unread data stays readable until Close
+	}
 	select {
 	case <-e.connCh:
 	default:
@@ -240,8 +252,8 @@ func (e *Endpoint) String() string {
 	e.pr.mu.Lock()
 	defer e.pr.mu.Unlock()
 	return fmt.Sprintf("%v %v->%v snd una=%d nxt=%d max=%d wnd=%d buf=%d cwnd=%d ssthresh=%d rto=%v armed=%v persist=%v rec=%v retries=%d; rcv nxt=%d adv=%d win=%d buf=%d ooo=%d/%d",
-		e.state, e.local, e.remote, e.sndUna-e.iss, e.sndNxt-e.iss, e.sndMax-e.iss, e.sndWnd, len(e.sndBuf), e.cwnd, e.ssthresh,
-		e.rto, e.rtoArmed, e.persist, e.inRecovery, e.retries, e.rcvNxt-e.irs, e.rcvAdv-e.irs, e.rcvWindow(), len(e.rcvBuf), len(e.ooo), e.oooBytes)
+		e.state, e.local, e.remote, e.sndUna-e.iss, e.sndNxt-e.iss, e.sndMax-e.iss, e.sndWnd, e.sndBuf.Len(), e.cwnd, e.ssthresh,
+		e.rto, e.rtoArmed, e.persist, e.inRecovery, e.retries, e.rcvNxt-e.irs, e.rcvAdv-e.irs, e.rcvWindow(), e.rcvBuf.Len(), len(e.ooo), e.oooBytes)
 }
 
 // Info describes a connection's negotiated options and congestion state.

@@ -264,11 +264,12 @@ func TestSACKBlocks(t *testing.T) {
 
 // sbEndpoint is a sender with sndUna=0 and n bytes sent, MSS 1000, SACK on.
 func sbEndpoint(n int) *Endpoint {
-	pr := &Protocol{opts: Options{}}
+	pr := &Protocol{s: stack.New(stack.Options{}), opts: Options{}}
 	pr.opts.setDefaults()
 	e := pr.newEndpoint()
 	e.sackOK, e.mss, e.state = true, 1000, Established
-	e.sndBuf = make([]byte, n)
+	e.sndBuf.Reset(e.pr.s.Budget())
+	e.sndBuf.Append(make([]byte, n), 1<<30, e.pr.s.Budget())
 	e.sndMax, e.sndNxt = uint32(n), uint32(n)
 	e.sndWnd = 1 << 20
 	return e
@@ -312,12 +313,14 @@ func TestScoreboard(t *testing.T) {
 	}
 	e.highRxt = 2000
 	// Rule 2 with unsent data.
-	e.sndBuf = make([]byte, 12000)
+	e.sndBuf.Reset(e.pr.s.Budget())
+	e.sndBuf.Append(make([]byte, 12000), 1<<30, e.pr.s.Budget())
 	if s, n, ok := e.nextSeg(); !ok || s != 10000 || n != 0 {
 		t.Fatalf("NextSeg %d %d %v (want new data)", s, n, ok)
 	}
 	// Rule 3 without: the first unSACKed bytes above HighRxt, though not lost.
-	e.sndBuf = make([]byte, 10000)
+	e.sndBuf.Reset(e.pr.s.Budget())
+	e.sndBuf.Append(make([]byte, 10000), 1<<30, e.pr.s.Budget())
 	if s, n, ok := e.nextSeg(); !ok || s != 3000 || n != 1000 {
 		t.Fatalf("NextSeg %d %d %v", s, n, ok)
 	}

@@ -216,11 +216,8 @@ func (e *Endpoint) processAck(s *segment) bool {
 func (e *Endpoint) ackNew(s *segment) {
 	ack := s.ack
 	acked := int(ack - e.sndUna)
-	dataAcked := min(acked, len(e.sndBuf))
-	e.sndBuf = e.sndBuf[dataAcked:]
-	if len(e.sndBuf) == 0 {
-		e.sndBuf = nil
-	}
+	dataAcked := min(acked, e.sndBuf.Len())
+	e.sndBuf.Consume(dataAcked, e.pr.s.Budget())
 	e.sndUna = ack
 	if seqLT(e.sndNxt, ack) {
 		e.sndNxt = ack
@@ -291,6 +288,7 @@ func (e *Endpoint) receiveData(s *segment) {
 		}
 		e.ooo = e.ooo[1:]
 		e.oooBytes -= len(o.data)
+		e.pr.s.Budget().Release(len(o.data))
 		end := o.seq + uint32(len(o.data))
 		if seqLT(end, e.rcvNxt) || (end == e.rcvNxt && !o.fin) {
 			continue // wholly old
@@ -313,11 +311,39 @@ func (e *Endpoint) receiveData(s *segment) {
 	e.armDelayedAck()
 }
 
+// pruneOOO drops the out-of-order queue to make room for in-order data, which the reader can
+// take at once, when the memory budget has none left (Linux's tcp_prune_ofo_queue): held
+// back, out-of-order data could take the whole budget and starve the segment that fills the
+// gap. SACKed data dropped this way is reneged (RFC 2018 8): the peer keeps it until it is
+// acknowledged cumulatively. Reports whether anything was dropped.
+func (e *Endpoint) pruneOOO() bool {
+	if len(e.ooo) == 0 {
+		return false
+	}
+	e.pr.s.Budget().Release(e.oooBytes)
+	e.pr.stats.OfoPruned += uint64(len(e.ooo))
+	e.ooo, e.oooBytes = nil, 0
+	e.updateSACKList(0, false)
+	return true
+}
+
 // deliver appends in-order data (and a FIN) at rcvNxt.
 func (e *Endpoint) deliver(data []byte, fin bool) {
 	if len(data) > 0 {
 		if !e.userClosed {
-			e.rcvBuf = append(e.rcvBuf, data...)
+			n := e.rcvBuf.Append(data, e.rcvBufMax, e.pr.s.Budget())
+			if n < len(data) && e.pruneOOO() {
+				n += e.rcvBuf.Append(data[n:], e.rcvBufMax, e.pr.s.Budget())
+			}
+			if n < len(data) {
+				// The stack's memory budget is spent: take what fit, drop the rest (the
+				// peer retransmits it) and count it.
+				e.pr.stats.MemoryDrops++
+				data, fin = data[:n], false
+				if n == 0 {
+					return
+				}
+			}
 		}
 		e.rcvNxt += uint32(len(data))
 		wake(e.rcvCh)
@@ -357,8 +383,12 @@ func (e *Endpoint) queueOOO(seq uint32, data []byte, fin bool) {
 	if len(e.ooo) >= maxOOO {
 		return
 	}
+	if !e.pr.s.Budget().TryCharge(len(data)) {
+		e.pr.stats.MemoryDrops++ // the peer retransmits it
+		return
+	}
 	e.pr.stats.OfoQueued++
-	o := oooSeg{seq, append([]byte(nil), data...), fin}
+	o := oooSeg{seq, append(make([]byte, 0, len(data)), data...), fin}
 	e.ooo = append(e.ooo, oooSeg{})
 	copy(e.ooo[i+1:], e.ooo[i:])
 	e.ooo[i] = o

@@ -107,9 +107,9 @@ func (e *Endpoint) retransmitFirst() {
 // the sequence space sent.
 func (e *Endpoint) resend(seq uint32, n int) uint32 {
 	off := int(seq - e.sndUna)
-	if k := min(n, len(e.sndBuf)-off); k > 0 {
+	if k := min(n, e.sndBuf.Len()-off); k > 0 {
 		e.pr.stats.RetransSegs++
-		e.send(seq, 0, e.sndBuf[off:off+k])
+		e.send(seq, 0, e.sndBuf.Slice(off, k))
 		return uint32(k)
 	}
 	if e.finQueued && seq == e.finSeq {
@@ -275,7 +275,7 @@ func (e *Endpoint) nextSeg() (seq uint32, n int, ok bool) {
 			return s, min(e.mss, int(h[1]-s)), true
 		}
 	}
-	unsent := len(e.sndBuf) - int(e.sndMax-e.sndUna)
+	unsent := e.sndBuf.Len() - int(e.sndMax-e.sndUna)
 	if unsent > 0 || (e.finQueued && e.sndMax == e.finSeq) { // rule 2
 		return e.sndMax, 0, true
 	}
@@ -301,11 +301,11 @@ func (e *Endpoint) sackOutput() {
 		}
 		if n == 0 { // new data, within the peer's window
 			off := int(e.sndMax - e.sndUna)
-			k := min(e.mss, len(e.sndBuf)-off, int(e.sndUna+e.sndWnd-e.sndMax))
+			k := min(e.mss, e.sndBuf.Len()-off, int(e.sndUna+e.sndWnd-e.sndMax))
 			if k > 0 {
-				e.send(e.sndMax, 0, e.sndBuf[off:off+k])
+				e.send(e.sndMax, 0, e.sndBuf.Slice(off, k))
 				e.sndMax += uint32(k)
-			} else if e.finQueued && e.sndMax == e.finSeq && len(e.sndBuf) == off {
+			} else if e.finQueued && e.sndMax == e.finSeq && e.sndBuf.Len() == off {
 				e.send(e.sndMax, header.TCPFlagFIN, nil)
 				e.sndMax++
 			} else {

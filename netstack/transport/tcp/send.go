@@ -41,7 +41,7 @@ func (e *Endpoint) output() {
 			}
 		}
 		off := int(e.sndNxt - e.sndUna)
-		unsent := len(e.sndBuf) - off
+		unsent := e.sndBuf.Len() - off
 		if unsent <= 0 {
 			break
 		}
@@ -79,7 +79,7 @@ func (e *Endpoint) output() {
 		if n == unsent {
 			flags |= header.TCPFlagPSH
 		}
-		e.send(e.sndNxt, flags, e.sndBuf[off:off+n])
+		e.send(e.sndNxt, flags, e.sndBuf.Slice(off, n))
 		if seqLT(e.sndNxt, e.sndMax) {
 			e.pr.stats.RetransSegs++
 		} else if !e.rttActive {
@@ -129,9 +129,10 @@ func (e *Endpoint) Write(b []byte) (int, error) {
 			wake(e.sndCh) // the next writer waiting (one wake per change) ends too
 			return written, err
 		}
-		if room := e.sndBufMax - len(e.sndBuf); room > 0 {
-			n := min(room, len(b)-written)
-			e.sndBuf = append(e.sndBuf, b[written:written+n]...)
+		budget := pr.s.Budget()
+		freed := budget.Freed() // before trying: a release after a refused charge closes it
+		if room := e.sndBuf.Room(e.sndBufMax, budget); room > 0 {
+			n := e.sndBuf.Append(b[written:written+min(room, len(b)-written)], e.sndBufMax, budget)
 			written += n
 			e.output()
 		}
@@ -142,6 +143,7 @@ func (e *Endpoint) Write(b []byte) (int, error) {
 		}
 		select {
 		case <-e.sndCh:
+		case <-freed: // the stack's memory budget was spent and some came back
 		case <-e.wd.wait():
 			return written, os.ErrDeadlineExceeded
 		}
@@ -157,15 +159,13 @@ func (e *Endpoint) Read(b []byte) (int, error) {
 	pr := e.pr
 	for {
 		pr.mu.Lock()
-		if len(e.rcvBuf) > 0 {
+		if e.rcvBuf.Len() > 0 {
 			before := e.rcvWindow()
-			n := copy(b, e.rcvBuf)
-			e.rcvBuf = e.rcvBuf[n:]
-			if len(e.rcvBuf) == 0 {
-				e.rcvBuf = nil
-			}
+			n := copy(b, e.rcvBuf.Bytes())
+			e.rcvBuf.Consume(n, pr.s.Budget())
+			e.rcvTune(n)
 			e.windowUpdate(before)
-			more := len(e.rcvBuf) > 0
+			more := e.rcvBuf.Len() > 0
 			pr.unlock()
 			if more {
 				wake(e.rcvCh)
@@ -207,7 +207,7 @@ func (e *Endpoint) windowUpdate(before int) {
 		adv = 0
 	}
 	now := e.rcvWindow() >> e.rcvScale << e.rcvScale
-	if now-adv >= 2*e.mss || now-adv >= e.rcvBufMax/2 || (adv < e.mss && now >= e.mss) {
+	if now-adv >= 2*e.mss || now-adv >= e.rcvBufCur/2 || (adv < e.mss && now >= e.mss) {
 		e.sendACK()
 	}
 }
@@ -236,7 +236,7 @@ func (e *Endpoint) shutdownLocked() error {
 	}
 	if !e.finQueued {
 		e.finQueued = true
-		e.finSeq = e.sndUna + uint32(len(e.sndBuf))
+		e.finSeq = e.sndUna + uint32(e.sndBuf.Len())
 		e.output()
 	}
 	wake(e.sndCh)
@@ -274,8 +274,8 @@ func (e *Endpoint) Close() error {
 		e.teardown(ErrClosed)
 		return nil
 	}
-	if len(e.rcvBuf) > 0 || e.abortOnClose {
-		e.rcvBuf = nil
+	if e.rcvBuf.Len() > 0 || e.abortOnClose {
+		e.rcvBuf.Reset(e.pr.s.Budget())
 		e.abort()
 		return nil
 	}

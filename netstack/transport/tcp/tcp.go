@@ -44,21 +44,26 @@ var (
 	ErrConnReset   error = syscall.ECONNRESET
 	ErrTimedOut    error = syscall.ETIMEDOUT
 	ErrBrokenPipe  error = syscall.EPIPE
+	ErrNoBufs      error = syscall.ENOBUFS // MaxConnections reached
 )
 
 // Options tune the protocol; zero fields take the defaults noted.
 type Options struct {
-	ReceiveBuffer int           // 1 MiB: the receive window's ceiling (scaled, RFC 7323)
-	SendBuffer    int           // 1 MiB of unacknowledged plus unsent data per endpoint
-	Backlog       int           // 128 half-open plus unaccepted connections per listener
-	TimeWait      time.Duration // 60 s (2 MSL as Linux counts it)
-	MinRTO        time.Duration // 200 ms (Linux's floor; RFC 6298 says 1 s)
-	MaxRTO        time.Duration // 60 s
-	InitialRTO    time.Duration // 1 s (RFC 6298 2.1)
-	DelayedAck    time.Duration // 40 ms
-	SynRetries    int           // 6
-	Retries       int           // 15 retransmissions of one segment before ETIMEDOUT
-	FinWait2      time.Duration // 60 s for an orphaned FIN-WAIT-2
+	ReceiveBuffer int // 1 MiB: the receive window's ceiling (scaled, RFC 7323)
+	SendBuffer    int // 1 MiB of unacknowledged plus unsent data per endpoint
+	Backlog       int // 128 half-open plus unaccepted connections per listener
+	// MaxConnections bounds the connections open at once, half-open and closing ones
+	// included, TIME-WAIT not (0: no limit). Past it a SYN is answered with a reset and
+	// Connect fails with ErrNoBufs; both count in Stats.ConnsRefused.
+	MaxConnections int
+	TimeWait       time.Duration // 60 s (2 MSL as Linux counts it)
+	MinRTO         time.Duration // 200 ms (Linux's floor; RFC 6298 says 1 s)
+	MaxRTO         time.Duration // 60 s
+	InitialRTO     time.Duration // 1 s (RFC 6298 2.1)
+	DelayedAck     time.Duration // 40 ms
+	SynRetries     int           // 6
+	Retries        int           // 15 retransmissions of one segment before ETIMEDOUT
+	FinWait2       time.Duration // 60 s for an orphaned FIN-WAIT-2
 
 	CongestionControl string // CCCubic (default) or CCReno
 	NoSACK            bool   // neither offer nor accept SACK (RFC 2018)
@@ -115,6 +120,7 @@ type Protocol struct {
 	next      uint16
 	outq      []outSeg
 	stats     Stats
+	live      int // connections counted against MaxConnections (Endpoint.live)
 
 	flushMu sync.Mutex
 	kick    chan struct{}
@@ -139,6 +145,13 @@ type Stats struct {
 	// LostRetransmits counts retransmissions found lost in SACK recovery (recovery.go),
 	// TLPProbes the tail loss probes sent (tlp.go).
 	LostRetransmits, TLPProbes uint64
+	// MemoryDrops counts segments (or their tails) dropped because the stack's memory budget
+	// was spent (the peer retransmits them); ConnsRefused the connection attempts refused
+	// because MaxConnections were open or the memory budget was tight (answered with a
+	// reset), and connects that failed past MaxConnections.
+	MemoryDrops, ConnsRefused uint64
+	// OfoPruned counts out-of-order segments dropped to make room for in-order data.
+	OfoPruned uint64
 }
 
 // New creates the TCP layer with default options and registers it with s.
@@ -297,3 +310,29 @@ func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
 func seqLE(a, b uint32) bool { return int32(a-b) <= 0 }
 func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
 func seqGE(a, b uint32) bool { return int32(a-b) >= 0 }
+
+// full reports whether MaxConnections connections are open. Called with mu held.
+func (pr *Protocol) full() bool {
+	return pr.opts.MaxConnections > 0 && pr.live >= pr.opts.MaxConnections
+}
+
+// countLive counts e against MaxConnections until it closes or enters TIME-WAIT.
+func (pr *Protocol) countLive(e *Endpoint) {
+	e.live = true
+	pr.live++
+}
+
+// uncountLive stops counting e.
+func (pr *Protocol) uncountLive(e *Endpoint) {
+	if e.live {
+		e.live = false
+		pr.live--
+	}
+}
+
+// Connections returns the connections counted against MaxConnections now.
+func (pr *Protocol) Connections() int {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return pr.live
+}

@@ -114,8 +114,8 @@ func (e *Endpoint) onRTO() {
 		// window the sender held back (SWS avoidance), what fits.
 		e.persist = false
 		off := int(e.sndNxt - e.sndUna)
-		if n := min(max(int(e.sndWnd), 1), e.mss, len(e.sndBuf)-off); n > 0 {
-			e.send(e.sndNxt, 0, e.sndBuf[off:off+n])
+		if n := min(max(int(e.sndWnd), 1), e.mss, e.sndBuf.Len()-off); n > 0 {
+			e.send(e.sndNxt, 0, e.sndBuf.Slice(off, n))
 			e.sndNxt += uint32(n)
 			e.sndMax = e.sndNxt
 		}
@@ -176,6 +176,7 @@ func (e *Endpoint) dackFired() {
 // enterTimeWait moves to TIME-WAIT for Options.TimeWait (RFC 9293 3.6).
 func (e *Endpoint) enterTimeWait() {
 	e.state = TimeWait
+	e.pr.uncountLive(e)
 	e.cancelRTO()
 	e.cancelDelack()
 	e.armTimeWait()

@@ -41,8 +41,8 @@ func (e *Endpoint) onPTO() {
 	e.tlpOut = true
 	e.pr.stats.TLPProbes++
 	off := int(e.sndMax - e.sndUna)
-	if n := min(e.mss, len(e.sndBuf)-off, int(e.sndUna+e.sndWnd-e.sndMax)); n > 0 && e.sndNxt == e.sndMax {
-		e.send(e.sndMax, 0, e.sndBuf[off:off+n])
+	if n := min(e.mss, e.sndBuf.Len()-off, int(e.sndUna+e.sndWnd-e.sndMax)); n > 0 && e.sndNxt == e.sndMax {
+		e.send(e.sndMax, 0, e.sndBuf.Slice(off, n))
 		e.sndMax += uint32(n)
 		e.sndNxt = e.sndMax
 	} else {

@@ -14,7 +14,7 @@ func (p *Protocol) Undelivered() int {
 		default:
 			continue
 		}
-		n += len(e.sndBuf)
+		n += e.sndBuf.Len()
 		if e.finQueued && e.sndUna != e.finSeq+1 {
 			n++
 		}

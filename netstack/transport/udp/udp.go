@@ -33,7 +33,9 @@ var (
 // MaxPayload is the largest datagram payload over IPv4.
 const MaxPayload = header.IPv4MaxTotalLen - header.IPv4MinSize - header.UDPMinSize
 
-// DefaultReceiveBuffer is an endpoint's receive queue limit in payload bytes.
+// DefaultReceiveBuffer is an endpoint's receive queue limit in bytes held: each datagram
+// counts its packet's size (buffer.Packet.Size, about 2 KiB for one that came in a frame),
+// as Linux counts an skb's truesize against SO_RCVBUF.
 const DefaultReceiveBuffer = 256 << 10
 
 const ephemeralFirst, ephemeralLast = 49152, 65535
@@ -213,14 +215,17 @@ func (pr *Protocol) HandleError(ie stack.ICMPError) {
 func (e *Endpoint) deliver(from netip.AddrPort, p *buffer.Packet) {
 	st := e.pr.s.Stats()
 	e.mu.Lock()
-	if e.closed || e.qbytes+p.Len() > e.maxBytes {
+	// The queue holds whole packets: it is bounded (and charged to the stack's budget) by
+	// their size, not their payload, so that empty datagrams are bounded too.
+	size := p.Size()
+	if e.closed || e.qbytes+size > e.maxBytes || !e.pr.s.Budget().TryCharge(size) {
 		e.mu.Unlock()
 		st.UDP.RcvbufErrors.Inc()
 		p.Release()
 		return
 	}
 	e.queue = append(e.queue, datagram{from, p})
-	e.qbytes += p.Len()
+	e.qbytes += size
 	e.mu.Unlock()
 	st.UDP.InDatagrams.Inc()
 	select {
@@ -242,7 +247,8 @@ func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 			d := e.queue[0]
 			e.queue[0] = datagram{}
 			e.queue = e.queue[1:]
-			e.qbytes -= d.p.Len()
+			e.qbytes -= d.p.Size()
+			e.pr.s.Budget().Release(d.p.Size())
 			more := len(e.queue) > 0
 			e.mu.Unlock()
 			if more {
@@ -397,6 +403,7 @@ func (e *Endpoint) Close() error {
 	}
 	e.closed = true
 	for _, d := range e.queue {
+		e.pr.s.Budget().Release(d.p.Size())
 		d.p.Release()
 	}
 	e.queue, e.qbytes = nil, 0
