@@ -48,6 +48,26 @@ func (b *Budget) TryCharge(n int) bool {
 	}
 }
 
+// TryGrow is TryCharge for memory a holder may do without (a buffer growing beyond its
+// minimum): it fails once the budget would be tight, so the last quarter stays for minimums.
+func (b *Budget) TryGrow(n int) bool {
+	if n <= 0 {
+		return true
+	}
+	for {
+		u := b.used.Load()
+		if b.limit > 0 && u+int64(n) > b.limit/4*3 {
+			b.refused.Add(1)
+			b.waiting.Store(true)
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+int64(n)) {
+			b.notePeak(u + int64(n))
+			return true
+		}
+	}
+}
+
 // Release gives back n bytes charged before.
 func (b *Budget) Release(n int) {
 	if n > 0 {

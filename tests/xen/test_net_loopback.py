@@ -27,3 +27,14 @@ def test_tcp_over_loopback(boot):
                  "bind: address already in use"):
         assert any(want in line for line in lines), (want, explain(r))
     assert any(line.startswith("tls: TLS 1.3 ") for line in lines), explain(r)
+
+
+def test_netstack_limits_from_the_command_line(boot):
+    """netconns= caps the stack's TCP connections (a dial past it fails with ENOBUFS, room
+    again after a close), netbudget= is taken; SetReadBuffer/SetWriteBuffer on TCP
+    (progs/netlimits)."""
+    r = boot("netlimits", ["netconns=10", "netbudget=256K"], timeout=180)
+    assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
+    lines = r.guest_lines
+    for want in ("conns: 5 full: true", "reopen: ok", "buffers: ok"):
+        assert want in lines, explain(r)

@@ -268,8 +268,7 @@ func sbEndpoint(n int) *Endpoint {
 	pr.opts.setDefaults()
 	e := pr.newEndpoint()
 	e.sackOK, e.mss, e.state = true, 1000, Established
-	e.sndBuf.Reset(e.pr.s.Budget())
-	e.sndBuf.Append(make([]byte, n), 1<<30, e.pr.s.Budget())
+	fillSndBuf(e, n)
 	e.sndMax, e.sndNxt = uint32(n), uint32(n)
 	e.sndWnd = 1 << 20
 	return e
@@ -313,14 +312,12 @@ func TestScoreboard(t *testing.T) {
 	}
 	e.highRxt = 2000
 	// Rule 2 with unsent data.
-	e.sndBuf.Reset(e.pr.s.Budget())
-	e.sndBuf.Append(make([]byte, 12000), 1<<30, e.pr.s.Budget())
+	fillSndBuf(e, 12000)
 	if s, n, ok := e.nextSeg(); !ok || s != 10000 || n != 0 {
 		t.Fatalf("NextSeg %d %d %v (want new data)", s, n, ok)
 	}
 	// Rule 3 without: the first unSACKed bytes above HighRxt, though not lost.
-	e.sndBuf.Reset(e.pr.s.Budget())
-	e.sndBuf.Append(make([]byte, 10000), 1<<30, e.pr.s.Budget())
+	fillSndBuf(e, 10000)
 	if s, n, ok := e.nextSeg(); !ok || s != 3000 || n != 1000 {
 		t.Fatalf("NextSeg %d %d %v", s, n, ok)
 	}
@@ -484,5 +481,17 @@ func TestPTO(t *testing.T) {
 		if _, ok := c.pto(); ok {
 			t.Errorf("%s: probe scheduled", name)
 		}
+	}
+}
+
+// fillSndBuf replaces e's send buffer with n zero bytes (charged to the budget).
+func fillSndBuf(e *Endpoint, n int) {
+	e.sndBuf.Reset(e.pr.s.Budget())
+	for b := make([]byte, n); len(b) > 0; {
+		k := e.sndBuf.Append(b, 1<<30, e.pr.s.Budget())
+		if k == 0 {
+			panic("fillSndBuf: budget spent")
+		}
+		b = b[k:]
 	}
 }

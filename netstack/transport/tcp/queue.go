@@ -50,7 +50,7 @@ func (q *byteQueue) Room(limit int, budget *stack.Budget) int {
 }
 
 // Append queues as much of b as fits within limit queued bytes and the budget, and returns
-// how much that was.
+// how much that was: a growing queue takes one doubling at a time.
 func (q *byteQueue) Append(b []byte, limit int, budget *stack.Budget) int {
 	n := min(len(b), limit-q.Len())
 	if n <= 0 {
@@ -61,18 +61,13 @@ func (q *byteQueue) Append(b []byte, limit int, budget *stack.Budget) int {
 		switch {
 		case need <= cap(q.buf) && q.head >= q.Len():
 			q.compact()
-		case cap(q.buf) < limit && q.grow(need, limit, budget):
-		case need <= cap(q.buf):
+		case cap(q.buf) < limit && q.grow(limit, budget):
+		case q.head > 0:
 			q.compact() // at the limit, or no budget to grow: move rather than drop
-		default:
-			// No budget to grow: take what the array has room for.
-			if q.head > 0 {
-				q.compact()
-			}
-			n = cap(q.buf) - len(q.buf)
-			if n <= 0 {
-				return 0
-			}
+		}
+		n = min(n, cap(q.buf)-len(q.buf))
+		if n <= 0 {
+			return 0
 		}
 	}
 	q.buf = append(q.buf, b[:n]...)
@@ -84,20 +79,19 @@ func (q *byteQueue) compact() {
 	q.buf, q.head = q.buf[:l], 0
 }
 
-// grow moves the bytes into an array of at least need bytes (doubling, at least minQueue,
-// at most limit), charging the difference.
-//
-// While the budget is tight only a queue below minQueue grows (to minQueue): the rest of the
-// budget is the reserve that keeps Room's promise to every queue.
-func (q *byteQueue) grow(need, limit int, budget *stack.Budget) bool {
-	size := max(min(max(2*cap(q.buf), minQueue), limit), need)
-	if budget.Tight() {
-		if need > minQueue {
-			return false
-		}
-		size = minQueue
+// grow moves the bytes into an array twice as large (at least minQueue, at most limit),
+// charging the difference. Growth past minQueue must leave the budget below tight
+// (Budget.TryGrow); up to minQueue a queue may take from the reserve that keeps Room's
+// promise to every queue.
+func (q *byteQueue) grow(limit int, budget *stack.Budget) bool {
+	size := min(max(2*cap(q.buf), minQueue), limit)
+	if size > minQueue && !budget.TryGrow(size-cap(q.buf)) {
+		size = min(minQueue, limit) // the promised minimum, from the reserve
 	}
-	if !budget.TryCharge(size - cap(q.buf)) {
+	if size <= cap(q.buf) {
+		return false
+	}
+	if size == min(minQueue, limit) && !budget.TryCharge(size-cap(q.buf)) {
 		return false
 	}
 	nb := make([]byte, q.Len(), size)

@@ -64,8 +64,10 @@ func (e *Endpoint) output() {
 		}
 		if n < e.mss && n < unsent && limit < 0 {
 			// Window-limited small segment (sender SWS avoidance, RFC 9293 3.8.6.2.1):
-			// wait unless nothing is in flight and it is at least half the largest window.
-			if inFlight > 0 || n < int(e.maxSndWnd)/2 {
+			// wait unless nothing is in flight and it is at least half the largest window,
+			// or minQueue: a receiver short of memory offers that much (queue.go), which is
+			// no silly window, and waiting for the override timer would crawl.
+			if inFlight > 0 || n < min(int(e.maxSndWnd)/2, minQueue) {
 				if inFlight == 0 && !e.rtoArmed {
 					e.armPersist() // override after a timeout (RFC 9293 3.8.6.2.1)
 				}

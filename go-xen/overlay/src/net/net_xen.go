@@ -90,9 +90,61 @@ const (
 	vifNICBase = 2
 )
 
+// Limits against memory exhaustion (README.md, "Limits"): the stack's memory budget for
+// data in flight (netstack/stack/budget.go) and the most TCP connections open at once.
+// netbudget= and netconns= on the command line set them; by default they come from the
+// domain's memory: a quarter of it for buffers, and a connection per connCost bytes (a
+// served connection's goroutine, its buffered reader and writer and netstack's endpoint).
+const (
+	connCost     = 32 << 10
+	minNetConns  = 64
+	minNetBudget = 1 << 20
+)
+
+func netLimits() (budget int64, conns int) {
+	mem := xen.MemoryBytes()
+	budget, conns = max(mem/4, minNetBudget), max(int(mem/connCost), minNetConns)
+	if v, ok := xen.Param("netbudget"); ok {
+		if n, ok := parseSize(v); ok && n > 0 {
+			budget = n
+		} else {
+			netLog("netbudget=" + v + ": not a size (bytes, or with K, M or G): using " + strconv.FormatInt(budget, 10))
+		}
+	}
+	if v, ok := xen.Param("netconns"); ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			conns = n
+		} else {
+			netLog("netconns=" + v + ": not a positive number: using " + strconv.Itoa(conns))
+		}
+	}
+	return budget, conns
+}
+
+// parseSize reads "65536", "64K", "16M" or "1G".
+func parseSize(v string) (int64, bool) {
+	mult := int64(1)
+	if n := len(v); n > 0 {
+		switch v[n-1] {
+		case 'K', 'k':
+			mult, v = 1<<10, v[:n-1]
+		case 'M', 'm':
+			mult, v = 1<<20, v[:n-1]
+		case 'G', 'g':
+			mult, v = 1<<30, v[:n-1]
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, false
+	}
+	return n * mult, true
+}
+
 func startNetstack() {
-	s := nsstack.New(nsstack.Options{})
-	xenNet.s, xenNet.udp, xenNet.tcp = s, udp.New(s), tcp.New(s)
+	budget, conns := netLimits()
+	s := nsstack.New(nsstack.Options{MemoryBudget: budget})
+	xenNet.s, xenNet.udp, xenNet.tcp = s, udp.New(s), tcp.NewWithOptions(s, tcp.Options{MaxConnections: conns})
 	if err := s.AddNIC(loNIC, "lo", loopback.New(0)); err != nil {
 		netLog("lo: " + err.Error())
 	} else if err := s.AddAddress(loNIC, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
@@ -362,7 +414,7 @@ func tcpSocket(ctx context.Context, net string, family int, local, remote netip.
 		return nil, os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)
 	}
 	if !dial {
-		l, err := pr.Listen(local, 0, 0)
+		l, err := pr.Listen(local, 0, listenerBacklog())
 		if err != nil {
 			return nil, tcpErr("bind", err)
 		}

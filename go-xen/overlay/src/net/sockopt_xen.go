@@ -2,9 +2,9 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 
-// Socket options on xen map onto netstack endpoint settings: receive buffers of UDP
-// endpoints, and Nagle and keepalive of TCP connections. TCP's buffers are netstack's fixed
-// 1 MiB (window scaling, RFC 7323), so SetReadBuffer/SetWriteBuffer accept any size there.
+// Socket options on xen map onto netstack endpoint settings: receive queues of UDP
+// endpoints; buffer sizes (as SO_RCVBUF and SO_SNDBUF: a fixed receive window instead of
+// auto-tuning, a bound on unsent data), Nagle, linger and keepalive of TCP connections.
 
 package net
 
@@ -21,17 +21,23 @@ func setReadBuffer(fd *netFD, bytes int) error {
 	if bytes < 0 {
 		return syscall.EINVAL
 	}
-	if fd.ep != nil {
+	switch {
+	case fd.ep != nil:
 		fd.ep.SetReceiveBuffer(bytes)
+	case fd.tcp != nil:
+		fd.tcp.SetReceiveBuffer(bytes)
 	}
 	return nil
 }
 
-// setWriteBuffer accepts any size: netstack sends each datagram at once, and TCP's send
-// buffer is fixed.
+// setWriteBuffer bounds a TCP connection's unsent data; a UDP endpoint sends each datagram
+// at once and has no send queue to bound.
 func setWriteBuffer(fd *netFD, bytes int) error {
 	if bytes < 0 {
 		return syscall.EINVAL
+	}
+	if fd.tcp != nil {
+		fd.tcp.SetSendBuffer(bytes)
 	}
 	return nil
 }

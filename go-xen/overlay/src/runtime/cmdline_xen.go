@@ -10,6 +10,8 @@
 //	ip=ADDR/LEN  gw=ADDR     vif 0's address and gateway (net_xen.go); ipN= gwN= for vif N
 //	boottrace=1              the boot timeline (boottrace_xen.go)
 //	cwd=/DIR                 the initial working directory (syscall; default /)
+//	netbudget=SIZE           netstack's memory budget for data in flight (net_xen.go)
+//	netconns=N               the most TCP connections open at once (net_xen.go)
 //	env.KEY=VALUE            KEY=VALUE in the environment
 //	--                       the end of the kernel's words: all that follows is os.Args
 //
@@ -46,7 +48,7 @@ func xenIsKernelParam(word string) bool {
 		return false
 	}
 	switch key {
-	case "boottrace", "cwd":
+	case "boottrace", "cwd", "netbudget", "netconns":
 		return true
 	}
 	for _, p := range [...]string{"ip", "gw"} {

@@ -76,6 +76,11 @@ func Cmdline() string { return cmdline() }
 // command line's KEY=VALUE words the kernel keeps, runtime/cmdline_xen.go).
 func Param(key string) (string, bool) { return kernelParam(key) }
 
+// MemoryBytes is the domain's memory: start_info's nr_pages pages.
+func MemoryBytes() int64 {
+	return int64(*(*uint64)(unsafe.Pointer(startInfo() + StartInfoNrPages))) * PageSize
+}
+
 // Store returns the xenstore ring's virtual address and event channel; ok is false
 // when the domain has no xenstore (dom0 started without a toolstack).
 func Store() (ring uintptr, port Port, ok bool) {
