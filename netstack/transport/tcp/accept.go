@@ -173,7 +173,7 @@ func (e *Endpoint) established() {
 // Accept waits for an established connection. It fails with os.ErrDeadlineExceeded after
 // the read deadline and ErrClosed once the listener is closed.
 func (l *Endpoint) Accept() (*Endpoint, error) {
-	if isClosed(l.rd.wait()) { // a deadline in the past fails even with connections queued
+	if isClosed(l.rd.wait()) && !l.closedByUser() { // a deadline in the past fails even with connections queued
 		return nil, os.ErrDeadlineExceeded
 	}
 	pr := l.pr

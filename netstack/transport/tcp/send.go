@@ -110,7 +110,7 @@ func (e *Endpoint) output() {
 // Write queues b for sending, blocking while the send buffer is full. It returns early with
 // the count written on a deadline, a connection error or after CloseWrite (ErrBrokenPipe).
 func (e *Endpoint) Write(b []byte) (int, error) {
-	if isClosed(e.wd.wait()) { // a deadline in the past fails at once, as in Go's poller
+	if isClosed(e.wd.wait()) && !e.closedByUser() { // a deadline in the past fails at once, as in Go's poller
 		return 0, os.ErrDeadlineExceeded
 	}
 	pr := e.pr
@@ -155,7 +155,7 @@ func (e *Endpoint) Write(b []byte) (int, error) {
 // Read copies received bytes into b, blocking until some arrive. It returns io.EOF after the
 // peer's FIN and os.ErrDeadlineExceeded when the read deadline passes.
 func (e *Endpoint) Read(b []byte) (int, error) {
-	if isClosed(e.rd.wait()) { // a deadline in the past fails even with data buffered
+	if isClosed(e.rd.wait()) && !e.closedByUser() { // a deadline in the past fails even with data buffered
 		return 0, os.ErrDeadlineExceeded
 	}
 	pr := e.pr
@@ -248,6 +248,14 @@ func (e *Endpoint) shutdownLocked() error {
 // Close closes the endpoint. A listener stops and resets unaccepted connections. A
 // connection sends its FIN after the queued data and finishes closing in the background,
 // or is reset at once when received data was left unread (as Linux does).
+// closedByUser reports whether Close was called: that error comes before a deadline's, as
+// in Go's poller.
+func (e *Endpoint) closedByUser() bool {
+	e.pr.mu.Lock()
+	defer e.pr.mu.Unlock()
+	return e.userClosed
+}
+
 // SetAbortOnClose makes Close reset the connection at once, dropping unsent and unread data
 // (SO_LINGER with a zero timeout) instead of closing gracefully in the background.
 func (e *Endpoint) SetAbortOnClose(on bool) {

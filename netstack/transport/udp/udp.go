@@ -238,7 +238,15 @@ func (e *Endpoint) deliver(from netip.AddrPort, p *buffer.Packet) {
 // returns the payload length copied and the sender. It fails with os.ErrDeadlineExceeded
 // when the read deadline passes and ErrClosed once the endpoint is closed.
 func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
-	if isClosed(e.rd.wait()) { // a deadline in the past fails even with data queued, as in Go's poller
+	// As in Go's poller: a closed endpoint fails first, then a deadline in the past, even
+	// with data queued.
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		return 0, netip.AddrPort{}, ErrClosed
+	}
+	if isClosed(e.rd.wait()) {
 		return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
 	}
 	for {
