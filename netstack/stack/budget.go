@@ -68,6 +68,14 @@ func (b *Budget) TryGrow(n int) bool {
 	}
 }
 
+// Headroom is what TryGrow could still take: the bytes left below the tight threshold.
+func (b *Budget) Headroom() int64 {
+	if b.limit <= 0 {
+		return 1 << 62
+	}
+	return max(0, b.limit/4*3-b.used.Load())
+}
+
 // Release gives back n bytes charged before.
 func (b *Budget) Release(n int) {
 	if n > 0 {

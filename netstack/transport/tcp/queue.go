@@ -32,26 +32,37 @@ func (q *byteQueue) Bytes() []byte { return q.buf[q.head:] }
 func (q *byteQueue) Slice(off, n int) []byte { return q.buf[q.head+off : q.head+off+n] }
 
 // Room is how many bytes Append can take without passing limit queued bytes or moving more
-// than the dead space in front. Growing counts while the budget is not tight, and up to
-// minQueue even when it is: every queue is promised that much (as Linux promises each socket
-// tcp_rmem's minimum), so that one connection cannot starve while others hold the budget.
+// than the dead space in front. Growing counts as far as the budget has headroom before it is
+// tight, and up to minQueue even when it is: every queue is promised that much (as Linux
+// promises each socket tcp_rmem's minimum), so one connection cannot starve while others hold
+// the budget. A receive window offered from Room is thus one the budget can back.
 func (q *byteQueue) Room(limit int, budget *stack.Budget) int {
 	room := cap(q.buf) - len(q.buf)
 	if q.head >= q.Len() {
 		room += q.head
 	}
-	switch {
-	case cap(q.buf) < limit && !budget.Tight():
-		room = limit
-	case cap(q.buf) < minQueue:
-		room = max(room, min(minQueue, limit)-q.Len())
+	if cap(q.buf) < limit {
+		// Growing: as far as the budget can give before it is tight, and minQueue anyway.
+		grown := min(int64(limit), int64(cap(q.buf))+budget.Headroom())
+		room = max(room, int(grown)-q.Len(), min(minQueue, limit)-q.Len())
 	}
 	return max(0, min(room, limit-q.Len()))
 }
 
 // Append queues as much of b as fits within limit queued bytes and the budget, and returns
-// how much that was: a growing queue takes one doubling at a time.
+// how much that was.
+//
+// AppendPromised is Append for bytes the queue promised to take (a receive window already
+// offered): growing for them may use the whole budget, not only what lies below tight.
+func (q *byteQueue) AppendPromised(b []byte, limit int, budget *stack.Budget) int {
+	return q.appendBytes(b, limit, budget, true)
+}
+
 func (q *byteQueue) Append(b []byte, limit int, budget *stack.Budget) int {
+	return q.appendBytes(b, limit, budget, false)
+}
+
+func (q *byteQueue) appendBytes(b []byte, limit int, budget *stack.Budget, promised bool) int {
 	n := min(len(b), limit-q.Len())
 	if n <= 0 {
 		return 0
@@ -61,7 +72,7 @@ func (q *byteQueue) Append(b []byte, limit int, budget *stack.Budget) int {
 		switch {
 		case need <= cap(q.buf) && q.head >= q.Len():
 			q.compact()
-		case cap(q.buf) < limit && q.grow(limit, budget):
+		case cap(q.buf) < limit && q.grow(need, limit, budget, promised):
 		case q.head > 0:
 			q.compact() // at the limit, or no budget to grow: move rather than drop
 		}
@@ -79,25 +90,34 @@ func (q *byteQueue) compact() {
 	q.buf, q.head = q.buf[:l], 0
 }
 
-// grow moves the bytes into an array twice as large (at least minQueue, at most limit),
-// charging the difference. Growth past minQueue must leave the budget below tight
-// (Budget.TryGrow); up to minQueue a queue may take from the reserve that keeps Room's
-// promise to every queue.
-func (q *byteQueue) grow(limit int, budget *stack.Budget) bool {
-	size := min(max(2*cap(q.buf), minQueue), limit)
-	if size > minQueue && !budget.TryGrow(size-cap(q.buf)) {
-		size = min(minQueue, limit) // the promised minimum, from the reserve
+// grow moves the bytes into a larger array, charging the difference: one of need bytes
+// (what the caller wants to queue: a whole segment) or, failing that, twice the current size
+// (a writer's next step), at least minQueue and at most limit. Growth past minQueue must leave
+// the budget below tight (Budget.TryGrow) unless it is for promised bytes; up to minQueue a
+// queue may take from the reserve that keeps Room's promise to every queue.
+func (q *byteQueue) grow(need, limit int, budget *stack.Budget, promised bool) bool {
+	step := min(max(2*cap(q.buf), minQueue), limit)
+	if size := min(max(step, need), limit); promised && size > cap(q.buf) && budget.TryCharge(size-cap(q.buf)) {
+		q.moveTo(size)
+		return true
 	}
-	if size <= cap(q.buf) {
-		return false
+	for _, size := range [2]int{min(max(step, need), limit), step} {
+		if size > cap(q.buf) && size > minQueue && budget.TryGrow(size-cap(q.buf)) {
+			q.moveTo(size)
+			return true
+		}
 	}
-	if size == min(minQueue, limit) && !budget.TryCharge(size-cap(q.buf)) {
-		return false
+	if size := min(minQueue, limit); size > cap(q.buf) && budget.TryCharge(size-cap(q.buf)) {
+		q.moveTo(size)
+		return true
 	}
+	return false
+}
+
+func (q *byteQueue) moveTo(size int) {
 	nb := make([]byte, q.Len(), size)
 	copy(nb, q.buf[q.head:])
 	q.buf, q.head = nb, 0
-	return true
 }
 
 // Consume drops n bytes from the front; the array goes back when the queue empties.

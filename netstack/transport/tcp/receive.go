@@ -331,9 +331,10 @@ func (e *Endpoint) pruneOOO() bool {
 func (e *Endpoint) deliver(data []byte, fin bool) {
 	if len(data) > 0 {
 		if !e.userClosed {
-			n := e.rcvBuf.Append(data, e.rcvBufMax, e.pr.s.Budget())
+			// In-order data lies within the window offered: promised (queue.go).
+			n := e.rcvBuf.AppendPromised(data, e.rcvBufMax, e.pr.s.Budget())
 			if n < len(data) && e.pruneOOO() {
-				n += e.rcvBuf.Append(data[n:], e.rcvBufMax, e.pr.s.Budget())
+				n += e.rcvBuf.AppendPromised(data[n:], e.rcvBufMax, e.pr.s.Budget())
 			}
 			if n < len(data) {
 				// The stack's memory budget is spent: take what fit, drop the rest (the

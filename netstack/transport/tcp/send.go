@@ -209,7 +209,9 @@ func (e *Endpoint) windowUpdate(before int) {
 		adv = 0
 	}
 	now := e.rcvWindow() >> e.rcvScale << e.rcvScale
-	if now-adv >= 2*e.mss || now-adv >= e.rcvBufCur/2 || (adv < e.mss && now >= e.mss) {
+	// The buffer in RFC 9293's rule is what the window can reach now: under memory pressure
+	// that may be only the 4 KiB every queue is promised (queue.go), not rcvBufCur.
+	if buf := min(e.rcvBufCur, now+e.rcvBuf.Len()); now-adv >= 2*e.mss || now-adv >= buf/2 || (adv < e.mss && now >= e.mss) {
 		e.sendACK()
 	}
 }

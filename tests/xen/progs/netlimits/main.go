@@ -1,11 +1,12 @@
 // netlimits checks netstack's limits through package net on xen, over the loopback, with
 // netconns= and netbudget= from the command line: past the connection cap a dial fails (the
 // stack is full: ENOBUFS, as both ends of a loopback connection are its own), closing makes
-// room again, and SetReadBuffer and SetWriteBuffer work on TCP: 256 KiB through an 8 KiB
-// window arrive intact. The memory budget itself is tested on the host
-// (netstack/transport/tcp/budget_test.go).
+// room again; with netbudget=256K, writers of 3 MiB in all to readers that start late get
+// every byte through (both ends charge the one budget; netstack/transport/tcp/budget_test.go
+// has the rest); and SetReadBuffer and SetWriteBuffer work on TCP: 256 KiB through an 8 KiB
+// window arrive intact.
 //
-// Output: "conns: N full: true", "reopen: ok", "buffers: ok" or the error.
+// Output: "conns: N full: true", "reopen: ok", "budget: ok", "buffers: ok" or the error.
 package main
 
 import (
@@ -75,6 +76,50 @@ func main() {
 		servers[i].Close()
 	}
 	time.Sleep(100 * time.Millisecond)
+
+	// netbudget=256K: 3 writers of 1 MiB each to readers that wait 1 s, then read. Both
+	// ends charge the one budget; every byte arrives.
+	const size = 1 << 20
+	var pairs [][2]net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			fmt.Println("budget dial:", err)
+			os.Exit(1)
+		}
+		pairs = append(pairs, [2]net.Conn{c, <-accepted})
+	}
+	for i, p := range pairs {
+		go p[0].Write(data(i, size))
+	}
+	time.Sleep(time.Second)
+	results := make(chan error, 3)
+	for i, p := range pairs {
+		go func() {
+			p[1].SetReadDeadline(time.Now().Add(60 * time.Second))
+			got := make([]byte, size)
+			_, err := io.ReadFull(p[1], got)
+			if err == nil && !bytes.Equal(got, data(i, size)) {
+				err = fmt.Errorf("conn %d: data differs", i)
+			}
+			results <- err
+		}()
+	}
+	var failed error
+	for range 3 {
+		if err := <-results; err != nil {
+			failed = err
+		}
+	}
+	if failed != nil {
+		fmt.Println("budget:", failed)
+	} else {
+		fmt.Println("budget: ok")
+	}
+	for _, p := range pairs {
+		p[0].Close()
+		p[1].Close()
+	}
 
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err == nil {
