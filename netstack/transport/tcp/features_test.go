@@ -495,3 +495,26 @@ func fillSndBuf(e *Endpoint, n int) {
 		b = b[k:]
 	}
 }
+
+// TestScoreboardBounded: a peer SACKing every other byte of 1 MiB in flight leaves at most
+// maxScoreboard blocks, sorted and disjoint, and each update stays cheap.
+func TestScoreboardBounded(t *testing.T) {
+	b := func(a, z uint32) header.TCPSACKBlock { return header.TCPSACKBlock{Start: a, End: z} }
+	e := sbEndpoint(1 << 20)
+	for i := 0; i < 1<<19; i += 2 {
+		e.sbUpdate([]header.TCPSACKBlock{b(uint32(2*i+1), uint32(2*i+2))})
+	}
+	if len(e.sb) != maxScoreboard {
+		t.Fatalf("%d blocks, want %d", len(e.sb), maxScoreboard)
+	}
+	for k := 1; k < len(e.sb); k++ {
+		if !seqLT(e.sb[k-1].End, e.sb[k].Start) {
+			t.Fatalf("blocks %v and %v not sorted and disjoint", e.sb[k-1], e.sb[k])
+		}
+	}
+	// A block covering them all merges the scoreboard into one.
+	e.sbUpdate([]header.TCPSACKBlock{b(1, 1<<20)})
+	if len(e.sb) != 1 || e.sb[0] != b(1, 1<<20) {
+		t.Fatalf("after a covering block: %v", e.sb)
+	}
+}

@@ -143,34 +143,45 @@ func (e *Endpoint) sbUpdate(blocks []header.TCPSACKBlock) bool {
 	return changed
 }
 
+// maxScoreboard bounds the SACK scoreboard. A peer that SACKs scattered bytes could make it
+// as long as the data in flight, and every update linear in that; past the bound the highest
+// blocks are forgotten: their data counts as not SACKed and may be sent again, which is safe.
+const maxScoreboard = 128
+
+// sbInsert merges b into the scoreboard in place (sorted, disjoint, touching blocks merged)
+// and reports whether it told anything new.
 func (e *Endpoint) sbInsert(b header.TCPSACKBlock) bool {
-	for _, x := range e.sb {
-		if seqLE(x.Start, b.Start) && seqGE(x.End, b.End) {
-			return false
+	sb := e.sb
+	i := 0
+	for i < len(sb) && seqLT(sb[i].End, b.Start) {
+		i++
+	}
+	j := i
+	for j < len(sb) && seqLE(sb[j].Start, b.End) {
+		j++
+	}
+	if i < j {
+		m := header.TCPSACKBlock{Start: sb[i].Start, End: sb[j-1].End}
+		if seqLT(b.Start, m.Start) {
+			m.Start = b.Start
 		}
-	}
-	out := make([]header.TCPSACKBlock, 0, len(e.sb)+1)
-	placed := false
-	add := func(x header.TCPSACKBlock) {
-		if n := len(out); n > 0 && seqLE(x.Start, out[n-1].End) {
-			if seqGT(x.End, out[n-1].End) {
-				out[n-1].End = x.End
-			}
-			return
+		if seqGT(b.End, m.End) {
+			m.End = b.End
 		}
-		out = append(out, x)
-	}
-	for _, x := range e.sb {
-		if !placed && seqLT(b.Start, x.Start) {
-			add(b)
-			placed = true
+		if j == i+1 && m == sb[i] {
+			return false // already covered
 		}
-		add(x)
+		sb[i] = m
+		sb = append(sb[:i+1], sb[j:]...)
+	} else {
+		sb = append(sb, header.TCPSACKBlock{})
+		copy(sb[i+1:], sb[i:])
+		sb[i] = b
 	}
-	if !placed {
-		add(b)
+	if len(sb) > maxScoreboard {
+		sb = sb[:maxScoreboard]
 	}
-	e.sb = out
+	e.sb = sb
 	return true
 }
 
