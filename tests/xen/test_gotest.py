@@ -52,3 +52,17 @@ def test_std_quick_subset_passes_on_xen(toolchain, exec_env, tmp_path):
     print(proc.stdout, proc.stderr)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "3 passed, 0 failed" in proc.stdout
+
+
+def test_netfront_distrusts_its_backend(exec_env, repo):
+    """internal/xen/netfront against a fake netback over in-memory rings (backend_test.go):
+    tx ids out of range or answered twice, rx ids never posted, flags never negotiated, bad
+    lengths are counted and dropped; a producer index past what the backend was given stops
+    the device (Send: ErrBroken); nothing panics."""
+    proc = subprocess.run(["go", "test", "-exec", "go_xen_exec", "-count=1", "-v", "-run",
+                           "TestBackend", "internal/xen/netfront"], cwd=repo, env=exec_env,
+                          capture_output=True, text=True, timeout=900)
+    print(proc.stdout, proc.stderr)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in ("TestBackendTxIDs", "TestBackendTxProducerJump", "TestBackendRx"):
+        assert f"--- PASS: {name}" in proc.stdout, proc.stdout

@@ -77,6 +77,8 @@ var (
 	ErrClosed = errors.New("netfront: device closed")
 	// ErrFrameSize is returned by Send for an empty frame or one longer than MTU+18.
 	ErrFrameSize = errors.New("netfront: frame size out of range")
+	// ErrBroken is returned by Send once the backend broke the ring protocol.
+	ErrBroken = errors.New("netfront: backend broke the ring protocol; device stopped")
 )
 
 // Stats counts a device's traffic.
@@ -88,6 +90,11 @@ type Stats struct {
 	TxErrors          uint64 // tx responses with an error status
 	TxWaits           uint64 // times Send blocked on a full ring
 	Events            uint64 // event channel wake-ups
+	// BadResponses counts responses the backend should not have sent (an id out of range
+	// or not in flight, flags never negotiated); each is dropped. Broken is set once the
+	// backend moved a ring's producer past what it was given: the device stops.
+	BadResponses uint64
+	Broken       bool
 }
 
 // Device is one connected vif.
@@ -103,6 +110,8 @@ type Device struct {
 	backendChanged chan struct{} // the backend's state node changed
 
 	ringPages *gnttab.Pages // 0: tx sring, 1: rx sring
+	rings     [2]uintptr    // their addresses (tests point them at plain memory)
+	rxPage    func(id int) []byte
 	ringRefs  [2]gnttab.Ref
 	txBufs    *gnttab.Pages
 	rxBufs    *gnttab.Pages
@@ -110,7 +119,8 @@ type Device struct {
 	rxRefs    [rxSlots]gnttab.Ref
 
 	txMu      sync.Mutex
-	txFree    []uint16 // free tx slot ids
+	txFree    []uint16      // free tx slot ids
+	txBusy    [txSlots]bool // slots handed to the backend, not yet answered
 	txReqProd uint32
 	txRspCons uint32
 	txSpace   chan struct{} // signalled when slots were freed
@@ -118,7 +128,7 @@ type Device struct {
 	rxKick    chan struct{} // loop -> rxLoop: the port fired
 	rxReqProd uint32
 	rxRspCons uint32
-	rxPending []byte // a frame continued with NETRXF_more_data
+	rxPosted  [rxSlots]bool // rx pages handed to the backend, not yet answered
 
 	recvMu sync.Mutex
 	recv   func([]byte)
@@ -130,7 +140,8 @@ type Device struct {
 
 	rxFrames, rxBytes, rxErrors, rxDropped atomic.Uint64
 	txFrames, txBytes, txErrors, txWaits   atomic.Uint64
-	events                                 atomic.Uint64
+	events, badResponses                   atomic.Uint64
+	broken                                 atomic.Bool
 }
 
 // Devices returns the indices of the domain's vifs (from xenstore device/vif), sorted.
@@ -286,8 +297,8 @@ func (d *Device) waitBackend(ok func(int) bool) (int, error) {
 }
 
 // Ring layout helpers (xen/include/public/io/ring.h).
-func (d *Device) txRing() uintptr { return d.ringPages.Addr(0) }
-func (d *Device) rxRing() uintptr { return d.ringPages.Addr(1) }
+func (d *Device) txRing() uintptr { return d.rings[0] }
+func (d *Device) rxRing() uintptr { return d.rings[1] }
 
 func u32(a uintptr) *uint32 { return (*uint32)(unsafe.Pointer(a)) }
 func u16(a uintptr) *uint16 { return (*uint16)(unsafe.Pointer(a)) }
@@ -304,6 +315,8 @@ func (d *Device) setupRings() error {
 	d.ringPages = gnttab.AllocPages(2)
 	d.txBufs = gnttab.AllocPages(txSlots)
 	d.rxBufs = gnttab.AllocPages(rxSlots)
+	d.rings = [2]uintptr{d.ringPages.Addr(0), d.ringPages.Addr(1)}
+	d.rxPage = d.rxBufs.Bytes
 	for _, r := range []uintptr{d.txRing(), d.rxRing()} {
 		// SHARED_RING_INIT: producers 0, event thresholds 1.
 		*u32(r + xen.SringReqEvent) = 1
@@ -332,6 +345,7 @@ func (d *Device) setupRings() error {
 		e := rxEntry(ring, d.rxReqProd)
 		*u16(e + xen.NetifRxRequestID) = uint16(i)
 		*u32(e + xen.NetifRxRequestGref) = uint32(d.rxRefs[i])
+		d.rxPosted[i] = true
 		d.rxReqProd++
 	}
 	atomic.StoreUint32(u32(ring+xen.SringReqProd), d.rxReqProd)
@@ -400,6 +414,10 @@ func (d *Device) Send(frame []byte) error {
 			return ErrClosed
 		default:
 		}
+		if d.broken.Load() {
+			d.txMu.Unlock()
+			return ErrBroken
+		}
 		if len(d.txFree) == 0 {
 			d.reclaimTx()
 		}
@@ -416,6 +434,7 @@ func (d *Device) Send(frame []byte) error {
 	}
 	id := d.txFree[len(d.txFree)-1]
 	d.txFree = d.txFree[:len(d.txFree)-1]
+	d.txBusy[id] = true
 	copy(d.txBufs.Bytes(int(id)), frame)
 	ring := d.txRing()
 	e := txEntry(ring, d.txReqProd)
@@ -445,22 +464,38 @@ func push(ring uintptr, old, new uint32) bool {
 	return new-ev < new-old
 }
 
-// reclaimTx frees the slots of answered tx requests; d.txMu is held.
+// reclaimTx frees the slots of answered tx requests; d.txMu is held. Nothing from the
+// backend is trusted: a producer index past the requests it was given stops the device, and
+// a response whose id is out of range or not in flight is counted and dropped, so that a slot
+// is never freed twice (two frames would share a page) and no index leaves its array.
 func (d *Device) reclaimTx() {
+	if d.broken.Load() {
+		return
+	}
 	ring := d.txRing()
 	freed := false
 	for {
 		prod := atomic.LoadUint32(u32(ring + xen.SringRspProd))
+		if prod-d.txRspCons > d.txReqProd-d.txRspCons {
+			d.breakDevice("tx response producer ahead of the requests")
+			return
+		}
 		for ; d.txRspCons != prod; d.txRspCons++ {
 			e := txEntry(ring, d.txRspCons)
 			status := int16(*u16(e + xen.NetifTxResponseStatus))
 			if status == xen.NETIF_RSP_NULL {
 				continue
 			}
+			id := *u16(e + xen.NetifTxResponseID)
+			if int(id) >= txSlots || !d.txBusy[id] {
+				d.badResponses.Add(1)
+				continue
+			}
 			if status != xen.NETIF_RSP_OKAY {
 				d.txErrors.Add(1)
 			}
-			d.txFree = append(d.txFree, *u16(e + xen.NetifTxResponseID))
+			d.txBusy[id] = false
+			d.txFree = append(d.txFree, id)
 			freed = true
 		}
 		// RING_FINAL_CHECK_FOR_RESPONSES: ask for an event at the next response, then
@@ -475,6 +510,19 @@ func (d *Device) reclaimTx() {
 		case d.txSpace <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// breakDevice stops the device for good after the backend broke the ring protocol: it is
+// reported once, senders get ErrBroken, nothing more is read from the rings.
+func (d *Device) breakDevice(why string) {
+	if d.broken.Swap(true) {
+		return
+	}
+	println("netfront: vif" + strconv.Itoa(d.index) + ": " + why + ": device stopped")
+	select {
+	case d.txSpace <- struct{}{}:
+	default:
 	}
 }
 
@@ -514,28 +562,40 @@ func (d *Device) rxLoop() {
 	}
 }
 
-// receive consumes rx responses, delivers the frames and gives the pages back.
+// receive consumes rx responses, delivers the frames and gives the pages back. As for tx,
+// a producer index past the pages posted stops the device, and a response for an id out of
+// range or not posted is counted and dropped (never re-posted: a page is the backend's at
+// most once).
 func (d *Device) receive() {
+	if d.broken.Load() {
+		return
+	}
 	ring := d.rxRing()
 	old := d.rxReqProd
 	for {
 		prod := atomic.LoadUint32(u32(ring + xen.SringRspProd))
+		if prod-d.rxRspCons > d.rxReqProd-d.rxRspCons {
+			d.breakDevice("rx response producer ahead of the pages posted")
+			return
+		}
 		for ; d.rxRspCons != prod; d.rxRspCons++ {
 			e := rxEntry(ring, d.rxRspCons)
 			id := *u16(e + xen.NetifRxResponseID)
 			off := int(*u16(e + xen.NetifRxResponseOffset))
 			flags := *u16(e + xen.NetifRxResponseFlags)
 			status := int(int16(*u16(e + xen.NetifRxResponseStatus)))
-			if int(id) < rxSlots {
-				d.rxFrame(int(id), off, flags, status)
-				// Re-post the same page (and grant) in the next request slot.
-				q := rxEntry(ring, d.rxReqProd)
-				*u16(q + xen.NetifRxRequestID) = id
-				*u32(q + xen.NetifRxRequestGref) = uint32(d.rxRefs[id])
-				d.rxReqProd++
-			} else {
-				d.rxErrors.Add(1)
+			if int(id) >= rxSlots || !d.rxPosted[id] {
+				d.badResponses.Add(1)
+				continue
 			}
+			d.rxPosted[id] = false
+			d.rxFrame(int(id), off, flags, status)
+			// Re-post the same page (and grant) in the next request slot.
+			q := rxEntry(ring, d.rxReqProd)
+			*u16(q + xen.NetifRxRequestID) = id
+			*u32(q + xen.NetifRxRequestGref) = uint32(d.rxRefs[id])
+			d.rxPosted[id] = true
+			d.rxReqProd++
 		}
 		atomic.StoreUint32(u32(ring+xen.SringRspEvent), d.rxRspCons+1)
 		if atomic.LoadUint32(u32(ring+xen.SringRspProd)) == d.rxRspCons {
@@ -547,20 +607,20 @@ func (d *Device) receive() {
 	}
 }
 
+// rxFrame delivers the frame in page id at off. feature-sg and GSO were never offered, so
+// every frame is one response: a continuation (NETRXF_more_data) or an extra-info segment is
+// the backend's error, counted and dropped like a bad status, offset or length.
 func (d *Device) rxFrame(id, off int, flags uint16, status int) {
-	if status <= 0 || off+status > xen.PageSize || flags&xen.NETRXF_extra_info != 0 {
-		// Errors, and extra-info segments we never negotiated (GSO).
+	if flags&(xen.NETRXF_more_data|xen.NETRXF_extra_info) != 0 {
+		d.badResponses.Add(1)
+		return
+	}
+	if status <= 0 || off+status > xen.PageSize || status > maxFrame {
 		d.rxErrors.Add(1)
-		d.rxPending = d.rxPending[:0]
 		return
 	}
-	d.rxPending = append(d.rxPending, d.rxBufs.Bytes(id)[off:off+status]...)
-	if flags&xen.NETRXF_more_data != 0 {
-		return
-	}
-	frame := make([]byte, len(d.rxPending))
-	copy(frame, d.rxPending)
-	d.rxPending = d.rxPending[:0]
+	frame := make([]byte, status)
+	copy(frame, d.rxPage(id)[off:off+status])
 	d.rxFrames.Add(1)
 	d.rxBytes.Add(uint64(len(frame)))
 	d.recvMu.Lock()
@@ -610,7 +670,7 @@ func (d *Device) Stats() Stats {
 		RxErrors: d.rxErrors.Load(), RxDropped: d.rxDropped.Load(),
 		TxFrames: d.txFrames.Load(), TxBytes: d.txBytes.Load(),
 		TxErrors: d.txErrors.Load(), TxWaits: d.txWaits.Load(),
-		Events: d.events.Load(),
+		Events: d.events.Load(), BadResponses: d.badResponses.Load(), Broken: d.broken.Load(),
 	}
 }
 
@@ -654,7 +714,7 @@ func (d *Device) flushTx(limit time.Duration) {
 		d.reclaimTx()
 		inFlight := txSlots - len(d.txFree)
 		d.txMu.Unlock()
-		if inFlight == 0 || !time.Now().Before(end) {
+		if inFlight == 0 || d.broken.Load() || !time.Now().Before(end) {
 			return
 		}
 	}
