@@ -54,15 +54,20 @@ def test_std_quick_subset_passes_on_xen(toolchain, exec_env, tmp_path):
     assert "3 passed, 0 failed" in proc.stdout
 
 
-def test_netfront_distrusts_its_backend(exec_env, repo):
+def test_drivers_distrust_their_backends(exec_env, repo):
     """internal/xen/netfront against a fake netback over in-memory rings (backend_test.go):
     tx ids out of range or answered twice, rx ids never posted, flags never negotiated, bad
     lengths are counted and dropped; a producer index past what the backend was given stops
-    the device (Send: ErrBroken); nothing panics."""
+    the device (Send: ErrBroken). internal/xen/xenstore against a fake xenstored: a producer
+    a ring ahead or a header past XENSTORE_PAYLOAD_MAX stops the client (ErrBroken), an
+    unanswered request times out, a watch's queue is bounded. Nothing panics."""
     proc = subprocess.run(["go", "test", "-exec", "go_xen_exec", "-count=1", "-v", "-run",
-                           "TestBackend", "internal/xen/netfront"], cwd=repo, env=exec_env,
+                           "TestBackend|TestStore", "internal/xen/netfront",
+                           "internal/xen/xenstore"], cwd=repo, env=exec_env,
                           capture_output=True, text=True, timeout=900)
     print(proc.stdout, proc.stderr)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for name in ("TestBackendTxIDs", "TestBackendTxProducerJump", "TestBackendRx"):
+    for name in ("TestBackendTxIDs", "TestBackendTxProducerJump", "TestBackendRx",
+                 "TestStoreOversizedHeader", "TestStoreProducerJump",
+                 "TestStoreWatchQueueBounded", "TestStoreRequestTimeout"):
         assert f"--- PASS: {name}" in proc.stdout, proc.stdout

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -37,6 +38,7 @@ const (
 	typeRm         = 13
 	typeWatchEvent = 15
 	typeError      = 16
+	typeBroken     = 1 << 31 // not on the wire: the reader stopped (breakClient)
 )
 
 // Ring layout (struct xenstore_domain_interface).
@@ -54,6 +56,18 @@ const (
 
 // ErrNoXenstore is returned when the domain has no xenstore ring (e.g. a bare dom0).
 var ErrNoXenstore = errors.New("xenstore: this domain has no xenstore ring")
+
+// ErrBroken is returned once xenstored broke the ring protocol (a producer index past the
+// ring, a message longer than XENSTORE_PAYLOAD_MAX): nothing more is read from the ring.
+var ErrBroken = errors.New("xenstore: xenstored broke the ring protocol")
+
+// requestTimeout bounds the wait for a reply; a request unanswered by then fails with
+// ETIMEDOUT (a reply that comes later is dropped).
+var requestTimeout = 30 * time.Second
+
+// maxWatchQueue bounds the changes queued for one watch and not yet taken by Next; past it
+// the oldest are dropped (a watch says "look again", so a consumer loses no state by it).
+const maxWatchQueue = 64
 
 // Error is an error reply from xenstored, e.g. "ENOENT".
 type Error struct {
@@ -85,6 +99,7 @@ type Client struct {
 	watches map[string]*Watch
 	nextID  uint32
 	nextTok atomic.Uint32
+	broken  atomic.Bool // the reader stopped (ErrBroken)
 }
 
 var (
@@ -120,12 +135,19 @@ func newClient(ring uintptr, port xen.Port) *Client {
 
 func (c *Client) u32(off uintptr) *uint32 { return (*uint32)(unsafe.Pointer(c.ring + off)) }
 
-// reader runs for the life of the domain, draining the rsp ring.
+// reader runs for the life of the domain, draining the rsp ring. Nothing xenstored writes
+// is trusted: a producer more than a ring ahead or a header announcing more than
+// XENSTORE_PAYLOAD_MAX bytes stops the client (every waiting request fails with ErrBroken),
+// so the buffer never holds more than one ring and one message.
 func (c *Client) reader() {
 	var buf []byte
 	for {
 		cons := atomic.LoadUint32(c.u32(offRspCons))
 		prod := atomic.LoadUint32(c.u32(offRspProd))
+		if prod-cons > ringSize {
+			c.breakClient()
+			return
+		}
 		for ; cons != prod; cons++ {
 			buf = append(buf, *(*byte)(unsafe.Pointer(c.ring + offRsp + uintptr(cons%ringSize))))
 		}
@@ -133,6 +155,10 @@ func (c *Client) reader() {
 		c.port.Notify()
 		for len(buf) >= headerSize {
 			n := le32(buf[12:])
+			if n > payloadMax {
+				c.breakClient()
+				return
+			}
 			if len(buf) < headerSize+int(n) {
 				break
 			}
@@ -141,6 +167,9 @@ func (c *Client) reader() {
 			c.dispatch(le32(buf[0:]), le32(buf[4:]), msg)
 			buf = buf[headerSize+int(n):]
 		}
+		if len(buf) == 0 {
+			buf = nil
+		}
 		select {
 		case c.space <- struct{}{}:
 		default:
@@ -148,6 +177,23 @@ func (c *Client) reader() {
 		if atomic.LoadUint32(c.u32(offRspProd)) == cons {
 			c.port.Wait()
 		}
+	}
+}
+
+// breakClient stops the client after xenstored broke the ring protocol.
+func (c *Client) breakClient() {
+	println("xenstore: xenstored broke the ring protocol: client stopped")
+	c.broken.Store(true)
+	c.mu.Lock()
+	pending := c.pending
+	c.pending = make(map[uint32]chan reply)
+	c.mu.Unlock()
+	for _, ch := range pending {
+		ch <- reply{typ: typeBroken}
+	}
+	select {
+	case c.space <- struct{}{}:
+	default:
 	}
 }
 
@@ -189,6 +235,9 @@ func (c *Client) write(b []byte) {
 		b = b[n:]
 		if len(b) > 0 {
 			<-c.space
+			if c.broken.Load() {
+				return
+			}
 		}
 	}
 }
@@ -199,6 +248,10 @@ func (c *Client) request(typ, tx uint32, op, path string, payload []byte) ([]byt
 	}
 	ch := make(chan reply, 1)
 	c.mu.Lock()
+	if c.broken.Load() {
+		c.mu.Unlock()
+		return nil, ErrBroken
+	}
 	c.nextID++
 	id := c.nextID
 	c.pending[id] = ch
@@ -214,7 +267,20 @@ func (c *Client) request(typ, tx uint32, op, path string, payload []byte) ([]byt
 	c.write(msg)
 	c.wmu.Unlock()
 
-	r := <-ch
+	var r reply
+	t := time.NewTimer(requestTimeout)
+	select {
+	case r = <-ch:
+		t.Stop()
+	case <-t.C:
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+		return nil, &Error{op, path, "ETIMEDOUT"}
+	}
+	if r.typ == typeBroken {
+		return nil, ErrBroken
+	}
 	if r.typ == typeError {
 		return nil, &Error{op, path, strings.TrimRight(string(r.payload), "\x00")}
 	}
@@ -343,6 +409,10 @@ func (c *Client) Watch(path string) (*Watch, error) {
 
 func (w *Watch) post(path string) {
 	w.mu.Lock()
+	if len(w.queue) >= maxWatchQueue {
+		copy(w.queue, w.queue[1:])
+		w.queue = w.queue[:len(w.queue)-1]
+	}
 	w.queue = append(w.queue, path)
 	w.mu.Unlock()
 	select {
