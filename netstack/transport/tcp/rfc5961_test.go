@@ -18,7 +18,7 @@ var macA, macB = header.LinkAddr{2, 0, 0, 0, 0, 1}, header.LinkAddr{2, 0, 0, 0, 
 
 // connected returns an established client endpoint on stack A (whose link is ea) and the
 // server endpoint on B, over a wire.
-func connected(t *testing.T) (c, s *Endpoint, ea *channel.Endpoint) {
+func connected(t testing.TB) (c, s *Endpoint, ea *channel.Endpoint) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	mk := func(mac header.LinkAddr, addr string) (*Protocol, *channel.Endpoint) {
