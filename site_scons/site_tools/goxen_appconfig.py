@@ -49,6 +49,7 @@ def GoxenUsage(env):
             "    bench                unikernels against their Linux baselines (build/bench)\n"
             "    gotest               the std packages' own tests inside Xen (build/gotest)\n"
             "    soak                 long TCP runs under faults, left out of test\n"
+            "    fuzz                 every Go fuzz target (GOXEN_FUZZTIME each, default 60s)\n"
             "    testbed, shim        the test bed's dom0 images; the boot shim object\n"
             "Variables: ./scons --help")
 

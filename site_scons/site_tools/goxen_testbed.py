@@ -73,6 +73,21 @@ def GoxenGotest(env, toolchain, alias="gotest"):
     return node
 
 
+def _run_fuzz(target, source, env):
+    cmd = env.subst("$GOXEN_FUZZCOM", target=target, source=source)
+    return subprocess.call(cmd, shell=True, cwd=env.subst("$GOXEN_SRC"),
+                           env=dict(os.environ, PYTHONPATH=str(paths.REPO / "site_scons")))
+
+
+def GoxenFuzz(env, alias="fuzz"):
+    """The Go fuzz targets (goxen.fuzz), each for $GOXEN_FUZZTIME (60s), corpus in build/fuzz."""
+    node = env.Alias(alias, [], SCons.Action.Action(
+        _run_fuzz, strfunction=lambda target, source, env: "  FUZZ    the Go fuzz targets",
+        varlist=["GOXEN_FUZZCOM"]))
+    env.AlwaysBuild(node)
+    return node
+
+
 def generate(env, **kw):
     py = paths.VENV / "bin" / "python"
     env.SetDefault(
@@ -82,6 +97,7 @@ def generate(env, **kw):
         GOXEN_PYTEST_FLAGS=["-v"],
         GOXEN_TESTCOM="$GOXEN_PYTHON -m pytest $GOXEN_PYTEST_FLAGS $GOXEN_TESTS",
         GOXEN_GOTESTCOM="$GOXEN_PYTHON -m goxen.gotest",
+        GOXEN_FUZZCOM="$GOXEN_PYTHON -m goxen.fuzz",
         GOXEN_SOAK_TESTS=["tests/host/"],
         GOXEN_SOAKCOM="$GOXEN_PYTHON -m pytest $GOXEN_PYTEST_FLAGS -s -m soak $GOXEN_SOAK_TESTS",
     )
@@ -90,6 +106,7 @@ def generate(env, **kw):
     env.AddMethod(GoxenTest, "GoxenTest")
     env.AddMethod(GoxenGotest, "GoxenGotest")
     env.AddMethod(GoxenSoak, "GoxenSoak")
+    env.AddMethod(GoxenFuzz, "GoxenFuzz")
 
 
 def exists(env):
