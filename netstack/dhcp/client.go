@@ -147,6 +147,9 @@ func (c *Client) Acquire(ctx context.Context) (Lease, error) {
 	if err != nil {
 		return Lease{}, err
 	}
+	if !usableAddr(offer.YIAddr()) {
+		return Lease{}, errors.New("dhcp: server offered an unusable address " + offer.YIAddr().String())
+	}
 	oo := offer.Options()
 	c.cfg.Logf("dhcp: offer %v from %v", offer.YIAddr(), netip.AddrFrom4([4]byte(append(oo[OptServerID], 0, 0, 0, 0)[:4])))
 	opts := append(c.baseOptions(Request), addrOpt(OptRequestedIP, offer.YIAddr()))
@@ -188,22 +191,51 @@ func (c *Client) renew(ctx context.Context, dst netip.Addr) (Lease, error) {
 	return c.apply(ack)
 }
 
-// apply installs the ACK's configuration, replacing the previous lease's.
-func (c *Client) apply(ack Message) (Lease, error) {
+// Limits on what a server may set (RFC 2131 4.4.5 gives the defaults): a lease shorter than
+// minLease is taken as minLease, and T1/T2 that are missing, below minRenew, out of order or
+// past the lease fall back to 1/2 and 7/8 of it, so no server can make the client renew in
+// a loop.
+const (
+	minLease = 2 * time.Second
+	minRenew = time.Second
+)
+
+// usableAddr reports whether a may be a host's own unicast address: not unspecified,
+// loopback, multicast, limited broadcast or reserved (240/4).
+func usableAddr(a netip.Addr) bool {
+	return a.Is4() && !a.IsUnspecified() && !a.IsLoopback() && !a.IsMulticast() && a.As4()[0] < 240
+}
+
+// leaseFrom reads an OFFER's or ACK's lease, distrusting the server: an unusable address is
+// an error; a mask that is not contiguous is ignored (/24); a router that is not a usable
+// address in the lease's subnet, other than the lease's own, is ignored; times are bounded as
+// above.
+func leaseFrom(ack Message) (Lease, error) {
+	if !usableAddr(ack.YIAddr()) {
+		return Lease{}, errors.New("dhcp: server offered an unusable address " + ack.YIAddr().String())
+	}
 	o := ack.Options()
 	bits := 24
 	if m := o[OptSubnetMask]; len(m) == 4 {
-		bits = 0
-		for v := binary.BigEndian.Uint32(m); v&0x80000000 != 0; v <<= 1 {
-			bits++
+		v := binary.BigEndian.Uint32(m)
+		n := 0
+		for ; v&0x80000000 != 0; v <<= 1 {
+			n++
+		}
+		if v == 0 && n > 0 { // contiguous
+			bits = n
 		}
 	}
 	l := Lease{Addr: netip.PrefixFrom(ack.YIAddr(), bits), Acquired: time.Now()}
 	if r := o[OptRouter]; len(r) >= 4 {
-		l.Router = netip.AddrFrom4([4]byte(r[:4]))
+		if gw := netip.AddrFrom4([4]byte(r[:4])); usableAddr(gw) && gw != l.Addr.Addr() && l.Addr.Masked().Contains(gw) {
+			l.Router = gw
+		}
 	}
 	for d := o[OptDNS]; len(d) >= 4; d = d[4:] {
-		l.DNS = append(l.DNS, netip.AddrFrom4([4]byte(d[:4])))
+		if a := netip.AddrFrom4([4]byte(d[:4])); usableAddr(a) {
+			l.DNS = append(l.DNS, a)
+		}
 	}
 	if s := o[OptServerID]; len(s) == 4 {
 		l.Server = netip.AddrFrom4([4]byte(s))
@@ -212,12 +244,22 @@ func (c *Client) apply(ack Message) (Lease, error) {
 	if l.Duration == 0 {
 		l.Duration = time.Hour
 	}
+	l.Duration = max(l.Duration, minLease)
 	var ok bool
-	if l.T1, ok = durOpt(o[OptT1]); !ok {
+	if l.T1, ok = durOpt(o[OptT1]); !ok || l.T1 < minRenew || l.T1 >= l.Duration {
 		l.T1 = l.Duration / 2
 	}
-	if l.T2, ok = durOpt(o[OptT2]); !ok {
-		l.T2 = l.Duration * 7 / 8
+	if l.T2, ok = durOpt(o[OptT2]); !ok || l.T2 <= l.T1 || l.T2 >= l.Duration {
+		l.T2 = max(l.Duration*7/8, l.T1)
+	}
+	return l, nil
+}
+
+// apply installs the ACK's configuration, replacing the previous lease's.
+func (c *Client) apply(ack Message) (Lease, error) {
+	l, err := leaseFrom(ack)
+	if err != nil {
+		return Lease{}, err
 	}
 	c.unapply()
 	if err := c.s.AddAddress(c.cfg.NIC, l.Addr); err != nil {
@@ -252,6 +294,7 @@ func (c *Client) Run(ctx context.Context) error {
 		if !c.lease.Addr.IsValid() {
 			if _, err := c.Acquire(ctx); err != nil {
 				c.cfg.Logf("dhcp: %v", err)
+				sleep(ctx, minRenew) // a server answering nonsense at once gets no flood back
 				continue
 			}
 		}

@@ -130,3 +130,47 @@ func TestAcquireAndRenew(t *testing.T) {
 		t.Fatalf("renewal ciaddr %v", ci)
 	}
 }
+
+// TestLeaseDistrustsTheServer: what a hostile or broken server puts in an ACK is bounded.
+func TestLeaseDistrustsTheServer(t *testing.T) {
+	u32 := func(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+	ack := func(yiaddr string, opts ...Option) Message {
+		f := Fields{Op: 2, XID: 1, YIAddr: netip.MustParseAddr(yiaddr), Options: append([]Option{{OptMsgType, []byte{Ack}}}, opts...)}
+		m := make(Message, f.Size())
+		m.Encode(&f)
+		return m
+	}
+	for _, a := range []string{"0.0.0.0", "127.0.0.1", "224.0.0.1", "255.255.255.255", "240.0.0.1"} {
+		if _, err := leaseFrom(ack(a)); err == nil {
+			t.Errorf("address %s accepted", a)
+		}
+	}
+	// T1 = 0 would renew in a loop; T2 before T1 and T1 past the lease are nonsense.
+	for _, tc := range []struct {
+		lease, t1, t2      uint32
+		wantT1, wantT2, wd time.Duration
+	}{
+		{3600, 0, 0, 1800 * time.Second, 3150 * time.Second, 3600 * time.Second},
+		{3600, 3000, 100, 3000 * time.Second, 3150 * time.Second, 3600 * time.Second},
+		{3600, 9999, 9999, 1800 * time.Second, 3150 * time.Second, 3600 * time.Second},
+		{1, 0, 0, time.Second, 1750 * time.Millisecond, 2 * time.Second}, // at least minLease
+	} {
+		l, err := leaseFrom(ack("10.0.0.5", Option{OptLeaseTime, u32(tc.lease)}, Option{OptT1, u32(tc.t1)}, Option{OptT2, u32(tc.t2)}))
+		if err != nil || l.T1 != tc.wantT1 || l.T2 != tc.wantT2 || l.Duration != tc.wd {
+			t.Errorf("lease %d T1 %d T2 %d: got T1 %v T2 %v lease %v (%v)", tc.lease, tc.t1, tc.t2, l.T1, l.T2, l.Duration, err)
+		}
+	}
+	// A mask with holes is ignored (/24); a router outside the subnet or equal to the
+	// address, or unusable DNS servers, are left out.
+	l, err := leaseFrom(ack("10.0.0.5", Option{OptSubnetMask, []byte{255, 0, 255, 0}},
+		addrOpt(OptRouter, netip.MustParseAddr("192.168.1.1")), Option{OptDNS, []byte{0, 0, 0, 0, 10, 0, 0, 53}}))
+	if err != nil || l.Addr.Bits() != 24 || l.Router.IsValid() || len(l.DNS) != 1 {
+		t.Fatalf("lease %+v, %v", l, err)
+	}
+	if l, _ := leaseFrom(ack("10.0.0.5", addrOpt(OptRouter, netip.MustParseAddr("10.0.0.5")))); l.Router.IsValid() {
+		t.Fatal("the lease's own address taken as router")
+	}
+	if l, _ := leaseFrom(ack("10.0.0.5", Option{OptSubnetMask, []byte{255, 255, 0, 0}}, addrOpt(OptRouter, netip.MustParseAddr("10.0.200.1")))); l.Addr.Bits() != 16 || !l.Router.IsValid() {
+		t.Fatalf("a good mask and router: %+v", l)
+	}
+}

@@ -140,3 +140,53 @@ def test_kvstore_answers_an_oversized_set_at_once(testbed, kvstore):
     out = _ns_python(testbed, HUGE_SET, ip)
     assert "reply b'SERVER_ERROR object too large for cache\\r\\n'" in out
     assert "other b'STORED\\r\\nVALUE k 0 2\\r\\nok\\r\\nEND\\r\\n'" in out
+
+
+# Runs inside the namespace: opens N TCP connections to kvstore and keeps them open (idle),
+# then checks a normal client; prints counts and the replies the late connections got.
+MANY_CONNS = r"""
+import resource, socket, sys, time
+ip, n = sys.argv[1], int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 100, n + 100))
+conns, errors, t = [], {}, time.monotonic()
+for i in range(n):
+    try:
+        conns.append(socket.create_connection((ip, 11211), timeout=10))
+    except OSError as e:
+        errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
+print("opened", len(conns), "errors", errors, "in %.1f s" % (time.monotonic() - t), flush=True)
+# The late ones (past kvstore's 1024) got memcached's error and were closed.
+replies = {}
+for c in conns[-200:]:
+    c.settimeout(5)
+    try:
+        r = c.recv(100)
+    except OSError as e:
+        r = type(e).__name__.encode()
+    replies[r] = replies.get(r, 0) + 1
+print("late replies", replies, flush=True)
+s = socket.create_connection((ip, 11211), timeout=30)
+s.sendall(b"set k 0 0 5\r\nhello\r\nget k\r\n")
+print("normal", s.makefile("rb").read(len(b"STORED\r\nVALUE k 0 5\r\nhello\r\nEND\r\n")), flush=True)
+# The early ones are still served.
+c = conns[0]
+c.settimeout(30)
+c.sendall(b"version\r\n")
+print("early", c.recv(100)[:8], flush=True)
+"""
+
+
+def test_kvstore_survives_5000_idle_connections(testbed, kvstore):
+    """Issue 14: 5,000 idle TCP connections to kvstore in 64 MB: the guest stays up and answers
+    ping, connections past kvstore's cap (1024) get memcached's `ERROR Too many open
+    connections`, a normal client gets correct answers and an early connection is still
+    served."""
+    dom, ip, line = kvstore
+    out = _ns_python(testbed, MANY_CONNS, ip, "5000", timeout=600)
+    m = re.search(r"^opened (\d+) errors", out, re.M)
+    assert m and int(m.group(1)) >= 4000, out
+    assert "ERROR Too many open connections" in out, out
+    assert "normal b'STORED\\r\\nVALUE k 0 5\\r\\nhello\\r\\nEND\\r\\n'" in out, out
+    assert "early b'VERSION '" in out, out
+    testbed.ping(ip, timeout=30)
+    assert "fatal error" not in dom.console, dom.console[-3000:]
