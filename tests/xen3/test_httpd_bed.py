@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -150,3 +151,50 @@ def test_httpd_answers_while_a_handler_burns_cpu(testbed, domu, kernel, config):
         assert len(stacks) >= 50 and hot >= len(stacks) * 0.5
     finally:
         burn.communicate(timeout=150)
+
+
+# Runs inside the namespace: a keep-alive client first, then N idle TCP connections kept open,
+# then the keep-alive client again and (after the idle ones close) a new one. Prints results.
+IDLE_CONNS = r"""
+import http.client, resource, socket, sys, time
+ip, n = sys.argv[1], int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 100, n + 100))
+def get(c):
+    c.request("GET", "/")
+    r = c.getresponse()
+    return r.status, len(r.read())
+keep = http.client.HTTPConnection(ip, 80, timeout=60)
+print("before", get(keep), flush=True)
+conns, errors, t = [], {}, time.monotonic()
+for i in range(n):
+    try:
+        conns.append(socket.create_connection((ip, 80), timeout=10))
+    except OSError as e:
+        errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
+print("opened", len(conns), "errors", errors, "in %.1f s" % (time.monotonic() - t), flush=True)
+print("during", get(keep), flush=True)
+for c in conns:
+    c.close()
+time.sleep(3)
+print("after", get(http.client.HTTPConnection(ip, 80, timeout=60)), flush=True)
+"""
+
+
+def test_httpd_survives_5000_idle_connections(testbed, domu, kernel, config):
+    """Issue 14: 5,000 idle TCP connections to httpd in its 24 MB: the guest stays up and
+    answers ping, past netstack's connection cap they get a reset, a keep-alive client
+    connected before keeps getting pages, and new clients are served once they go."""
+    ip = config.network[0].ip.split("/")[0]
+    dom = domu("httpd-idle", kernel, f"memory = {config.memory_mib}\n", extra=config.cmdline,
+               network=True)
+    dom.wait_for(r"^httpd: serving", timeout=60)
+    testbed.ping(ip, timeout=90)
+    r = subprocess.run([*testbed.netns.exec_prefix(), sys.executable, "-c", IDLE_CONNS, ip, "5000"],
+                       capture_output=True, text=True, timeout=600)
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0, r.stdout + r.stderr
+    size = len((config.romfs_dir / "www" / "index.html").read_bytes())
+    for when in ("before", "during", "after"):
+        assert f"{when} (200, {size})" in r.stdout, r.stdout
+    testbed.ping(ip, timeout=30)
+    assert "fatal error" not in dom.console, dom.console[-3000:]

@@ -188,7 +188,7 @@ def test_kvstore_survives_5000_idle_connections(testbed, kvstore):
     """Issue 14: 5,000 idle TCP connections to kvstore in 64 MB: the guest stays up and answers
     ping; a client connected before them keeps getting correct answers; connections past
     kvstore's cap (1024) get memcached's `ERROR Too many open connections`, and past netstack's
-    cap (2048 in 64 MB, kvstore's closed ones still closing) a reset; once they go, new clients
+    cap (~1,280 in 64 MB, kvstore's closed ones still closing) a reset; once they go, new clients
     are served again."""
     dom, ip, line = kvstore
     out = _ns_python(testbed, MANY_CONNS, ip, "5000", timeout=600)

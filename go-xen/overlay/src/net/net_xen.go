@@ -36,6 +36,7 @@ import (
 	"internal/xen/netfront"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -93,17 +94,25 @@ const (
 // Limits against memory exhaustion (README.md, "Limits"): the stack's memory budget for
 // data in flight (netstack/stack/budget.go) and the most TCP connections open at once.
 // netbudget= and netconns= on the command line set them; by default they come from the
-// domain's memory: a quarter of it for buffers, and a connection per connCost bytes (a
-// served connection's goroutine, its buffered reader and writer and netstack's endpoint).
+// memory: a quarter of the domain's for buffers, and for connections half the heap at
+// connCost each (an idle net/http connection costs about 17 KiB: its goroutine's stack, its
+// bufio.Reader, net's and netstack's structures; 5,000 of them crashed httpd's 24 MB before
+// this bound).
 const (
-	connCost     = 32 << 10
+	connCost     = 24 << 10
 	minNetConns  = 64
 	minNetBudget = 1 << 20
 )
 
 func netLimits() (budget int64, conns int) {
 	mem := xen.MemoryBytes()
-	budget, conns = max(mem/4, minNetBudget), max(int(mem/connCost), minNetConns)
+	heap := mem
+	// The runtime's default soft memory limit is 7/8 of the heap (runtime/mem_xen.go); with
+	// GOMEMLIMIT set or off, the domain's memory stands in.
+	if l := debug.SetMemoryLimit(-1); l > 0 && l < mem {
+		heap = l / 7 * 8
+	}
+	budget, conns = max(mem/4, minNetBudget), max(int(heap/2/connCost), minNetConns)
 	if v, ok := xen.Param("netbudget"); ok {
 		if n, ok := parseSize(v); ok && n > 0 {
 			budget = n
