@@ -30,33 +30,20 @@ func NewBudget(limit int64) *Budget { return &Budget{limit: limit} }
 
 // TryCharge takes n bytes from the budget, or reports false (and counts a refusal) when
 // that would exceed the limit.
-func (b *Budget) TryCharge(n int) bool {
-	if n <= 0 {
-		return true
-	}
-	for {
-		u := b.used.Load()
-		if b.limit > 0 && u+int64(n) > b.limit {
-			b.refused.Add(1)
-			b.waiting.Store(true)
-			return false
-		}
-		if b.used.CompareAndSwap(u, u+int64(n)) {
-			b.notePeak(u + int64(n))
-			return true
-		}
-	}
-}
+func (b *Budget) TryCharge(n int) bool { return b.charge(n, b.limit) }
 
 // TryGrow is TryCharge for memory a holder may do without (a buffer growing beyond its
 // minimum): it fails once the budget would be tight, so the last quarter stays for minimums.
-func (b *Budget) TryGrow(n int) bool {
+func (b *Budget) TryGrow(n int) bool { return b.charge(n, b.limit/4*3) }
+
+// charge takes n bytes unless that would pass ceiling (with a limit set).
+func (b *Budget) charge(n int, ceiling int64) bool {
 	if n <= 0 {
 		return true
 	}
 	for {
 		u := b.used.Load()
-		if b.limit > 0 && u+int64(n) > b.limit/4*3 {
+		if b.limit > 0 && u+int64(n) > ceiling {
 			b.refused.Add(1)
 			b.waiting.Store(true)
 			return false
