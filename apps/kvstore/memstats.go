@@ -52,3 +52,21 @@ func MemStats() [][2]string {
 	}
 	return out
 }
+
+// NetstackStats returns what `stats netstack` prints (not in memcached): on xen, the
+// network stack's counters and limits from /proc/net/netstack, one "Group.Name value" pair
+// each (TCP.Connections, TCP.ConnsRefused, Budget.Used, UDP.RcvbufErrors, eth0.RxFrames,
+// ...); elsewhere none.
+func NetstackStats() [][2]string {
+	b, err := os.ReadFile("/proc/net/netstack")
+	if err != nil {
+		return nil
+	}
+	var out [][2]string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			out = append(out, [2]string{f[0], f[1]})
+		}
+	}
+	return out
+}

@@ -221,6 +221,11 @@ func (s *session) one() error {
 				s.reply("STAT " + kv[0] + " " + kv[1])
 			}
 			s.reply("END")
+		case len(args) == 1 && args[0] == "netstack":
+			for _, kv := range NetstackStats() {
+				s.reply("STAT " + kv[0] + " " + kv[1])
+			}
+			s.reply("END")
 		case len(args) == 1 && args[0] == "reset":
 			s.store.ResetStats()
 			s.reply("RESET")

@@ -165,6 +165,16 @@ func (s *Stack) Budget() *Budget { return s.budget }
 // Stats returns the live counters.
 func (s *Stack) Stats() *Stats { return &s.stats }
 
+// Snapshot returns the counters (Stats.Snapshot) and the memory budget's gauges: its Limit,
+// the bytes Used now, their Peak, and the charges Refused.
+func (s *Stack) Snapshot() map[string]uint64 {
+	m := s.stats.Snapshot()
+	b := s.budget
+	m["Budget.Limit"], m["Budget.Used"], m["Budget.Peak"] = uint64(b.Limit()), uint64(b.Used()), uint64(b.Peak())
+	m["Budget.Refused"] = b.Refused()
+	return m
+}
+
 // RegisterTransport makes h the receiver of IP protocol proto.
 func (s *Stack) RegisterTransport(proto uint8, h TransportHandler) {
 	s.mu.Lock()

@@ -36,5 +36,5 @@ def test_netstack_limits_from_the_command_line(boot):
     r = boot("netlimits", ["netconns=10", "netbudget=256K"], timeout=180)
     assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
     lines = r.guest_lines
-    for want in ("conns: 5 full: true", "reopen: ok", "budget: ok", "buffers: ok"):
+    for want in ("conns: 5 full: true", "reopen: ok", "budget: ok", "buffers: ok", "netstack: ok"):
         assert want in lines, explain(r)

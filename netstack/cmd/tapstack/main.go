@@ -30,6 +30,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"strings"
@@ -147,18 +148,13 @@ func main() {
 		}
 		switch f[0] {
 		case "stats":
-			m := s.Stats().Snapshot()
+			m := s.Snapshot()
 			if faults != nil {
 				fs := faults.Stats()
 				m["Fault.Dropped"], m["Fault.Duplicated"], m["Fault.Reordered"] = fs.Dropped, fs.Duplicated, fs.Reordered
 				m["Fault.Delayed"] = fs.Delayed
 			}
-			var ts map[string]uint64
-			tb, _ := json.Marshal(tcpp.Stats())
-			json.Unmarshal(tb, &ts)
-			for k, v := range ts {
-				m["TCP."+k] = v
-			}
+			maps.Copy(m, tcpp.Snapshot())
 			b, _ := json.Marshal(m)
 			fmt.Println("STATS", string(b))
 		case "arp":

@@ -24,6 +24,7 @@ package tcp
 import (
 	"errors"
 	"net/netip"
+	"reflect"
 	"sync"
 	"syscall"
 	"time"
@@ -184,6 +185,20 @@ func (pr *Protocol) Stats() Stats {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	return pr.stats
+}
+
+// Snapshot returns the counters as "TCP.Name" -> value, with the gauges Connections (open
+// now, counted against MaxConnections) and MaxConnections (0: no limit).
+func (pr *Protocol) Snapshot() map[string]uint64 {
+	pr.mu.Lock()
+	st, live := pr.stats, pr.live
+	pr.mu.Unlock()
+	m := map[string]uint64{"TCP.Connections": uint64(live), "TCP.MaxConnections": uint64(pr.opts.MaxConnections)}
+	v := reflect.ValueOf(st)
+	for i := 0; i < v.NumField(); i++ {
+		m["TCP."+v.Type().Field(i).Name] = v.Field(i).Uint()
+	}
+	return m
 }
 
 // unlock releases mu and writes the queued segments.

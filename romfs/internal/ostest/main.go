@@ -41,7 +41,7 @@ func main() {
 		if err != nil {
 			return err
 		}
-		if path == "/dev" || path == "/etc" { // the device tree's; /etc is checked below
+		if path == "/dev" || path == "/etc" || path == "/proc" { // the device tree's; /etc is checked below
 			return filepath.SkipDir
 		}
 		if !d.Type().IsRegular() {

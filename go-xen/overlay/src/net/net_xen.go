@@ -159,6 +159,8 @@ func startNetstack() {
 	} else if err := s.AddAddress(loNIC, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
 		netLog("lo: " + err.Error())
 	}
+	var vifs []namedVif
+	defer func() { provideNetstats(vifs) }()
 	idx, err := netfront.Devices()
 	if err != nil {
 		// No xenstore (dom0 without a toolstack) or no device directory: no vifs.
@@ -177,6 +179,7 @@ func startNetstack() {
 			netLog(name + ": " + err.Error())
 			continue
 		}
+		vifs = append(vifs, namedVif{name, d})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

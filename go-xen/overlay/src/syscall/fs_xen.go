@@ -20,7 +20,10 @@
 
 package syscall
 
-import "sync"
+import (
+	"internal/xen/genfile"
+	"sync"
+)
 
 // fileOps is an open file description.
 type fileOps interface {
@@ -697,7 +700,8 @@ func devStat(st *Stat_t, rdev uint64, perm uint32) {
 }
 
 // devTree is the built-in file system: the root directory, /dev with /dev/null, /tmp (where
-// tmpFS is mounted) and /etc, whose files are generated (etc_xen.go).
+// tmpFS is mounted), /etc, whose files are generated (etc_xen.go), and /proc/net, whose
+// files packages above syscall generate (internal/xen/genfile).
 type devTree struct{}
 
 type devNode struct {
@@ -709,7 +713,7 @@ type devNode struct {
 }
 
 var devNodes = map[string]*devNode{
-	"/":           {ino: 1, mode: S_IFDIR | 0555, entries: []string{"dev", "etc", "tmp"}},
+	"/":           {ino: 1, mode: S_IFDIR | 0555, entries: []string{"dev", "etc", "proc", "tmp"}},
 	"/dev":        {ino: 2, mode: S_IFDIR | 0555, entries: []string{"null"}},
 	"/dev/null":   {ino: 3, mode: S_IFCHR | 0666, rdev: 0x103},
 	"/tmp":        {ino: 4, mode: S_IFDIR | 01777}, // the mount point of tmpFS
@@ -717,12 +721,22 @@ var devNodes = map[string]*devNode{
 	"/etc/group":  {ino: 6, mode: S_IFREG | 0444, gen: etcGroup},
 	"/etc/hosts":  {ino: 7, mode: S_IFREG | 0444, gen: etcHosts},
 	"/etc/passwd": {ino: 8, mode: S_IFREG | 0444, gen: etcPasswd},
+	"/proc":       {ino: 9, mode: S_IFDIR | 0555, entries: []string{"net"}},
+	"/proc/net":   {ino: 10, mode: S_IFDIR | 0555, entries: []string{"netstack"}},
+	// The network stack's counters, one "Group.Name value" line each (net_xen.go).
+	"/proc/net/netstack": {ino: 11, mode: S_IFREG | 0444, gen: provided("/proc/net/netstack")},
+}
+
+// provided is the generator of a file whose content a package above syscall provides
+// (internal/xen/genfile).
+func provided(path string) func() string {
+	return func() string { return genfile.Content(path) }
 }
 
 // devMounts are the device tree's top-level directories that stay its own when a romfs image
 // is the root: the image's entries of these names are hidden. Its other entries (/etc) only
 // fill in what the image lacks.
-var devMounts = []string{"dev", "tmp"}
+var devMounts = []string{"dev", "proc", "tmp"}
 
 func (n *devNode) fill(st *Stat_t) {
 	st.Dev = 1

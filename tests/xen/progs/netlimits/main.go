@@ -4,9 +4,10 @@
 // room again; with netbudget=256K, writers of 3 MiB in all to readers that start late get
 // every byte through (both ends charge the one budget; netstack/transport/tcp/budget_test.go
 // has the rest); and SetReadBuffer and SetWriteBuffer work on TCP: 256 KiB through an 8 KiB
-// window arrive intact.
+// window arrive intact. /proc/net/netstack shows the limits and what they refused.
 //
-// Output: "conns: N full: true", "reopen: ok", "budget: ok", "buffers: ok" or the error.
+// Output: "conns: N full: true", "reopen: ok", "budget: ok", "buffers: ok", "netstack: ok"
+// or the error.
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -140,6 +142,38 @@ func main() {
 	} else {
 		fmt.Println("buffers: ok")
 	}
+
+	if err := checkNetstats(); err != nil {
+		fmt.Println("netstack:", err)
+	} else {
+		fmt.Println("netstack: ok")
+	}
+}
+
+// checkNetstats reads /proc/net/netstack: the limits from the command line, the refused
+// connection, the budget's peak and the loopback's frames must show.
+func checkNetstats() error {
+	b, err := os.ReadFile("/proc/net/netstack")
+	if err != nil {
+		return err
+	}
+	st := map[string]uint64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		var k string
+		var v uint64
+		if n, _ := fmt.Sscan(line, &k, &v); n == 2 {
+			st[k] = v
+		}
+	}
+	if st["TCP.MaxConnections"] != 10 || st["Budget.Limit"] != 256<<10 || st["TCP.ConnsRefused"] == 0 ||
+		st["Budget.Peak"] == 0 || st["Budget.Peak"] > 256<<10 || st["Link.RxFrames"] == 0 || st["TCP.ActiveOpens"] < 5 {
+		return fmt.Errorf("unexpected counters:\n%s", b)
+	}
+	ents, err := os.ReadDir("/proc/net")
+	if err != nil || len(ents) != 1 || ents[0].Name() != "netstack" {
+		return fmt.Errorf("/proc/net: %v %v", ents, err)
+	}
+	return nil
 }
 
 func data(seed, n int) []byte {
