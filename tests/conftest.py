@@ -17,7 +17,7 @@ def repo():
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "soak: long runs (100 MB transfers under faults); only with "
+    config.addinivalue_line("markers", "soak: long runs (100 MB transfers under faults, the kvstore soak); only with "
                                        "-m soak (./scons soak), left out otherwise")
 
 

@@ -1,7 +1,7 @@
 """SCons tool `goxen_testbed`: the `test` target, i.e. every pytest tier.
 
     env.GoxenTest(toolchain, alias='test')
-    env.GoxenSoak(alias='soak')
+    env.GoxenSoak(toolchain, alias='soak')
 
 runs $GOXEN_TESTCOM (`$GOXEN_PYTHON -m pytest -v tests/` in $GOXEN_SRC) every time it is asked
 for (AlwaysBuild), after the toolchain (and so the shim) is built, with GOXEN_TOOLCHAIN set to
@@ -45,14 +45,16 @@ def GoxenTest(env, toolchain, alias="test"):
     return node
 
 
-def GoxenSoak(env, alias="soak"):
-    """The long runs (tests marked soak: 100 MB TCP transfers under faults on the host TAP),
-    left out of `test`; they need no toolchain."""
+def GoxenSoak(env, toolchain=None, alias="soak"):
+    """The long runs (tests marked soak), left out of `test`: 100 MB TCP transfers under
+    faults on the host TAP, and with a toolchain kvstore soaked on the tier-3 bed for
+    GOXEN_SOAK_MINUTES (30) minutes (build/soak/)."""
     soak = env.Clone(GOXEN_PYTEST_COM="$GOXEN_SOAKCOM")
     if soak.get("GOXEN_TESTCOMSTR"):
         soak["GOXEN_TESTCOMSTR"] = "PYTEST  -m soak $GOXEN_SOAK_TESTS"
-    node = soak.Alias(alias, [], SCons.Action.Action(_run_tests, strfunction=_test_str,
-                                                     varlist=["GOXEN_SOAKCOM"]))
+    node = soak.Alias(alias, [toolchain] if toolchain is not None else [],
+                      SCons.Action.Action(_run_tests, strfunction=_test_str,
+                                          varlist=["GOXEN_SOAKCOM"]))
     soak.AlwaysBuild(node)
     return node
 
@@ -98,7 +100,7 @@ def generate(env, **kw):
         GOXEN_TESTCOM="$GOXEN_PYTHON -m pytest $GOXEN_PYTEST_FLAGS $GOXEN_TESTS",
         GOXEN_GOTESTCOM="$GOXEN_PYTHON -m goxen.gotest",
         GOXEN_FUZZCOM="$GOXEN_PYTHON -m goxen.fuzz",
-        GOXEN_SOAK_TESTS=["tests/host/"],
+        GOXEN_SOAK_TESTS=["tests/host/", "tests/xen3/"],
         GOXEN_SOAKCOM="$GOXEN_PYTHON -m pytest $GOXEN_PYTEST_FLAGS -s -m soak $GOXEN_SOAK_TESTS",
     )
     if not kw.get("verbose", False):

@@ -8,6 +8,7 @@ fails them.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from goxen import paths, xenrun
+from goxen import appconfig, paths, xenrun
 from goxen.testbed import bed as bedmod
 from goxen.testbed import image
 
@@ -141,3 +142,23 @@ def domu(testbed):
                 dom.destroy()
         except bedmod.BedError as e:
             print(f"cleanup of {dom.name} failed: {e}")
+
+
+@pytest.fixture(scope="session")
+def kvstore_config():
+    return appconfig.load(REPO / "configs" / "kvstore.yaml", top=REPO)
+
+
+@pytest.fixture
+def kvstore(testbed, domu, go_build, kvstore_config):
+    """apps/kvstore as configs/kvstore.yaml says, a domU on the bed's bridge: (Domain, its
+    address, its "kvstore: listening ..." line), once it answers ping."""
+    config = kvstore_config
+    kernel = go_build("kvstore")
+    ip = config.network[0].ip.split("/")[0]
+    dom = domu("kvstore", kernel, f"memory = {config.memory_mib}\n", extra=config.cmdline,
+               network=True)
+    dom.wait_for(rf"^net: eth0 \S+ {re.escape(config.network[0].ip)} gw ", timeout=60)
+    line = dom.wait_for(r"^kvstore: listening on tcp (\S+) udp (\S+)", timeout=60).text
+    testbed.ping(ip, timeout=90)
+    return dom, ip, line

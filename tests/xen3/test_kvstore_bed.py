@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from goxen import appconfig
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,30 +50,6 @@ def _ns_python(testbed, script, *args, timeout=120):
     return r.stdout
 
 
-@pytest.fixture(scope="module")
-def config():
-    return appconfig.load(REPO / "configs" / "kvstore.yaml", top=REPO)
-
-
-@pytest.fixture(scope="module")
-def net_ready(toolchain):
-    src = toolchain / "src" / "net" / "net_xen.go"
-    if not src.exists() or "goxen/netstack" not in src.read_text():
-        pytest.skip(f"{src}: this toolchain's net is not netstack over netfront yet")
-
-
-@pytest.fixture
-def kvstore(testbed, domu, go_build, config, net_ready):
-    kernel = go_build("kvstore")
-    ip = config.network[0].ip.split("/")[0]
-    dom = domu("kvstore", kernel, f"memory = {config.memory_mib}\n", extra=config.cmdline,
-               network=True)
-    dom.wait_for(rf"^net: eth0 \S+ {re.escape(config.network[0].ip)} gw ", timeout=60)
-    line = dom.wait_for(r"^kvstore: listening on tcp (\S+) udp (\S+)", timeout=60).text
-    testbed.ping(ip, timeout=90)
-    return dom, ip, line
-
-
 def _tools():
     from goxen import debian
     sys.path.insert(0, str(REPO / "tests" / "apps"))
@@ -83,7 +58,7 @@ def _tools():
     return root, {"LD_LIBRARY_PATH": str(root / "usr" / "lib" / "x86_64-linux-gnu")}
 
 
-def test_kvstore_udp(testbed, kvstore, config):
+def test_kvstore_udp(testbed, kvstore, kvstore_config):
     dom, ip, line = kvstore
     assert "udp off" not in line, line
     out = _ns_python(testbed, UDP_CLIENT, ip, "11211")
