@@ -3,7 +3,7 @@
 #   mini-os-shim/build.sh XEN_INCLUDE OUTDIR
 # XEN_INCLUDE is the directory holding xen/xen.h. Writes
 #   OUTDIR/shim_xen_amd64.o      what Go links: only the default-visibility
-#                                symbols (xen_shim_init, xen_boot,
+#                                symbols (xen_shim_init, xen_shim_suspend, xen_boot,
 #                                xen_hypercall_page) stay global
 #   OUTDIR/shim_xen_amd64-all.o  the same before localising (for the test kernel)
 # and fails if a relocation other than R_X86_64_PC32/PLT32/64 appears.

@@ -34,6 +34,17 @@ void shim_mm_map_shared_info(start_info_t *si)
 	xen_boot.shared_info = (uint64_t)(unsigned long)shared_info_page;
 }
 
+/* Before a suspend: the save refuses page tables that map frames outside the domain's
+ * p2m, and shared_info is Xen's. Nothing may touch shared_info until it is mapped again. */
+void shim_mm_unmap_shared_info(void)
+{
+	long rc;
+
+	rc = HYPERVISOR_update_va_mapping((unsigned long)shared_info_page, 0, UVMF_INVLPG);
+	if (rc)
+		shim_fail("update_va_mapping(shared_info, 0)", rc);
+}
+
 static const uint64_t *hook_table(void *ctx, uint64_t mfn)
 {
 	(void)ctx;

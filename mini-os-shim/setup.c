@@ -45,6 +45,7 @@ void xen_shim_init(start_info_t *si)
 	shim_shared_info->vcpu_info[0].evtchn_upcall_mask = 1;
 	barrier();
 	shim_mm_map_all(si);
+	shim_p2m_publish(si);
 	shim_time_init();
 	shim_printf("xen: shim: %lu pages, heap %#lx-%#lx, %lu page-table pages added\n",
 		    si->nr_pages, (unsigned long)xen_boot.heap_start,

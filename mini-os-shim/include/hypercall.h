@@ -75,6 +75,14 @@ static inline long HYPERVISOR_sched_op(int cmd, void *arg)
 	return _hypercall(__HYPERVISOR_sched_op, cmd, arg, 0, 0, 0);
 }
 
+/* SCHEDOP_shutdown with reason suspend: x86 PV guests pass the mfn of their start_info
+ * page as the third argument (public/sched.h). Returns 0 in the new domain after a restore,
+ * 1 when the suspend was cancelled (the same domain goes on). */
+static inline long HYPERVISOR_suspend(struct sched_shutdown *sd, unsigned long start_info_mfn)
+{
+	return _hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown, sd, start_info_mfn, 0, 0);
+}
+
 static inline long HYPERVISOR_callback_op(int cmd, void *arg)
 {
 	return _hypercall(__HYPERVISOR_callback_op, cmd, arg, 0, 0, 0);

@@ -3,7 +3,7 @@
  *
  * Everything declared after the visibility pragma is hidden, so that
  * -fpie code reaches it PC-relative (no GOT). The three symbols Go links
- * against (xen_shim_init, xen_boot, xen_hypercall_page) carry explicit
+ * against (xen_shim_init, xen_shim_suspend, xen_boot, xen_hypercall_page) carry explicit
  * default visibility.
  */
 #ifndef SHIM_H
@@ -29,6 +29,7 @@
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
 void xen_shim_init(start_info_t *si) SHIM_EXPORT;
+long xen_shim_suspend(void) SHIM_EXPORT;
 
 #pragma GCC visibility push(hidden)
 
@@ -74,8 +75,12 @@ void shim_events_notify(uint32_t port);
 void shim_time_init(void);
 uint64_t shim_system_time(void);
 
+/* p2m.c */
+int shim_p2m_publish(start_info_t *si);
+
 /* mm.c */
 void shim_mm_map_shared_info(start_info_t *si);
+void shim_mm_unmap_shared_info(void);
 void shim_mm_map_all(start_info_t *si);
 void shim_mm_protect(void);
 

@@ -89,6 +89,25 @@ func (s *Stack) AddAddress(id NICID, addr netip.Prefix) error {
 	return nil
 }
 
+// Announce sends a gratuitous ARP for each of the NIC's addresses (an ARP announcement,
+// RFC 5227 3), so that peers and switches learn where they are now: after the guest moved
+// (restored or migrated behind a new port of the bridge).
+func (s *Stack) Announce(id NICID) error {
+	s.mu.Lock()
+	defer s.unlock()
+	n := s.nics[id]
+	if n == nil {
+		return ErrUnknownNIC
+	}
+	if n.loopback {
+		return nil
+	}
+	for _, a := range n.addrs {
+		n.sendARP(header.ARPRequest, header.BroadcastLinkAddr, a.Addr(), a.Addr(), header.LinkAddr{})
+	}
+	return nil
+}
+
 // RemoveAddress removes addr from the NIC together with its connected route.
 func (s *Stack) RemoveAddress(id NICID, addr netip.Prefix) error {
 	s.mu.Lock()

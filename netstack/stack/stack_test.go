@@ -424,3 +424,29 @@ func TestTwoNICs(t *testing.T) {
 		t.Fatalf("NICs %+v", n)
 	}
 }
+
+// Announce repeats the gratuitous ARP of each address (after a restore or migration).
+func TestAnnounce(t *testing.T) {
+	e := newEnv(t, stack.Options{})
+	if err := e.s.Announce(1); err != nil {
+		t.Fatal(err)
+	}
+	b := e.read()
+	a := header.ARP(header.Ethernet(b).Payload())
+	if a.SenderProto() != ourAddr || a.TargetProto() != ourAddr || !header.Ethernet(b).Dst().IsBroadcast() {
+		t.Fatalf("not a gratuitous ARP for %v: %x", ourAddr, b)
+	}
+	e.expectNone()
+	if err := e.s.Announce(9); err != stack.ErrUnknownNIC {
+		t.Fatalf("Announce of an unknown NIC: %v", err)
+	}
+}
+
+// Snapshot carries the counters and the memory budget's gauges.
+func TestSnapshotBudget(t *testing.T) {
+	e := newEnv(t, stack.Options{MemoryBudget: 1 << 20})
+	m := e.s.Snapshot()
+	if m["Budget.Limit"] != 1<<20 || m["Link.TxFrames"] == 0 {
+		t.Fatalf("snapshot: %v", m)
+	}
+}

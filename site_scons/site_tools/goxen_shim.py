@@ -6,7 +6,7 @@ gcc compiles each source freestanding and position independent (Go's internal li
 R_X86_64_PC32/PLT32, not the R_X86_64_32S of -fno-pic), against Xen's public headers from
 Debian's libxen-dev (goxen.debian.xen_include(), fetched on first use); `ld -r` combines the
 objects into <target>-all.o, and `objcopy --localize-hidden` writes the target, in which only
-default-visibility symbols (the shim's contract: xen_shim_init, xen_boot, xen_hypercall_page)
+default-visibility symbols (the shim's contract: xen_shim_init, xen_shim_suspend, xen_boot, xen_hypercall_page)
 stay global. The target is then checked: only relocations Go's ELF loader links
 (R_X86_64_PC32, PLT32, 64) and no undefined symbols (mini-os-shim/build.sh does the same).
 

@@ -189,6 +189,15 @@ func startNetstack() {
 		}()
 	}
 	wg.Wait()
+	// After a restore or migration the vifs sit behind new bridge ports: tell the LAN.
+	xen.OnSuspend(func() {}, func(newDomain bool) {
+		if !newDomain {
+			return
+		}
+		for _, v := range vifs {
+			s.Announce(nsstack.NICID(v.d.Index() + vifNICBase))
+		}
+	})
 }
 
 // configure sets vif i's address from the command line (ip=/gw= for vif 0, ipN=/gwN= for

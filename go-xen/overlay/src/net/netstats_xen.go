@@ -51,7 +51,7 @@ func netstats(vifs []namedVif) string {
 			"RxFrames": st.RxFrames, "RxBytes": st.RxBytes, "RxErrors": st.RxErrors,
 			"RxDropped": st.RxDropped, "TxFrames": st.TxFrames, "TxBytes": st.TxBytes,
 			"TxErrors": st.TxErrors, "TxWaits": st.TxWaits, "Events": st.Events,
-			"BadResponses": st.BadResponses, "Broken": broken,
+			"BadResponses": st.BadResponses, "Broken": broken, "Restores": st.Restores,
 		} {
 			m[vif.name+"."+k] = v
 		}

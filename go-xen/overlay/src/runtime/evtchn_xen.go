@@ -36,11 +36,19 @@ const (
 var evtchnWaiter [_nr_evtchn_ports]guintptr
 var evtchnLock mutex
 
+// evtchnOrphans are the goroutines that waited on a port when the domain was restored from
+// a save (suspend_xen.go): the ports are gone, evtchnReady hands them back (evtchnWait
+// returns) and their drivers wait on new ones.
+var evtchnOrphans gList
+
 // evtchnAnyReady reports whether a port has both fired and a waiter (events masked: the
 // thread layer's check before netpoll blocks).
 //
 //go:nosplit
 func evtchnAnyReady() bool {
+	if !evtchnOrphans.empty() {
+		return true
+	}
 	for i := range evtchnSeen {
 		for bits := atomic.Load64(&evtchnSeen[i]); bits != 0; bits &= bits - 1 {
 			if evtchnWaiter[uint32(i)*64+uint32(sys.TrailingZeros64(bits))] != 0 {
@@ -67,6 +75,10 @@ func evtchnReady() (gList, int32) {
 	var toRun gList
 	delta := int32(0)
 	lock(&evtchnLock)
+	for !evtchnOrphans.empty() {
+		toRun.push(evtchnOrphans.pop())
+		delta--
+	}
 	for i := range evtchnSeen {
 		for bits := atomic.Load64(&evtchnSeen[i]); bits != 0; bits &= bits - 1 {
 			port := uint32(i)*64 + uint32(sys.TrailingZeros64(bits))
@@ -83,8 +95,12 @@ func evtchnReady() (gList, int32) {
 }
 
 func evtchnParkCommit(gp *g, p unsafe.Pointer) bool {
-	port := uint32(uintptr(p))
+	port, gen := uint32(uintptr(p)), uint32(uintptr(p)>>32)
 	lock(&evtchnLock)
+	if gen != xenSuspendGen.Load() {
+		unlock(&evtchnLock)
+		return false // the domain was restored on the way here: the port is gone
+	}
 	if evtchnSeenTake(port) {
 		unlock(&evtchnLock)
 		return false // fired while we were getting here

@@ -14,6 +14,8 @@
 //	                        cmdline, kernelParam: the command line (cmdline_xen.go);
 //	                        virtToPfn: the pfn behind a va (mem_xen.go);
 //	                        SystemTime: Xen system time; shutdown: end the domain now;
+//	                        suspend, suspendGen: suspend it for a save, and how many
+//	                        times it was restored (suspend_xen.go);
 //	                        setExitHook: the drivers' work at a clean exit (os_xen.go, exit)
 //	internal/xen/control    deliverSignal, setExitReason: the toolstack's shutdown requests
 //	                        as SIGTERM (sigqueue_xen.go)
@@ -36,9 +38,12 @@ import (
 // internal/xen
 
 //go:linkname xen_evtchnWait internal/xen.evtchnWait
-func xen_evtchnWait(port uint32) {
+func xen_evtchnWait(port, gen uint32) {
 	if port >= _nr_evtchn_ports {
 		panic(plainError("xen: event channel port out of range"))
+	}
+	if gen != xenSuspendGen.Load() {
+		return // a port of the domain before a restore: it will never fire
 	}
 	if evtchnWaiter[port] != 0 {
 		panic(plainError("xen: two goroutines wait on one event channel"))
@@ -46,7 +51,7 @@ func xen_evtchnWait(port uint32) {
 	if evtchnSeenTake(port) {
 		return
 	}
-	gopark(evtchnParkCommit, unsafe.Pointer(uintptr(port)), waitReasonIOWait, traceBlockNet, 1)
+	gopark(evtchnParkCommit, unsafe.Pointer(uintptr(port)|uintptr(gen)<<32), waitReasonIOWait, traceBlockNet, 1)
 }
 
 //go:linkname xen_evtchnNotify internal/xen.evtchnNotify
@@ -125,6 +130,16 @@ func xen_kernelParam(key string) (string, bool) {
 //go:linkname xen_SystemTime internal/xen.SystemTime
 func xen_SystemTime() int64 {
 	return nanotime()
+}
+
+//go:linkname xen_suspendGen internal/xen.suspendGen
+func xen_suspendGen() uint32 {
+	return xenSuspendGen.Load()
+}
+
+//go:linkname xen_suspend internal/xen.suspend
+func xen_suspend() int64 {
+	return xenSuspend()
 }
 
 //go:linkname xen_shutdown internal/xen.shutdown

@@ -254,3 +254,13 @@ TEXT runtime·xenFxsave(SB),NOSPLIT,$0-8
 	MOVQ	p+0(FP), AX
 	FXSAVE64	(AX)
 	RET
+
+// func xenShimSuspend() int64: xen_shim_suspend (mini-os-shim/suspend.c) with the System V
+// ABI, on a 16-byte aligned stack; R12 is callee-saved there.
+TEXT runtime·xenShimSuspend(SB),NOSPLIT,$0-8
+	MOVQ	SP, R12
+	ANDQ	$~15, SP
+	CALL	xen_shim_suspend(SB)
+	MOVQ	R12, SP
+	MOVQ	AX, ret+0(FP)
+	RET

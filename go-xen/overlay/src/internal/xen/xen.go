@@ -11,19 +11,20 @@
 //	evtchnWait, evtchnNotify, evtchnBindVirq, evtchnAllocUnbound, evtchnUnmask,
 //	evtchnClose: event channels (xen/include/public/event_channel.h);
 //	hypercall: a raw hypercall; startInfo, isDom0, store, cmdline: boot facts;
-//	shutdown: end the domain.
+//	shutdown: end the domain; suspend: suspend it for a save (suspend.go).
 //
 // For the drivers (gnttab, netfront) it also offers Hypercall (a raw hypercall),
 // VirtToMachine (the p2m lookup for granting pages), and the shutdown sequence (shutdown.go).
 package xen
 
 import (
+	"errors"
 	"strconv"
 	"unsafe"
 )
 
 // Implemented in the runtime.
-func evtchnWait(port uint32)
+func evtchnWait(port, gen uint32)
 func evtchnNotify(port uint32)
 func evtchnBindVirq(virq uint32) (uint32, int64)
 func evtchnAllocUnbound(remote uint16) (uint32, int64)
@@ -37,33 +38,63 @@ func cmdline() string
 func kernelParam(key string) (string, bool)
 func virtToPfn(va uintptr) uint64
 func shutdown(reason uint32)
+func suspendGen() uint32
 
-// Port is an event channel of this domain.
-type Port uint32
+// Port is an event channel of this domain. It belongs to the domain it was made in: after
+// a restore from a save (suspend.go) it is stale, Wait returns at once, and Notify, Unmask
+// and Close do nothing.
+type Port struct {
+	n   uint32
+	gen uint32 // the runtime's restore count when the port was made
+}
 
-// Wait blocks the calling goroutine until p fires (or has fired since the last Wait).
-// Only one goroutine may wait on a port at a time.
-func (p Port) Wait() { evtchnWait(uint32(p)) }
+func makePort(n uint32) Port { return Port{n, suspendGen()} }
+
+// Num returns the port's number (what a frontend writes to xenstore).
+func (p Port) Num() uint32 { return p.n }
+
+// Stale reports whether p is a port of the domain before a restore.
+func (p Port) Stale() bool { return p.gen != suspendGen() }
+
+// Wait blocks the calling goroutine until p fires (or has fired since the last Wait), or
+// returns at once when p is stale. Only one goroutine may wait on a port at a time.
+func (p Port) Wait() { evtchnWait(p.n, p.gen) }
 
 // Notify signals the other end of p (EVTCHNOP_send).
-func (p Port) Notify() { evtchnNotify(uint32(p)) }
+func (p Port) Notify() {
+	if !p.Stale() {
+		evtchnNotify(p.n)
+	}
+}
 
 // Unmask lets p wake the domain again after it was masked.
-func (p Port) Unmask() error { return errno(evtchnUnmask(uint32(p))) }
+func (p Port) Unmask() error {
+	if p.Stale() {
+		return errStale
+	}
+	return errno(evtchnUnmask(p.n))
+}
 
 // Close closes p (EVTCHNOP_close).
-func (p Port) Close() error { return errno(evtchnClose(uint32(p))) }
+func (p Port) Close() error {
+	if p.Stale() {
+		return nil // gone with the domain it was made in
+	}
+	return errno(evtchnClose(p.n))
+}
+
+var errStale = errors.New("xen: event channel of the domain before a restore")
 
 // BindVIRQ binds virtual interrupt virq of vCPU 0 to a new port.
 func BindVIRQ(virq uint32) (Port, error) {
 	port, r := evtchnBindVirq(virq)
-	return Port(port), errno(r)
+	return makePort(port), errno(r)
 }
 
 // AllocUnbound allocates a port that domain remote can bind to.
 func AllocUnbound(remote uint16) (Port, error) {
 	port, r := evtchnAllocUnbound(remote)
-	return Port(port), errno(r)
+	return makePort(port), errno(r)
 }
 
 // IsDom0 reports whether this guest is the hardware domain (no xenstore, no PV console ring).
@@ -86,9 +117,9 @@ func MemoryBytes() int64 {
 func Store() (ring uintptr, port Port, ok bool) {
 	mfn, p := store()
 	if mfn == 0 || isDom0() {
-		return 0, 0, false
+		return 0, Port{}, false
 	}
-	return MachineToVirt(mfn), Port(p), true
+	return MachineToVirt(mfn), makePort(p), true
 }
 
 // Layout of a 64-bit PV guest (see mini-os-shim/README.md): pfn N is mapped at

@@ -10,6 +10,9 @@
 // the node to acknowledge and then acts. Imported for its side effect by package os,
 // so every program on xen honours it.
 //
+// A suspend request (xl save, xl migrate) suspends the domain (internal/xen.Suspend): the
+// program goes on where it was once the domain is restored.
+//
 // A poweroff, halt or reboot request becomes SIGTERM for a program that called
 // signal.Notify for it; the program then exits by itself, and its clean exit ends
 // the domain with the requested reason (runtime/sigqueue_xen.go). Otherwise the
@@ -46,10 +49,16 @@ func init() {
 	go watch(c)
 }
 
+// advertise writes the feature flags toolstacks read (XAPI offers suspend and migration
+// only to guests with feature-suspend); libxl recreates control/ empty in a restored domain.
+func advertise(c *xenstore.Client) {
+	for _, f := range []string{"poweroff", "reboot", "suspend"} {
+		c.Write("control/feature-"+f, "1")
+	}
+}
+
 func watch(c *xenstore.Client) {
-	// Advertise what we understand (feature flags read by libxl); not suspend.
-	c.Write("control/feature-poweroff", "1")
-	c.Write("control/feature-reboot", "1")
+	advertise(c)
 	w, err := c.Watch(node)
 	if err != nil {
 		println("xen: cannot watch", node+":", err.Error())
@@ -70,8 +79,8 @@ func watch(c *xenstore.Client) {
 		case "reboot":
 			reason = xen.ShutdownReboot
 		case "suspend":
-			c.Write(node, "")
-			println("xen: suspend requested by the toolstack: not supported on xen, ignored")
+			c.Write(node, "") // the acknowledgement libxl waits for (60 s at most)
+			suspend(c)
 			continue
 		default:
 			c.Write(node, "")
@@ -98,5 +107,19 @@ func watch(c *xenstore.Client) {
 			}
 			xen.Shutdown(reason)
 		}
+	}
+}
+
+// suspend lets the domain be saved (xl save, migration) and says how it came back.
+func suspend(c *xenstore.Client) {
+	println("xen: suspend requested by the toolstack")
+	switch err := xen.Suspend(); err {
+	case nil:
+		advertise(c)
+		println("xen: resumed in a new domain")
+	case xen.ErrSuspendCancelled:
+		println("xen: suspend cancelled, running on")
+	default:
+		println("xen: suspend failed:", err.Error())
 	}
 }

@@ -26,6 +26,10 @@
 //	Grant(domid, mfn, readonly) (Ref, error)   share a machine frame
 //	GrantPage(domid, va, readonly) (Ref, error) share the direct-mapped page at va
 //	End(ref) error                              take it back (ErrInUse while mapped)
+//
+// Suspend (internal/xen.Suspend): the table is unmapped before and mapped again after; in a
+// restored domain it is a new, empty table, so every Ref granted before is void: drivers
+// grant again and must not End an old Ref.
 //	AllocPages(n) *Pages                        n zeroed, 4096-aligned pages, never freed
 package gnttab
 
@@ -55,8 +59,13 @@ var (
 var (
 	setupOnce sync.Once
 	setupErr  error
+	win       *Pages  // where the table's frames are mapped
 	table     uintptr // va of entry 0
 	nrEntries uint32
+
+	// tableMu is held for reading while an entry is written, and for writing from suspend
+	// to resume (the table is not mapped then).
+	tableMu sync.RWMutex
 
 	mu   sync.Mutex
 	free []Ref
@@ -85,38 +94,82 @@ func setup() {
 	if max := *(*uint32)(unsafe.Pointer(&q[xen.GnttabQuerySizeMaxNrFrames])); max < n {
 		n = max
 	}
-
-	frames := make([]uint64, n)
-	s := &setupArg
-	*(*uint16)(unsafe.Pointer(&s[xen.GnttabSetupTableDom])) = xen.DOMID_SELF
-	*(*uint32)(unsafe.Pointer(&s[xen.GnttabSetupTableNrFrames])) = n
-	*(*uintptr)(unsafe.Pointer(&s[xen.GnttabSetupTableFrameList])) = uintptr(unsafe.Pointer(&frames[0]))
-	if r := xen.Hypercall(xen.HYPERVISOR_grant_table_op, xen.GNTTABOP_setup_table,
-		uintptr(unsafe.Pointer(s)), 1); r != 0 {
-		setupErr = errors.New("gnttab: setup_table: " + xen.ErrnoOf(r).Error())
-		return
-	}
-	if st := *(*int16)(unsafe.Pointer(&s[xen.GnttabSetupTableStatus])); st != xen.GNTST_okay {
-		setupErr = errors.New("gnttab: setup_table: status " + strconv.Itoa(int(st)))
-		return
-	}
-
 	// Map the table frames over memory of our own that nothing else will touch.
-	win := AllocPages(int(n))
-	for i, mfn := range frames {
-		va := win.Addr(i)
-		pte := mfn<<12 | pteFlags
-		if r := xen.Hypercall(xen.HYPERVISOR_update_va_mapping, va, uintptr(pte),
-			xen.UVMF_INVLPG); r != 0 {
-			setupErr = errors.New("gnttab: mapping table frame: " + xen.ErrnoOf(r).Error())
-			return
-		}
+	win = AllocPages(int(n))
+	if setupErr = mapTable(); setupErr != nil {
+		return
 	}
 	table = win.Addr(0)
 	nrEntries = n * xen.PageSize / xen.SizeofGrantEntryV1
+	resetFree()
+	xen.OnSuspend(suspend, resume)
+}
+
+// mapTable asks Xen for the table's frames (GNTTABOP_setup_table: the same ones while
+// the domain lives, new ones in a restored domain) and maps them over win.
+func mapTable() error {
+	frames := make([]uint64, win.Len())
+	s := &setupArg
+	*(*uint16)(unsafe.Pointer(&s[xen.GnttabSetupTableDom])) = xen.DOMID_SELF
+	*(*uint32)(unsafe.Pointer(&s[xen.GnttabSetupTableNrFrames])) = uint32(len(frames))
+	*(*uintptr)(unsafe.Pointer(&s[xen.GnttabSetupTableFrameList])) = uintptr(unsafe.Pointer(&frames[0]))
+	if r := xen.Hypercall(xen.HYPERVISOR_grant_table_op, xen.GNTTABOP_setup_table,
+		uintptr(unsafe.Pointer(s)), 1); r != 0 {
+		return errors.New("gnttab: setup_table: " + xen.ErrnoOf(r).Error())
+	}
+	if st := *(*int16)(unsafe.Pointer(&s[xen.GnttabSetupTableStatus])); st != xen.GNTST_okay {
+		return errors.New("gnttab: setup_table: status " + strconv.Itoa(int(st)))
+	}
+	for i, mfn := range frames {
+		if err := mapPage(win.Addr(i), mfn<<12|pteFlags); err != nil {
+			return errors.New("gnttab: mapping table frame: " + err.Error())
+		}
+	}
+	return nil
+}
+
+func mapPage(va uintptr, pte uint64) error {
+	if r := xen.Hypercall(xen.HYPERVISOR_update_va_mapping, va, uintptr(pte), xen.UVMF_INVLPG); r != 0 {
+		return xen.ErrnoOf(r)
+	}
+	return nil
+}
+
+// resetFree makes every unreserved reference free.
+func resetFree() {
 	free = make([]Ref, 0, nrEntries)
 	for r := nrEntries - 1; r >= xen.GNTTAB_NR_RESERVED_ENTRIES; r-- {
 		free = append(free, Ref(r))
+	}
+}
+
+// suspend (internal/xen.Suspend) stops Grant and End and unmaps the table: a save refuses
+// page tables that map Xen's frames. tableMu stays locked until resume.
+func suspend() {
+	tableMu.Lock()
+	for i := 0; i < win.Len(); i++ {
+		if err := mapPage(win.Addr(i), 0); err != nil {
+			println("gnttab: unmapping table frame for suspend:", err.Error())
+		}
+	}
+}
+
+// resume maps the table again. In a new domain the table is new and empty: every reference
+// granted before is void (its driver grants again and must not End the old one) and free.
+func resume(newDomain bool) {
+	defer tableMu.Unlock()
+	if err := mapTable(); err != nil {
+		// Without its table the domain cannot share a page again; say so, loudly.
+		println(err.Error(), "after resume: no more grants")
+		mu.Lock()
+		free = nil
+		mu.Unlock()
+		return
+	}
+	if newDomain {
+		mu.Lock()
+		resetFree()
+		mu.Unlock()
 	}
 }
 
@@ -157,6 +210,7 @@ func Grant(domid uint16, mfn uint64, readonly bool) (Ref, error) {
 	mu.Unlock()
 
 	e := table + uintptr(ref)*xen.SizeofGrantEntryV1
+	tableMu.RLock()
 	*(*uint32)(unsafe.Pointer(e + xen.GrantEntryFrame)) = uint32(mfn)
 	flags := uint32(xen.GTF_permit_access)
 	if readonly {
@@ -164,6 +218,7 @@ func Grant(domid uint16, mfn uint64, readonly bool) (Ref, error) {
 	}
 	// flags (offset 0) and domid (offset 2) in one store, after the frame.
 	atomic.StoreUint32(entry(ref), flags|uint32(domid)<<16)
+	tableMu.RUnlock()
 	return ref, nil
 }
 
@@ -186,15 +241,18 @@ func End(ref Ref) error {
 		return errors.New("gnttab: End of an invalid reference")
 	}
 	p := entry(ref)
+	tableMu.RLock()
 	for {
 		w := atomic.LoadUint32(p)
 		if w&(xen.GTF_reading|xen.GTF_writing) != 0 {
+			tableMu.RUnlock()
 			return ErrInUse
 		}
 		if atomic.CompareAndSwapUint32(p, w, w&^0xFFFF) {
 			break
 		}
 	}
+	tableMu.RUnlock()
 	mu.Lock()
 	free = append(free, ref)
 	mu.Unlock()

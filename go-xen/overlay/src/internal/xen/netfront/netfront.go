@@ -46,6 +46,10 @@
 // Shutdown: Open registers Close with xen.AtShutdown, so a toolstack shutdown
 // request disconnects every device (Closing, then Closed, each acknowledged by the
 // backend) before the domain ends.
+//
+// Suspend (xl save, migration; resume.go): the rings stop until the domain runs again; in
+// a restored domain the device connects to its new backend as at Open, and the frames in
+// flight at the suspend are lost (TCP sends them again).
 package netfront
 
 import (
@@ -95,6 +99,7 @@ type Stats struct {
 	// backend moved a ring's producer past what it was given: the device stops.
 	BadResponses uint64
 	Broken       bool
+	Restores     uint64 // reconnections to a new backend after the domain was restored
 }
 
 // Device is one connected vif.
@@ -107,7 +112,10 @@ type Device struct {
 	port      xen.Port
 	xs        *xenstore.Client
 
-	backendChanged chan struct{} // the backend's state node changed
+	backendChanged chan struct{}   // the backend's state node changed
+	backendWatch   *xenstore.Watch // on its state node
+	restores       atomic.Uint64   // reconnections after a restore (resume.go)
+	rxMu           sync.Mutex      // held while rx responses are consumed; and from suspend to resume
 
 	ringPages *gnttab.Pages // 0: tx sring, 1: rx sring
 	rings     [2]uintptr    // their addresses (tests point them at plain memory)
@@ -205,6 +213,7 @@ func Open(index int) (*Device, error) {
 	go d.loop()
 	d.port.Notify() // the rx ring is already full of requests
 	xen.AtShutdown(func() { d.Close() })
+	xen.OnSuspend(d.suspend, d.resume)
 	return d, nil
 }
 
@@ -261,10 +270,15 @@ func (d *Device) watchBackend() error {
 	if err != nil {
 		return err
 	}
-	d.backendChanged = make(chan struct{}, 1)
+	if d.backendChanged == nil {
+		d.backendChanged = make(chan struct{}, 1)
+	}
+	d.backendWatch = w
 	go func() {
 		for {
-			w.Next()
+			if w.Next() == "" {
+				return // stopped: the backend moved (resume.go)
+			}
 			select {
 			case d.backendChanged <- struct{}{}:
 			default:
@@ -317,11 +331,23 @@ func (d *Device) setupRings() error {
 	d.rxBufs = gnttab.AllocPages(rxSlots)
 	d.rings = [2]uintptr{d.ringPages.Addr(0), d.ringPages.Addr(1)}
 	d.rxPage = d.rxBufs.Bytes
+	return d.connectRings()
+}
+
+// connectRings initialises both rings, grants them and every buffer page to the backend,
+// posts every rx page and allocates the event channel (at Open, and again after a restore,
+// when the old grants and port are gone).
+func (d *Device) connectRings() error {
 	for _, r := range []uintptr{d.txRing(), d.rxRing()} {
 		// SHARED_RING_INIT: producers 0, event thresholds 1.
+		clear(unsafe.Slice((*byte)(unsafe.Pointer(r)), xen.PageSize))
 		*u32(r + xen.SringReqEvent) = 1
 		*u32(r + xen.SringRspEvent) = 1
 	}
+	d.txReqProd, d.txRspCons, d.rxReqProd, d.rxRspCons = 0, 0, 0, 0
+	d.txFree = d.txFree[:0]
+	d.txBusy = [txSlots]bool{}
+	d.rxPosted = [rxSlots]bool{}
 	var err error
 	for i := range d.ringRefs {
 		if d.ringRefs[i], err = gnttab.GrantPage(d.backendID, d.ringPages.Addr(i), false); err != nil {
@@ -338,6 +364,10 @@ func (d *Device) setupRings() error {
 		if d.rxRefs[i], err = gnttab.GrantPage(d.backendID, d.rxBufs.Addr(i), false); err != nil {
 			return err
 		}
+	}
+	select { // wake senders: every slot is free
+	case d.txSpace <- struct{}{}:
+	default:
 	}
 	// Every rx page goes to the backend at once.
 	ring := d.rxRing()
@@ -359,7 +389,7 @@ func (d *Device) publish() error {
 	kv := [][2]string{
 		{"tx-ring-ref", strconv.Itoa(int(d.ringRefs[0]))},
 		{"rx-ring-ref", strconv.Itoa(int(d.ringRefs[1]))},
-		{"event-channel", strconv.Itoa(int(d.port))},
+		{"event-channel", strconv.Itoa(int(d.port.Num()))},
 		{"request-rx-copy", "1"},
 		{"feature-rx-notify", "1"},
 		{"feature-no-csum-offload", "1"},
@@ -535,6 +565,7 @@ func (d *Device) loop() {
 	for {
 		d.txMu.Lock()
 		d.reclaimTx()
+		port := d.port // a new one after a restore (resume.go)
 		d.txMu.Unlock()
 		select {
 		case d.rxKick <- struct{}{}:
@@ -545,7 +576,7 @@ func (d *Device) loop() {
 			return
 		default:
 		}
-		d.port.Wait()
+		port.Wait() // returns at once for a port of the domain before a restore
 		d.events.Add(1)
 	}
 }
@@ -567,6 +598,8 @@ func (d *Device) rxLoop() {
 // range or not posted is counted and dropped (never re-posted: a page is the backend's at
 // most once).
 func (d *Device) receive() {
+	d.rxMu.Lock()
+	defer d.rxMu.Unlock()
 	if d.broken.Load() {
 		return
 	}
@@ -671,6 +704,7 @@ func (d *Device) Stats() Stats {
 		TxFrames: d.txFrames.Load(), TxBytes: d.txBytes.Load(),
 		TxErrors: d.txErrors.Load(), TxWaits: d.txWaits.Load(),
 		Events: d.events.Load(), BadResponses: d.badResponses.Load(), Broken: d.broken.Load(),
+		Restores: d.restores.Load(),
 	}
 }
 

@@ -12,6 +12,10 @@
 // reader goroutine owns the ring's event channel: it routes replies to their
 // requests by req_id and watch events to their watchers by token, and wakes writers
 // waiting for ring space.
+//
+// Suspend and resume (internal/xen.OnSuspend): requests wait from suspend to resume; in a
+// restored domain the client connects to the new ring and sets its watches up again, so
+// Watch values and the Client itself stay valid.
 package xenstore
 
 import (
@@ -89,12 +93,13 @@ type reply struct {
 
 // Client talks to xenstored. It is safe for concurrent use.
 type Client struct {
-	ring uintptr
-	port xen.Port
-
 	wmu     sync.Mutex    // one request written at a time
 	space   chan struct{} // the reader saw the ring move: writers retry
 	mu      sync.Mutex
+	ring    uintptr  // under mu: the ring and its port change when the domain is restored
+	port    xen.Port //
+	gen     uint32   // under mu: connections so far (a restore makes a new one)
+	paused  chan struct{} // under mu: non-nil from suspend to resume, closed by resume
 	pending map[uint32]chan reply
 	watches map[string]*Watch
 	nextID  uint32
@@ -117,6 +122,7 @@ func Default() (*Client, error) {
 			return
 		}
 		defaultClient = newClient(ring, port)
+		xen.OnSuspend(defaultClient.suspend, defaultClient.resume)
 	})
 	return defaultClient, defaultErr
 }
@@ -133,7 +139,81 @@ func newClient(ring uintptr, port xen.Port) *Client {
 	return c
 }
 
-func (c *Client) u32(off uintptr) *uint32 { return (*uint32)(unsafe.Pointer(c.ring + off)) }
+func (c *Client) u32(off uintptr) *uint32 { return ringU32(c.ring, off) }
+
+func ringU32(ring, off uintptr) *uint32 { return (*uint32)(unsafe.Pointer(ring + off)) }
+
+// conn waits while the client is suspended and returns the ring, its port and the
+// connection's generation.
+func (c *Client) conn() (uintptr, xen.Port, uint32) {
+	c.mu.Lock()
+	for c.paused != nil {
+		ch := c.paused
+		c.mu.Unlock()
+		<-ch
+		c.mu.Lock()
+	}
+	ring, port, gen := c.ring, c.port, c.gen
+	c.mu.Unlock()
+	return ring, port, gen
+}
+
+// suspend (internal/xen.Suspend) holds new requests back and waits (at most
+// suspendDrain) for the replies to those in flight: xenstored answers nothing in a restored
+// domain.
+func (c *Client) suspend() {
+	c.mu.Lock()
+	c.paused = make(chan struct{})
+	c.mu.Unlock()
+	for end := time.Now().Add(suspendDrain); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		c.mu.Lock()
+		n := len(c.pending)
+		c.mu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
+	println("xenstore: suspending with requests unanswered after", suspendDrain.String())
+}
+
+const suspendDrain = 5 * time.Second
+
+// resume lets requests go again. In a new domain the connection is new
+// (start_info's ring and port, indices reset by xenstored, no watches): requests still
+// unanswered fail with EAGAIN, and every watch is set up again (each fires once, as a new
+// watch does).
+func (c *Client) resume(newDomain bool) {
+	var pending map[uint32]chan reply
+	c.mu.Lock()
+	if newDomain {
+		ring, port, ok := xen.Store()
+		if ok {
+			c.ring, c.port = ring, port
+		}
+		c.gen++
+		pending, c.pending = c.pending, make(map[uint32]chan reply)
+	}
+	close(c.paused)
+	c.paused = nil
+	watches := make([]*Watch, 0, len(c.watches))
+	for _, w := range c.watches {
+		watches = append(watches, w)
+	}
+	c.mu.Unlock()
+	if !newDomain {
+		return
+	}
+	for _, ch := range pending {
+		ch <- reply{typ: typeError, payload: []byte("EAGAIN")}
+	}
+	c.port.Unmask()
+	c.port.Notify()
+	for _, w := range watches {
+		if _, err := c.request(typeWatch, 0, "watch", w.path, cstr(w.path, w.token)); err != nil {
+			println("xenstore: watch", w.path, "lost in the restore:", err.Error())
+		}
+	}
+}
 
 // reader runs for the life of the domain, draining the rsp ring. Nothing xenstored writes
 // is trusted: a producer more than a ring ahead or a header announcing more than
@@ -141,18 +221,24 @@ func (c *Client) u32(off uintptr) *uint32 { return (*uint32)(unsafe.Pointer(c.ri
 // so the buffer never holds more than one ring and one message.
 func (c *Client) reader() {
 	var buf []byte
+	var gen uint32
 	for {
-		cons := atomic.LoadUint32(c.u32(offRspCons))
-		prod := atomic.LoadUint32(c.u32(offRspProd))
+		ring, port, g := c.conn()
+		if g != gen {
+			buf, gen = nil, g // a new connection: what the old one left is void
+		}
+		u32 := func(off uintptr) *uint32 { return ringU32(ring, off) }
+		cons := atomic.LoadUint32(u32(offRspCons))
+		prod := atomic.LoadUint32(u32(offRspProd))
 		if prod-cons > ringSize {
 			c.breakClient()
 			return
 		}
 		for ; cons != prod; cons++ {
-			buf = append(buf, *(*byte)(unsafe.Pointer(c.ring + offRsp + uintptr(cons%ringSize))))
+			buf = append(buf, *(*byte)(unsafe.Pointer(ring + offRsp + uintptr(cons%ringSize))))
 		}
-		atomic.StoreUint32(c.u32(offRspCons), cons)
-		c.port.Notify()
+		atomic.StoreUint32(u32(offRspCons), cons)
+		port.Notify()
 		for len(buf) >= headerSize {
 			n := le32(buf[12:])
 			if n > payloadMax {
@@ -174,8 +260,8 @@ func (c *Client) reader() {
 		case c.space <- struct{}{}:
 		default:
 		}
-		if atomic.LoadUint32(c.u32(offRspProd)) == cons {
-			c.port.Wait()
+		if atomic.LoadUint32(u32(offRspProd)) == cons {
+			port.Wait() // returns at once if the domain was restored meanwhile (a new port)
 		}
 	}
 }
@@ -222,16 +308,19 @@ func (c *Client) dispatch(typ, id uint32, payload []byte) {
 
 // write copies b into the req ring, waiting for xenstored to make room.
 func (c *Client) write(b []byte) {
+	c.mu.Lock()
+	ring, port := c.ring, c.port
+	c.mu.Unlock()
 	for len(b) > 0 {
-		cons := atomic.LoadUint32(c.u32(offReqCons))
-		prod := atomic.LoadUint32(c.u32(offReqProd))
+		cons := atomic.LoadUint32(ringU32(ring, offReqCons))
+		prod := atomic.LoadUint32(ringU32(ring, offReqProd))
 		n := 0
 		for ; n < len(b) && prod-cons < ringSize; n++ {
-			*(*byte)(unsafe.Pointer(c.ring + offReq + uintptr(prod%ringSize))) = b[n]
+			*(*byte)(unsafe.Pointer(ring + offReq + uintptr(prod%ringSize))) = b[n]
 			prod++
 		}
-		atomic.StoreUint32(c.u32(offReqProd), prod)
-		c.port.Notify()
+		atomic.StoreUint32(ringU32(ring, offReqProd), prod)
+		port.Notify()
 		b = b[n:]
 		if len(b) > 0 {
 			<-c.space
@@ -248,6 +337,12 @@ func (c *Client) request(typ, tx uint32, op, path string, payload []byte) ([]byt
 	}
 	ch := make(chan reply, 1)
 	c.mu.Lock()
+	for c.paused != nil { // suspended: wait for the resume
+		p := c.paused
+		c.mu.Unlock()
+		<-p
+		c.mu.Lock()
+	}
 	if c.broken.Load() {
 		c.mu.Unlock()
 		return nil, ErrBroken
@@ -386,14 +481,16 @@ type Watch struct {
 	path  string
 	token string
 
-	mu     sync.Mutex
-	queue  []string
-	notify chan struct{}
+	mu      sync.Mutex
+	queue   []string
+	notify  chan struct{}
+	stopped chan struct{} // closed by Stop
+	stop    sync.Once
 }
 
 // Watch starts watching path.
 func (c *Client) Watch(path string) (*Watch, error) {
-	w := &Watch{c: c, path: path, notify: make(chan struct{}, 1)}
+	w := &Watch{c: c, path: path, notify: make(chan struct{}, 1), stopped: make(chan struct{})}
 	w.token = "go" + strconv.FormatUint(uint64(c.nextTok.Add(1)), 10)
 	c.mu.Lock()
 	c.watches[w.token] = w
@@ -421,7 +518,8 @@ func (w *Watch) post(path string) {
 	}
 }
 
-// Next blocks until the watch fires and returns the path that changed.
+// Next blocks until the watch fires and returns the path that changed, or "" once the
+// watch is stopped.
 func (w *Watch) Next() string {
 	for {
 		w.mu.Lock()
@@ -432,16 +530,21 @@ func (w *Watch) Next() string {
 			return p
 		}
 		w.mu.Unlock()
-		<-w.notify
+		select {
+		case <-w.notify:
+		case <-w.stopped:
+			return ""
+		}
 	}
 }
 
-// Stop removes the watch.
+// Stop removes the watch; Next returns "" from then on.
 func (w *Watch) Stop() error {
-	_, err := w.c.request(typeUnwatch, 0, "unwatch", w.path, cstr(w.path, w.token))
 	w.c.mu.Lock()
 	delete(w.c.watches, w.token)
 	w.c.mu.Unlock()
+	w.stop.Do(func() { close(w.stopped) })
+	_, err := w.c.request(typeUnwatch, 0, "unwatch", w.path, cstr(w.path, w.token))
 	return err
 }
 
