@@ -61,7 +61,9 @@ def testbed(bed_images):
     kernel, initramfs = bed_images
     t = time.monotonic()
     print("booting the tier-3 test bed ...", flush=True)
-    bed = bedmod.Bed(kernel, initramfs, workdir=paths.BUILD / "testbed" / "run")
+    # GOXEN_BED_WORKDIR: another directory lets a second bed run beside a first one.
+    workdir = os.environ.get("GOXEN_BED_WORKDIR") or paths.BUILD / "testbed" / "run"
+    bed = bedmod.Bed(kernel, initramfs, workdir=workdir)
     try:
         bed.start()
     except bedmod.BedError as e:
