@@ -89,6 +89,11 @@ def test_kvstore_save_restore(testbed, kvstore, client):
 
     s = socket_stats(testbed, ip)
     assert s["eth0.Restores"] == 2 and s["eth0.Broken"] == 0, s
+    # What toolstacks show, written again in the restored domain (control/guestinfo.go).
+    info = guest_info(testbed, dom.name)
+    assert info["attr/vif/0/ipv4/0"] == ip, info
+    assert info["data/os_distro"] == "go-xen" and info["control/feature-suspend"] == "1", info
+    assert 0 < int(info["data/meminfo_free"]) < int(info["data/meminfo_total"]) <= 64 << 10, info
     assert "fatal error" not in dom.console and "panic" not in dom.console, dom.console[-3000:]
 
 
@@ -101,3 +106,14 @@ def socket_stats(testbed, ip):
     r = subprocess.run([*testbed.netns.exec_prefix(), sys.executable, "-c", script, ip],
                        capture_output=True, text=True, timeout=60)
     return {k: int(v) for k, v in re.findall(r"^STAT (\S+) (\d+)$", r.stdout, re.M)}
+
+
+def guest_info(testbed, name):
+    """The guest's agent nodes, read in the dom0."""
+    keys = ["attr/vif/0/ipv4/0", "data/os_distro", "data/os_name", "data/meminfo_free",
+            "data/meminfo_total", "control/feature-suspend"]
+    cmd = (f"d=$(xl domid {name}) && for k in {' '.join(keys)}; do "
+           f"echo \"$k=$(xenstore-read /local/domain/$d/$k)\"; done")
+    r = testbed.sh(cmd, timeout=60)
+    print(r.output)
+    return dict(line.split("=", 1) for line in r.output.splitlines() if "=" in line)

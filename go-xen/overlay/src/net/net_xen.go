@@ -33,6 +33,7 @@ import (
 	"goxen/netstack/transport/tcp"
 	"goxen/netstack/transport/udp"
 	"internal/xen"
+	"internal/xen/control"
 	"internal/xen/netfront"
 	"net/netip"
 	"os"
@@ -235,6 +236,7 @@ func configure(i int, id nsstack.NICID, name string, d *netfront.Device) bool {
 			}
 		}
 		netLog(msg)
+		control.PublishAddr(i, pfx.Addr().String())
 		return true
 	}
 	c, err := dhcp.NewClient(xenNet.udp, dhcp.Config{NIC: id, Retransmit: dhcpRetransmit})
@@ -253,6 +255,7 @@ func configure(i int, id nsstack.NICID, name string, d *netfront.Device) bool {
 			msg += " gw " + l.Router.String()
 		}
 		netLog(msg + " (dhcp from " + l.Server.String() + ", lease " + l.Duration.String() + ")")
+		control.PublishAddr(i, l.Addr.Addr().String())
 	}
 	go c.Run(context.Background()) // renews, rebinds, starts over after expiry
 	return err == nil

@@ -10,6 +10,8 @@
 // the node to acknowledge and then acts. Imported for its side effect by package os,
 // so every program on xen honours it.
 //
+// It also publishes what toolstacks show about a guest (guestinfo.go).
+//
 // A suspend request (xl save, xl migrate) suspends the domain (internal/xen.Suspend): the
 // program goes on where it was once the domain is restored.
 //
@@ -59,6 +61,8 @@ func advertise(c *xenstore.Client) {
 
 func watch(c *xenstore.Client) {
 	advertise(c)
+	publishInfo(c)
+	go refreshMeminfo(c)
 	w, err := c.Watch(node)
 	if err != nil {
 		println("xen: cannot watch", node+":", err.Error())
@@ -116,6 +120,7 @@ func suspend(c *xenstore.Client) {
 	switch err := xen.Suspend(); err {
 	case nil:
 		advertise(c)
+		publishInfo(c)
 		println("xen: resumed in a new domain")
 	case xen.ErrSuspendCancelled:
 		println("xen: suspend cancelled, running on")
