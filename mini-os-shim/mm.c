@@ -117,6 +117,8 @@ void shim_mm_map_all(start_info_t *si)
 	if (rc)
 		shim_fail(b->failed, rc);
 	window = (pfn_to_va(si->nr_pages) + HEAP_ALIGN - 1) & ~(HEAP_ALIGN - 1);
+	if (cpu_has_nx())
+		xen_boot.flags |= XEN_BOOT_FLAG_NX;
 	rc = shim_pt_map_window(b, window, PT_LEAF_FLAGS | (cpu_has_nx() ? PT_NX : 0));
 	if (rc)
 		shim_fail(b->failed, rc);

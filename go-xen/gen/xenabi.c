@@ -11,6 +11,7 @@
 #include <xen/vcpu.h>
 #include <xen/event_channel.h>
 #include <xen/callback.h>
+#include <xen/memory.h>
 #include <xen/io/console.h>
 #include "xen_boot.h"
 
@@ -34,6 +35,8 @@ int main(void)
 	C("_HYPERVISOR_xen_version", __HYPERVISOR_xen_version);
 	C("_HYPERVISOR_callback_op", __HYPERVISOR_callback_op);
 	C("_HYPERVISOR_iret", __HYPERVISOR_iret);
+	C("_HYPERVISOR_memory_op", __HYPERVISOR_memory_op);
+	C("_HYPERVISOR_update_va_mapping", __HYPERVISOR_update_va_mapping);
 	printf(")\n\n");
 
 	printf("// Hypercall sub-operations and flags.\nconst (\n");
@@ -52,6 +55,19 @@ int main(void)
 	C("_SIF_INITDOMAIN", SIF_INITDOMAIN);
 	C("_SIF_MOD_START_PFN", SIF_MOD_START_PFN);
 	C("_MAX_GUEST_CMDLINE", MAX_GUEST_CMDLINE);
+	C("_XENMEM_decrease_reservation", XENMEM_decrease_reservation);
+	C("_XENMEM_populate_physmap", XENMEM_populate_physmap);
+	C("_UVMF_INVLPG", UVMF_INVLPG);
+	C("_DOMID_SELF", DOMID_SELF);
+	printf(")\n\n");
+
+	printf("// struct xen_memory_reservation (xen/memory.h).\nconst (\n");
+	OFF("_memres_extent_start", struct xen_memory_reservation, extent_start);
+	OFF("_memres_nr_extents", struct xen_memory_reservation, nr_extents);
+	OFF("_memres_extent_order", struct xen_memory_reservation, extent_order);
+	OFF("_memres_mem_flags", struct xen_memory_reservation, mem_flags);
+	OFF("_memres_domid", struct xen_memory_reservation, domid);
+	C("_sizeof_memres", sizeof(struct xen_memory_reservation));
 	printf(")\n\n");
 
 	printf("// struct start_info (xen/xen.h).\nconst (\n");
@@ -62,6 +78,7 @@ int main(void)
 	OFF("_start_info_mod_len", start_info_t, mod_len);
 	OFF("_start_info_store_mfn", start_info_t, store_mfn);
 	OFF("_start_info_store_evtchn", start_info_t, store_evtchn);
+	OFF("_start_info_mfn_list", start_info_t, mfn_list);
 	printf(")\n\n");
 
 	printf("// struct shared_info, vcpu_info, vcpu_time_info (xen/xen.h, arch-x86/xen.h).\nconst (\n");
@@ -102,6 +119,7 @@ int main(void)
 	OFF("_xen_boot_heap_pfn", struct xen_boot, heap_pfn);
 	OFF("_xen_boot_timer_port", struct xen_boot, timer_port);
 	OFF("_xen_boot_flags", struct xen_boot, flags);
+	C("_XEN_BOOT_FLAG_NX", XEN_BOOT_FLAG_NX);
 	OFF("_xen_boot_console_ring", struct xen_boot, console_ring);
 	OFF("_xen_boot_console_port", struct xen_boot, console_port);
 	OFF("_xen_boot_fault_handler", struct xen_boot, fault_handler);

@@ -13,6 +13,7 @@
 #define XEN_BOOT_VIRT_BASE 0x400000UL
 
 #define XEN_BOOT_FLAG_DOM0 (1u << 0) /* start_info.flags has SIF_INITDOMAIN */
+#define XEN_BOOT_FLAG_NX   (1u << 1) /* the heap is mapped no-execute (the CPU has NX) */
 
 #ifndef __ASSEMBLER__
 #include <stddef.h>

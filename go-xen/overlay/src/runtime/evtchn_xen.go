@@ -25,7 +25,6 @@ const (
 	_EVTCHNOP_close         = 3 // struct evtchn_close {port}
 	_EVTCHNOP_alloc_unbound = 6 // struct evtchn_alloc_unbound {dom u16, remote_dom u16, port}
 	_EVTCHNOP_unmask        = 9 // struct evtchn_unmask {port}
-	_DOMID_SELF             = 0x7FF0
 
 	_nr_evtchn_ports = _nr_evtchn_words * 64
 )

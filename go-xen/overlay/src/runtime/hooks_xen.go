@@ -15,7 +15,8 @@
 //	                        virtToPfn: the pfn behind a va (mem_xen.go);
 //	                        SystemTime: Xen system time; shutdown: end the domain now;
 //	                        suspend, suspendGen: suspend it for a save, and how many
-//	                        times it was restored (suspend_xen.go);
+//	                        times it was restored (suspend_xen.go); balloonSetTarget:
+//	                        follow the toolstack's memory target (balloon_xen.go);
 //	                        setExitHook: the drivers' work at a clean exit (os_xen.go, exit)
 //	internal/xen/control    deliverSignal, setExitReason: the toolstack's shutdown requests
 //	                        as SIGTERM (sigqueue_xen.go)
@@ -130,6 +131,11 @@ func xen_kernelParam(key string) (string, bool) {
 //go:linkname xen_SystemTime internal/xen.SystemTime
 func xen_SystemTime() int64 {
 	return nanotime()
+}
+
+//go:linkname xen_balloonSetTarget internal/xen.balloonSetTarget
+func xen_balloonSetTarget(kib int64) int64 {
+	return xenBalloonSetTarget(kib)
 }
 
 //go:linkname xen_suspendGen internal/xen.suspendGen

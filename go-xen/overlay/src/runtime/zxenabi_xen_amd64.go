@@ -5,35 +5,51 @@ package runtime
 
 // Hypercall numbers (xen/xen.h).
 const (
-	_HYPERVISOR_set_timer_op     = 15
-	_HYPERVISOR_fpu_taskswitch   = 5
-	_HYPERVISOR_console_io       = 18
-	_HYPERVISOR_vcpu_op          = 24
-	_HYPERVISOR_set_segment_base = 25
-	_HYPERVISOR_sched_op         = 29
-	_HYPERVISOR_event_channel_op = 32
-	_HYPERVISOR_xen_version      = 17
-	_HYPERVISOR_callback_op      = 30
-	_HYPERVISOR_iret             = 23
+	_HYPERVISOR_set_timer_op      = 15
+	_HYPERVISOR_fpu_taskswitch    = 5
+	_HYPERVISOR_console_io        = 18
+	_HYPERVISOR_vcpu_op           = 24
+	_HYPERVISOR_set_segment_base  = 25
+	_HYPERVISOR_sched_op          = 29
+	_HYPERVISOR_event_channel_op  = 32
+	_HYPERVISOR_xen_version       = 17
+	_HYPERVISOR_callback_op       = 30
+	_HYPERVISOR_iret              = 23
+	_HYPERVISOR_memory_op         = 12
+	_HYPERVISOR_update_va_mapping = 14
 )
 
 // Hypercall sub-operations and flags.
 const (
-	_CONSOLEIO_write            = 0
-	_SCHEDOP_yield              = 0
-	_SCHEDOP_block              = 1
-	_SCHEDOP_shutdown           = 2
-	_SHUTDOWN_poweroff          = 0
-	_SHUTDOWN_reboot            = 1
-	_SHUTDOWN_crash             = 3
-	_SEGBASE_FS                 = 0
-	_EVTCHNOP_send              = 4
-	_VCPUOP_stop_periodic_timer = 7
-	_CALLBACKOP_register        = 0
-	_CALLBACKTYPE_event         = 0
-	_SIF_INITDOMAIN             = 2
-	_SIF_MOD_START_PFN          = 8
-	_MAX_GUEST_CMDLINE          = 1024
+	_CONSOLEIO_write             = 0
+	_SCHEDOP_yield               = 0
+	_SCHEDOP_block               = 1
+	_SCHEDOP_shutdown            = 2
+	_SHUTDOWN_poweroff           = 0
+	_SHUTDOWN_reboot             = 1
+	_SHUTDOWN_crash              = 3
+	_SEGBASE_FS                  = 0
+	_EVTCHNOP_send               = 4
+	_VCPUOP_stop_periodic_timer  = 7
+	_CALLBACKOP_register         = 0
+	_CALLBACKTYPE_event          = 0
+	_SIF_INITDOMAIN              = 2
+	_SIF_MOD_START_PFN           = 8
+	_MAX_GUEST_CMDLINE           = 1024
+	_XENMEM_decrease_reservation = 1
+	_XENMEM_populate_physmap     = 6
+	_UVMF_INVLPG                 = 2
+	_DOMID_SELF                  = 32752
+)
+
+// struct xen_memory_reservation (xen/memory.h).
+const (
+	_memres_extent_start = 0
+	_memres_nr_extents   = 8
+	_memres_extent_order = 16
+	_memres_mem_flags    = 20
+	_memres_domid        = 24
+	_sizeof_memres       = 32
 )
 
 // struct start_info (xen/xen.h).
@@ -45,6 +61,7 @@ const (
 	_start_info_mod_len      = 120
 	_start_info_store_mfn    = 56
 	_start_info_store_evtchn = 64
+	_start_info_mfn_list     = 104
 )
 
 // struct shared_info, vcpu_info, vcpu_time_info (xen/xen.h, arch-x86/xen.h).
@@ -87,6 +104,7 @@ const (
 	_xen_boot_heap_pfn         = 128
 	_xen_boot_timer_port       = 32
 	_xen_boot_flags            = 36
+	_XEN_BOOT_FLAG_NX          = 2
 	_xen_boot_console_ring     = 40
 	_xen_boot_console_port     = 48
 	_xen_boot_fault_handler    = 56

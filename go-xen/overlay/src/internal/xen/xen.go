@@ -11,7 +11,8 @@
 //	evtchnWait, evtchnNotify, evtchnBindVirq, evtchnAllocUnbound, evtchnUnmask,
 //	evtchnClose: event channels (xen/include/public/event_channel.h);
 //	hypercall: a raw hypercall; startInfo, isDom0, store, cmdline: boot facts;
-//	shutdown: end the domain; suspend: suspend it for a save (suspend.go).
+//	shutdown: end the domain; suspend: suspend it for a save (suspend.go);
+//	balloonSetTarget: follow the toolstack's memory target (SetMemoryTarget).
 //
 // For the drivers (gnttab, netfront) it also offers Hypercall (a raw hypercall),
 // VirtToMachine (the p2m lookup for granting pages), and the shutdown sequence (shutdown.go).
@@ -39,6 +40,7 @@ func kernelParam(key string) (string, bool)
 func virtToPfn(va uintptr) uint64
 func shutdown(reason uint32)
 func suspendGen() uint32
+func balloonSetTarget(kib int64) int64
 
 // Port is an event channel of this domain. It belongs to the domain it was made in: after
 // a restore from a save (suspend.go) it is stale, Wait returns at once, and Notify, Unmask
@@ -96,6 +98,12 @@ func AllocUnbound(remote uint16) (Port, error) {
 	port, r := evtchnAllocUnbound(remote)
 	return makePort(port), errno(r)
 }
+
+// SetMemoryTarget makes the domain give pages back to Xen, or take them again, to reach the
+// toolstack's memory target of kib KiB (xl mem-set: memory/target), within the memory it was
+// started with and as far as the Go heap allows (runtime/balloon_xen.go). It returns the
+// domain's memory afterwards, in KiB.
+func SetMemoryTarget(kib int64) int64 { return balloonSetTarget(kib) }
 
 // IsDom0 reports whether this guest is the hardware domain (no xenstore, no PV console ring).
 func IsDom0() bool { return isDom0() }

@@ -63,6 +63,7 @@ func watch(c *xenstore.Client) {
 	advertise(c)
 	publishInfo(c)
 	go refreshMeminfo(c)
+	go followTarget(c)
 	w, err := c.Watch(node)
 	if err != nil {
 		println("xen: cannot watch", node+":", err.Error())

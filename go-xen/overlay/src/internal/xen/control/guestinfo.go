@@ -15,7 +15,7 @@ package control
 //	                                              runtime has not taken (every minute)
 //	attr/vif/<n>/ipv4/0                           vif n's address (PublishAddr, from net)
 //	attr/PVAddons/Installed                       1: the guest speaks the PV protocols
-//	control/feature-balloon                       0: memory/target is not followed yet
+//	control/feature-balloon                       1: memory/target is followed (balloon.go)
 //	data/updated                                  when the nodes above were last written
 //
 // They are written again after a restore (the new domain starts without them).
@@ -67,7 +67,7 @@ func publishInfo(c *xenstore.Client) {
 		{"data/os_minorver", minor},
 		{"data/meminfo_total", strconv.FormatInt(xen.MemoryBytes()>>10, 10)},
 		{"attr/PVAddons/Installed", "1"},
-		{"control/feature-balloon", "0"},
+		{"control/feature-balloon", "1"},
 	} {
 		c.Write(kv[0], kv[1])
 	}

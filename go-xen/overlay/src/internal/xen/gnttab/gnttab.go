@@ -26,11 +26,11 @@
 //	Grant(domid, mfn, readonly) (Ref, error)   share a machine frame
 //	GrantPage(domid, va, readonly) (Ref, error) share the direct-mapped page at va
 //	End(ref) error                              take it back (ErrInUse while mapped)
+//	AllocPages(n) *Pages                        n zeroed, 4096-aligned pages, never freed
 //
 // Suspend (internal/xen.Suspend): the table is unmapped before and mapped again after; in a
 // restored domain it is a new, empty table, so every Ref granted before is void: drivers
 // grant again and must not End an old Ref.
-//	AllocPages(n) *Pages                        n zeroed, 4096-aligned pages, never freed
 package gnttab
 
 import (

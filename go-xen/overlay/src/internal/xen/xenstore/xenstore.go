@@ -96,9 +96,9 @@ type Client struct {
 	wmu     sync.Mutex    // one request written at a time
 	space   chan struct{} // the reader saw the ring move: writers retry
 	mu      sync.Mutex
-	ring    uintptr  // under mu: the ring and its port change when the domain is restored
-	port    xen.Port //
-	gen     uint32   // under mu: connections so far (a restore makes a new one)
+	ring    uintptr       // under mu: the ring and its port change when the domain is restored
+	port    xen.Port      //
+	gen     uint32        // under mu: connections so far (a restore makes a new one)
 	paused  chan struct{} // under mu: non-nil from suspend to resume, closed by resume
 	pending map[uint32]chan reply
 	watches map[string]*Watch
