@@ -11,6 +11,7 @@ import (
 	"math/rand"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"goxen/netstack/header"
@@ -36,6 +37,7 @@ type Lease struct {
 	Addr     netip.Prefix
 	Router   netip.Addr
 	DNS      []netip.Addr
+	Domain   string // option 15, when it is a valid domain name (the resolver's search domain)
 	Server   netip.Addr
 	Duration time.Duration
 	T1, T2   time.Duration
@@ -122,7 +124,7 @@ func (c *Client) exchange(ctx context.Context, ep *udp.Endpoint, dst netip.Addr,
 
 func (c *Client) baseOptions(t uint8) []Option {
 	opts := []Option{{OptMsgType, []byte{t}}, {OptClientID, append([]byte{1}, c.mac[:]...)},
-		{OptParamList, []byte{OptSubnetMask, OptRouter, OptDNS, OptLeaseTime, OptT1, OptT2}}}
+		{OptParamList, []byte{OptSubnetMask, OptRouter, OptDNS, OptDomainName, OptLeaseTime, OptT1, OptT2}}}
 	if c.cfg.Hostname != "" {
 		opts = append(opts, Option{OptHostname, []byte(c.cfg.Hostname)})
 	}
@@ -237,6 +239,9 @@ func leaseFrom(ack Message) (Lease, error) {
 			l.DNS = append(l.DNS, a)
 		}
 	}
+	if d := strings.TrimSuffix(string(o[OptDomainName]), "\x00"); validDomain(d) {
+		l.Domain = d
+	}
 	if s := o[OptServerID]; len(s) == 4 {
 		l.Server = netip.AddrFrom4([4]byte(s))
 	}
@@ -331,4 +336,26 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// validDomain reports whether d is a DNS name (RFC 1123 2.1 labels: letters, digits and
+// inner hyphens, at most 63 bytes each, 253 in all), so that a server cannot put spaces,
+// newlines or other resolv.conf syntax into the guest's configuration.
+func validDomain(d string) bool {
+	d = strings.TrimSuffix(d, ".")
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

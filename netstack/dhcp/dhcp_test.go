@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,15 +132,17 @@ func TestAcquireAndRenew(t *testing.T) {
 	}
 }
 
+// ack is a DHCPACK offering yiaddr with opts.
+func ack(yiaddr string, opts ...Option) Message {
+	f := Fields{Op: 2, XID: 1, YIAddr: netip.MustParseAddr(yiaddr), Options: append([]Option{{OptMsgType, []byte{Ack}}}, opts...)}
+	m := make(Message, f.Size())
+	m.Encode(&f)
+	return m
+}
+
 // TestLeaseDistrustsTheServer: what a hostile or broken server puts in an ACK is bounded.
 func TestLeaseDistrustsTheServer(t *testing.T) {
 	u32 := func(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
-	ack := func(yiaddr string, opts ...Option) Message {
-		f := Fields{Op: 2, XID: 1, YIAddr: netip.MustParseAddr(yiaddr), Options: append([]Option{{OptMsgType, []byte{Ack}}}, opts...)}
-		m := make(Message, f.Size())
-		m.Encode(&f)
-		return m
-	}
 	for _, a := range []string{"0.0.0.0", "127.0.0.1", "224.0.0.1", "255.255.255.255", "240.0.0.1"} {
 		if _, err := leaseFrom(ack(a)); err == nil {
 			t.Errorf("address %s accepted", a)
@@ -172,5 +175,20 @@ func TestLeaseDistrustsTheServer(t *testing.T) {
 	}
 	if l, _ := leaseFrom(ack("10.0.0.5", Option{OptSubnetMask, []byte{255, 255, 0, 0}}, addrOpt(OptRouter, netip.MustParseAddr("10.0.200.1")))); l.Addr.Bits() != 16 || !l.Router.IsValid() {
 		t.Fatalf("a good mask and router: %+v", l)
+	}
+}
+
+// Option 15 becomes the search domain only when it is a DNS name: nothing a server sends can
+// put resolv.conf syntax into the guest's configuration.
+func TestLeaseDomain(t *testing.T) {
+	for _, tc := range []struct{ opt, want string }{
+		{"example.test", "example.test"}, {"lan.\x00", "lan."}, {"a-b.c1", "a-b.c1"},
+		{"bad domain", ""}, {"x\nnameserver 6.6.6.6", ""}, {"-x.test", ""}, {"", ""},
+		{strings.Repeat("a", 64) + ".test", ""},
+	} {
+		l, err := leaseFrom(ack("10.0.0.5", Option{OptDomainName, []byte(tc.opt)}))
+		if err != nil || l.Domain != tc.want {
+			t.Errorf("option 15 %q: domain %q (%v), want %q", tc.opt, l.Domain, err, tc.want)
+		}
 	}
 }

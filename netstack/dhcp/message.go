@@ -26,6 +26,7 @@ const (
 	OptRouter      = 3
 	OptDNS         = 6
 	OptHostname    = 12
+	OptDomainName  = 15
 	OptRequestedIP = 50
 	OptLeaseTime   = 51
 	OptMsgType     = 53

@@ -64,6 +64,17 @@ class Interface:
 
 
 @dataclass(frozen=True)
+class DNS:
+    servers: tuple = ()     # IPv4 addresses, in order
+    search: tuple = ()      # domains for names without a dot
+
+    def words(self):
+        """dns=A,B search=X,Y (the guest's /etc/resolv.conf, net/dns_xen.go)."""
+        return ([f"dns={','.join(self.servers)}"] if self.servers else []) + \
+            ([f"search={','.join(self.search)}"] if self.search else [])
+
+
+@dataclass(frozen=True)
 class AppConfig:
     path: Path                  # the YAML file
     name: str
@@ -73,6 +84,7 @@ class AppConfig:
     root: Path = Path(".")      # directory package and romfs are relative to
     vcpus: int = 1
     network: tuple = ()         # Interface, ...
+    dns: DNS = DNS()
     romfs: str = ""             # as written, relative to root; "" for none
     env: tuple = ()             # ((KEY, VALUE), ...) in file order
     extra: tuple = ()           # extra command-line words, as written
@@ -148,8 +160,8 @@ def _check_cmdline(v):
         if not isinstance(w, str) or isinstance(w, bool):
             raise ValueError(f"word {i}: expected a string, got {type(w).__name__} {w!r}")
         out.append(_word(w, "word"))
-        if w.startswith(("env.", "ip=", "gw=")) or re.match(r"(ip|gw)[0-9]+=", w):
-            raise ValueError(f"word {w!r}: use the env: and network: keys for these words")
+        if w.startswith(("env.", "ip=", "gw=", "dns=", "search=")) or re.match(r"(ip|gw)[0-9]+=", w):
+            raise ValueError(f"word {w!r}: use the env:, network: and dns: keys for these words")
     return tuple(out)
 
 
@@ -238,6 +250,36 @@ def _check_network(v):
     return tuple(out)
 
 
+_DNS_KEYS = ("servers", "search")
+_DOMAIN_RE = re.compile(r"(?=[^ ]{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?\Z")
+
+
+def _check_dns(v):
+    for k in v:
+        if k not in _DNS_KEYS:
+            raise ValueError(f".{k}: unknown key (known keys: {', '.join(_DNS_KEYS)})")
+    out = {}
+    for k in _DNS_KEYS:
+        items = v.get(k) or []
+        if not isinstance(items, list):
+            raise ValueError(f".{k}: expected a list, got {type(items).__name__} {items!r}")
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise ValueError(f".{k}[{i}]: expected a string, got {type(item).__name__} {item!r}")
+            if k == "servers":
+                try:
+                    ipaddress.IPv4Address(item)
+                except ValueError:
+                    raise ValueError(f".servers[{i}]: bad address {item!r} (an IPv4 address)") from None
+            elif not _DOMAIN_RE.match(item):
+                raise ValueError(f".search[{i}]: bad domain {item!r}")
+        out[k] = tuple(items)
+    if len(out["servers"]) > 3:
+        raise ValueError(".servers: at most 3 (resolv.conf's limit, which Go's resolver keeps)")
+    return DNS(**out)
+
+
 # key -> (python type(s), type name for messages, required, check(value) -> value)
 FIELDS = {
     "version": (int, "an integer", True, _check_version),
@@ -246,6 +288,7 @@ FIELDS = {
     "memory": (str, "a size string such as 32M", False, parse_size_mib),
     "vcpus": (int, "an integer", False, _check_vcpus),
     "network": (list, "a list of interfaces", False, _check_network),
+    "dns": (dict, "a mapping with servers and search", False, _check_dns),
     "romfs": (str, "a string", False, _check_relpath("romfs directory")),
     "env": (dict, "a mapping of NAME: value", False, _check_env),
     "cmdline": ((str, list), "a string or a list of words", False, _check_cmdline),
@@ -264,9 +307,11 @@ def find_root(path, top=None):
                          "relative to the Go module's root")
 
 
-def kernel_cmdline(network=(), env=(), extra=()):
-    """The kernel command line: network words, env.KEY=VALUE words, then the extra words."""
+def kernel_cmdline(network=(), env=(), extra=(), dns=None):
+    """The kernel command line: network and dns words, env.KEY=VALUE words, then the extra
+    words."""
     words = [w for i, itf in enumerate(network) for w in itf.words(i)]
+    words += dns.words() if dns is not None else []
     words += [f"env.{k}={v}" for k, v in env]
     words += list(extra)
     return " ".join(words)
@@ -292,7 +337,7 @@ def validate(data, path, top=None):
             values[key] = check(v)
         except ValueError as e:
             msg = str(e)
-            if msg.startswith("["):         # network[i].key: reason
+            if msg.startswith(("[", ".")):  # network[i].key: reason, dns.servers[i]: reason
                 sub, _, reason = msg.partition(": ")
                 raise AppConfigError(path, key + sub, reason) from None
             raise AppConfigError(path, key, msg) from None
@@ -309,7 +354,8 @@ def validate(data, path, top=None):
         raise AppConfigError(path, "romfs", f"no directory {values['romfs']} under {root}")
     network, env, extra = values.get("network", ()), values.get("env", ()), values.get("cmdline", ())
     return AppConfig(path=Path(path), name=values["name"], package=values["package"],
-                     memory_mib=memory, cmdline=kernel_cmdline(network, env, extra), root=root,
+                     memory_mib=memory, cmdline=kernel_cmdline(network, env, extra, values.get("dns")),
+                     root=root, dns=values.get("dns", DNS()),
                      vcpus=values.get("vcpus", 1), network=network, romfs=values.get("romfs", ""),
                      env=env, extra=extra, xl=values.get("xl", dict(XL_DEFAULTS)))
 

@@ -159,6 +159,11 @@ def test_full_config_and_cmdline(project):
     ("env", "env: {1X: a}", "bad variable name"),
     ("env", "env: {X: 'a b'}", "one word"),
     ("cmdline", "cmdline: 'env.X=1'", "env:"),
+    ("dns.servers[1]", "dns: {servers: [10.0.0.1, nine]}", "bad address"),
+    ("dns.search[0]", "dns: {search: [-x.example]}", "bad domain"),
+    ("dns.servers", "dns: {servers: [1.1.1.1, 1.0.0.1, 8.8.8.8, 8.8.4.4]}", "at most 3"),
+    ("dns.port", "dns: {port: 53}", "unknown key"),
+    ("cmdline", "cmdline: 'dns=1.1.1.1'", "dns:"),
     ("xl", "xl: {on_crash: explode}", "bad action"),
     ("xl", "xl: {maxmem: 64}", "unknown xl option"),
     ("vcpus", "vcpus: 0", "bad vcpus"),
@@ -185,3 +190,11 @@ def test_root_is_the_go_module(tmp_path):
 def test_repo_configs_are_valid(repo, name):
     cfg = appconfig.load(repo / "configs" / f"{name}.yaml", top=repo)
     assert cfg.name == name
+
+
+def test_dns_words(project):
+    cfg = appconfig.load(write(project, GOOD + "network: [{ip: dhcp}]\n"
+                               "dns: {servers: [10.0.0.1, 1.1.1.1], search: [example.test, lan]}\n"),
+                         top=project)
+    assert cfg.cmdline == "ip=dhcp dns=10.0.0.1,1.1.1.1 search=example.test,lan"
+    assert cfg.dns.servers == ("10.0.0.1", "1.1.1.1")

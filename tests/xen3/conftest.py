@@ -164,3 +164,20 @@ def kvstore(testbed, domu, go_build, kvstore_config):
     line = dom.wait_for(r"^kvstore: listening on tcp (\S+) udp (\S+)", timeout=60).text
     testbed.ping(ip, timeout=90)
     return dom, ip, line
+
+
+@pytest.fixture(scope="session")
+def dnsmasq():
+    """dnsmasq's path, installed with apt-get when missing (the DHCP and DNS server of the
+    tier-3 tests)."""
+    path = shutil.which("dnsmasq")
+    if path:
+        return path
+    print("tests/xen3: installing dnsmasq-base with apt-get (DHCP and DNS server of the tier-3 tests)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-q"],
+                ["apt-get", "install", "-q", "-y", "--no-install-recommends", "dnsmasq-base"]):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+        if r.returncode != 0:
+            unavailable(f"{' '.join(cmd)} failed: {r.stdout}{r.stderr}")
+    return shutil.which("dnsmasq") or unavailable("dnsmasq missing after installing dnsmasq-base")

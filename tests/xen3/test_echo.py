@@ -6,7 +6,6 @@ namespace's TAP (which the bed bridges to the guests' vifs), lease renewal inclu
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -91,20 +90,6 @@ def test_echo_static_ping_and_udp(testbed, domu, go_build):
     assert (sent, received, distinct, bad) == (50, 50, 50, 0)
 
 
-def _dnsmasq():
-    path = shutil.which("dnsmasq")
-    if path:
-        return path
-    print("tests/xen3: installing dnsmasq-base with apt-get (the DHCP server of the DHCP test)")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update", "-q"],
-                ["apt-get", "install", "-q", "-y", "--no-install-recommends", "dnsmasq-base"]):
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
-        if r.returncode != 0:
-            unavailable(f"{' '.join(cmd)} failed: {r.stdout}{r.stderr}")
-    return shutil.which("dnsmasq") or unavailable("dnsmasq missing after installing dnsmasq-base")
-
-
 def _lease_expiry(text, mac):
     """The expiry time (epoch seconds) of mac's lease in a dnsmasq lease file, or None."""
     for line in text.splitlines():
@@ -114,11 +99,11 @@ def _lease_expiry(text, mac):
     return None
 
 
-def test_echo_dhcp(testbed, domu, go_build, tmp_path):
+def test_echo_dhcp(testbed, domu, go_build, tmp_path, dnsmasq):
     kernel = go_build("echo")
     leases = tmp_path / "leases"
     dns = subprocess.Popen(
-        [*testbed.netns.exec_prefix(), _dnsmasq(), "--no-daemon", "--conf-file=/dev/null",
+        [*testbed.netns.exec_prefix(), dnsmasq, "--no-daemon", "--conf-file=/dev/null",
          "--port=0", f"--interface={testbed.netns.tap}", "--bind-interfaces",
          "--except-interface=lo", "--dhcp-range=10.0.0.150,10.0.0.199,255.255.255.0,2m",
          f"--dhcp-leasefile={leases}", f"--pid-file={tmp_path / 'pid'}", "--dhcp-authoritative",

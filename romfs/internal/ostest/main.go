@@ -109,7 +109,7 @@ func main() {
 		for _, e := range ents {
 			names = append(names, e.Name())
 		}
-		if strings.Join(names, ",") != "group,hosts,passwd" {
+		if strings.Join(names, ",") != "group,hosts,passwd,resolv.conf" {
 			return fmt.Errorf("/etc lists %v", names)
 		}
 		if b, err := os.ReadFile("/etc/hosts"); err != nil || string(b) != "10.9.8.7\timagehost\n" {

@@ -12,6 +12,7 @@
 //	cwd=/DIR                 the initial working directory (syscall; default /)
 //	netbudget=SIZE           netstack's memory budget for data in flight (net_xen.go)
 //	netconns=N               the most TCP connections open at once (net_xen.go)
+//	dns=ADDR,...  search=D,...  name servers and search domains (net/dns_xen.go)
 //	env.KEY=VALUE            KEY=VALUE in the environment
 //	--                       the end of the kernel's words: all that follows is os.Args
 //
@@ -48,7 +49,7 @@ func xenIsKernelParam(word string) bool {
 		return false
 	}
 	switch key {
-	case "boottrace", "cwd", "netbudget", "netconns":
+	case "boottrace", "cwd", "netbudget", "netconns", "dns", "search":
 		return true
 	}
 	for _, p := range [...]string{"ip", "gw"} {

@@ -717,12 +717,14 @@ var devNodes = map[string]*devNode{
 	"/dev":        {ino: 2, mode: S_IFDIR | 0555, entries: []string{"null"}},
 	"/dev/null":   {ino: 3, mode: S_IFCHR | 0666, rdev: 0x103},
 	"/tmp":        {ino: 4, mode: S_IFDIR | 01777}, // the mount point of tmpFS
-	"/etc":        {ino: 5, mode: S_IFDIR | 0555, entries: []string{"group", "hosts", "passwd"}},
+	"/etc":        {ino: 5, mode: S_IFDIR | 0555, entries: []string{"group", "hosts", "passwd", "resolv.conf"}},
 	"/etc/group":  {ino: 6, mode: S_IFREG | 0444, gen: etcGroup},
 	"/etc/hosts":  {ino: 7, mode: S_IFREG | 0444, gen: etcHosts},
 	"/etc/passwd": {ino: 8, mode: S_IFREG | 0444, gen: etcPasswd},
 	"/proc":       {ino: 9, mode: S_IFDIR | 0555, entries: []string{"net"}},
 	"/proc/net":   {ino: 10, mode: S_IFDIR | 0555, entries: []string{"netstack"}},
+	// The resolver's configuration: name servers and search domains (net/dns_xen.go).
+	"/etc/resolv.conf": {ino: 12, mode: S_IFREG | 0444, gen: provided("/etc/resolv.conf")},
 	// The network stack's counters, one "Group.Name value" line each (net_xen.go).
 	"/proc/net/netstack": {ino: 11, mode: S_IFREG | 0444, gen: provided("/proc/net/netstack")},
 }
