@@ -130,6 +130,19 @@ def fetch(packages):
     return ROOT
 
 
+def apt_install(packages, why, timeout=900):
+    """Install Debian packages with apt-get (update first) for a test or the bench, saying
+    why on stdout; raises FetchError with apt's words when that fails. The caller checks
+    for its tools first, so a machine that has them is not touched."""
+    print(f"installing {' '.join(packages)} with apt-get ({why})", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-q"],
+                ["apt-get", "install", "-q", "-y", "--no-install-recommends", *packages]):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        if r.returncode != 0:
+            raise FetchError(f"{' '.join(cmd)} failed: {(r.stdout + r.stderr).strip()[-600:]}")
+
+
 def xen_hypervisor():
     """Path of the uncompressed Xen hypervisor ELF (QEMU's -kernel wants it unpacked)."""
     root = fetch(HYPERVISOR_PACKAGES)

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from goxen import debian
 from nshost import (HOST_ADDR, NETSTACK, REPO, STACK_ADDR, TOOLS, Netns, TapStack, skip_reason,
                     wheel_go, run)
 
@@ -20,10 +21,7 @@ def host_tools():
         pytest.skip(reason)
     missing = sorted({pkg for tool, pkg in TOOLS.items() if not shutil.which(tool)})
     if missing:
-        print(f"tests/host: installing {' '.join(missing)} with apt-get (used as netstack's Linux peers)")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        run(["apt-get", "update", "-q"], timeout=600, env=env)
-        run(["apt-get", "install", "-q", "-y", "--no-install-recommends", *missing], timeout=600, env=env)
+        debian.apt_install(missing, "used as netstack's Linux peers")
     return {tool: shutil.which(tool) for tool in TOOLS}
 
 

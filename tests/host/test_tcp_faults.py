@@ -23,6 +23,7 @@ import shutil
 
 import pytest
 
+from goxen import debian
 from nshost import HOST_ADDR, STACK_ADDR, TAP, Netns, TapStack, run
 
 # Five percent of TCP packets dropped in each direction, in the forward hook of the namespace
@@ -97,10 +98,7 @@ print(json.dumps({"mode": mode, "bytes": length, "ok": got == want and length ==
 def nft(host_tools):
     """nft, installed from Debian's nftables package when missing."""
     if not shutil.which("nft"):
-        print("tests/host: installing nftables with apt-get (numgen drops on the Linux side)")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        run(["apt-get", "update", "-q"], timeout=600, env=env)
-        run(["apt-get", "install", "-q", "-y", "--no-install-recommends", "nftables"], timeout=600, env=env)
+        debian.apt_install(["nftables"], "numgen drops on the Linux side")
     return shutil.which("nft")
 
 

@@ -170,14 +170,47 @@ def kvstore(testbed, domu, go_build, kvstore_config):
 def dnsmasq():
     """dnsmasq's path, installed with apt-get when missing (the DHCP and DNS server of the
     tier-3 tests)."""
-    path = shutil.which("dnsmasq")
-    if path:
-        return path
-    print("tests/xen3: installing dnsmasq-base with apt-get (DHCP and DNS server of the tier-3 tests)")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update", "-q"],
-                ["apt-get", "install", "-q", "-y", "--no-install-recommends", "dnsmasq-base"]):
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
-        if r.returncode != 0:
-            unavailable(f"{' '.join(cmd)} failed: {r.stdout}{r.stderr}")
+    from goxen import debian
+    if not shutil.which("dnsmasq"):
+        try:
+            debian.apt_install(["dnsmasq-base"], "DHCP and DNS server of the tier-3 tests")
+        except debian.FetchError as e:
+            unavailable(str(e))
     return shutil.which("dnsmasq") or unavailable("dnsmasq missing after installing dnsmasq-base")
+
+
+@pytest.fixture
+def dnsmasq_server(testbed, dnsmasq, tmp_path):
+    """start(*args): dnsmasq in the bed's namespace on its TAP (10.0.0.1) with args added;
+    leases in tmp_path/leases; stopped (its log printed) after the test."""
+    procs = []
+
+    def start(*args):
+        p = subprocess.Popen(
+            [*testbed.netns.exec_prefix(), dnsmasq, "--no-daemon", "--conf-file=/dev/null",
+             f"--interface={testbed.netns.tap}", "--bind-interfaces", "--except-interface=lo",
+             f"--dhcp-leasefile={tmp_path / 'leases'}", f"--pid-file={tmp_path / 'dnsmasq.pid'}",
+             "--user=root", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        procs.append(p)
+        try:
+            p.wait(timeout=0.5)
+            pytest.fail("dnsmasq exited: " + p.stdout.read())
+        except subprocess.TimeoutExpired:
+            pass
+        return p
+    yield start
+    for p in procs:
+        stop_process(p)
+
+
+def stop_process(p):
+    """Terminate p (killed after 10 s) and print what it wrote."""
+    p.terminate()
+    try:
+        out, _ = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+    if out:
+        print(out[-4000:])

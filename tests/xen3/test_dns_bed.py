@@ -16,47 +16,30 @@ BIG = [f"10.1.0.{i}" for i in range(1, 101)]
 
 
 @pytest.fixture
-def name_service(testbed, tmp_path, dnsmasq):
-    """dnsmasq answering for example.test on 10.0.0.1:53 (and DHCP, when asked), and an HTTP
-    server on 10.0.0.1:8080 serving hello.txt."""
-    started = []
+def name_service(testbed, tmp_path, dnsmasq_server):
+    """start(dhcp=False): dnsmasq answering for example.test on 10.0.0.1:53 (and DHCP, when
+    asked), and an HTTP server on 10.0.0.1:8080 serving hello.txt."""
+    procs = []
 
     def start(dhcp=False):
-        leases = tmp_path / "leases"
-        args = [*testbed.netns.exec_prefix(), dnsmasq, "--no-daemon", "--conf-file=/dev/null",
-                "--no-resolv", "--no-hosts", f"--interface={testbed.netns.tap}",
-                "--bind-interfaces", "--except-interface=lo", "--listen-address=10.0.0.1",
-                "--local=/example.test/", "--domain=example.test", "--user=root",
-                f"--pid-file={tmp_path / 'dnsmasq.pid'}", "--log-queries",
-                "--host-record=db.example.test,10.0.0.77",
-                "--host-record=web.example.test,10.0.0.1"]
+        args = ["--no-resolv", "--no-hosts", "--listen-address=10.0.0.1", "--local=/example.test/",
+                "--domain=example.test", "--log-queries",
+                "--host-record=db.example.test,10.0.0.77", "--host-record=web.example.test,10.0.0.1"]
         args += [f"--host-record=big.example.test,{a}" for a in BIG]
         if dhcp:
-            args += ["--dhcp-range=10.0.0.150,10.0.0.199,255.255.255.0,2m",
-                     f"--dhcp-leasefile={leases}", "--dhcp-authoritative", "--no-ping",
-                     "--dhcp-option=option:router,10.0.0.1"]
-        dns = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            args += ["--dhcp-range=10.0.0.150,10.0.0.199,255.255.255.0,2m", "--dhcp-authoritative",
+                     "--no-ping", "--dhcp-option=option:router,10.0.0.1"]
+        dnsmasq_server(*args)
         (tmp_path / "www").mkdir(exist_ok=True)
         (tmp_path / "www" / "hello.txt").write_text("hello by name\n")
-        web = subprocess.Popen([*testbed.netns.exec_prefix(), sys.executable, "-m", "http.server",
-                                "8080", "--bind", "10.0.0.1", "--directory", str(tmp_path / "www")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        started.extend([dns, web])
-        try:
-            dns.wait(timeout=0.5)
-            pytest.fail("dnsmasq exited: " + dns.stdout.read())
-        except subprocess.TimeoutExpired:
-            pass
+        procs.append(subprocess.Popen(
+            [*testbed.netns.exec_prefix(), sys.executable, "-m", "http.server", "8080", "--bind",
+             "10.0.0.1", "--directory", str(tmp_path / "www")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     yield start
-    for p in started:
+    for p in procs:
         p.terminate()
-        try:
-            out, _ = p.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, _ = p.communicate()
-        if out:
-            print(out[-3000:])
+        p.wait(timeout=10)
 
 
 def _run(domu, go_build, name, cmdline):

@@ -99,52 +99,34 @@ def _lease_expiry(text, mac):
     return None
 
 
-def test_echo_dhcp(testbed, domu, go_build, tmp_path, dnsmasq):
+def test_echo_dhcp(testbed, domu, go_build, tmp_path, dnsmasq_server):
     kernel = go_build("echo")
     leases = tmp_path / "leases"
-    dns = subprocess.Popen(
-        [*testbed.netns.exec_prefix(), dnsmasq, "--no-daemon", "--conf-file=/dev/null",
-         "--port=0", f"--interface={testbed.netns.tap}", "--bind-interfaces",
-         "--except-interface=lo", "--dhcp-range=10.0.0.150,10.0.0.199,255.255.255.0,2m",
-         f"--dhcp-leasefile={leases}", f"--pid-file={tmp_path / 'pid'}", "--dhcp-authoritative",
-         "--no-ping", "--user=root", "--dhcp-option=option:router,10.0.0.1", "--log-dhcp"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        try:
-            dns.wait(timeout=0.5)
-            pytest.fail("dnsmasq exited: " + dns.stdout.read())
-        except subprocess.TimeoutExpired:
-            pass
-        dom = domu("echo-dhcp", kernel, "memory = 32\n", extra="ip=dhcp", network=True)
-        line = dom.wait_for(r"^net: eth0 \S+ ", timeout=60).text
-        m = re.fullmatch(r"net: eth0 (\S+) (10\.0\.0\.(\d+))/24 gw 10\.0\.0\.1 "
-                         r"\(dhcp from 10\.0\.0\.1, lease 2m0s\)", line)
-        assert m and 150 <= int(m.group(3)) <= 199, line
-        mac, ip = m.group(1), m.group(2)
-        dom.wait_for(rf"^echo: listening on udp .*:7, addresses \[127\.0\.0\.1/8 {re.escape(ip)}/24\]", timeout=90)
-        testbed.ping(ip, timeout=90)
-        (sent, received, distinct, bad), _ = _udp_exchange(testbed, ip, count=100)
-        assert (sent, received, distinct, bad) == (100, 100, 100, 0)
-        first = leases.read_text()
-        assert mac in first
-        # Lease renewal: dnsmasq's shortest lease is 2 minutes, so the guest renews (unicast
-        # REQUEST) at T1 = 1 minute; dnsmasq then rewrites the lease's expiry time.
-        expiry = _lease_expiry(first, mac)
-        deadline = time.monotonic() + 100
-        while _lease_expiry(leases.read_text(), mac) == expiry:
-            assert time.monotonic() < deadline, "no renewal within 100 s:\n" + dom.console
-            time.sleep(2)
-        assert _lease_expiry(leases.read_text(), mac) > expiry
-        got, out = _ping(testbed, ip, 3)
-        assert got == 3, out
-    finally:
-        dns.terminate()
-        try:
-            out, _ = dns.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            dns.kill()
-            out, _ = dns.communicate()
-        print(out)
+    dnsmasq_server("--port=0", "--dhcp-range=10.0.0.150,10.0.0.199,255.255.255.0,2m",
+                   "--dhcp-authoritative", "--no-ping", "--dhcp-option=option:router,10.0.0.1",
+                   "--log-dhcp")
+    dom = domu("echo-dhcp", kernel, "memory = 32\n", extra="ip=dhcp", network=True)
+    line = dom.wait_for(r"^net: eth0 \S+ ", timeout=60).text
+    m = re.fullmatch(r"net: eth0 (\S+) (10\.0\.0\.(\d+))/24 gw 10\.0\.0\.1 "
+                     r"\(dhcp from 10\.0\.0\.1, lease 2m0s\)", line)
+    assert m and 150 <= int(m.group(3)) <= 199, line
+    mac, ip = m.group(1), m.group(2)
+    dom.wait_for(rf"^echo: listening on udp .*:7, addresses \[127\.0\.0\.1/8 {re.escape(ip)}/24\]", timeout=90)
+    testbed.ping(ip, timeout=90)
+    (sent, received, distinct, bad), _ = _udp_exchange(testbed, ip, count=100)
+    assert (sent, received, distinct, bad) == (100, 100, 100, 0)
+    first = leases.read_text()
+    assert mac in first
+    # Lease renewal: dnsmasq's shortest lease is 2 minutes, so the guest renews (unicast
+    # REQUEST) at T1 = 1 minute; dnsmasq then rewrites the lease's expiry time.
+    expiry = _lease_expiry(first, mac)
+    deadline = time.monotonic() + 100
+    while _lease_expiry(leases.read_text(), mac) == expiry:
+        assert time.monotonic() < deadline, "no renewal within 100 s:\n" + dom.console
+        time.sleep(2)
+    assert _lease_expiry(leases.read_text(), mac) > expiry
+    got, out = _ping(testbed, ip, 3)
+    assert got == 3, out
 
 
 def test_echo_without_dhcp_answer_says_so(testbed, domu, go_build):

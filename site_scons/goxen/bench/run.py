@@ -549,13 +549,10 @@ def _wrk():
     w = shutil.which("wrk")
     if w:
         return w
-    log("installing wrk with apt-get (httpd's load tool)")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update", "-q"],
-                ["apt-get", "install", "-q", "-y", "--no-install-recommends", "wrk"]):
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
-        if r.returncode != 0:
-            raise Unavailable(f"{' '.join(cmd)} failed: {r.stderr.strip()[-300:]}")
+    try:
+        debian.apt_install(["wrk"], "httpd's load tool")
+    except debian.FetchError as e:
+        raise Unavailable(str(e)) from None
     return shutil.which("wrk") or "wrk"
 
 

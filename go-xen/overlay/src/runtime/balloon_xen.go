@@ -84,15 +84,13 @@ func xenMemop(cmd uintptr, n int) int {
 	return int(done)
 }
 
-// xenBalloonGive gives the frames of span s back to Xen and reports whether Xen took them
-// all (if not, the span is whole and mapped again). Balloon lock held.
-func xenBalloonGive(s *mspan) bool {
-	base, n := s.base(), s.npages*pageSize/physPageSize
-	ok := true
+// xenBalloonOut gives pages [first, first+n) from base back to Xen, batch by batch, and
+// returns how many went; the rest stay mapped and ours. Balloon lock held.
+func xenBalloonOut(base, first, n uintptr) uintptr {
 	for done := uintptr(0); done < n; {
 		k := min(n-done, xenBalloonBatch)
 		for j := uintptr(0); j < k; j++ {
-			va := base + (done+j)*physPageSize
+			va := base + (first+done+j)*physPageSize
 			pfn := xenVirtToPfn(va)
 			p := xenP2M(pfn)
 			xenBalloon.frames[j] = *p
@@ -100,26 +98,35 @@ func xenBalloonGive(s *mspan) bool {
 			*p = ^uint64(0) // INVALID_P2M_ENTRY
 		}
 		got := uintptr(xenMemop(_XENMEM_decrease_reservation, int(k)))
-		if got < k { // Xen kept some: they stay ours
+		if got < k { // Xen kept some: map them again
 			for j := got; j < k; j++ {
-				va := base + (done+j)*physPageSize
+				va := base + (first+done+j)*physPageSize
 				pfn := xenVirtToPfn(va)
 				*xenP2M(pfn) = xenBalloon.frames[j]
 				xenBalloonMap(va, pfn, xenBalloon.frames[j])
 			}
-			n, ok = done+got, false
-			break
+			return done + got
 		}
 		done += k
 	}
-	if !ok && n > 0 {
-		xenBalloonTake(base, n) // back to a whole span before it is freed
-	}
-	return ok
+	return n
 }
 
-// xenBalloonTake brings back the first n pages from base (frames from Xen, mapped again) and
-// reports whether Xen had them all. Balloon lock held.
+// xenBalloonGive gives the frames of span s back to Xen and reports whether Xen took them
+// all (if not, the span is whole and mapped again, to be freed). Balloon lock held.
+func xenBalloonGive(s *mspan) bool {
+	base, n := s.base(), s.npages*pageSize/physPageSize
+	if got := xenBalloonOut(base, 0, n); got < n {
+		if got > 0 {
+			xenBalloonTake(base, got)
+		}
+		return false
+	}
+	return true
+}
+
+// xenBalloonTake brings back the first n pages from base (new frames from Xen, mapped again)
+// and reports whether Xen had them all; if not, all n are out again. Balloon lock held.
 func xenBalloonTake(base, n uintptr) bool {
 	for done := uintptr(0); done < n; {
 		k := min(n-done, xenBalloonBatch)
@@ -134,27 +141,8 @@ func xenBalloonTake(base, n uintptr) bool {
 			xenBalloonMap(va, pfn, xenBalloon.frames[j])
 		}
 		if got < k {
-			// Give back what came of this batch, so the span is wholly out again.
-			for j := uintptr(0); j < got; j++ {
-				va := base + (done+j)*physPageSize
-				pfn := xenVirtToPfn(va)
-				xenBalloon.frames[j] = *xenP2M(pfn)
-				xenBalloonMap(va, pfn, 0)
-				*xenP2M(pfn) = ^uint64(0)
-			}
-			xenMemop(_XENMEM_decrease_reservation, int(got))
-			// and the batches before it.
-			for j := uintptr(0); j < done; j += xenBalloonBatch {
-				m := min(done-j, xenBalloonBatch)
-				for q := uintptr(0); q < m; q++ {
-					va := base + (j+q)*physPageSize
-					pfn := xenVirtToPfn(va)
-					xenBalloon.frames[q] = *xenP2M(pfn)
-					xenBalloonMap(va, pfn, 0)
-					*xenP2M(pfn) = ^uint64(0)
-				}
-				xenMemop(_XENMEM_decrease_reservation, int(m))
-			}
+			xenBalloonOut(base, done, got) // what came of this batch
+			xenBalloonOut(base, 0, done)   // and of the ones before
 			return false
 		}
 		done += k
