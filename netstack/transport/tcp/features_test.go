@@ -518,3 +518,15 @@ func TestScoreboardBounded(t *testing.T) {
 		t.Fatalf("after a covering block: %v", e.sb)
 	}
 }
+
+// Snapshot names every counter "TCP.X" and carries the connection gauges.
+func TestSnapshot(t *testing.T) {
+	c, _, _ := connectedOpts(t, Options{MaxConnections: 7}, Options{})
+	m := c.pr.Snapshot()
+	if m["TCP.ActiveOpens"] != 1 || m["TCP.Connections"] != 1 || m["TCP.MaxConnections"] != 7 {
+		t.Fatalf("snapshot %v", m)
+	}
+	if _, ok := m["TCP.SynCookiesSent"]; !ok {
+		t.Fatalf("no TCP.SynCookiesSent in %v", m)
+	}
+}
