@@ -140,6 +140,25 @@ def smoke(addr, port, seconds):
     _out({"ok": False, "error": err})
 
 
+def kvkeep(addr, port, write):
+    """write=1: set the key "lifecycle" to "kept"; write=0: read it back ({"value": ...})."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((addr, port))
+    req = b"set lifecycle 0 0 4\r\nkept\r\n" if write else b"get lifecycle\r\n"
+    for attempt in range(5):
+        try:
+            reply = _udp_req(s, 7100 + attempt, req, 3.0)
+            break
+        except socket.timeout:
+            continue
+    else:
+        _out({"error": "no answer"}, 1)
+    if write:
+        _out({"ok": reply == b"STORED\r\n"})
+    lines = reply.split(b"\r\n")
+    _out({"value": lines[1].decode() if lines[0].startswith(b"VALUE ") else None})
+
+
 def kvstats(addr, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((addr, port))
@@ -431,7 +450,7 @@ def main(argv):
         _out({"error": "usage: loadgen.py MODE ADDR PORT ..."}, 2)
     mode, addr, port, rest = argv[0], argv[1], int(argv[2]), argv[3:]
     nums = [float(x) if "." in x else int(x) for x in rest]
-    modes = {"probe": probe, "smoke": smoke, "kvfill": kvfill, "kvstats": kvstats,
+    modes = {"probe": probe, "smoke": smoke, "kvfill": kvfill, "kvstats": kvstats, "kvkeep": kvkeep,
              "kvudp": kvudp, "kvtcp": kvtcp, "udpecho": udpecho, "tcpsink": tcpsink,
              "tcpsource": tcpsource}
     if mode not in modes:

@@ -45,7 +45,7 @@ from goxen.testbed import image
 
 LOADGEN = Path(__file__).with_name("loadgen.py")
 SIDES = ("unikernel", "baseline")
-PARTS = ("image", "boot", "kv", "memory", "echo", "http", "tcp", "fsread", "host")
+PARTS = ("image", "boot", "kv", "memory", "echo", "http", "tcp", "fsread", "lifecycle", "host")
 T0 = time.monotonic()
 
 
@@ -448,6 +448,49 @@ def part_kv(b, kv, seconds, clients=32, keys=100_000, memory=256):
     return res
 
 
+def part_lifecycle(b, kv, runs, memory=96):
+    """kvstore per side with memory= `memory` MB on both (the baseline's smallest is ~88, and
+    the save file must fit in the dom0's /tmp): `runs` cycles of xl save, xl restore, and the
+    time from the restore's end to the first kvstore UDP reply; a key set before the first
+    save must still be there after the last restore."""
+    res = {s: {"save": [], "restore": [], "back": []} for s in SIDES}
+    for s in SIDES:
+        ip = "10.0.0.2"
+        dom, _ = b.create(kv[s], "life", ip=ip, memory=memory)
+        try:
+            b.wait_up(dom, 11211)
+            b.loadgen("kvkeep", ip, 11211, 1)
+            for i in range(runs):
+                t = time.monotonic()
+                b.bed.sh(f"xl save {dom.name} /tmp/life.save", timeout=300, check=True)
+                t_save = time.monotonic() - t
+                t = time.monotonic()
+                r = b.bed.sh("xl restore /tmp/life.save; rc=$?; rm -f /tmp/life.save; exit $rc",
+                             timeout=300)
+                t_restore = time.monotonic() - t
+                if r.rc != 0:
+                    raise Unavailable(f"xl restore failed: {r.output.strip()[-300:]}")
+                t = time.monotonic()
+                b.wait_up(dom, 11211, seconds=120)
+                res[s]["save"].append(t_save)
+                res[s]["restore"].append(t_restore)
+                res[s]["back"].append(time.monotonic() - t)
+                log(f"lifecycle {s} run {i + 1}: save {t_save:.2f} s, restore {t_restore:.2f} s, "
+                    f"answers {res[s]['back'][-1]:.2f} s later")
+            got = b.loadgen("kvkeep", ip, 11211, 0)
+            res[s]["kept"] = got.get("value") == "kept"
+        except Unavailable as e:
+            res[s]["error"] = f"unavailable: {e}"
+            log(f"lifecycle {s}: {e}")
+        finally:
+            b.destroy(dom)
+    for s in SIDES:
+        for k in ("save", "restore", "back"):
+            res[s][k] = stats.summarize(res[s][k]) | {"runs": res[s][k]}
+    res["memory_mb"] = memory
+    return res
+
+
 def _kv_smoke(b, dom, seconds):
     b.wait_up(dom, 11211, seconds=seconds)
 
@@ -677,6 +720,10 @@ METHOD = {
               "for the unikernel (all it has besides what the runtime mapped), MemTotal - "
               "MemAvailable of the whole Linux guest for the baseline; rss (baseline only) is "
               "the process's resident set.",
+    "lifecycle": "kvstore with memory=96 on both sides: host CLOCK_MONOTONIC around `xl save "
+                 "DOM /tmp/FILE` and `xl restore FILE` run in the dom0 (file in its RAM), then "
+                 "from the restore's end to the first kvstore UDP reply; up to 3 cycles on one "
+                 "domain, median; a key set before the first save is read after the last.",
     "throughput": "closed loop, one request in flight per client, from the bed's namespace "
                   "(the load generator shares the host's 2 cores with QEMU): kvstore 9:1 "
                   "get:set over 1000 keys; UDP echo of 64-byte datagrams; ping -i 0.05 x50; "
@@ -741,7 +788,7 @@ def main(argv=None):
 
     kernel, initramfs = paths.BUILD / "testbed" / image.BED_KERNEL, \
         paths.BUILD / "testbed" / image.BED_INITRAMFS
-    need_bed = only & {"boot", "kv", "memory", "echo", "http", "tcp", "fsread"}
+    need_bed = only & {"boot", "kv", "memory", "echo", "http", "tcp", "fsread", "lifecycle"}
     bed = None
     if need_bed:
         log("booting the tier-3 test bed (Xen + Linux dom0 in QEMU)")
@@ -788,6 +835,10 @@ def main(argv=None):
                         tree.total_bytes(t))
             if r:
                 thr["fsread"] = r
+        if "lifecycle" in only:
+            r = attempt("lifecycle", part_lifecycle, b, kv, min(args.runs, 3))
+            if r:
+                results["lifecycle"] = r
     finally:
         if bed is not None:
             bed.close()

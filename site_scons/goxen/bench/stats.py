@@ -218,6 +218,13 @@ def rows(results):
             out.append(row("memory", f"kvstore {name} {label}", "bytes",
                            _get(mem, "resident", "unikernel", phase, stat),
                            _get(mem, "resident", "baseline", phase, stat), "lower"))
+    life = results.get("lifecycle", {})
+    mb = life.get("memory_mb", "?")
+    for key, label in (("save", f"xl save (kvstore, {mb} MB)"),
+                       ("restore", f"xl restore (kvstore, {mb} MB)"),
+                       ("back", "restore done -> first kvstore UDP reply")):
+        out.append(row("lifecycle", label, "s", _get(life, "unikernel", key, "median"),
+                       _get(life, "baseline", key, "median"), "lower"))
     for key, (label, unit, better) in THROUGHPUT.items():
         t = results.get("throughput", {}).get(key, {})
         target = ("ratio_min", 1.5) if better == "higher" else ("ratio_max", 1 / 1.5)
