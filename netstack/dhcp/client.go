@@ -37,7 +37,8 @@ type Lease struct {
 	Addr     netip.Prefix
 	Router   netip.Addr
 	DNS      []netip.Addr
-	Domain   string // option 15, when it is a valid domain name (the resolver's search domain)
+	Domain   string   // option 15, when it is a valid domain name (the resolver's search domain)
+	Search   []string // option 119, the valid names of the search list (at most maxSearch)
 	Server   netip.Addr
 	Duration time.Duration
 	T1, T2   time.Duration
@@ -124,7 +125,7 @@ func (c *Client) exchange(ctx context.Context, ep *udp.Endpoint, dst netip.Addr,
 
 func (c *Client) baseOptions(t uint8) []Option {
 	opts := []Option{{OptMsgType, []byte{t}}, {OptClientID, append([]byte{1}, c.mac[:]...)},
-		{OptParamList, []byte{OptSubnetMask, OptRouter, OptDNS, OptDomainName, OptLeaseTime, OptT1, OptT2}}}
+		{OptParamList, []byte{OptSubnetMask, OptRouter, OptDNS, OptDomainName, OptSearch, OptLeaseTime, OptT1, OptT2}}}
 	if c.cfg.Hostname != "" {
 		opts = append(opts, Option{OptHostname, []byte(c.cfg.Hostname)})
 	}
@@ -242,6 +243,7 @@ func leaseFrom(ack Message) (Lease, error) {
 	if d := strings.TrimSuffix(string(o[OptDomainName]), "\x00"); validDomain(d) {
 		l.Domain = d
 	}
+	l.Search = searchList(o[OptSearch])
 	if s := o[OptServerID]; len(s) == 4 {
 		l.Server = netip.AddrFrom4([4]byte(s))
 	}
@@ -358,4 +360,63 @@ func validDomain(d string) bool {
 		}
 	}
 	return true
+}
+
+// maxSearch bounds the search list taken from option 119 (glibc keeps 6 domains).
+const maxSearch = 6
+
+// searchList decodes option 119 (RFC 3397 2): DNS names in wire format (RFC 1035 3.1), with
+// compression pointers (RFC 1035 4.1.4) into the option's own data. A pointer must point
+// backwards, so no list can loop; names that are not valid domains, and the rest of the list
+// after a malformed one, are left out.
+func searchList(b []byte) []string {
+	var out []string
+	for off := 0; off < len(b) && len(out) < maxSearch; {
+		name, next, ok := readName(b, off)
+		if !ok {
+			break
+		}
+		if validDomain(name) {
+			out = append(out, name)
+		}
+		off = next
+	}
+	return out
+}
+
+// readName reads the name at off and returns it (without the final dot) and the offset
+// after it in the list.
+func readName(b []byte, off int) (string, int, bool) {
+	var labels []string
+	next, limit := -1, off // pointers may only go before where the current name started
+	for n := 0; ; n++ {
+		if off >= len(b) || n > 127 {
+			return "", 0, false
+		}
+		c := int(b[off])
+		switch {
+		case c == 0:
+			if next < 0 {
+				next = off + 1
+			}
+			return strings.Join(labels, "."), next, true
+		case c&0xC0 == 0xC0:
+			if off+1 >= len(b) {
+				return "", 0, false
+			}
+			ptr := (c&0x3F)<<8 | int(b[off+1])
+			if ptr >= limit {
+				return "", 0, false
+			}
+			if next < 0 {
+				next = off + 2
+			}
+			off, limit = ptr, ptr
+		case c&0xC0 != 0 || off+1+c > len(b):
+			return "", 0, false
+		default:
+			labels = append(labels, string(b[off+1:off+1+c]))
+			off += 1 + c
+		}
+	}
 }

@@ -192,3 +192,31 @@ func TestLeaseDomain(t *testing.T) {
 		}
 	}
 }
+
+// Option 119: names with compression pointers into the option; a pointer forwards or to
+// itself (a loop), a label past the end, or an invalid name are left out.
+func TestSearchList(t *testing.T) {
+	wire := []byte("\x03eng\x07example\x04test\x00\x03lab\xc0\x04\x03bad\x01-\x00")
+	if got := searchList(wire); strings.Join(got, ",") != "eng.example.test,lab.example.test" {
+		t.Fatalf("search list %q", got)
+	}
+	for _, bad := range [][]byte{
+		[]byte("\xc0\x00"), []byte("\x03abc\xc0\x00"), []byte("\x05ab"), []byte("\x03abc\xc0\x09"),
+		[]byte("\x40abc\x00"), {},
+	} {
+		if got := searchList(bad); len(got) != 0 {
+			t.Errorf("%q: %q", bad, got)
+		}
+	}
+	var many []byte
+	for i := 0; i < 10; i++ {
+		many = append(many, "\x01x\x00"...)
+	}
+	if got := searchList(many); len(got) != maxSearch {
+		t.Errorf("%d names kept", len(got))
+	}
+	l, err := leaseFrom(ack("10.0.0.5", Option{OptSearch, wire}))
+	if err != nil || len(l.Search) != 2 {
+		t.Fatalf("lease %+v %v", l, err)
+	}
+}

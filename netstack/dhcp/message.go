@@ -27,6 +27,7 @@ const (
 	OptDNS         = 6
 	OptHostname    = 12
 	OptDomainName  = 15
+	OptSearch      = 119 // domain search list (RFC 3397)
 	OptRequestedIP = 50
 	OptLeaseTime   = 51
 	OptMsgType     = 53

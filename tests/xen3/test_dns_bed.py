@@ -1,6 +1,6 @@
 """Tier 3: name resolution in a guest (issue 19) with Go's own resolver against dnsmasq in the
 bed's namespace (10.0.0.1): name servers set statically (dns=, search=: the YAML's dns: key)
-and learned by DHCP (options 6 and 15); a search domain, a name that does not exist, an
+and learned by DHCP (options 6 and 119); a search domain, a name that does not exist, an
 answer too large for UDP (the resolver asks again over TCP), and `http.Get` by name
 (tests/xen3/progs/resolve)."""
 
@@ -28,7 +28,8 @@ def name_service(testbed, tmp_path, dnsmasq_server):
         args += [f"--host-record=big.example.test,{a}" for a in BIG]
         if dhcp:
             args += ["--dhcp-range=10.0.0.150,10.0.0.199,255.255.255.0,2m", "--dhcp-authoritative",
-                     "--no-ping", "--dhcp-option=option:router,10.0.0.1"]
+                     "--no-ping", "--dhcp-option=option:router,10.0.0.1",
+                     "--dhcp-option=option:domain-search,lab.example.test,example.test"]
         dnsmasq_server(*args)
         (tmp_path / "www").mkdir(exist_ok=True)
         (tmp_path / "www" / "hello.txt").write_text("hello by name\n")
@@ -67,6 +68,7 @@ def test_resolve_with_name_servers_from_dhcp(testbed, domu, go_build, name_servi
     name_service(dhcp=True)
     out = _run(domu, go_build, "resolve-dhcp",
                "ip=dhcp env.NAMES=db,web.example.test env.URL=http://web:8080/hello.txt")
-    assert "resolv.conf: nameserver 10.0.0.1" in out and "resolv.conf: search example.test" in out, out
+    assert "resolv.conf: nameserver 10.0.0.1" in out, out
+    assert "resolv.conf: search lab.example.test example.test" in out, out   # option 119
     assert "lookup db: 1 10.0.0.77" in out and "lookup web.example.test: 1 10.0.0.1" in out, out
     assert "get http://web:8080/hello.txt: 200 hello by name" in out, out

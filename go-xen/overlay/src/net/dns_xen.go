@@ -9,7 +9,7 @@
 //	dns=ADDR[,ADDR...]       name servers, at most three are used
 //	search=DOMAIN[,DOMAIN]   search domains
 //
-// and otherwise from the DHCP lease of the first vif that has one (options 6 and 15). The
+// and otherwise from the DHCP lease of the first vif that has one (options 6, and 119 or 15). The
 // resolver reads the file at its first lookup, which starts the network (and waits for DHCP)
 // if nothing did before. Without any name server the file says so, and the resolver falls
 // back to its default (a server on the loopback, which does not exist here): names in
@@ -33,15 +33,19 @@ var xenDNS struct {
 
 func init() { genfile.Provide("/etc/resolv.conf", xenResolvConf) }
 
-// learnDNS records what a DHCP lease said, unless an earlier lease did.
-func learnDNS(servers []netip.Addr, domain string) {
+// learnDNS records what a DHCP lease said, unless an earlier lease did: its name servers, and
+// its search list (option 119), or else its domain name (option 15).
+func learnDNS(servers []netip.Addr, domain string, search []string) {
 	xenDNS.mu.Lock()
 	defer xenDNS.mu.Unlock()
 	if len(xenDNS.servers) > 0 || len(servers) == 0 {
 		return
 	}
 	xenDNS.servers = servers
-	if domain != "" {
+	switch {
+	case len(search) > 0:
+		xenDNS.search = search
+	case domain != "":
 		xenDNS.search = []string{domain}
 	}
 }

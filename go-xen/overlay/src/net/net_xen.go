@@ -256,7 +256,7 @@ func configure(i int, id nsstack.NICID, name string, d *netfront.Device) bool {
 		}
 		netLog(msg + " (dhcp from " + l.Server.String() + ", lease " + l.Duration.String() + ")")
 		control.PublishAddr(i, l.Addr.Addr().String())
-		learnDNS(l.DNS, l.Domain)
+		learnDNS(l.DNS, l.Domain, l.Search)
 	}
 	go c.Run(context.Background()) // renews, rebinds, starts over after expiry
 	return err == nil
