@@ -283,3 +283,17 @@ func TestIdleTimeoutClosesTheConnection(t *testing.T) {
 		t.Fatalf("stats: %q", stats)
 	}
 }
+
+// readBlock returns exactly the block, small or chunked, and fails on a short one.
+func TestReadBlock(t *testing.T) {
+	for _, n := range []int{2, 102, blockChunk, blockChunk + 1, 3*blockChunk + 17} {
+		src := strings.Repeat("v", n)
+		got, err := readBlock(strings.NewReader(src+"rest"), n)
+		if err != nil || string(got) != src || cap(got) != n {
+			t.Errorf("n=%d: len %d cap %d err %v", n, len(got), cap(got), err)
+		}
+	}
+	if _, err := readBlock(strings.NewReader("short"), blockChunk+10); err == nil {
+		t.Error("a short large block read without error")
+	}
+}
