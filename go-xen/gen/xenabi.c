@@ -120,6 +120,7 @@ int main(void)
 	OFF("_xen_boot_timer_port", struct xen_boot, timer_port);
 	OFF("_xen_boot_flags", struct xen_boot, flags);
 	C("_XEN_BOOT_FLAG_NX", XEN_BOOT_FLAG_NX);
+	C("_XEN_BOOT_VIRT_BASE", XEN_BOOT_VIRT_BASE);
 	OFF("_xen_boot_console_ring", struct xen_boot, console_ring);
 	OFF("_xen_boot_console_port", struct xen_boot, console_port);
 	OFF("_xen_boot_fault_handler", struct xen_boot, fault_handler);

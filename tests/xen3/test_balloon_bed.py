@@ -1,7 +1,8 @@
 """Tier 3: the balloon (issue 15): `xl mem-set` lowers and raises a kvstore domain's memory;
 the guest gives pages back to Xen and takes them again (runtime/balloon_xen.go,
 internal/xen/control/balloon.go), `xl list` shows it, and kvstore keeps its data and serves
-while its heap grows again into pages that were given back."""
+while its heap grows again into pages that were given back; targets that are not sizes are
+refused on the console."""
 
 import re
 import subprocess
@@ -74,6 +75,19 @@ def test_kvstore_follows_memory_target(testbed, kvstore):
         # The heap grows again, into pages that were out: 12 MB more.
         assert client("fill b 3000 4000") == "fill b ok"
         assert client("check a 1000 4000") == "check a ok"
+        assert client("check b 3000 4000") == "check b ok"
+        # Whatever the toolstack writes there is read with distrust: not a size, zero or
+        # negative is refused on the console; past the domain's memory means all of it.
+        domid = dom.info().domid
+        for bad in ("lots", "0", "-4096", "12x"):
+            mark = len(dom.lines)
+            testbed.sh(f"xenstore-write -- /local/domain/{domid}/memory/target {bad}", check=True)
+            dom.wait_for(rf'^xen: memory target "{re.escape(bad)}" is not a size in KiB: ignored$',
+                         timeout=30, start=mark)
+        mark = len(dom.lines)
+        testbed.sh(f"xenstore-write /local/domain/{domid}/memory/target 99999999999", check=True)
+        dom.wait_for(r"^xen: memory target 99999999999 KiB: the domain has 65536 KiB$",
+                     timeout=30, start=mark)
         assert client("check b 3000 4000") == "check b ok"
     finally:
         p.kill()

@@ -61,7 +61,7 @@ func xenBalloonMap(va, pfn uintptr, mfn uint64) {
 	if mfn != 0 {
 		pte = mfn<<12 | xenPTEFlags()
 	}
-	for _, va := range [2]uintptr{va, 0x400000 + pfn*physPageSize} {
+	for _, va := range [2]uintptr{va, xenDirectMap + pfn*physPageSize} {
 		if r := int64(hypercall(_HYPERVISOR_update_va_mapping, va, uintptr(pte), _UVMF_INVLPG)); r != 0 {
 			print("xen: balloon: update_va_mapping(", hex(va), ") failed: error ", r, "\n")
 			throw("balloon")
@@ -181,10 +181,7 @@ func xenBalloonSetTarget(kib int64) int64 {
 		GC() // what is garbage frees pages for the balloon first
 	}
 	systemstack(func() {
-		lock(&xenBalloon.lock)
-		if xenBalloon.spans.first == nil && xenBalloon.spans.last == nil {
-			xenBalloon.spans.init()
-		}
+		lock(&xenBalloon.lock) // spans: a zero mSpanList is an empty one
 		for xenBalloon.out < want && xenBalloonRoom() >= xenBalloonReserve+xenBalloonSpanPages*pageSize {
 			s := mheap_.allocManual(xenBalloonSpanPages, spanAllocWorkBuf)
 			if s == nil {

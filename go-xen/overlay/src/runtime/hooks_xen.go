@@ -220,7 +220,7 @@ func syscall_initrd() []byte {
 		return nil
 	}
 	if *(*uint32)(unsafe.Pointer(si + _start_info_flags))&_SIF_MOD_START_PFN != 0 {
-		start = 0x400000 + start*4096 // a pfn: pfn N is at 0x400000 + N*4096 (mini-os-shim)
+		start = xenDirectMap + start*4096 // a pfn: the direct map (mem_xen.go)
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(uintptr(start))), n)
 }

@@ -72,13 +72,17 @@ func memInit() {
 	}
 }
 
+// xenDirectMap is where the direct map of every pfn starts: pfn N is at xenDirectMap +
+// N*4096 (XEN_BOOT_VIRT_BASE, mini-os-shim/include/xen_boot.h).
+const xenDirectMap = _XEN_BOOT_VIRT_BASE
+
 // xenVirtToPfn returns the pfn behind va: in the heap window, or in the direct map of all
-// pfns (va = 0x400000 + pfn*4096, where the image and the start-of-day pages are).
+// pfns (va = xenDirectMap + pfn*4096, where the image and the start-of-day pages are).
 func xenVirtToPfn(va uintptr) uintptr {
 	if va >= xenMem.start && va < xenMem.end {
 		return xenMem.heapPfn + (va-xenMem.start)/physPageSize
 	}
-	return (va - 0x400000) / physPageSize
+	return (va - xenDirectMap) / physPageSize
 }
 
 func xenOutOfMemory(what string, need uintptr) {

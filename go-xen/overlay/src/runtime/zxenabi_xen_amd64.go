@@ -105,6 +105,7 @@ const (
 	_xen_boot_timer_port       = 32
 	_xen_boot_flags            = 36
 	_XEN_BOOT_FLAG_NX          = 2
+	_XEN_BOOT_VIRT_BASE        = 4194304
 	_xen_boot_console_ring     = 40
 	_xen_boot_console_port     = 48
 	_xen_boot_fault_handler    = 56
