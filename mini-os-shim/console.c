@@ -18,7 +18,7 @@ void shim_console_init(start_info_t *si)
 {
 	if (si->flags & SIF_INITDOMAIN)
 		return;
-	cons_ring = (struct xencons_interface *)pfn_to_va(SHIM_M2P[si->console.domU.mfn]);
+	cons_ring = (struct xencons_interface *)shim_ring_va(si->console.domU.mfn);
 	cons_port = si->console.domU.evtchn;
 	xen_boot.console_ring = (uint64_t)(unsigned long)cons_ring;
 	xen_boot.console_port = cons_port;

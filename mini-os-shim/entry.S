@@ -112,6 +112,10 @@ trap_common:
 	popq	%rbx
 	popq	%rax
 	addq	$16, %rsp	/* vector, error code */
+	testl	$XEN_BOOT_FLAG_PVH, xen_boot+XEN_BOOT_OFF_FLAGS(%rip)
+	jz	1f
+	iretq			/* PVH: ring 0, the frame is the CPU's (IF restores the mask) */
+1:
 	/*
 	 * HYPERVISOR_iret, not iretq: it also restores the event mask from the frame's
 	 * RFLAGS.IF (TI_MASK_EVENTS masked events for the trap, and Go code runs with
@@ -120,6 +124,70 @@ trap_common:
 	 */
 	pushq	$0
 	jmp	xen_hypercall_page + HYPERCALL_IRET
+
+/*
+ * PVH exception stubs (pvh.c puts them in its IDT, 16 bytes apart): the CPU pushes
+ * [error code], RIP, CS, RFLAGS, RSP, SS on the current stack (ring 0, no stack switch)
+ * and leaves every register as it was, which is where trap_common wants to start.
+ */
+.macro PVH_TRAP vec, has_err
+	.balign 16
+.if \has_err
+	pushq	$\vec
+.else
+	pushq	$0
+	pushq	$\vec
+.endif
+	jmp	trap_common
+.endm
+
+	.balign 16
+	.globl shim_pvh_traps
+	.hidden shim_pvh_traps
+shim_pvh_traps:
+	PVH_TRAP 0, 0
+	PVH_TRAP 1, 0
+	PVH_TRAP 2, 0
+	PVH_TRAP 3, 0
+	PVH_TRAP 4, 0
+	PVH_TRAP 5, 0
+	PVH_TRAP 6, 0
+	PVH_TRAP 7, 0
+	PVH_TRAP 8, 1
+	PVH_TRAP 9, 0
+	PVH_TRAP 10, 1
+	PVH_TRAP 11, 1
+	PVH_TRAP 12, 1
+	PVH_TRAP 13, 1
+	PVH_TRAP 14, 1
+	PVH_TRAP 15, 0
+	PVH_TRAP 16, 0
+	PVH_TRAP 17, 1
+	PVH_TRAP 18, 0
+	PVH_TRAP 19, 0
+
+/*
+ * PVH event callback vector (HVM_PARAM_CALLBACK_IRQ): the CPU pushed RIP, CS, RFLAGS, RSP,
+ * SS and cleared IF. Push r11 and rcx so the stack looks as Xen leaves it for a PV upcall
+ * (rsp -> RCX, R11, RIP, ...) and go to xen_boot.upcall: the Go thread layer's xenUpcall
+ * once it runs, the boot handler below until then.
+ */
+	.globl shim_pvh_upcall
+	.hidden shim_pvh_upcall
+shim_pvh_upcall:
+	pushq	%r11
+	pushq	%rcx
+	jmp	*xen_boot+XEN_BOOT_OFF_UPCALL(%rip)
+
+/* Boot: interrupts are off while the shim runs, so this only counts strays. The pending
+ * flag is left alone: whoever enables interrupts scans events first. */
+	.globl shim_pvh_boot_upcall
+	.hidden shim_pvh_boot_upcall
+shim_pvh_boot_upcall:
+	popq	%rcx
+	popq	%r11
+	lock incq xen_boot+XEN_BOOT_OFF_UPCALL_COUNT(%rip)
+	iretq
 
 /*
  * Event upcall. Xen only delivers it while events are unmasked, which in

@@ -15,6 +15,7 @@
 #include "shim.h"
 #include "hypercall.h"
 #include "pagetable.h"
+#include <xen/memory.h>
 
 /* Page-aligned hole in our image that shared_info is mapped over (as Mini-OS does). */
 static char shared_info_page[4096]
@@ -26,6 +27,22 @@ void shim_mm_map_shared_info(start_info_t *si)
 {
 	long rc;
 
+	if (shim_pvh) {
+		/* Auto-translated: Xen puts its frame at our page's pfn (va = pa). */
+		struct xen_add_to_physmap xatp;
+
+		xatp.domid = DOMID_SELF;
+		xatp.size = 0;
+		xatp.space = XENMAPSPACE_shared_info;
+		xatp.idx = 0;
+		xatp.gpfn = (unsigned long)shared_info_page >> PAGE_SHIFT;
+		rc = HYPERVISOR_memory_op(XENMEM_add_to_physmap, &xatp);
+		if (rc)
+			shim_fail("memory_op(add_to_physmap shared_info)", rc);
+		shim_shared_info = (shared_info_t *)shared_info_page;
+		xen_boot.shared_info = (uint64_t)(unsigned long)shared_info_page;
+		return;
+	}
 	rc = HYPERVISOR_update_va_mapping((unsigned long)shared_info_page,
 					  si->shared_info | PT_LEAF_FLAGS, UVMF_INVLPG);
 	if (rc)
@@ -83,7 +100,7 @@ static long hook_update(void *ctx, mmu_update_t *req, unsigned int count)
 /* The Go runtime's heap arena (heapArenaBytes on xen): the heap window's alignment. */
 #define HEAP_ALIGN (4UL << 20)
 
-static int cpu_has_nx(void)
+int shim_cpu_has_nx(void)
 {
 	uint32_t a = 0x80000000, b, c, d;
 
@@ -117,9 +134,9 @@ void shim_mm_map_all(start_info_t *si)
 	if (rc)
 		shim_fail(b->failed, rc);
 	window = (pfn_to_va(si->nr_pages) + HEAP_ALIGN - 1) & ~(HEAP_ALIGN - 1);
-	if (cpu_has_nx())
+	if (shim_cpu_has_nx())
 		xen_boot.flags |= XEN_BOOT_FLAG_NX;
-	rc = shim_pt_map_window(b, window, PT_LEAF_FLAGS | (cpu_has_nx() ? PT_NX : 0));
+	rc = shim_pt_map_window(b, window, PT_LEAF_FLAGS | (shim_cpu_has_nx() ? PT_NX : 0));
 	if (rc)
 		shim_fail(b->failed, rc);
 	xen_boot.heap_start = window;
@@ -139,32 +156,24 @@ uint64_t shim_mm_tables_added(void)
 #define PT_LOAD 1
 #define PF_X 1
 #define PF_W 2
-#define MAX_SEGMENTS 16
 
 /*
- * Write-protect the image's read-only segments and make every page that no
- * executable segment covers no-execute. The segments come from the ELF program
- * headers, which the text segment maps at VIRT_BASE (Go's linker and the test
- * kernel's linker script both put the file header there).
+ * The image's loaded segments, from the ELF program headers, which the text segment maps at
+ * VIRT_BASE (Go's linker and the test kernel's linker script both put the file header
+ * there). Returns how many (at most max); 0 when there is no ELF header.
  */
-void shim_mm_protect(void)
+unsigned int shim_image_segments(struct pt_segment *segs, unsigned int max)
 {
 	const unsigned char *eh = (const unsigned char *)XEN_BOOT_VIRT_BASE;
-	struct pt_segment segs[MAX_SEGMENTS];
 	unsigned int n = 0, i, phnum, phentsize;
-	uint64_t phoff, nx;
-	struct mmuext_op flush;
-	long rc;
+	uint64_t phoff;
 
-	if (eh[0] != 0x7f || eh[1] != 'E' || eh[2] != 'L' || eh[3] != 'F' || eh[4] != 2) {
-		shim_printf("xen: shim: no ELF header at %#lx, memory protection skipped\n",
-			    (unsigned long)XEN_BOOT_VIRT_BASE);
-		return;
-	}
+	if (eh[0] != 0x7f || eh[1] != 'E' || eh[2] != 'L' || eh[3] != 'F' || eh[4] != 2)
+		return 0;
 	phoff = *(const uint64_t *)(eh + ELF_PHOFF);
 	phentsize = *(const uint16_t *)(eh + ELF_PHENTSIZE);
 	phnum = *(const uint16_t *)(eh + ELF_PHNUM);
-	for (i = 0; i < phnum && n < MAX_SEGMENTS; i++) {
+	for (i = 0; i < phnum && n < max; i++) {
 		const unsigned char *ph = eh + phoff + (uint64_t)i * phentsize;
 		uint32_t flags = *(const uint32_t *)(ph + 4);
 
@@ -176,7 +185,28 @@ void shim_mm_protect(void)
 		segs[n].executable = !!(flags & PF_X);
 		n++;
 	}
-	nx = cpu_has_nx() ? PT_NX : 0;
+	return n;
+}
+
+/*
+ * Write-protect the image's read-only segments and make every page that no
+ * executable segment covers no-execute.
+ */
+void shim_mm_protect(void)
+{
+	struct pt_segment segs[SHIM_MAX_SEGMENTS];
+	unsigned int n;
+	uint64_t nx;
+	struct mmuext_op flush;
+	long rc;
+
+	n = shim_image_segments(segs, SHIM_MAX_SEGMENTS);
+	if (n == 0) {
+		shim_printf("xen: shim: no ELF header at %#lx, memory protection skipped\n",
+			    (unsigned long)XEN_BOOT_VIRT_BASE);
+		return;
+	}
+	nx = shim_cpu_has_nx() ? PT_NX : 0;
 	rc = shim_pt_protect(&ptb, segs, n, nx);
 	if (rc)
 		shim_fail(ptb.failed, rc);

@@ -34,6 +34,11 @@ void shim_fail(const char *what, long err)
 
 void xen_shim_init(start_info_t *si)
 {
+	if (shim_pvh) {
+		shim_pvh_init(si); /* pvh.c; shim_pvh_start did the rest before Go's entry */
+		return;
+	}
+	xen_boot.direct_map = XEN_BOOT_VIRT_BASE;
 	shim_start_info = si;
 	xen_boot.start_info = (uint64_t)(unsigned long)si;
 	if (si->flags & SIF_INITDOMAIN)

@@ -17,7 +17,7 @@
  * under every pfn (the p2m, start_info.mfn_list, already says which). The trap
  * table, callbacks, FS base and page tables are restored with the vcpu. Here the
  * shim re-establishes its part (shared_info, the published p2m, the timer port,
- * the console); the Go runtime and drivers the rest.
+ * the console); the Go runtime and drivers the rest. PVH: pvh.c's shim_pvh_suspend.
  */
 #include "shim.h"
 #include "hypercall.h"
@@ -32,6 +32,8 @@ long xen_shim_suspend(void)
 	int domu = !(flags & SIF_INITDOMAIN);
 	long rc;
 
+	if (shim_pvh)
+		return shim_pvh_suspend(); /* pvh.c */
 	shim_shared_info->vcpu_info[0].evtchn_upcall_mask = 1;
 	barrier();
 	if (domu) {

@@ -15,7 +15,7 @@ void shim_time_init(void)
 	uint32_t port;
 
 	rc = HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, NULL);
-	if (rc)
+	if (rc && !shim_pvh) /* PVH has no periodic timer to stop */
 		shim_fail("vcpu_op(stop_periodic_timer)", rc);
 	port = shim_events_bind_virq(VIRQ_TIMER);
 	shim_events_unmask(port);

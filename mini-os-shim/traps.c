@@ -90,7 +90,16 @@ void shim_traps_init(void)
 
 static uint64_t fault_cr2(uint64_t vector)
 {
-	if (vector != 14 || !shim_shared_info)
+	uint64_t cr2;
+
+	if (vector != 14)
+		return 0;
+	if (shim_pvh) {
+		/* Ring 0 on its own IDT: the CPU's cr2 (interrupts stay off until it is read). */
+		__asm__ __volatile__("mov %%cr2, %0" : "=r"(cr2));
+		return cr2;
+	}
+	if (!shim_shared_info)
 		return 0;
 	return shim_shared_info->vcpu_info[0].arch.cr2;
 }

@@ -120,6 +120,10 @@ int main(void)
 	OFF("_xen_boot_timer_port", struct xen_boot, timer_port);
 	OFF("_xen_boot_flags", struct xen_boot, flags);
 	C("_XEN_BOOT_FLAG_NX", XEN_BOOT_FLAG_NX);
+	C("_XEN_BOOT_FLAG_PVH", XEN_BOOT_FLAG_PVH);
+	OFF("_xen_boot_direct_map", struct xen_boot, direct_map);
+	OFF("_xen_boot_upcall", struct xen_boot, upcall);
+	OFF("_xen_boot_entry_tsc", struct xen_boot, entry_tsc);
 	C("_XEN_BOOT_VIRT_BASE", XEN_BOOT_VIRT_BASE);
 	OFF("_xen_boot_console_ring", struct xen_boot, console_ring);
 	OFF("_xen_boot_console_port", struct xen_boot, console_port);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <xen/xen.h>
 #include <xen/grant_table.h>
+#include <xen/memory.h>
 #include <xen/io/ring.h>
 #include <xen/io/netif.h>
 #include <xen/io/xenbus.h>
@@ -29,6 +30,17 @@ int main(void)
 	C("GNTTABOP_setup_table", GNTTABOP_setup_table);
 	C("GNTTABOP_query_size", GNTTABOP_query_size);
 	C("GNTST_okay", GNTST_okay);
+	C("HYPERVISOR_memory_op", __HYPERVISOR_memory_op);
+	C("XENMEM_add_to_physmap", XENMEM_add_to_physmap);
+	C("XENMAPSPACE_grant_table", XENMAPSPACE_grant_table);
+	printf(")\n\n");
+
+	printf("// struct xen_add_to_physmap (xen/memory.h): PVH places grant-table frames.\nconst (\n");
+	C("SizeofAddToPhysmap", sizeof(struct xen_add_to_physmap));
+	OFF("AddToPhysmapDomid", struct xen_add_to_physmap, domid);
+	OFF("AddToPhysmapSpace", struct xen_add_to_physmap, space);
+	OFF("AddToPhysmapIdx", struct xen_add_to_physmap, idx);
+	OFF("AddToPhysmapGpfn", struct xen_add_to_physmap, gpfn);
 	printf(")\n\n");
 
 	printf("// struct start_info (xen/xen.h).\nconst (\n");

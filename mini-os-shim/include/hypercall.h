@@ -93,4 +93,14 @@ static inline long HYPERVISOR_event_channel_op(int cmd, void *arg)
 	return _hypercall(__HYPERVISOR_event_channel_op, cmd, arg, 0, 0, 0);
 }
 
+static inline long HYPERVISOR_memory_op(unsigned int cmd, void *arg)
+{
+	return _hypercall(__HYPERVISOR_memory_op, cmd, arg, 0, 0, 0);
+}
+
+static inline long HYPERVISOR_hvm_op(unsigned int op, void *arg)
+{
+	return _hypercall(__HYPERVISOR_hvm_op, op, arg, 0, 0, 0);
+}
+
 #endif

@@ -83,6 +83,23 @@ void shim_mm_map_shared_info(start_info_t *si);
 void shim_mm_unmap_shared_info(void);
 void shim_mm_map_all(start_info_t *si);
 void shim_mm_protect(void);
+int shim_cpu_has_nx(void);
+#define SHIM_MAX_SEGMENTS 16
+struct pt_segment;
+unsigned int shim_image_segments(struct pt_segment *segs, unsigned int max);
+
+/* pvh.c */
+extern int shim_pvh;
+start_info_t *shim_pvh_start(uint64_t start_info_pa, uint64_t entry_tsc);
+void shim_pvh_init(start_info_t *si);
+long shim_pvh_suspend(void);
+
+/* The direct-mapped address of frame f of a xenstore or console ring in start_info: PV
+ * gives machine frames (through the M2P), PVH guest frames (va = pa). */
+static inline unsigned long shim_ring_va(unsigned long f)
+{
+	return shim_pvh ? f << PAGE_SHIFT : pfn_to_va(SHIM_M2P[f]);
+}
 
 #pragma GCC visibility pop
 

@@ -14,6 +14,7 @@
 
 #define XEN_BOOT_FLAG_DOM0 (1u << 0) /* start_info.flags has SIF_INITDOMAIN */
 #define XEN_BOOT_FLAG_NX   (1u << 1) /* the heap is mapped no-execute (the CPU has NX) */
+#define XEN_BOOT_FLAG_PVH  (1u << 2) /* booted as PVH (pvh.c): ring 0, auto-translated, direct map va = pa */
 
 #ifndef __ASSEMBLER__
 #include <stddef.h>
@@ -48,6 +49,12 @@ struct xen_boot {
 				   * and Go re-enables them once it has copied the record */
 	uint64_t heap_pfn;        /* 128: the pfn mapped at heap_start (the heap window maps
 				   * pfns heap_pfn.. contiguously; see mm.c) */
+	uint64_t direct_map;      /* 136: va of pfn 0: XEN_BOOT_VIRT_BASE (PV), 0 (PVH) */
+	uint64_t upcall;          /* 144: PVH: where the callback vector's stub jumps, with
+				   * rcx and r11 pushed as Xen pushes them for a PV upcall (Go
+				   * sets it; the shim's own handler until then) */
+	uint64_t entry_tsc;       /* 152: PVH: the TSC at the first instruction (the 32-bit
+				   * entry), for the boot timeline; 0 for PV */
 };
 
 _Static_assert(offsetof(struct xen_boot, start_info) == 0, "start_info");
@@ -70,13 +77,19 @@ _Static_assert(offsetof(struct xen_boot, fault.nesting) == 104, "fault.nesting")
 _Static_assert(offsetof(struct xen_boot, upcall_count) == 112, "upcall_count");
 _Static_assert(offsetof(struct xen_boot, fault_events) == 120, "fault_events");
 _Static_assert(offsetof(struct xen_boot, heap_pfn) == 128, "heap_pfn");
-_Static_assert(sizeof(struct xen_boot) == 136, "size");
+_Static_assert(offsetof(struct xen_boot, direct_map) == 136, "direct_map");
+_Static_assert(offsetof(struct xen_boot, upcall) == 144, "upcall");
+_Static_assert(offsetof(struct xen_boot, entry_tsc) == 152, "entry_tsc");
+_Static_assert(sizeof(struct xen_boot) == 160, "size");
 
 extern struct xen_boot xen_boot __attribute__((visibility("default")));
 #endif /* !__ASSEMBLER__ */
 
 /* Offsets for assembly (entry.S). */
+#define XEN_BOOT_OFF_FLAGS 36
 #define XEN_BOOT_OFF_FAULT_HANDLER 56
 #define XEN_BOOT_OFF_UPCALL_COUNT 112
+#define XEN_BOOT_OFF_UPCALL 144
+#define XEN_BOOT_OFF_ENTRY_TSC 152
 
 #endif

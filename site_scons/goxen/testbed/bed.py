@@ -698,7 +698,10 @@ class Bed:
         # slower than one big copy, so the files are copied into the dom0's RAM (/tmp) first
         # and removed once `xl create` has loaded them.
         local = f"/tmp/goxen/{name}"
-        over = {"name": f'"{name}"', "type": '"pv"', "kernel": f'"{local}/kernel"',
+        mode = (xl_value(text, "type") or "pv").strip('"')
+        if mode not in ("pv", "pvh"):
+            raise BedError(f"xl type {mode!r}: the bed runs pv and pvh guests")
+        over = {"name": f'"{name}"', "type": f'"{mode}"', "kernel": f'"{local}/kernel"',
                 "on_poweroff": '"preserve"', "on_reboot": '"preserve"',
                 "on_crash": '"preserve"'}
         if ramdisk is not None:

@@ -92,12 +92,19 @@ func xenBalloonOut(base, first, n uintptr) uintptr {
 		for j := uintptr(0); j < k; j++ {
 			va := base + (first+done+j)*physPageSize
 			pfn := xenVirtToPfn(va)
+			if xenPVH { // auto-translated: Xen takes the pfn's frame, the pfn stays ours
+				xenBalloon.frames[j] = uint64(pfn)
+				continue
+			}
 			p := xenP2M(pfn)
 			xenBalloon.frames[j] = *p
 			xenBalloonMap(va, pfn, 0)
 			*p = ^uint64(0) // INVALID_P2M_ENTRY
 		}
 		got := uintptr(xenMemop(_XENMEM_decrease_reservation, int(k)))
+		if got < k && xenPVH {
+			return done + got // the rest are still there
+		}
 		if got < k { // Xen kept some: map them again
 			for j := got; j < k; j++ {
 				va := base + (first+done+j)*physPageSize
@@ -134,7 +141,7 @@ func xenBalloonTake(base, n uintptr) bool {
 			xenBalloon.frames[j] = uint64(xenVirtToPfn(base + (done+j)*physPageSize))
 		}
 		got := uintptr(xenMemop(_XENMEM_populate_physmap, int(k)))
-		for j := uintptr(0); j < got; j++ {
+		for j := uintptr(0); j < got && !xenPVH; j++ { // PVH: the pfns are backed again, mapped as they were
 			va := base + (done+j)*physPageSize
 			pfn := xenVirtToPfn(va)
 			*xenP2M(pfn) = xenBalloon.frames[j] // populate_physmap wrote the mfn

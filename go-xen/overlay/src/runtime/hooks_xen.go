@@ -105,6 +105,11 @@ func xen_isDom0() bool {
 	return xenIsDom0()
 }
 
+//go:linkname xen_isPVH internal/xen.isPVH
+func xen_isPVH() bool {
+	return xenPVH
+}
+
 //go:linkname xen_store internal/xen.store
 func xen_store() (mfn uint64, port uint32) {
 	si := xenStartInfo()
@@ -220,7 +225,7 @@ func syscall_initrd() []byte {
 		return nil
 	}
 	if *(*uint32)(unsafe.Pointer(si + _start_info_flags))&_SIF_MOD_START_PFN != 0 {
-		start = xenDirectMap + start*4096 // a pfn: the direct map (mem_xen.go)
+		start = uint64(xenDirectMap) + start*4096 // a pfn: the direct map (mem_xen.go)
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(uintptr(start))), n)
 }

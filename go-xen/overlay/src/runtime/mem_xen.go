@@ -62,6 +62,7 @@ func memInit() {
 		throw("memInit")
 	}
 	xenMem.start, xenMem.end = start, end
+	xenDirectMap = uintptr(xenBootU64(_xen_boot_direct_map))
 	xenMem.heapPfn = uintptr(xenBootU64(_xen_boot_heap_pfn))
 	xenMem.arenaFirst = alignUp(start, heapArenaBytes)
 	xenMem.arenaNext = xenMem.arenaFirst
@@ -73,8 +74,8 @@ func memInit() {
 }
 
 // xenDirectMap is where the direct map of every pfn starts: pfn N is at xenDirectMap +
-// N*4096 (XEN_BOOT_VIRT_BASE, mini-os-shim/include/xen_boot.h).
-const xenDirectMap = _XEN_BOOT_VIRT_BASE
+// N*4096 (xen_boot.direct_map: XEN_BOOT_VIRT_BASE for PV, 0 for PVH, where va = pa).
+var xenDirectMap uintptr
 
 // xenVirtToPfn returns the pfn behind va: in the heap window, or in the direct map of all
 // pfns (va = xenDirectMap + pfn*4096, where the image and the start-of-day pages are).

@@ -30,9 +30,18 @@ TEXT runtime·xenBootAddr(SB),NOSPLIT,$0-8
 	RET
 
 // settls(DI): point the FS base at DI+8 so that g lives at -8(FS), as on ELF
-// systems, with set_segment_base(SEGBASE_FS).
+// systems, with set_segment_base(SEGBASE_FS) (PV) or the FS base MSR (PVH, ring 0).
 TEXT runtime·settls(SB),NOSPLIT,$0
 	ADDQ	$8, DI
+	CMPB	runtime·xenPVH(SB), $0
+	JEQ	pv
+	MOVQ	DI, AX
+	MOVQ	DI, DX
+	SHRQ	$32, DX
+	MOVL	$const_msrFSBase, CX
+	WRMSR
+	RET
+pv:
 	MOVQ	DI, SI
 	MOVQ	$const__SEGBASE_FS, DI
 	LEAQ	xen_hypercall_page(SB), AX
@@ -145,8 +154,10 @@ TEXT runtime·xenSwitch(SB),NOSPLIT|NOFRAME,$0-0
 	MOVQ	BX, xenContext_rip(AX)
 	LEAQ	8(SP), BX	// SP after the return
 	MOVQ	BX, xenContext_rsp(AX)
-	MOVQ	$const_xenKernelCS, xenContext_cs(AX)
-	MOVQ	$const_xenKernelSS, xenContext_ss(AX)
+	MOVQ	runtime·xenKernelCS(SB), BX
+	MOVQ	BX, xenContext_cs(AX)
+	MOVQ	runtime·xenKernelSS(SB), BX
+	MOVQ	BX, xenContext_ss(AX)
 	PUSHFQ
 	POPQ	BX
 	ANDQ	$~const_rflagsIF, BX	// resume with events masked
@@ -189,6 +200,15 @@ TEXT xenEnterSched<>(SB),NOSPLIT|NOFRAME,$0
 // context must stay in its order: rcx, rbx, rax, then flags..ss.
 TEXT runtime·xenResume(SB),NOSPLIT|NOFRAME,$0-0
 	MOVQ	runtime·xenCurThread(SB), BX
+	CMPB	runtime·xenPVH(SB), $0
+	JEQ	pv
+	MOVQ	xenContext_fsbase(BX), AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	MOVL	$const_msrFSBase, CX
+	WRMSR
+	JMP	xenResumeSameTLS<>(SB)
+pv:
 	MOVQ	$const__SEGBASE_FS, DI
 	MOVQ	xenContext_fsbase(BX), SI
 	LEAQ	xen_hypercall_page(SB), AX
@@ -204,6 +224,9 @@ TEXT xenResumeSameTLS<>(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	runtime·xenCurThread(SB), BX
 	MOVQ	xenContext_fx(BX), AX
 	FXRSTOR64	(AX)
+	CMPB	runtime·xenPVH(SB), $0
+	JEQ	2(PC)
+	JMP	xenResumeIretq<>(SB)
 	// The jump to the iret stub is a RET: its address goes into the rax slot, just below
 	// the frame, and rax's value into the g slot (not needed once the thread is chosen).
 	MOVQ	xenContext_rax(BX), AX
@@ -229,8 +252,37 @@ TEXT xenResumeSameTLS<>(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	xenContext_rbx(BX), BX
 	RET	// into the iret stub, SP = &flags; never returns
 
-// func xenIdleLoop(): the idle thread blocks the vCPU until an event (its upcall decides).
+// PVH: the context's rip..ss is the frame IRETQ takes (ring 0, our own GDT's selectors);
+// IRETQ restores RFLAGS.IF, the event mask.
+TEXT xenResumeIretq<>(SB),NOSPLIT|NOFRAME,$0
+	LEAQ	xenContext_rip(BX), SP
+	MOVQ	xenContext_r15(BX), R15
+	MOVQ	xenContext_r14(BX), R14
+	MOVQ	xenContext_r13(BX), R13
+	MOVQ	xenContext_r12(BX), R12
+	MOVQ	xenContext_r11(BX), R11
+	MOVQ	xenContext_r10(BX), R10
+	MOVQ	xenContext_r9(BX), R9
+	MOVQ	xenContext_r8(BX), R8
+	MOVQ	xenContext_rdi(BX), DI
+	MOVQ	xenContext_rsi(BX), SI
+	MOVQ	xenContext_rbp(BX), BP
+	MOVQ	xenContext_rdx(BX), DX
+	MOVQ	xenContext_rcx(BX), CX
+	MOVQ	xenContext_rax(BX), AX
+	MOVQ	xenContext_rbx(BX), BX
+	IRETQ
+
+// func xenIdleLoop(): the idle thread blocks the vCPU until an event (its upcall decides):
+// SCHEDOP_block (PV), which unmasks events as it blocks, or STI; HLT (PVH: the STI shadow
+// keeps an interrupt from slipping in between).
 TEXT runtime·xenIdleLoop(SB),NOSPLIT|NOFRAME,$0-0
+	CMPB	runtime·xenPVH(SB), $0
+	JEQ	loop
+hlt:
+	STI
+	HLT
+	JMP	hlt
 loop:
 	MOVQ	$const__SCHEDOP_block, DI
 	MOVQ	$0, SI
@@ -263,4 +315,21 @@ TEXT runtime·xenShimSuspend(SB),NOSPLIT,$0-8
 	CALL	xen_shim_suspend(SB)
 	MOVQ	R12, SP
 	MOVQ	AX, ret+0(FP)
+	RET
+
+// func xenCli() (wasMasked uint8): PVH event masking is RFLAGS.IF. Returns 1 when
+// interrupts were already off, as xenEventsMask returns the old upcall mask.
+TEXT runtime·xenCli(SB),NOSPLIT,$0-1
+	PUSHFQ
+	POPQ	AX
+	CLI
+	SHRQ	$9, AX
+	ANDQ	$1, AX
+	XORQ	$1, AX
+	MOVB	AX, ret+0(FP)
+	RET
+
+// func xenSti()
+TEXT runtime·xenSti(SB),NOSPLIT,$0-0
+	STI
 	RET

@@ -82,11 +82,21 @@ const xenTimeslice = 2e6
 // Selectors of Xen's flat 64-bit guest kernel segments (xen/include/public/arch-x86/
 // xen-x86_64.h FLAT_KERNEL_CS64/SS64) with the RPL cleared, as Xen saves a kernel frame:
 // HYPERVISOR_iret takes RPL 3 for a return to user mode.
-const (
-	xenKernelCS = 0xe033 &^ 3
-	xenKernelSS = 0xe02b &^ 3
-	rflagsIF    = 1 << 9
+// PVH (the shim's own GDT, ring 0) uses 0x08 and 0x10, set by xenThreadsInit.
+var (
+	xenKernelCS uint64 = 0xe033 &^ 3
+	xenKernelSS uint64 = 0xe02b &^ 3
 )
+
+const (
+	rflagsIF  = 1 << 9
+	msrFSBase = 0xc0000100 // IA32_FS_BASE: the FS base in ring 0 (PVH)
+)
+
+// xenPVH: booted as PVH (set by _rt0_amd64_xen from xen_boot.flags). Then the event mask
+// is RFLAGS.IF, contexts return with IRETQ, the FS base is an MSR, idle is STI; HLT and the
+// event callback is the shim's vector stub (mini-os-shim/pvh.c); the rest is the same.
+var xenPVH bool
 
 type xthread struct {
 	ctx        xenContext // first: a thread's address is its context's (sys_xen_amd64.s)
@@ -134,6 +144,8 @@ func xenResume()
 func xenIdleLoop()
 func xenThreadStart()
 func xenFxsave(p uintptr)
+func xenCli() uint8
+func xenSti()
 
 //go:nosplit
 func xthreadOf(u uintptr) *xthread {
@@ -199,6 +211,9 @@ func (t *xthread) initContext(pc, sp, tls uintptr) {
 //
 //go:nosplit
 func xenEventsMask() uint8 {
+	if xenPVH {
+		return xenCli()
+	}
 	m := (*uint8)(unsafe.Pointer(xenVcpuInfo() + _vcpu_info_upcall_mask))
 	old := atomic.Load8(m)
 	atomic.Store8(m, 1)
@@ -211,6 +226,10 @@ func xenEventsMask() uint8 {
 //go:nosplit
 func xenEventsRestore(old uint8) {
 	if old != 0 {
+		return
+	}
+	if xenPVH {
+		xenSti() // a pending callback vector is taken right after
 		return
 	}
 	vcpu := xenVcpuInfo()
@@ -266,6 +285,9 @@ func xenThreadRemove(t *xthread) {
 // xenThreadsInit makes the running boot context m0's thread and prepares the idle thread.
 // Called from osinit, events still masked.
 func xenThreadsInit() {
+	if xenPVH {
+		xenKernelCS, xenKernelSS = 0x08, 0x10
+	}
 	m0.thread = xenM0Thread.addr()
 	t := &xenM0Thread
 	t.mp = uintptr(unsafe.Pointer(&m0))
@@ -281,6 +303,11 @@ func xenThreadsInit() {
 		uintptr(unsafe.Pointer(&xenIdleTLS[0])))
 	xenIdle.deadline = -1
 
+	if xenPVH {
+		// The shim's callback vector stub jumps through xen_boot.upcall.
+		*(*uint64)(unsafe.Pointer(xenBootAddr() + _xen_boot_upcall)) = uint64(abi.FuncPCABI0(xenUpcall))
+		return
+	}
 	// The event callback becomes the thread layer's upcall (callback_op, xen/callback.h).
 	var cb struct {
 		typ, flags uint16

@@ -105,6 +105,10 @@ const (
 	_xen_boot_timer_port       = 32
 	_xen_boot_flags            = 36
 	_XEN_BOOT_FLAG_NX          = 2
+	_XEN_BOOT_FLAG_PVH         = 4
+	_xen_boot_direct_map       = 136
+	_xen_boot_upcall           = 144
+	_xen_boot_entry_tsc        = 152
 	_XEN_BOOT_VIRT_BASE        = 4194304
 	_xen_boot_console_ring     = 40
 	_xen_boot_console_port     = 48

@@ -35,6 +35,8 @@ func hypercall(op, a1, a2, a3 uintptr) uintptr
 func startInfo() uintptr
 func isDom0() bool
 func store() (mfn uint64, port uint32)
+
+func isPVH() bool
 func cmdline() string
 func kernelParam(key string) (string, bool)
 func virtToPfn(va uintptr) uint64
@@ -132,15 +134,24 @@ func Store() (ring uintptr, port Port, ok bool) {
 
 // Layout of a 64-bit PV guest (see mini-os-shim/README.md): pfn N is mapped at
 // VirtBase + N*PageSize (the heap's pages also in a window of their own, runtime/mem_xen.go),
-// and Xen's read-only machine-to-physical table is at m2p.
+// and Xen's read-only machine-to-physical table is at m2p. A PVH guest maps pfn N at
+// N*PageSize, and its frame numbers are pfns (auto-translated).
 const (
 	PageSize = 4096
 	VirtBase = 0x400000
 	m2p      = 0xFFFF800000000000 // RO_MPT_VIRT_START, xen/include/public/arch-x86/xen-x86_64.h
 )
 
-// MachineToVirt returns the virtual address of one of this domain's machine frames.
+// IsPVH reports whether the guest booted as PVH (an HVM container, auto-translated) rather
+// than PV. Grants, ring frames and the grant table's own frames are pfns then.
+func IsPVH() bool { return isPVH() }
+
+// MachineToVirt returns the virtual address of one of this domain's frames: a machine frame
+// (PV) or a pfn (PVH).
 func MachineToVirt(mfn uint64) uintptr {
+	if isPVH() {
+		return uintptr(mfn * PageSize)
+	}
 	pfn := *(*uint64)(unsafe.Pointer(uintptr(m2p + mfn*8)))
 	return uintptr(VirtBase + pfn*PageSize)
 }
@@ -156,6 +167,9 @@ func ErrnoOf(r int64) error { return errno(r) }
 // start-of-day pages or the heap: the runtime knows the pfn, the p2m table,
 // start_info.mfn_list, the frame).
 func VirtToMachine(va uintptr) uint64 {
+	if isPVH() {
+		return virtToPfn(va) // the frame number Xen and the backends use is the pfn
+	}
 	p2m := *(*uintptr)(unsafe.Pointer(startInfo() + StartInfoMFNList))
 	return *(*uint64)(unsafe.Pointer(p2m + uintptr(virtToPfn(va))*8))
 }

@@ -12,6 +12,18 @@ const (
 	GNTTABOP_setup_table         = 2
 	GNTTABOP_query_size          = 6
 	GNTST_okay                   = 0
+	HYPERVISOR_memory_op         = 12
+	XENMEM_add_to_physmap        = 7
+	XENMAPSPACE_grant_table      = 1
+)
+
+// struct xen_add_to_physmap (xen/memory.h): PVH places grant-table frames.
+const (
+	SizeofAddToPhysmap = 24
+	AddToPhysmapDomid  = 0
+	AddToPhysmapSpace  = 4
+	AddToPhysmapIdx    = 8
+	AddToPhysmapGpfn   = 16
 )
 
 // struct start_info (xen/xen.h).

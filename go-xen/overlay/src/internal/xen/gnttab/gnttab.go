@@ -76,6 +76,7 @@ var (
 var (
 	queryArg [xen.SizeofGnttabQuerySize]byte
 	setupArg [xen.SizeofGnttabSetupTable]byte
+	physmapArg [xen.SizeofAddToPhysmap]byte
 )
 
 func setup() {
@@ -108,6 +109,9 @@ func setup() {
 // mapTable asks Xen for the table's frames (GNTTABOP_setup_table: the same ones while
 // the domain lives, new ones in a restored domain) and maps them over win.
 func mapTable() error {
+	if xen.IsPVH() {
+		return placeTable()
+	}
 	frames := make([]uint64, win.Len())
 	s := &setupArg
 	*(*uint16)(unsafe.Pointer(&s[xen.GnttabSetupTableDom])) = xen.DOMID_SELF
@@ -123,6 +127,25 @@ func mapTable() error {
 	for i, mfn := range frames {
 		if err := mapPage(win.Addr(i), mfn<<12|pteFlags); err != nil {
 			return errors.New("gnttab: mapping table frame: " + err.Error())
+		}
+	}
+	return nil
+}
+
+// placeTable is mapTable for PVH (auto-translated): Xen puts table frame i at the pfn of
+// win's page i (XENMEM_add_to_physmap, XENMAPSPACE_grant_table), where the page tables
+// already map it; the RAM page that was there goes back to Xen.
+func placeTable() error {
+	a := &physmapArg
+	for i := 0; i < win.Len(); i++ {
+		*a = [xen.SizeofAddToPhysmap]byte{}
+		*(*uint16)(unsafe.Pointer(&a[xen.AddToPhysmapDomid])) = xen.DOMID_SELF
+		*(*uint32)(unsafe.Pointer(&a[xen.AddToPhysmapSpace])) = xen.XENMAPSPACE_grant_table
+		*(*uint64)(unsafe.Pointer(&a[xen.AddToPhysmapIdx])) = uint64(i)
+		*(*uint64)(unsafe.Pointer(&a[xen.AddToPhysmapGpfn])) = xen.VirtToMachine(win.Addr(i))
+		if r := xen.Hypercall(xen.HYPERVISOR_memory_op, xen.XENMEM_add_to_physmap,
+			uintptr(unsafe.Pointer(a)), 0); r != 0 {
+			return errors.New("gnttab: add_to_physmap(grant table frame " + strconv.Itoa(i) + "): " + xen.ErrnoOf(r).Error())
 		}
 	}
 	return nil
@@ -147,6 +170,9 @@ func resetFree() {
 // page tables that map Xen's frames. tableMu stays locked until resume.
 func suspend() {
 	tableMu.Lock()
+	if xen.IsPVH() {
+		return // a PVH save skips the table's frames; a new domain gets them placed again
+	}
 	for i := 0; i < win.Len(); i++ {
 		if err := mapPage(win.Addr(i), 0); err != nil {
 			println("gnttab: unmapping table frame for suspend:", err.Error())

@@ -35,6 +35,7 @@ const (
 	xenNoteLoader            = 8
 	xenNoteFeatures          = 10
 	xenNoteSupportedFeatures = 17
+	xenNotePhys32Entry       = 18
 )
 
 // xenFeatDom0 is XENFEAT_dom0 (xen/include/public/features.h): the kernel
@@ -49,6 +50,11 @@ const xenFeatures = "!writable_page_tables|pae_pgdir_above_4gb"
 // xenHypercallPageSym is the page the boot shim reserves for Xen's
 // hypercall stubs. It must be defined and 4096-aligned.
 const xenHypercallPageSym = "xen_hypercall_page"
+
+// xenPVHEntrySym is the boot shim's 32-bit PVH entry (mini-os-shim/pvh_entry.S). The image
+// is loaded at its link address in both modes (PADDR_OFFSET = VIRT_BASE), so its virtual
+// address is also its physical one, which PHYS32_ENTRY wants.
+const xenPVHEntrySym = "xen_pvh_entry"
 
 var xenNoteName = []byte("Xen\x00")
 
@@ -95,7 +101,7 @@ func xenDeadcodeRoots(ctxt *Link) []string {
 		return nil
 	}
 	xenCheckLinkMode(ctxt)
-	return []string{xenHypercallPageSym}
+	return []string{xenHypercallPageSym, xenPVHEntrySym}
 }
 
 func xenStringDesc(s string) []byte {
@@ -119,6 +125,14 @@ func elfxennotes(ctxt *Link, startva, resoff uint64) int {
 		Exitf("GOOS=xen: %s is at %#x, which is not 4096-aligned", xenHypercallPageSym, hpAddr)
 	}
 	base := startva // VIRT_BASE: where the first PT_LOAD (the ELF header) is mapped
+	pe := ldr.Lookup(xenPVHEntrySym, 0)
+	if pe == 0 || !ldr.AttrReachable(pe) || ldr.SymType(pe) == 0 {
+		Exitf("GOOS=xen: symbol %s is not defined; it is the boot shim's PVH entry (src/runtime/zshim_xen_amd64.syso)", xenPVHEntrySym)
+	}
+	peAddr := uint64(ldr.SymValue(pe))
+	if peAddr >= 1<<32 {
+		Exitf("GOOS=xen: %s is at %#x, above 4 GiB: Xen enters a PVH guest in 32-bit mode", xenPVHEntrySym, peAddr)
+	}
 
 	xenNotes = []xenNote{
 		{xenNoteGuestOS, xenStringDesc("Go")},
@@ -130,6 +144,7 @@ func elfxennotes(ctxt *Link, startva, resoff uint64) int {
 		// pfn 0 holds the ELF header at VIRT_BASE.
 		{xenNotePaddrOffset, xenNumDesc(base)},
 		{xenNoteEntry, xenNumDesc(uint64(Entryvalue(ctxt)))},
+		{xenNotePhys32Entry, binary.LittleEndian.AppendUint32(nil, uint32(peAddr))},
 		{xenNoteHypercallPage, xenNumDesc(hpAddr)},
 		{xenNoteFeatures, xenStringDesc(xenFeatures)},
 		{xenNoteSupportedFeatures, binary.LittleEndian.AppendUint32(nil, 1<<xenFeatDom0)},
