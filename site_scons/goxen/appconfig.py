@@ -18,6 +18,8 @@ import yaml
 SCHEMA_VERSION = 1
 SUFFIXES = (".yaml", ".yml")
 MIN_MEMORY_MIB = 4
+MODES = ("pv", "pvh")   # xl type; the same image boots either way
+DEFAULT_MODE = "pvh"
 MAX_VCPUS = 128
 DEFAULT_MEMORY = "32M"
 #: xl's actions for on_poweroff / on_reboot / on_crash / on_watchdog / on_soft_reset.
@@ -83,6 +85,7 @@ class AppConfig:
     cmdline: str = ""           # the whole generated kernel command line
     root: Path = Path(".")      # directory package and romfs are relative to
     vcpus: int = 1
+    mode: str = DEFAULT_MODE    # xl type: pvh or pv (the same image boots as either)
     network: tuple = ()         # Interface, ...
     dns: DNS = DNS()
     romfs: str = ""             # as written, relative to root; "" for none
@@ -139,6 +142,13 @@ def _check_relpath(what):
             raise ValueError(f"bad {what} {v!r} ('..' is not allowed)")
         return v
     return check
+
+
+def _check_mode(v):
+    if v not in MODES:
+        raise ValueError(f"bad mode {v!r} (pv or pvh: how Xen runs the guest; the same image "
+                         "boots either way)")
+    return v
 
 
 def _check_vcpus(v):
@@ -286,6 +296,7 @@ FIELDS = {
     "name": (str, "a string", False, _check_name),
     "package": (str, "a string", True, _check_relpath("package")),
     "memory": (str, "a size string such as 32M", False, parse_size_mib),
+    "mode": (str, "pv or pvh", False, _check_mode),
     "vcpus": (int, "an integer", False, _check_vcpus),
     "network": (list, "a list of interfaces", False, _check_network),
     "dns": (dict, "a mapping with servers and search", False, _check_dns),
@@ -356,7 +367,8 @@ def validate(data, path, top=None):
     return AppConfig(path=Path(path), name=values["name"], package=values["package"],
                      memory_mib=memory, cmdline=kernel_cmdline(network, env, extra, values.get("dns")),
                      root=root, dns=values.get("dns", DNS()),
-                     vcpus=values.get("vcpus", 1), network=network, romfs=values.get("romfs", ""),
+                     vcpus=values.get("vcpus", 1), mode=values.get("mode", DEFAULT_MODE),
+                     network=network, romfs=values.get("romfs", ""),
                      env=env, extra=extra, xl=values.get("xl", dict(XL_DEFAULTS)))
 
 

@@ -40,7 +40,7 @@ NOTE_TYPES = {
 }
 
 REQUIRED = ["GUEST_OS", "XEN_VERSION", "LOADER", "VIRT_BASE", "PADDR_OFFSET", "ENTRY",
-            "HYPERCALL_PAGE", "FEATURES", "SUPPORTED_FEATURES"]
+            "PHYS32_ENTRY", "HYPERCALL_PAGE", "FEATURES", "SUPPORTED_FEATURES"]
 
 
 class ElfNoteError(Exception):
@@ -105,7 +105,8 @@ def read_notes(path):
 
 
 def check(path):
-    """Check that path is a 64-bit PV kernel Xen can boot (also as dom0); return its notes."""
+    """Check that path is a 64-bit kernel Xen can boot as PV (also as dom0) and as PVH; return
+    its notes."""
     try:
         notes, facts, problems = read_notes(path)
     except (OSError, ElfNoteError) as e:
@@ -132,6 +133,15 @@ def check(path):
         bad("GUEST_OS", "empty")
     if "ENTRY" in notes and not in_load(notes["ENTRY"], exec_only=True):
         bad("ENTRY", f"{notes['ENTRY']:#x} is not inside an executable PT_LOAD segment")
+    if "PHYS32_ENTRY" in notes:
+        # PVH enters at this physical address; the image is loaded at its link address
+        # (PADDR_OFFSET = VIRT_BASE), so it must also be an executable virtual one below 4 GiB.
+        pe = notes["PHYS32_ENTRY"]
+        if notes.get("PADDR_OFFSET") != notes.get("VIRT_BASE"):
+            bad("PHYS32_ENTRY", "PADDR_OFFSET differs from VIRT_BASE: the PVH load address "
+                "would not be the link address")
+        elif pe >= 1 << 32 or not in_load(pe, exec_only=True):
+            bad("PHYS32_ENTRY", f"{pe:#x} is not inside an executable PT_LOAD segment below 4 GiB")
     if "HYPERCALL_PAGE" in notes:
         hp = notes["HYPERCALL_PAGE"]
         if hp % 4096:

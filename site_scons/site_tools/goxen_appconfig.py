@@ -77,7 +77,7 @@ def GoxenApp(env, app, toolchain=None):
         env.Depends(kernel, img)
     xl = env.GoxenXl(outdir.File(cfg.name + ".xl"), kernel, name=cfg.name,
                      memory_mib=cfg.memory_mib, cmdline=cfg.cmdline, config=str(path),
-                     vcpus=cfg.vcpus, vif=cfg.vif_line(), xl=cfg.xl)
+                     vcpus=cfg.vcpus, vif=cfg.vif_line(), xl=cfg.xl, guest_type=cfg.mode)
     return kernel + xl
 
 

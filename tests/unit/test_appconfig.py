@@ -117,10 +117,12 @@ def test_defaults(project):
         ("demo", 32, 1, "", (), "")
     assert cfg.xl == {"on_poweroff": "destroy", "on_reboot": "destroy", "on_crash": "destroy"}
     assert cfg.vif_line() == ""
+    assert cfg.mode == "pvh"
 
 
 FULL = GOOD + """\
 vcpus: 2
+mode: pv
 romfs: ./apps/demo
 network:
   - ip: 10.0.0.2/24
@@ -139,7 +141,7 @@ xl:
 
 def test_full_config_and_cmdline(project):
     cfg = appconfig.load(write(project, FULL), top=project)
-    assert cfg.vcpus == 2 and cfg.romfs_dir == (project / "apps" / "demo").resolve()
+    assert cfg.vcpus == 2 and cfg.mode == "pv" and cfg.romfs_dir == (project / "apps" / "demo").resolve()
     assert cfg.cmdline == ("ip=10.0.0.2/24 gw=10.0.0.1 ip1=dhcp env.KV_MEMORY=16M "
                            "env.PORT=11211 quiet")
     assert cfg.vif_line() == "[ 'mac=00:16:3e:00:00:02,bridge=xenbr0', 'bridge=br1' ]"
@@ -167,6 +169,7 @@ def test_full_config_and_cmdline(project):
     ("xl", "xl: {on_crash: explode}", "bad action"),
     ("xl", "xl: {maxmem: 64}", "unknown xl option"),
     ("vcpus", "vcpus: 0", "bad vcpus"),
+    ("mode", "mode: hvm", "pv or pvh"),
     ("romfs", "romfs: ./nothere", "no directory"),
     ("romfs", "romfs: ./apps/../apps", "'..'"),
 ])

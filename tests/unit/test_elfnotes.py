@@ -42,6 +42,8 @@ def test_each_missing_note_is_named(tmp_path, ntype, name):
     (2, struct.pack("<Q", xenelf.HYPERCALL + 8), "not 4096-aligned"),
     (2, struct.pack("<Q", 0x10000000), "HYPERCALL_PAGE"),
     (1, struct.pack("<Q", 0x10000000), "ENTRY"),
+    (18, struct.pack("<I", 0x10000000), "PHYS32_ENTRY: 0x10000000 is not inside"),
+    (4, struct.pack("<Q", 0), "PADDR_OFFSET differs from VIRT_BASE"),
     (3, b"\0" * 3, "VIRT_BASE: numeric note of 3 bytes"),
 ])
 def test_bad_note_is_named(tmp_path, ntype, desc, expect):

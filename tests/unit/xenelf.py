@@ -15,7 +15,7 @@ def note(ntype, desc, owner=b"Xen"):
 
 
 def good_notes():
-    """{type: desc bytes} for a kernel Xen accepts as a PV dom0."""
+    """{type: desc bytes} for a kernel Xen accepts as a PV dom0 and a PVH domU."""
     return {
         6: b"GoXen\0",
         5: b"xen-3.0\0",
@@ -23,6 +23,7 @@ def good_notes():
         3: struct.pack("<Q", BASE),
         4: struct.pack("<Q", BASE),
         1: struct.pack("<Q", TEXT),
+        18: struct.pack("<I", TEXT + 0x10),
         2: struct.pack("<Q", HYPERCALL),
         10: b"!writable_page_tables|pae_pgdir_above_4gb\0",
         17: struct.pack("<I", 1 << 11),

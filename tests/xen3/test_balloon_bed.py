@@ -8,6 +8,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 # Runs in the bed's namespace: "fill N SIZE" stores N values of SIZE bytes (keys fN_i),
 # "check N SIZE" reads them back; prints "ok" or what went wrong.
 CLIENT = r"""
@@ -39,6 +41,7 @@ for line in sys.stdin:
 """
 
 
+@pytest.mark.parametrize("kvstore", ["pv", "pvh"], indirect=True)
 def test_kvstore_follows_memory_target(testbed, kvstore):
     dom, ip, line = kvstore
     p = subprocess.Popen([*testbed.netns.exec_prefix(), sys.executable, "-c", CLIENT, ip],

@@ -54,11 +54,12 @@ def curl(testbed, url, *args):
     return int(lines[0].split()[1]), headers, body
 
 
-def test_httpd_serves_its_romfs_site(testbed, domu, kernel, config):
+@pytest.mark.parametrize("mode", ["pv", "pvh"])
+def test_httpd_serves_its_romfs_site(testbed, domu, kernel, config, mode):
     site = config.romfs_dir / "www"
     ip = config.network[0].ip.split("/")[0]
-    dom = domu("httpd", kernel, f"memory = {config.memory_mib}\n", extra=config.cmdline,
-               network=True)
+    dom = domu("httpd", kernel, f'memory = {config.memory_mib}\ntype = "{mode}"\n',
+               extra=config.cmdline, network=True)
     files = sum(1 for p in site.rglob("*") if p.is_file())
     dom.wait_for(rf"^httpd: site /www: {files} files, ", timeout=60)
     line = dom.wait_for(r"^httpd: (serving|listen)", timeout=60).text

@@ -75,6 +75,7 @@ def test_kvstore_udp(testbed, kvstore, kvstore_config):
     assert "extra b'VALUE kvstore.yaml 0 " in out
 
 
+@pytest.mark.parametrize("kvstore", ["pv", "pvh"], indirect=True)
 def test_kvstore_tcp_clients(testbed, kvstore):
     dom, ip, line = kvstore
     assert "tcp off" not in line, line

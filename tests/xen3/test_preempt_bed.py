@@ -37,9 +37,11 @@ print("udp", got, n, flush=True)
 """
 
 
-@pytest.fixture
-def spinning(testbed, domu, go_build):
-    dom = domu("spinning", go_build("tcpserve"), "memory = 64\n",
+@pytest.fixture(params=["pv", "pvh"])
+def spinning(request, testbed, domu, go_build):
+    """tcpserve with two goroutines spinning, as PV and as PVH (the preemption path differs:
+    PV's event upcall and HYPERVISOR_iret, PVH's callback vector and IRETQ)."""
+    dom = domu("spinning", go_build("tcpserve"), f'memory = 64\ntype = "{request.param}"\n',
                extra=f"ip={IP}/24 gw=10.0.0.1 env.SPIN=2", network=True)
     dom.wait_for(r"^tcpserve: 2 goroutines spinning$", timeout=120)
     dom.wait_for(r"^tcpserve: serving ", timeout=120)
