@@ -16,6 +16,9 @@ prints one JSON object on stdout (the last line); times are CLOCK_MONOTONIC seco
     tcpsink ADDR PORT SECONDS         send for SECONDS, CloseWrite, read the sink's byte count:
                                       {"bytes", "acked", "seconds"}
     tcpsource ADDR PORT SECONDS       receive for SECONDS: {"bytes", "seconds"}
+    gap ADDR PORT SECONDS             a kvstore UDP `version` every 10 ms for SECONDS (prints
+                                      "gap started" first): the longest time between two
+                                      replies: {"max_gap", "sent", "answered", "gap_at"}
 
 A mode that cannot connect prints {"error": "..."} and exits 1.
 """
@@ -445,6 +448,42 @@ def tcpsource(addr, port, seconds):
     _out({"bytes": got, "seconds": t})
 
 
+def gap(addr, port, seconds):
+    """The longest silence of a service that should answer every 10 ms: a migration's
+    downtime as a client sees it (replies are matched by request id)."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.setblocking(False)
+    print("gap started", flush=True)
+    end = time.monotonic() + seconds
+    sent = answered = 0
+    last = max_gap = gap_at = None
+    nxt = 0.0
+    sel = selectors.DefaultSelector()
+    sel.register(udp, selectors.EVENT_READ)
+    while time.monotonic() < end:
+        now = time.monotonic()
+        if now >= nxt:
+            try:
+                udp.sendto(udp_frame(sent, b"version\r\n"), (addr, port))
+                sent += 1
+            except OSError:
+                pass
+            nxt = now + 0.01
+        for _ in sel.select(max(0.0, nxt - time.monotonic())):
+            try:
+                data, frm = udp.recvfrom(65536)
+            except OSError:
+                continue
+            if frm[0] != addr or data[8:16] != b"VERSION ":
+                continue
+            t = time.monotonic()
+            answered += 1
+            if last is not None and (max_gap is None or t - last > max_gap):
+                max_gap, gap_at = t - last, last
+            last = t
+    _out({"max_gap": max_gap, "gap_at": gap_at, "sent": sent, "answered": answered})
+
+
 def main(argv):
     if len(argv) < 3:
         _out({"error": "usage: loadgen.py MODE ADDR PORT ..."}, 2)
@@ -452,7 +491,7 @@ def main(argv):
     nums = [float(x) if "." in x else int(x) for x in rest]
     modes = {"probe": probe, "smoke": smoke, "kvfill": kvfill, "kvstats": kvstats, "kvkeep": kvkeep,
              "kvudp": kvudp, "kvtcp": kvtcp, "udpecho": udpecho, "tcpsink": tcpsink,
-             "tcpsource": tcpsource}
+             "tcpsource": tcpsource, "gap": gap}
     if mode not in modes:
         _out({"error": f"unknown mode {mode!r}"}, 2)
     modes[mode](addr, port, *nums)

@@ -45,7 +45,8 @@ from goxen.testbed import image
 
 LOADGEN = Path(__file__).with_name("loadgen.py")
 SIDES = ("unikernel", "baseline")
-PARTS = ("image", "boot", "kv", "memory", "echo", "http", "tcp", "fsread", "lifecycle", "host")
+PARTS = ("image", "boot", "kv", "memory", "echo", "http", "tcp", "fsread", "lifecycle", "pvh",
+         "host")
 T0 = time.monotonic()
 
 
@@ -139,9 +140,10 @@ class Bench:
 
     # -- domains --
 
-    def create(self, side, label, ip=None, memory=None, words=(), timeout=300):
-        """Stage side's files in the dom0, then time `xl create`; returns (Domain, t_create)
-        where t_create is time.monotonic() when the xl create command was sent."""
+    def create(self, side, label, ip=None, memory=None, words=(), timeout=300, mode="pv"):
+        """Stage side's files in the dom0, then time `xl create` of a `mode` (pv, pvh) guest;
+        returns (Domain, t_create) where t_create is time.monotonic() when the xl create command
+        was sent."""
         bed = self.bed
         self.n += 1
         name = f"{label}-{side.side[:4]}-{self.n}"
@@ -153,7 +155,7 @@ class Bench:
         ddir.mkdir(parents=True)
         bedmod._link_or_copy(side.kernel, ddir / "kernel")
         local = f"/tmp/goxen/{name}"
-        over = {"name": f'"{name}"', "type": '"pv"', "kernel": f'"{local}/kernel"',
+        over = {"name": f'"{name}"', "type": f'"{mode}"', "kernel": f'"{local}/kernel"',
                 "on_poweroff": '"preserve"', "on_reboot": '"preserve"',
                 "on_crash": '"preserve"', "extra": f'"{extra}"',
                 "memory": str(int(memory or side.memory))}
@@ -288,7 +290,7 @@ def part_image(apps, sides):
     return out
 
 
-def _boot_once(b, side, ip, port, words=()):
+def _boot_once(b, side, ip, port, words=(), mode="pv"):
     """One timed boot: (seconds to first ICMP reply, to first UDP reply, Domain)."""
     probe = subprocess.Popen([*b.bed.netns.exec_prefix(), sys.executable, str(LOADGEN), "probe",
                               ip, str(port), "180"], stdout=subprocess.PIPE, text=True)
@@ -296,7 +298,7 @@ def _boot_once(b, side, ip, port, words=()):
         first = probe.stdout.readline()
         if "probe started" not in first:
             raise RuntimeError(f"probe did not start: {first!r}")
-        dom, t = b.create(side, "boot", ip=ip, words=words)
+        dom, t = b.create(side, "boot", ip=ip, words=words, mode=mode)
         out, _ = probe.communicate(timeout=240)
     finally:
         if probe.poll() is None:
@@ -309,24 +311,25 @@ def _boot_once(b, side, ip, port, words=()):
     return icmp, udp, dom
 
 
-def _boot_retrying(b, side, ip, port, words=()):
+def _boot_retrying(b, side, ip, port, words=(), mode="pv"):
     """_boot_once, once more when xl hung in the first (a new domain, a new timing)."""
     try:
-        return _boot_once(b, side, ip, port, words)
+        return _boot_once(b, side, ip, port, words, mode)
     except bedmod.CommandTimeout as e:
         bedmod.RETRIES["bench boot repeated"] += 1
         log(f"boot: xl hung ({str(e).splitlines()[0][:120]}); booting once more")
-        return _boot_once(b, side, ip, port, words)
+        return _boot_once(b, side, ip, port, words, mode)
 
 
-def part_boot(b, kv, runs):
+def part_boot(b, kv, runs, mode="pv"):
+    """Boot times of kvstore on both sides as `mode` guests (pv, pvh)."""
     port = 11211
     res = {s: {"runs": []} for s in SIDES}
     base_tl = []
     for i in range(runs):
         for s in SIDES:
             ip = f"10.0.0.{100 + i * 2 + (s == 'baseline')}"
-            icmp, udp, dom = _boot_retrying(b, kv[s], ip, port)
+            icmp, udp, dom = _boot_retrying(b, kv[s], ip, port, mode=mode)
             res[s]["runs"].append({"icmp": icmp, "udp": udp, "xl_create": dom.xl_seconds})
             if s == "baseline":
                 dom.wait_for(r"^BASELINE-NET", timeout=10)
@@ -339,7 +342,7 @@ def part_boot(b, kv, runs):
             res[s][key] = stats.summarize(r[key] for r in res[s]["runs"])
     # A debug boot of the unikernel with boottrace=1 for its own timeline.
     icmp, udp, dom = _boot_retrying(b, kv["unikernel"], "10.0.0.99", port,
-                                    words=("boottrace=1",))
+                                    words=("boottrace=1",), mode=mode)
     try:
         dom.wait_for(r"^goxen-boot: net ", timeout=5)
     except bedmod.BedError:
@@ -356,6 +359,7 @@ def part_boot(b, kv, runs):
                              for k in ("init", "net")}}
     log(f"boot timeline: unikernel {timeline['unikernel']}, baseline {timeline['baseline']}")
     res["timeline"] = timeline
+    res["mode"] = mode
     return res
 
 
@@ -451,18 +455,44 @@ def part_kv(b, kv, seconds, clients=32, keys=100_000, memory=256):
 SAVE_DIR = "/tmp/goxen-save"
 
 
-def part_lifecycle(b, kv, runs, memory=96):
+def _migrate(b, dom, ip, port=11211):
+    """`xl migrate` of dom to this host while loadgen's gap probe asks it every 10 ms:
+    (seconds the command took, the longest time without a reply)."""
+    probe = subprocess.Popen([*b.bed.netns.exec_prefix(), sys.executable, str(LOADGEN), "gap",
+                              ip, str(port), "60"], stdout=subprocess.PIPE, text=True)
+    try:
+        if "gap started" not in probe.stdout.readline():
+            raise RuntimeError("gap probe did not start")
+        time.sleep(2)
+        t = time.monotonic()
+        r = b.bed.sh(f'xl migrate -s "" {dom.name} "xl migrate-receive"', timeout=300)
+        took = time.monotonic() - t
+        if r.rc != 0:
+            raise Unavailable(f"xl migrate failed: {r.output.strip()[-300:]}")
+        out, _ = probe.communicate(timeout=120)
+    finally:
+        if probe.poll() is None:
+            probe.kill()
+            probe.wait()
+    got = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    if got["max_gap"] is None:
+        raise Unavailable(f"no answers during the migration: {got}")
+    return took, got["max_gap"]
+
+
+def part_lifecycle(b, kv, runs, memory=96, mode="pv"):
     """kvstore per side with memory= `memory` MB on both (the baseline's smallest is ~88, and
     the save file must fit in the dom0's RAM): `runs` cycles of xl save, xl restore, and the
     time from the restore's end to the first kvstore UDP reply; a key set before the first
     save must still be there after the last restore."""
-    res = {s: {"save": [], "restore": [], "back": []} for s in SIDES}
+    res = {s: {"save": [], "restore": [], "back": [], "migrate": [], "downtime": []}
+           for s in SIDES}
     # The dom0's rootfs (/tmp) holds less than a 96 MB image: a tmpfs of its own holds it.
     b.bed.sh(f"mkdir -p {SAVE_DIR} && (mountpoint -q {SAVE_DIR} || "
              f"mount -t tmpfs -o size={memory + 48}m tmpfs {SAVE_DIR})", check=True)
     for s in SIDES:
         ip = "10.0.0.2"
-        dom, _ = b.create(kv[s], "life", ip=ip, memory=memory)
+        dom, _ = b.create(kv[s], "life", ip=ip, memory=memory, mode=mode)
         try:
             b.wait_up(dom, 11211)
             b.loadgen("kvkeep", ip, 11211, 1)
@@ -483,6 +513,13 @@ def part_lifecycle(b, kv, runs, memory=96):
                 res[s]["back"].append(time.monotonic() - t)
                 log(f"lifecycle {s} run {i + 1}: save {t_save:.2f} s, restore {t_restore:.2f} s, "
                     f"answers {res[s]['back'][-1]:.2f} s later")
+            for i in range(runs if mode == "pvh" else 0):   # PV cannot migrate here
+                took, down = _migrate(b, dom, ip)
+                b.wait_up(dom, 11211, seconds=120)
+                res[s]["migrate"].append(took)
+                res[s]["downtime"].append(down)
+                log(f"lifecycle {s} migration {i + 1}: xl migrate {took:.2f} s, longest "
+                    f"silence {down:.3f} s")
             got = b.loadgen("kvkeep", ip, 11211, 0)
             res[s]["kept"] = got.get("value") == "kept"
         except Unavailable as e:
@@ -492,9 +529,10 @@ def part_lifecycle(b, kv, runs, memory=96):
             b.destroy(dom)
     b.bed.sh(f"umount {SAVE_DIR}")
     for s in SIDES:
-        for k in ("save", "restore", "back"):
+        for k in ("save", "restore", "back", "migrate", "downtime"):
             res[s][k] = stats.summarize(res[s][k]) | {"runs": res[s][k]}
     res["memory_mb"] = memory
+    res["mode"] = mode
     return res
 
 
@@ -731,6 +769,12 @@ METHOD = {
                  "DOM FILE` and `xl restore FILE` run in the dom0 (FILE in a tmpfs, its RAM), then "
                  "from the restore's end to the first kvstore UDP reply; up to 3 cycles on one "
                  "domain, median; a key set before the first save is read after the last.",
+    "pvh": "the boot and lifecycle parts again with both sides as PVH guests (xl type = "
+           "\"pvh\": the same unikernel image; the same Linux vmlinux and initramfs), plus "
+           "`xl migrate -s \"\" DOM \"xl migrate-receive\"` (live migration to the same host; "
+           "PV cannot migrate with Debian's Xen 4.17) up to 3 times per side while a UDP "
+           "`version` goes to kvstore every 10 ms: the command's time and the longest time "
+           "between two replies (downtime as a client sees it).",
     "throughput": "closed loop, one request in flight per client, from the bed's namespace "
                   "(the load generator shares the host's 2 cores with QEMU): kvstore 9:1 "
                   "get:set over 1000 keys; UDP echo of 64-byte datagrams; ping -i 0.05 x50; "
@@ -795,7 +839,7 @@ def main(argv=None):
 
     kernel, initramfs = paths.BUILD / "testbed" / image.BED_KERNEL, \
         paths.BUILD / "testbed" / image.BED_INITRAMFS
-    need_bed = only & {"boot", "kv", "memory", "echo", "http", "tcp", "fsread", "lifecycle"}
+    need_bed = only & {"boot", "kv", "memory", "echo", "http", "tcp", "fsread", "lifecycle", "pvh"}
     bed = None
     if need_bed:
         log("booting the tier-3 test bed (Xen + Linux dom0 in QEMU)")
@@ -846,6 +890,13 @@ def main(argv=None):
             r = attempt("lifecycle", part_lifecycle, b, kv, min(args.runs, 3))
             if r:
                 results["lifecycle"] = r
+        if "pvh" in only:
+            r = attempt("pvh", part_boot, b, kv, args.runs, "pvh")
+            if r:
+                results["boot_pvh"] = r
+            r = attempt("pvh", part_lifecycle, b, kv, min(args.runs, 3), 96, "pvh")
+            if r:
+                results["lifecycle_pvh"] = r
     finally:
         if bed is not None:
             bed.close()

@@ -225,6 +225,24 @@ def rows(results):
                        ("back", "restore done -> first kvstore UDP reply")):
         out.append(row("lifecycle", label, "s", _get(life, "unikernel", key, "median"),
                        _get(life, "baseline", key, "median"), "lower"))
+    if "boot_pvh" in results or "lifecycle_pvh" in results:
+        boot = results.get("boot_pvh", {})
+        for key, label in (("icmp", "PVH: xl create -> first ping reply"),
+                           ("udp", "PVH: xl create -> first kvstore UDP reply")):
+            out.append(row("pvh", label, "s", _get(boot, "unikernel", key, "median"),
+                           _get(boot, "baseline", key, "median"), "lower", ("ratio_max", 1 / 20)))
+        out.append(row("pvh", "PVH: guest start -> network up (guest clocks)", "ms",
+                       _get(boot, "timeline", "unikernel", "net"),
+                       _get(boot, "timeline", "baseline", "net"), "lower", ("ratio_max", 1 / 20)))
+        life = results.get("lifecycle_pvh", {})
+        mb = life.get("memory_mb", "?")
+        for key, label in (("save", f"PVH: xl save (kvstore, {mb} MB)"),
+                           ("restore", f"PVH: xl restore (kvstore, {mb} MB)"),
+                           ("back", "PVH: restore done -> first kvstore UDP reply"),
+                           ("migrate", f"PVH: xl migrate, same host (kvstore, {mb} MB)"),
+                           ("downtime", "PVH: migration downtime (longest silence, 10 ms probe)")):
+            out.append(row("pvh", label, "s", _get(life, "unikernel", key, "median"),
+                           _get(life, "baseline", key, "median"), "lower"))
     for key, (label, unit, better) in THROUGHPUT.items():
         t = results.get("throughput", {}).get(key, {})
         target = ("ratio_min", 1.5) if better == "higher" else ("ratio_max", 1 / 1.5)

@@ -1,9 +1,10 @@
 // GOOS=xen: the image is a static ELF that Xen's domain builder loads
-// directly as a 64-bit PV kernel. The builder finds everything it needs in
-// ELF notes owned by "Xen" (xen/include/public/elfnote.h): where the kernel
-// is mapped (VIRT_BASE, PADDR_OFFSET), where to enter it (ENTRY), which page
-// to fill with hypercall stubs (HYPERCALL_PAGE) and what the kernel
-// supports (FEATURES, SUPPORTED_FEATURES).
+// directly as a 64-bit PV kernel or as a PVH guest. The builder finds
+// everything it needs in ELF notes owned by "Xen" (xen/include/public/elfnote.h):
+// where the kernel is mapped (VIRT_BASE, PADDR_OFFSET), where to enter it
+// (ENTRY for PV, PHYS32_ENTRY for PVH), which page to fill with hypercall
+// stubs (HYPERCALL_PAGE, PV) and what the kernel supports (FEATURES,
+// SUPPORTED_FEATURES).
 //
 // The notes get a PT_NOTE segment of their own, as the BSD ident notes do:
 // phsh points a program header at exactly one section, so the segment that
