@@ -40,9 +40,9 @@ Transfer/sec:      4.01MB
 """
 
 
-def test_summarize_median_and_spread_ignore_unavailable_values():
+def test_summarize_median_and_spread_count_unavailable_values_as_failed():
     s = stats.summarize([0.9, "unavailable: no reply", 0.5, 0.7, 2.0])
-    assert s == {"n": 4, "median": 0.8, "min": 0.5, "max": 2.0, "spread": 1.5}
+    assert s == {"n": 4, "failed": 1, "median": 0.8, "min": 0.5, "max": 2.0, "spread": 1.5}
     assert stats.summarize(["missing: x"])["median"] is None
     assert stats.summarize([True, False])["n"] == 0        # booleans are not measurements
 
@@ -323,3 +323,119 @@ def test_spin_latency_row_is_lower_is_better():
     r["throughput"]["udp_echo_spin_p99"] = {"unikernel": 12.0, "baseline": 30.0}
     row = next(x for x in stats.rows(r) if x["metric"].startswith("UDP echo p99"))
     assert row["met"] is True and row["ratio"] == pytest.approx(0.4)
+
+
+def test_gap_probe_reports_the_longest_silence():
+    """loadgen's gap against a local `version` server that stops answering for 0.4 s: the
+    longest time between two replies is that pause (give or take the 10 ms send period)."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.settimeout(0.05)
+    stop = threading.Event()
+
+    def serve():
+        t0 = time.monotonic()
+        while not stop.is_set():
+            try:
+                d, peer = srv.recvfrom(2048)
+            except socket.timeout:
+                continue
+            if 0.5 <= time.monotonic() - t0 < 0.9:
+                continue                    # "migrating": requests go unanswered
+            srv.sendto(d[:8] + b"VERSION 1.0\r\n", peer)
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    try:
+        r = subprocess.run([sys.executable, str(run.LOADGEN), "gap", "127.0.0.1",
+                            str(srv.getsockname()[1]), "1.5"], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        stop.set()
+        th.join()
+        srv.close()
+    assert r.stdout.startswith("gap started\n"), r.stdout
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert out["answered"] > 50 and out["sent"] >= out["answered"]
+    assert 0.35 <= out["max_gap"] <= 0.6, out
+
+
+def test_pvh_rows_only_when_measured():
+    assert not any(r["section"] == "pvh" for r in stats.rows(_results()))
+    r = _results()
+    r["boot_pvh"] = {"unikernel": {"icmp": {"median": 0.2}, "udp": {"median": 0.25}},
+                     "baseline": {"icmp": {"median": 10.0}, "udp": {"median": 6.0}},
+                     "timeline": {"unikernel": {"net": 40.0}, "baseline": {"net": 2000.0}}}
+    r["lifecycle_pvh"] = {"memory_mb": 96,
+                          "unikernel": {"migrate": {"median": 20.0}, "downtime": {"median": 0.5}},
+                          "baseline": {"migrate": {"median": 25.0}, "downtime": {"median": 1.0}}}
+    by = {x["metric"]: x for x in stats.rows(r)}
+    assert by["PVH: xl create -> first ping reply"]["met"] is True      # 0.2/10 <= 1/20
+    assert by["PVH: guest start -> network up (guest clocks)"]["met"] is True
+    down = by["PVH: migration downtime (longest silence, 10 ms probe)"]
+    assert down["ratio"] == pytest.approx(0.5) and down["better"] == "lower"
+    assert by["PVH: xl save (kvstore, 96 MB)"]["unikernel"].startswith("missing: ")
+
+
+def test_rows_carry_spread_and_failures_into_the_tables():
+    r = _results()
+    r["boot"]["unikernel"]["icmp"] = stats.summarize([0.3, 0.25, "unavailable: no reply", 0.4])
+    r["boot"]["baseline"]["icmp"] = stats.summarize(["unavailable: x", "unavailable: y"])
+    rs = stats.rows(r)
+    by = {x["metric"]: x for x in rs}
+    ping = by["xl create -> first ping reply"]
+    assert ping["unikernel"] == 0.3 and ping["unikernel_spread"] == {"n": 3, "failed": 1,
+                                                                     "min": 0.25, "max": 0.4}
+    assert ping["baseline"].startswith("unavailable: all 2 runs failed") and ping["met"] is None
+    md = stats.markdown(rs)
+    assert "| 0.3 s [0.25-0.4, n=3] (1 failed) |" in md, md
+    assert "unavailable: all 2 runs failed" in stats.table(rs)
+
+
+def _row(metric, uni, base, umin=None, umax=None, bmin=None, bmax=None, met=None):
+    r = stats.row("s", metric, "s", uni, base, "lower")
+    if umin is not None:
+        r["unikernel_spread"] = {"n": 3, "failed": 0, "min": umin, "max": umax}
+    if bmin is not None:
+        r["baseline_spread"] = {"n": 3, "failed": 0, "min": bmin, "max": bmax}
+    r["met"] = met
+    return r
+
+
+def test_compare_flags_only_ratio_changes_beyond_the_spread():
+    from goxen.bench import report
+    old = [_row("a", 1.0, 10.0, 0.9, 1.1, 9, 11), _row("b", 1.0, 10.0, 0.9, 1.1, 9, 11),
+           _row("gone", 1, 1), _row("c", 2.0, 4.0, met=True)]
+    new = [_row("a", 1.05, 10.0, 0.95, 1.2, 9, 11),     # inside the old range: no change
+           _row("b", 2.0, 10.0, 1.9, 2.1, 9, 11),       # 0.19-0.23 vs 0.08-0.12: doubled
+           _row("c", 5.0, 4.0, met=False), _row("new", 1, 1)]
+    got = dict(report.compare(new, old))
+    assert set(got) == {"b", "c", "new", "gone"}, got
+    assert got["b"].startswith("ratio 0.1 -> 0.2 (+100%") and "now MISSED" in got["c"]
+
+
+def test_merge_later_runs_replace_their_parts_and_the_readme_block(tmp_path):
+    from goxen.bench import report
+    full = {"meta": {"date": "d1"}, "boot": {"x": 1}, "throughput": {"kv_udp": 1, "http": 2}}
+    kv = {"meta": {"date": "d2"}, "throughput": {"kv_udp": 3}, "boot_pvh": {"y": 2}}
+    m = report.merge([full, kv])
+    assert m["throughput"] == {"kv_udp": 3, "http": 2} and m["boot"] == {"x": 1}
+    assert m["boot_pvh"] == {"y": 2} and m["meta"]["sources"] == ["d1", "d2"]
+    text = f"intro\n{report.BEGIN}\nold table\n{report.END}\nafter\n"
+    assert report.replace_block(text, "| new |\n") == \
+        f"intro\n{report.BEGIN}\n| new |\n{report.END}\nafter\n"
+    with pytest.raises(ValueError):
+        report.replace_block("no markers\n", "x")
+
+
+def test_shipped_image_row_and_stripping(tmp_path):
+    r = _results()
+    r["image"]["kvstore"].update(unikernel_stripped_gz=1 << 20, baseline_shipped=30 << 20)
+    row = next(x for x in stats.rows(r) if "as shipped" in x["metric"])
+    assert row["ratio"] == pytest.approx(1 / 30) and row["met"] is True
+    src = tmp_path / "k.c"      # an ELF with symbols and debug info, as a kernel has
+    src.write_text("int data[4096] = {1};\nvoid _start(void) { for (;;) data[0]++; }\n")
+    k = tmp_path / "k.xen"
+    subprocess.run(["gcc", "-g", "-O0", "-static", "-nostdlib", "-o", str(k), str(src)],
+                   check=True)
+    stripped, gz = run.shipped_bytes(k, tmp_path / "out")
+    assert 0 < gz < stripped <= k.stat().st_size

@@ -16,9 +16,10 @@ prints one JSON object on stdout (the last line); times are CLOCK_MONOTONIC seco
     tcpsink ADDR PORT SECONDS         send for SECONDS, CloseWrite, read the sink's byte count:
                                       {"bytes", "acked", "seconds"}
     tcpsource ADDR PORT SECONDS       receive for SECONDS: {"bytes", "seconds"}
-    gap ADDR PORT SECONDS             a kvstore UDP `version` every 10 ms for SECONDS (prints
-                                      "gap started" first): the longest time between two
-                                      replies: {"max_gap", "sent", "answered", "gap_at"}
+    gap ADDR PORT SECONDS             a kvstore UDP `version` every 10 ms for SECONDS, or until
+                                      a line on stdin (prints "gap started" first): the longest
+                                      time between two replies: {"max_gap", "sent", "answered",
+                                      "gap_at"}
 
 A mode that cannot connect prints {"error": "..."} and exits 1.
 """
@@ -453,6 +454,13 @@ def gap(addr, port, seconds):
     downtime as a client sees it (replies are matched by request id)."""
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.setblocking(False)
+    stop = []
+
+    def watch_stdin():
+        if sys.stdin is not None and sys.stdin.readline():    # EOF (no stdin): run on
+            stop.append(True)
+    import threading
+    threading.Thread(target=watch_stdin, daemon=True).start()
     print("gap started", flush=True)
     end = time.monotonic() + seconds
     sent = answered = 0
@@ -460,7 +468,7 @@ def gap(addr, port, seconds):
     nxt = 0.0
     sel = selectors.DefaultSelector()
     sel.register(udp, selectors.EVENT_READ)
-    while time.monotonic() < end:
+    while time.monotonic() < end and not stop:
         now = time.monotonic()
         if now >= nxt:
             try:

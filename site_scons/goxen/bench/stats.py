@@ -22,13 +22,35 @@ def is_number(v):
 
 
 def summarize(values):
-    """{n, median, min, max, spread} of the numbers in values (spread = max - min); a list
+    """{n, failed, median, min, max, spread} of values: the statistics of the numbers among
+    them (spread = max - min), and how many were not numbers ("unavailable: ...", None: runs
+    that failed), so that a failure is counted, never silently left out of a median. A list
     without numbers gives n=0 and None elsewhere."""
+    values = list(values)
     nums = sorted(v for v in values if is_number(v))
+    failed = len(values) - len(nums)
     if not nums:
-        return {"n": 0, "median": None, "min": None, "max": None, "spread": None}
-    return {"n": len(nums), "median": statistics.median(nums), "min": nums[0],
-            "max": nums[-1], "spread": nums[-1] - nums[0]}
+        return {"n": 0, "failed": failed, "median": None, "min": None, "max": None,
+                "spread": None}
+    return {"n": len(nums), "failed": failed, "median": statistics.median(nums),
+            "min": nums[0], "max": nums[-1], "spread": nums[-1] - nums[0]}
+
+
+def _median_of(v):
+    """v itself, or the median of a summarize() dict (None median: "unavailable: ...")."""
+    if isinstance(v, dict) and "median" in v:
+        if v["median"] is None:
+            return f"unavailable: all {v.get('failed', 0)} runs failed" if v.get("failed") \
+                else "missing: not measured"
+        return v["median"]
+    return v
+
+
+def _spread_of(v):
+    """{n, failed, min, max} of a summarize() dict with numbers, else None."""
+    if isinstance(v, dict) and is_number(v.get("median")):
+        return {k: v.get(k) for k in ("n", "failed", "min", "max")}
+    return None
 
 
 def parse_boottrace(lines):
@@ -153,7 +175,11 @@ def row(section, metric, unit, uni, base, better, target=None):
     """One comparison: better is "lower" or "higher"; target is None or (kind, number):
     ("ratio_max", r)  met when uni/base <= r        ("ratio_min", r)  met when uni/base >= r
     ("abs_max", x)    met when uni <= x
+    uni and base are values, or summarize() dicts (their median counts; their n, failed, min
+    and max go into the row as unikernel_spread / baseline_spread).
     Returns a dict with ratio (uni/base) and met (True/False/None when not measurable)."""
+    spreads = {"unikernel_spread": _spread_of(uni), "baseline_spread": _spread_of(base)}
+    uni, base = _median_of(uni), _median_of(base)
     r = ratio(uni, base)
     met = None
     text = ""
@@ -171,7 +197,8 @@ def row(section, metric, unit, uni, base, better, target=None):
         else:
             raise ValueError(f"unknown target kind {kind!r}")
     return {"section": section, "metric": metric, "unit": unit, "unikernel": uni,
-            "baseline": base, "better": better, "ratio": r, "target": text, "met": met}
+            "baseline": base, "better": better, "ratio": r, "target": text, "met": met,
+            **spreads}
 
 
 def _get(d, *path):
@@ -188,8 +215,8 @@ def rows(results):
     boot = results.get("boot", {})
     for key, label in (("icmp", "xl create -> first ping reply"),
                        ("udp", "xl create -> first kvstore UDP reply")):
-        out.append(row("boot", label, "s", _get(boot, "unikernel", key, "median"),
-                       _get(boot, "baseline", key, "median"), "lower", ("ratio_max", 1 / 20)))
+        out.append(row("boot", label, "s", _get(boot, "unikernel", key),
+                       _get(boot, "baseline", key), "lower", ("ratio_max", 1 / 20)))
     # The guests' own part: first instruction -> eth0 up (unikernel, goxen-boot: lines) vs
     # the Linux kernel's start -> eth0 up (its uptime in baseline-init's BASELINE-NET line).
     out.append(row("boot", "guest start -> network up (guest clocks)", "ms",
@@ -202,6 +229,10 @@ def rows(results):
         if "unikernel_loadable" in sizes:
             out.append(row("image", f"{app} image, loadable bytes", "bytes",
                            sizes["unikernel_loadable"], base, "lower", ("ratio_max", 1 / 20)))
+        if "unikernel_stripped_gz" in sizes and "baseline_shipped" in sizes:
+            out.append(row("image", f"{app} image as shipped (stripped+gzip vs bzImage + "
+                           "initramfs)", "bytes", sizes["unikernel_stripped_gz"],
+                           sizes["baseline_shipped"], "lower", ("ratio_max", 1 / 20)))
     mem = results.get("memory", {})
     uni_min = _get(mem, "min_mb", "unikernel")
     base_min = _get(mem, "min_mb", "baseline")
@@ -223,14 +254,14 @@ def rows(results):
     for key, label in (("save", f"xl save (kvstore, {mb} MB)"),
                        ("restore", f"xl restore (kvstore, {mb} MB)"),
                        ("back", "restore done -> first kvstore UDP reply")):
-        out.append(row("lifecycle", label, "s", _get(life, "unikernel", key, "median"),
-                       _get(life, "baseline", key, "median"), "lower"))
+        out.append(row("lifecycle", label, "s", _get(life, "unikernel", key),
+                       _get(life, "baseline", key), "lower"))
     if "boot_pvh" in results or "lifecycle_pvh" in results:
         boot = results.get("boot_pvh", {})
         for key, label in (("icmp", "PVH: xl create -> first ping reply"),
                            ("udp", "PVH: xl create -> first kvstore UDP reply")):
-            out.append(row("pvh", label, "s", _get(boot, "unikernel", key, "median"),
-                           _get(boot, "baseline", key, "median"), "lower", ("ratio_max", 1 / 20)))
+            out.append(row("pvh", label, "s", _get(boot, "unikernel", key),
+                           _get(boot, "baseline", key), "lower", ("ratio_max", 1 / 20)))
         out.append(row("pvh", "PVH: guest start -> network up (guest clocks)", "ms",
                        _get(boot, "timeline", "unikernel", "net"),
                        _get(boot, "timeline", "baseline", "net"), "lower", ("ratio_max", 1 / 20)))
@@ -241,8 +272,8 @@ def rows(results):
                            ("back", "PVH: restore done -> first kvstore UDP reply"),
                            ("migrate", f"PVH: xl migrate, same host (kvstore, {mb} MB)"),
                            ("downtime", "PVH: migration downtime (longest silence, 10 ms probe)")):
-            out.append(row("pvh", label, "s", _get(life, "unikernel", key, "median"),
-                           _get(life, "baseline", key, "median"), "lower"))
+            out.append(row("pvh", label, "s", _get(life, "unikernel", key),
+                           _get(life, "baseline", key), "lower"))
     for key, (label, unit, better) in THROUGHPUT.items():
         t = results.get("throughput", {}).get(key, {})
         target = ("ratio_min", 1.5) if better == "higher" else ("ratio_max", 1 / 1.5)
@@ -298,11 +329,7 @@ def table(rs):
     lines = []
     for r in rs:
         unit = r["unit"]
-        suffix = "" if unit == "bytes" else f" {unit}"
-        u, b = fmt(r["unikernel"], unit), fmt(r["baseline"], unit)
-        lines.append((r["section"], r["metric"],
-                      u + (suffix if is_number(r["unikernel"]) else ""),
-                      b + (suffix if is_number(r["baseline"]) else ""),
+        lines.append((r["section"], r["metric"], cell(r, "unikernel"), cell(r, "baseline"),
                       "-" if r["ratio"] is None else f"{r['ratio']:.3g}", r["target"] or "",
                       status(r)))
     widths = [max(len(head[i]), *(len(l[i]) for l in lines)) if lines else len(head[i])
@@ -313,16 +340,28 @@ def table(rs):
     return "\n".join(out) + "\n"
 
 
+def cell(r, side):
+    """A value for the tables: the median with its unit, then [min-max] and the run count
+    when there were several runs, and how many runs failed."""
+    unit = r["unit"]
+    v = r[side]
+    text = fmt(v, unit) + ("" if unit == "bytes" or not is_number(v) else f" {unit}")
+    sp = r.get(side + "_spread")
+    if sp and sp["n"] and (sp["n"] > 1 or sp.get("failed")):
+        text += f" [{fmt(sp['min'], unit)}-{fmt(sp['max'], unit)}, n={sp['n']}]" \
+            if sp["n"] > 1 else f" [n=1]"
+        if sp.get("failed"):
+            text += f" ({sp['failed']} failed)"
+    return text
+
+
 def markdown(rs):
-    """The same table in Markdown (for the README)."""
+    """The same table in Markdown (for the README): medians, [min-max, n] when a value had
+    several runs, failed runs counted."""
     out = ["| metric | unikernel | baseline | uni/base | target | status |",
            "| --- | --- | --- | --- | --- | --- |"]
     for r in rs:
-        unit = r["unit"]
-        sfx = "" if unit == "bytes" else f" {unit}"
-        u = fmt(r["unikernel"], unit) + (sfx if is_number(r["unikernel"]) else "")
-        b = fmt(r["baseline"], unit) + (sfx if is_number(r["baseline"]) else "")
-        out.append(f"| {r['metric']} | {u} | {b} | "
+        out.append(f"| {r['metric']} | {cell(r, 'unikernel')} | {cell(r, 'baseline')} | "
                    f"{'-' if r['ratio'] is None else format(r['ratio'], '.3g')} | "
                    f"{r['target']} | {status(r)} |")
     return "\n".join(out) + "\n"
