@@ -247,7 +247,7 @@ class _PtyConn:
 
 
 def test_dom0_agent_protocol_on_the_host(tmp_path):
-    """The dom0's agent script, run by the host's sh on a raw pty, answers _Control.call."""
+    """The dom0's agent script, run by the host's sh on a raw pty, answers Control.call."""
     import os
     import pty
     import subprocess
@@ -257,7 +257,7 @@ def test_dom0_agent_protocol_on_the_host(tmp_path):
     port = os.ttyname(slave)
     agent = subprocess.Popen(["sh", str(image.DATA / "agent"), port], stdin=subprocess.DEVNULL)
     try:
-        ctl = bed._Control.__new__(bed._Control)
+        ctl = bed.Control.__new__(bed.Control)
         ctl.conn, ctl.buf, ctl.seq, ctl.server = _PtyConn(master), b"", 0, None
         ctl.lock, ctl.stuck = __import__("threading").Lock(), None
         ctl.wait_line("GOXEN-AGENT up", timeout=10)
@@ -286,3 +286,51 @@ def test_dom0_agent_protocol_on_the_host(tmp_path):
         agent.wait()
         os.close(slave)
         os.close(master)
+
+
+class _FakeSh:
+    """sh(command, timeout) that plays back outcomes: an rc, or "hang" (CommandTimeout)."""
+
+    def __init__(self, *outcomes):
+        self.outcomes, self.calls = list(outcomes), []
+
+    def __call__(self, command, timeout):
+        self.calls.append(command)
+        out = self.outcomes.pop(0)
+        if out == "hang":
+            raise bed.CommandTimeout(f"{command} hung")
+        return bed.CommandResult(command, out, f"rc {out}\n", 1.0, 2.0)
+
+
+def test_run_xl_repeats_a_dying_or_hung_xl_and_counts_it(monkeypatch):
+    import collections
+    from goxen.testbed import xl
+    monkeypatch.setattr(xl.time, "sleep", lambda s: None)
+    counted = collections.Counter()     # not the session's own count of real retries
+    monkeypatch.setattr(xl, "RETRIES", counted)
+    sh = _FakeSh(134, "hang", 0)
+    assert xl.run_xl(sh, "xl list -v", attempts=3, kind="k").rc == 0
+    assert len(sh.calls) == 3 and counted == {"k": 2}
+    # An answer of xl's own (rc 1: a bad config) is no failure of xl: not repeated.
+    sh = _FakeSh(1)
+    assert xl.run_xl(sh, "xl create x", attempts=3).rc == 1 and len(sh.calls) == 1
+    # Out of attempts: the last death is returned, the last hang raised.
+    assert xl.run_xl(_FakeSh(139, 137), "xl list", attempts=2).rc == 137
+    with pytest.raises(bed.CommandTimeout):
+        xl.run_xl(_FakeSh(134, "hang"), "xl list", attempts=2)
+
+
+def test_run_xl_settled_and_cleanup(monkeypatch):
+    import collections
+    from goxen.testbed import xl
+    monkeypatch.setattr(xl.time, "sleep", lambda s: None)
+    monkeypatch.setattr(xl, "RETRIES", collections.Counter())
+    # The shutdown reached the guest although xl hung: success, not another run.
+    sh = _FakeSh("hang")
+    res = xl.run_xl(sh, "xl shutdown d", settled=lambda: True)
+    assert res.rc == 0 and len(sh.calls) == 1
+    # A half-created domain is cleaned up before the next attempt.
+    cleaned = []
+    sh = _FakeSh(139, 0)
+    assert xl.run_xl(sh, "xl create d", attempts=2, cleanup=lambda: cleaned.append(1)).rc == 0
+    assert cleaned == [1]

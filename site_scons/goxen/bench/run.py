@@ -34,7 +34,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -143,52 +142,22 @@ class Bench:
     # -- domains --
 
     def create(self, side, label, ip=None, memory=None, words=(), timeout=300, mode="pv"):
-        """Stage side's files in the dom0, then time `xl create` of a `mode` (pv, pvh) guest;
-        returns (Domain, t_create) where t_create is time.monotonic() when the xl create command
-        was sent."""
-        bed = self.bed
+        """Create a `mode` (pv, pvh) guest of side with the bed's own Bed.create (files staged
+        in the dom0's RAM, the bed's retry policy for xl); returns (Domain, t_create) where
+        t_create is time.monotonic() when the successful xl create command was sent."""
         self.n += 1
         name = f"{label}-{side.side[:4]}-{self.n}"
         extra = side.extra if ip is None else set_ip(side.extra, ip)
         extra = " ".join([extra, *words]).strip()
-        ddir = bed.share / "domains" / name
-        if ddir.exists():
-            shutil.rmtree(ddir)
-        ddir.mkdir(parents=True)
-        bedmod._link_or_copy(side.kernel, ddir / "kernel")
-        local = f"/tmp/goxen/{name}"
-        over = {"name": f'"{name}"', "type": f'"{mode}"', "kernel": f'"{local}/kernel"',
-                "on_poweroff": '"preserve"', "on_reboot": '"preserve"',
-                "on_crash": '"preserve"', "extra": f'"{extra}"',
-                "memory": str(int(memory or side.memory))}
-        if side.ramdisk is not None:
-            bedmod._link_or_copy(side.ramdisk, ddir / "ramdisk")
-            over["ramdisk"] = f'"{local}/ramdisk"'
         addr = bedmod.cmdline_ip(extra)
-        over["vif"] = (f"[ 'mac=00:16:3e:be:{self.n // 256 % 256:02x}:{self.n % 256:02x},"
-                       f"bridge=xenbr0' ]") if addr else None
-        (ddir / "config.xl").write_text(bedmod.rewrite_xl(side.xl_text, over))
-        log_path = bed.share / "console" / f"guest-{name}.log"
-        log_path.unlink(missing_ok=True)
-        dom = bedmod.Domain(bed, name, log_path, ip=addr)
-        with bed._cond:
-            bed.domains[name] = dom
-        files = " ".join(f"/host/domains/{name}/{f}" for f in ("kernel", "ramdisk")
-                         if (ddir / f).exists())
-        subprocess.run([*bed.netns.exec_prefix(), "ip", "neigh", "flush", "all"],
-                       capture_output=True)
-        bed.sh(f"rm -rf {local}; mkdir -p {local} && cp {files} {local}/", timeout=timeout,
-               check=True)
-        t = time.monotonic()
-        dom.created = t
-        # A hung xl raises CommandTimeout (the domain destroyed): _boot_retrying measures anew.
-        res = bed.xl_create(name, local, timeout)
-        dom.create_result = res
-        if res.rc != 0:
-            time.sleep(0.5)
-            raise bedmod.BedError(f"xl create {name} failed (rc={res.rc}):\n{res.output}"
-                                  f"--- console ---\n{dom.console}--- end ---")
-        return dom, t
+        over = {"type": f'"{mode}"'}
+        if addr:   # a MAC of its own per domain, reproducible from run to run
+            over["vif"] = (f"[ 'mac=00:16:3e:be:{self.n // 256 % 256:02x}:{self.n % 256:02x},"
+                           f"bridge=xenbr0' ]")
+        dom = self.bed.create(name, side.kernel, side.xl_text, ramdisk=side.ramdisk,
+                              extra=extra, memory=memory or side.memory, network=bool(addr),
+                              overrides=over, timeout=timeout)
+        return dom, dom.created
 
     def info(self, dom):
         """dom's DomainInfo (None when gone); Bed.list repeats an `xl list` that xl botched."""

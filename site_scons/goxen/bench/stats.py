@@ -328,7 +328,6 @@ def table(rs):
     head = ("section", "metric", "unikernel", "baseline", "uni/base", "target", "status")
     lines = []
     for r in rs:
-        unit = r["unit"]
         lines.append((r["section"], r["metric"], cell(r, "unikernel"), cell(r, "baseline"),
                       "-" if r["ratio"] is None else f"{r['ratio']:.3g}", r["target"] or "",
                       status(r)))
@@ -349,7 +348,7 @@ def cell(r, side):
     sp = r.get(side + "_spread")
     if sp and sp["n"] and (sp["n"] > 1 or sp.get("failed")):
         text += f" [{fmt(sp['min'], unit)}-{fmt(sp['max'], unit)}, n={sp['n']}]" \
-            if sp["n"] > 1 else f" [n=1]"
+            if sp["n"] > 1 else " [n=1]"
         if sp.get("failed"):
             text += f" ({sp['failed']} failed)"
     return text

@@ -10,7 +10,7 @@ network namespace that the bed creates and always removes.
         bed.ping("10.0.0.2")                            # from inside the namespace
         bed.netns.run(["curl", ...])                    # any host tool, inside the namespace
 
-Pieces:
+Pieces (one module each: control.py, xl.py, domain.py; this one is the bed's lifecycle):
 - QEMU runs as `ip netns exec NS qemu-system-x86_64 ...` through goxen.xenrun.Dom0Run (process
   group, SIGKILL on parent death, console reader); Xen's and the dom0's console are its lines.
 - Control channel: a virtio-serial port `goxen.ctl`, a unix socket on the host side that QEMU
@@ -22,21 +22,32 @@ Pieces:
   read the shutdown reason (`xl list -v`) before it destroys them.
 """
 
-import collections
-import sys
-import ipaddress
 import os
 import re
 import shutil
-import socket
+import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from goxen import xenrun
+from goxen.testbed.control import (AGENT_GRACE, BedError, CommandResult,  # noqa: F401
+                                   CommandTimeout, Control)
+from goxen.testbed.domain import ConsoleLine, Domain  # noqa: F401
 from goxen.testbed.netns import Netns
+# The toolstack layer, one facility per module (control channel, xl and its retry policy,
+# domains); their names are re-exported here for the bed's users.
+from goxen.testbed.xl import (RETRIES, SHUTDOWN_REASONS, DomainInfo, cmdline_ip,  # noqa: F401
+                              create_command, parse_xl_list, quote, retried, retry_report,
+                              rewrite_xl, run_xl, xl_value)
+
+#: What `from goxen.testbed.bed import *` and `bedmod.NAME` users get: the bed and the names of
+#: the layer's other modules it re-exports.
+__all__ = ["AGENT_GRACE", "BedError", "CommandResult", "CommandTimeout", "Control", "ConsoleLine",
+           "Domain", "DomainInfo", "Bed", "RETRIES", "SHUTDOWN_REASONS", "cmdline_ip",
+           "create_command", "link_or_copy", "parse_xl_list", "quote", "remove_stale_workdirs",
+           "retried", "retry_report", "rewrite_xl", "run_xl", "xl_value"]
 
 #: The bed's private network, inside the namespace only: the TAP (the host side, and the
 #: guests' gateway) is .1, the dom0's bridge .254; guests use the addresses in their configs.
@@ -53,371 +64,6 @@ DOM0_CMDLINE = ("console=hvc0", "earlyprintk=xen", "swiotlb=4096", "loglevel=4",
 BOOT_TIMEOUT = 300.0
 COMMAND_TIMEOUT = 60.0
 DOM0_MAC = "52:54:00:12:34:56"
-SHUTDOWN_REASONS = {0: "poweroff", 1: "reboot", 2: "suspend", 3: "crash", 4: "watchdog",
-                    5: "soft_reset"}
-
-
-class BedError(RuntimeError):
-    """The bed could not boot, or a dom0 command failed."""
-
-
-class CommandTimeout(BedError):
-    """A dom0 command ran out of time; the dom0 agent killed it (its process group), and the
-    message carries what the hung processes were doing."""
-
-
-#: Seconds the host waits for the agent's answer beyond a command's own timeout (the agent
-#: needs a moment to kill a hung command and describe it).
-AGENT_GRACE = 30.0
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    command: str
-    rc: int
-    output: str
-    t0: float       # dom0 uptime when the command started
-    t1: float       # dom0 uptime when it ended
-
-    def check(self):
-        if self.rc != 0:
-            raise BedError(f"dom0 command failed (rc={self.rc}): {self.command}\n{self.output}")
-        return self
-
-
-@dataclass(frozen=True)
-class DomainInfo:
-    name: str
-    domid: int
-    state: str          # xl's flags, e.g. "-b----", "---s--"
-    reason: str | None  # shutdown reason once the domain has shut down (state has s or c)
-
-    @property
-    def shutdown(self):
-        return "s" in self.state or "c" in self.state
-
-
-@dataclass(frozen=True)
-class ConsoleLine:
-    text: str
-    elapsed: float      # host seconds since the domain was created
-    wall: float         # host time.time() when the line was read
-
-
-class _Control:
-    """The host side of the virtio-serial control channel."""
-
-    def __init__(self, path):
-        self.path = path
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(path))
-        self.server.listen(1)
-        self.conn = None
-        self.buf = b""
-        self.lock = threading.Lock()
-        self.seq = 0
-        self.stuck = None           # why the agent is considered gone, once it is
-
-    def accept(self, timeout, alive=lambda: True):
-        """Wait for QEMU's connection; alive() false (QEMU ended) stops the wait early."""
-        end = time.monotonic() + timeout
-        self.server.settimeout(0.5)
-        while self.conn is None:
-            try:
-                self.conn, _ = self.server.accept()
-            except socket.timeout:
-                if not alive():
-                    raise BedError("QEMU ended before it connected to the control socket")
-                if time.monotonic() >= end:
-                    raise BedError(f"QEMU did not connect to the control socket within "
-                                   f"{timeout} s")
-        self.conn.settimeout(None)
-
-    def readline(self, deadline):
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            self.conn.settimeout(left)
-            try:
-                data = self.conn.recv(65536)
-            except socket.timeout:
-                raise TimeoutError
-            if not data:
-                raise BedError("the control channel closed (QEMU or the dom0 agent ended)")
-            self.buf += data
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode("utf-8", "replace").rstrip("\r")
-
-    def wait_line(self, text, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.readline(deadline) == text:
-                return
-
-    def call(self, command, timeout):
-        """Run command in the dom0; the agent kills it after timeout seconds (CommandTimeout).
-        An agent that does not answer at all within AGENT_GRACE more seconds sets self.stuck
-        and raises BedError: the bed then needs a restart."""
-        if "\n" in command:
-            raise ValueError("dom0 commands are single lines")
-        secs = max(1, int(-(-timeout // 1)))
-        with self.lock:
-            if self.stuck:
-                raise BedError(f"the dom0 agent stopped answering earlier ({self.stuck}); "
-                               f"not running: {command}")
-            self.seq += 1
-            tag = f"c{self.seq}"
-            self.conn.sendall(f"{tag} {secs} {command}\n".encode())
-            deadline = time.monotonic() + secs + AGENT_GRACE
-            out = []
-            end_re = re.compile(rf"^{tag} END rc=(\d+) t0=([\d.]+) t1=([\d.]+)$")
-            while True:
-                try:
-                    line = self.readline(deadline)
-                except TimeoutError:
-                    self.stuck = f"no answer to {command!r} within {secs + AGENT_GRACE:.0f} s"
-                    raise BedError(f"the dom0 agent did not answer within "
-                                   f"{secs + AGENT_GRACE:.0f} s: {command}\n"
-                                   + "".join(o + "\n" for o in out)) from None
-                if line.startswith(tag + "|"):
-                    out.append(line[len(tag) + 1:])
-                    continue
-                m = end_re.match(line)
-                if m:
-                    text = "".join(o + "\n" for o in out)
-                    if "goxen-agent: TIMEOUT" in text:
-                        raise CommandTimeout(f"dom0 command timed out after {secs} s and was "
-                                             f"killed: {command}\n{text}")
-                    return CommandResult(command, int(m.group(1)), text,
-                                         float(m.group(2)), float(m.group(3)))
-                # Anything else is left over from an earlier, timed-out command.
-
-    def close(self):
-        for s in (self.conn, self.server):
-            if s is not None:
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-
-def _quote(text):
-    return "'" + str(text).replace("'", "'\\''") + "'"
-
-
-def parse_xl_list(text):
-    """{name: DomainInfo} from `xl list -v` output."""
-    out = {}
-    for line in text.splitlines()[1:]:
-        parts = line.split()
-        if len(parts) < 8 or not parts[1].isdigit():
-            continue
-        name, domid, state, code = parts[0], int(parts[1]), parts[4], parts[7]
-        reason = None
-        if ("s" in state or "c" in state) and code.lstrip("-").isdigit():
-            reason = SHUTDOWN_REASONS.get(int(code), f"code {code}")
-        if "c" in state and reason is None:
-            reason = "crash"
-        out[name] = DomainInfo(name, domid, state, reason)
-    return out
-
-
-_XL_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*?)\s*$")
-
-
-def rewrite_xl(text, overrides):
-    """xl config text with keys replaced (or appended) by overrides {key: xl value text};
-    a value of None removes the key."""
-    lines = []
-    done = set()
-    for line in text.splitlines():
-        m = _XL_LINE.match(line)
-        if m and m.group(1) in overrides:
-            key = m.group(1)
-            if overrides[key] is not None and key not in done:
-                lines.append(f"{key} = {overrides[key]}")
-            done.add(key)
-            continue
-        lines.append(line)
-    for key, value in overrides.items():
-        if key not in done and value is not None:
-            lines.append(f"{key} = {value}")
-    return "\n".join(lines) + "\n"
-
-
-def xl_value(text, key):
-    """The value of key in xl config text, with one level of quotes removed; None if absent."""
-    for line in text.splitlines():
-        m = _XL_LINE.match(line)
-        if m and m.group(1) == key:
-            v = m.group(2)
-            if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-                v = v[1:-1]
-            return v
-    return None
-
-
-def cmdline_ip(cmdline):
-    """The address of `ip=ADDR/PREFIX` in a guest command line, or None (also for ip=dhcp)."""
-    for word in (cmdline or "").split():
-        if word.startswith("ip="):
-            try:
-                return str(ipaddress.ip_interface(word[3:]).ip)
-            except ValueError:
-                return None
-    return None
-
-
-class Domain:
-    """A domU created on the bed; console lines arrive through the bed's log follower."""
-
-    def __init__(self, bed, name, log, ip=None):
-        self.bed = bed
-        self.name = name
-        self.ip = ip
-        self.log = log
-        self.lines = []
-        self.created = time.monotonic()
-        self.create_result = None
-        self.on_line = None
-        self._pos = 0
-        self._partial = b""
-        self.destroyed = False
-
-    # -- console --
-
-    def _poll(self):
-        """Read new console bytes; called with the bed's condition held."""
-        try:
-            with open(self.log, "rb") as f:
-                f.seek(self._pos)
-                data = f.read()
-        except FileNotFoundError:
-            return False
-        if not data:
-            return False
-        self._pos += len(data)
-        data = self._partial + data
-        *complete, self._partial = data.split(b"\n")
-        for raw in complete:
-            text = raw.decode("utf-8", "replace").rstrip("\r")
-            line = ConsoleLine(text, time.monotonic() - self.created, time.time())
-            self.lines.append(line)
-            if self.on_line is not None:
-                try:
-                    self.on_line(line)
-                except Exception:
-                    self.on_line = None
-        return bool(complete)
-
-    @property
-    def console(self):
-        with self.bed._cond:
-            self._poll()
-            return "".join(line.text + "\n" for line in self.lines) + \
-                self._partial.decode("utf-8", "replace")
-
-    def wait_for(self, pattern, timeout=30.0, start=0):
-        """The first console line (from index start) matching pattern (re.search)."""
-        rx = re.compile(pattern)
-        end = time.monotonic() + timeout
-        i = start
-        with self.bed._cond:
-            while True:
-                self._poll()
-                while i < len(self.lines):
-                    i += 1
-                    if rx.search(self.lines[i - 1].text):
-                        return self.lines[i - 1]
-                if time.monotonic() >= end:
-                    raise BedError(f"domain {self.name}: no console line matching {pattern!r} "
-                                   f"within {timeout} s\n--- console ---\n{self._tail()}"
-                                   f"--- end ---")
-                self.bed._check_alive()
-                self.bed._cond.wait(0.05)
-
-    @property
-    def exit_status(self):
-        """N of the last `exit status N` console line (the Go runtime's and the baseline's
-        final line), or None."""
-        with self.bed._cond:
-            self._poll()
-            for line in reversed(self.lines):
-                m = re.fullmatch(r"exit status (\d+)", line.text)
-                if m:
-                    return int(m.group(1))
-        return None
-
-    def _tail(self, n=40):
-        return "".join(line.text + "\n" for line in self.lines[-n:])
-
-    # -- toolstack --
-
-    def info(self):
-        """DomainInfo from `xl list -v`, or None when the domain no longer exists."""
-        return self.bed.list().get(self.name)
-
-    def wait_shutdown(self, timeout=30.0):
-        """Wait until the domain has shut down (it is preserved); return its DomainInfo."""
-        end = time.monotonic() + timeout
-        while True:
-            info = self.info()
-            if info is None:
-                raise BedError(f"domain {self.name} disappeared\n{self._tail()}")
-            if info.shutdown:
-                return info
-            if time.monotonic() >= end:
-                raise BedError(f"domain {self.name} still running after {timeout} s "
-                               f"(state {info.state})\n--- console ---\n{self.console}")
-            time.sleep(0.3)
-
-    def shutdown(self):
-        """`xl shutdown` (asks the guest through xenstore control/shutdown; does not wait).
-
-        Debian's xl 4.17 now and then dies (rc 134/139) or hangs in this command, sometimes
-        after the request reached the guest; and asked again, a domain that has shut down
-        meanwhile never acknowledges the request, so xl then hangs. So after a failed run the
-        domain's state decides: shut down (or gone) is success, otherwise xl is run again (at
-        most three runs in all)."""
-        command = f"xl shutdown {_quote(self.name)}"
-        for attempt in range(1, 4):
-            try:
-                res = self.bed.sh(command, timeout=30)
-                if res.rc < 128:
-                    return res
-                why = f"died (rc {res.rc}): {res.output.strip()[:200]}"
-            except CommandTimeout as e:
-                res, why = None, f"hung and was killed:\n{e}"
-            info = self.info()
-            if info is None or info.shutdown:
-                retried("xl shutdown failed", f"{command} {why}; the domain has shut down all the same")
-                return CommandResult(command, 0, res.output if res else "", 0.0, 0.0)
-            if attempt == 3:
-                if res is None:
-                    raise CommandTimeout(f"{command} hung three times")
-                return res
-            retried("xl shutdown failed", f"{command} {why}; retrying (attempt {attempt})")
-
-    def destroy(self):
-        """`xl destroy`; afterwards the domain is gone."""
-        res = self.bed.sh(f"xl destroy {_quote(self.name)}")
-        with self.bed._cond:
-            self._poll()            # the last lines xenconsoled wrote
-            self.destroyed = True
-        return res
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if not self.destroyed and self.bed.running:
-            try:
-                if self.info() is not None:
-                    self.destroy()
-            except BedError:
-                pass
-        return False
 
 
 class Bed:
@@ -470,7 +116,7 @@ class Bed:
         self.share = self.workdir / "share"
         (self.share / "console").mkdir(parents=True)
         (self.share / "domains").mkdir()
-        self.control = _Control(self.workdir / "ctl.sock")
+        self.control = Control(self.workdir / "ctl.sock")
         self.netns.create()
         qemu_args = [
             "-netdev", f"tap,id=net0,ifname={self.netns.tap},script=no,downscript=no",
@@ -607,43 +253,35 @@ class Bed:
         return parse_xl_list(self.xl_retrying("xl list -v", timeout=30, attempts=4).check().output)
 
     def xl_retrying(self, command, timeout=30.0, attempts=3):
-        """Run an idempotent xl command, again when xl itself fails.
-
-        Debian's xl 4.17 now and then corrupts its own heap: it dies of a signal ("malloc():
-        corrupted top size", rc 134, in about 1 of 15 runs of `xl shutdown`; 137 and 139 seen in
-        `xl list`) or hangs (the agent kills it after timeout). Such a run is repeated, at most
-        attempts times in all, each failure reported on stderr. When every attempt hangs, the
-        bed is marked broken (needs_restart) and CommandTimeout raised."""
-        for attempt in range(1, attempts + 1):
-            try:
-                res = self.sh(command, timeout=timeout)
-            except CommandTimeout as e:
-                if attempt == attempts:
-                    self.broken = f"{command!r} hung {attempts} times"
-                    raise
-                retried("xl hung", f"{command} hung in the dom0 (attempt {attempt}), killed; "
-                                   f"retrying:\n{e}")
-                continue
-            if res.rc < 128 or attempt == attempts:
-                return res
-            retried("xl died", f"{command} died in the dom0 (rc {res.rc}, attempt {attempt}), retrying: "
-                  f"{res.output.strip()[:300]}")
-            time.sleep(1)
-        raise AssertionError("unreachable")
-
-    def xl_create(self, name, local, timeout, prefix=""):
-        """Run `xl create -p` and `xl unpause` for the config in the share's domains/name/
-        (its kernel staged in the dom0's local directory, removed afterwards; prefix: shell
-        text to run first). A hung xl (CommandTimeout: the agent killed it) leaves a domain
-        in an unknown state: it is destroyed, and CommandTimeout raised for the caller to
-        create it again or give up."""
+        """Run an idempotent xl command with the bed's retry policy (xl.run_xl). When every
+        attempt hangs, the bed is marked broken (needs_restart) and CommandTimeout raised."""
         try:
-            return self.sh(_xl_create_command(name, local, prefix), timeout=timeout)
-        except CommandTimeout as e:
-            retried("xl create hung",
-                    f"xl create {name} hung in the dom0 and was killed; destroying {name}:\n{e}")
-            self.sh(f"xl destroy {name}", timeout=30)
+            return run_xl(self.sh, command, timeout=timeout, attempts=attempts,
+                          kind="xl failed")
+        except CommandTimeout:
+            self.broken = f"{command!r} hung {attempts} times"
             raise
+
+    def xl_create(self, dom, local, timeout, prefix=""):
+        """Create Domain dom with `xl create -p` and `xl unpause` from the config in the
+        share's domains/NAME/ (its files staged in the dom0's local directory by prefix, a
+        shell command run first, and removed afterwards), with the bed's retry policy: a
+        failed xl leaves a domain in an unknown state, so it is destroyed and its console
+        forgotten before the next attempt (two in all). dom.created is the host time the
+        successful attempt was sent (the origin of its console lines' times)."""
+        name = dom.name
+
+        def sh(command, timeout):
+            dom.created = time.monotonic()
+            return self.sh(command, timeout=timeout)
+
+        def cleanup():
+            self.sh(f"xl destroy {quote(name)}", timeout=30)
+            with self._cond:
+                dom.lines, dom._pos, dom._partial = [], 0, b""
+                dom.log.unlink(missing_ok=True)
+        return run_xl(sh, create_command(name, local, prefix), timeout=timeout, attempts=2,
+                      cleanup=cleanup, kind="xl create failed")
 
     def ping(self, addr, timeout=30.0):
         """Ping addr from the namespace until it answers; host seconds taken, or BedError."""
@@ -693,7 +331,7 @@ class Bed:
         if ddir.exists():
             shutil.rmtree(ddir)
         ddir.mkdir(parents=True)
-        _link_or_copy(kernel, ddir / "kernel")
+        link_or_copy(kernel, ddir / "kernel")
         # xl reads the kernel through mmap, page by page: from the 9p share that is many times
         # slower than one big copy, so the files are copied into the dom0's RAM (/tmp) first
         # and removed once `xl create` has loaded them.
@@ -705,7 +343,7 @@ class Bed:
                 "on_poweroff": '"preserve"', "on_reboot": '"preserve"',
                 "on_crash": '"preserve"'}
         if ramdisk is not None:
-            _link_or_copy(ramdisk, ddir / "ramdisk")
+            link_or_copy(ramdisk, ddir / "ramdisk")
             over["ramdisk"] = f'"{local}/ramdisk"'
         elif xl_value(text, "ramdisk"):
             raise BedError("the xl config names a ramdisk: pass it as ramdisk= so it is copied")
@@ -732,58 +370,20 @@ class Bed:
         dom.on_line = on_line
         with self._cond:
             self.domains[name] = dom
-        dom.created = time.monotonic()
         files = " ".join(f"/host/domains/{name}/{f}" for f in ("kernel", "ramdisk")
                          if (ddir / f).exists())
-        # Created paused and then unpaused: a guest that ends at once (hello) otherwise races
-        # xl's domain-watching child while it daemonizes, which then dies (SIGSEGV, seen in
-        # about one run in ten) and makes `xl create` fail although the guest ran.
+        if network:
+            # An address used before by another domain (another MAC): forget the old one.
+            subprocess.run([*self.netns.exec_prefix(), "ip", "neigh", "flush", "all"],
+                           capture_output=True)
         stage = f"rm -rf {local}; mkdir -p {local} && cp {files} {local}/ && "
-        try:
-            res = self.xl_create(name, local, timeout, prefix=stage)
-        except CommandTimeout:
-            # The domain is gone again (xl_create destroyed it): once more, from scratch.
-            with self._cond:
-                dom.lines, dom._pos, dom._partial = [], 0, b""
-                log.unlink(missing_ok=True)
-            dom.created = time.monotonic()
-            res = self.xl_create(name, local, timeout, prefix=stage)
+        res = self.xl_create(dom, local, timeout, prefix=stage)
         dom.create_result = res
         if res.rc != 0:
             time.sleep(0.5)
             raise BedError(f"xl create {name} failed (rc={res.rc}):\n{res.output}"
                            f"--- console ---\n{dom.console}--- end ---")
         return dom
-
-
-def _xl_create_command(name, local, prefix=""):
-    return (f"{prefix}xl create -p /host/domains/{name}/config.xl && xl unpause {name}; "
-            f"rc=$?; rm -rf {local}; exit $rc")
-
-
-#: Every defensive retry of this process's beds, by kind: a hung or dying xl repeated, a bed
-#: booted again. They exist to survive QEMU's emulation faults; with XSAVE off (xenrun.QEMU_CPU)
-#: none should happen. Reported at the end of a test session (tests/conftest.py) and of a bench
-#: run (results.json meta.retries), so that a regression shows as a number, not as luck.
-RETRIES = collections.Counter()
-
-
-def retried(kind, text):
-    """Count one retry of kind and say why on stderr."""
-    RETRIES[kind] += 1
-    _warn(f"{text} [retry: {kind}]")
-
-
-def retry_report(counter=None):
-    """One line: how many retries, and of which kinds."""
-    counter = RETRIES if counter is None else counter
-    total = sum(counter.values())
-    kinds = ", ".join(f"{k}: {n}" for k, n in sorted(counter.items()) if n)
-    return f"test-bed retries: {total}" + (f" ({kinds})" if kinds else "")
-
-
-def _warn(text):
-    print(f"testbed: {text}", file=sys.stderr, flush=True)
 
 
 def remove_stale_workdirs(parent):
@@ -802,7 +402,8 @@ def remove_stale_workdirs(parent):
     return gone
 
 
-def _link_or_copy(src, dst):
+def link_or_copy(src, dst):
+    """Hard-link src to dst (the same file system), else copy it."""
     src = Path(src)
     if not src.is_file():
         raise BedError(f"{src} not found")

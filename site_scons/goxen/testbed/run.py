@@ -72,7 +72,7 @@ def run(args):
         print(line.text, flush=True)
 
     t0 = time.monotonic()
-    _say(f"booting the test bed (Xen + Linux dom0 in QEMU; about 15-30 s)")
+    _say("booting the test bed (Xen + Linux dom0 in QEMU; about 15-30 s)")
     bed = bedmod.Bed(args.dom0_kernel, args.dom0_initramfs, workdir=args.workdir,
                      on_line=dom0_line)
     try:

@@ -10,7 +10,7 @@
 //
 //	internal/xen            evtchnWait, evtchnNotify, evtchnBindVirq, evtchnAllocUnbound,
 //	                        evtchnUnmask, evtchnClose: event channels (event_channel.h);
-//	                        hypercall: a raw hypercall; startInfo, isDom0, store: boot facts;
+//	                        hypercall: a raw hypercall; startInfo, isDom0, isPVH, store: boot facts;
 //	                        cmdline, kernelParam: the command line (cmdline_xen.go);
 //	                        virtToPfn: the pfn behind a va (mem_xen.go);
 //	                        SystemTime: Xen system time; shutdown: end the domain now;
