@@ -439,3 +439,22 @@ def test_shipped_image_row_and_stripping(tmp_path):
                    check=True)
     stripped, gz = run.shipped_bytes(k, tmp_path / "out")
     assert 0 < gz < stripped <= k.stat().st_size
+
+
+def test_part_table_stores_results_where_the_rows_read_them():
+    assert len(set(run.PARTS)) == len(run.PARTS) and run.PARTS[0] == "image"
+    assert [p.name for p in run.PART_TABLE if p.after_bed] == ["host"]
+    results = {}
+    run._store_kv(results, {"resident": {"unikernel": {}}, "kv_udp": {"unikernel": 3.0},
+                            "kv_tcp": {"unikernel": 2.0}})
+    run._thr()(results, {"udp_echo": {"unikernel": 5.0}})
+    run._store_memory()(results, {"min_mb": {"unikernel": 9, "baseline": 80}})
+    run._store_memory("httpd")(results, {"min_mb": {"unikernel": 16}})
+    run._put("boot_pvh")(results, {"unikernel": {}})
+    assert results["throughput"] == {"kv_udp": {"unikernel": 3.0}, "kv_tcp": {"unikernel": 2.0},
+                                     "udp_echo": {"unikernel": 5.0}}
+    assert results["memory"]["resident"] == {"unikernel": {}}
+    assert results["memory"]["min_mb"]["baseline"] == 80 and "httpd" in results["memory"]
+    by = {r["metric"]: r for r in stats.rows(results)}
+    assert by["kvstore ops/s over UDP"]["unikernel"] == 3.0
+    assert by["min memory= (kvstore smoke)"]["ratio"] == pytest.approx(9 / 80)

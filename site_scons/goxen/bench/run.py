@@ -1,24 +1,18 @@
-"""`./scons bench`: the unikernel against the same Go program in a Linux PV domU (the baseline),
+"""`./scons bench`: the unikernel against the same Go program in a Linux domU (the baseline),
 side by side on one tier-3 test bed booted once.
 
     python -m goxen.bench.run --manifest build/bench/manifest.json --out build/bench
-        [--runs 5] [--seconds 10] [--only boot,image,memory,kv,echo,http,tcp,fsread,host]
+        [--runs 5] [--seconds 10] [--repeats 3] [--memory-tries 3] [--only PART,...]
 
 The manifest (written by the goxen_bench SCons tool) lists each app: its unikernel kernel and
-xl config, its linux/amd64 binary and baseline xl config, and its romfs directory. What is
-measured, and how (also in results.json's "method"):
-
-- boot: `xl create` (after the files are staged in the dom0's RAM) -> the first ICMP echo
-  reply and the first kvstore UDP reply, probed every 10 ms from the bed's namespace; --runs
-  boots per side, median and spread. Plus one unikernel boot with boottrace=1 (goxen-boot:
-  lines, pvclock ns) and the baseline /init's uptime lines.
-- image: the unikernel's kernel file vs the baseline's vmlinux + initramfs (the bench's
-  initramfs: busybox, xen-netfront, the app, its env wrapper and its romfs tree).
-- memory: the smallest memory= (MB, bisected) at which kvstore boots and answers a UDP
-  set/get; kvstore's `stats` (go_sys, rss, mem_used) at rest and after 100k keys.
-- throughput (kv, echo, http, tcp, fsread): closed-loop load from the namespace (loadgen.py),
-  wrk for httpd, TCP sink/source (apps/tcpbulk), and apps/fsread over a 50 MB tree.
-- host: site_scons/goxen/bench/host.py's run(out_dir, log), when that file exists.
+xl config, its linux/amd64 binary and baseline xl config, and its romfs directory. The parts
+are PART_TABLE (below), in order; what each measures, and how, is METHOD (also in
+results.json's "method"): image sizes as built and as shipped; boot times (--runs boots per
+side) and the guests' own boot timelines; the smallest memory each side runs in (3 boots in a
+row per size, one range and timeout for both); resident memory; kvstore, UDP echo, httpd, TCP
+bulk and romfs read throughput (--repeats loads per side); save/restore; the same boot and
+lifecycle as PVH with live migration; host netstack vs Linux (host.py). Every repeated value
+is reported as median, [min-max, n] and failed runs (stats.summarize).
 
 A value that cannot be measured is recorded as "unavailable: <why>" (e.g. the guest's own
 error when TCP cannot listen), never as a number. Exit status 0 when every part ran (even with
@@ -36,6 +30,7 @@ import subprocess
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from goxen import debian, paths
@@ -45,8 +40,6 @@ from goxen.testbed import image
 
 LOADGEN = Path(__file__).with_name("loadgen.py")
 SIDES = ("unikernel", "baseline")
-PARTS = ("image", "boot", "kv", "memory", "echo", "http", "tcp", "fsread", "lifecycle", "pvh",
-         "host")
 T0 = time.monotonic()
 
 
@@ -778,6 +771,88 @@ def part_fsread(b, fsread, expect_crc, expect_bytes):
 
 # ---------------------------------------------------------------------------------------------
 
+class Context:
+    """What the parts measure with: the arguments, the apps and their two sides, the output
+    directory and (once the bed is up) the Bench."""
+
+    def __init__(self, args, apps, sides, out_dir):
+        self.args, self.apps, self.sides, self.out_dir = args, apps, sides, out_dir
+        self.b = None
+
+    @property
+    def kv(self):
+        return self.sides.get("kvstore")
+
+
+def _host_part(ctx):
+    from goxen.bench import host
+    return host.run(ctx.out_dir, log)
+
+
+def _fsread_part(ctx):
+    t = Path(ctx.apps["fsread"]["romfs"]) / "tree"
+    return part_fsread(ctx.b, ctx.sides["fsread"], tree.checksum(t), tree.total_bytes(t))
+
+
+def _put(key):
+    def store(results, r):
+        results[key] = r
+    return store
+
+
+def _thr(*keys):
+    """Store r's keys (all of r when none are named) in results["throughput"]."""
+    def store(results, r):
+        thr = results.setdefault("throughput", {})
+        thr.update({k: r[k] for k in keys} if keys else r)
+    return store
+
+
+def _store_kv(results, r):
+    results.setdefault("memory", {})["resident"] = r["resident"]
+    _thr("kv_udp", "kv_tcp")(results, r)
+
+
+def _store_memory(key=None):
+    def store(results, r):
+        mem = results.setdefault("memory", {})
+        mem.update(r) if key is None else mem.__setitem__(key, r)
+    return store
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    bed: bool              # runs on the tier-3 bed
+    steps: tuple           # ((measure(ctx) -> result, store(results, result)), ...)
+    after_bed: bool = False  # runs once the bed is closed (needs the machine to itself)
+
+
+#: Every part of `./scons bench`, in the order they run (--only picks some).
+PART_TABLE = (
+    Part("image", False, ((lambda c: part_image(c.apps, c.sides, c.out_dir), _put("image")),)),
+    Part("boot", True, ((lambda c: part_boot(c.b, c.kv, c.args.runs), _put("boot")),)),
+    Part("kv", True, ((lambda c: part_kv(c.b, c.kv, c.args.seconds), _store_kv),)),
+    Part("memory", True, (
+        (lambda c: part_memory(c.b, c.kv, _kv_smoke, c.args.memory_tries), _store_memory()),
+        (lambda c: part_memory(c.b, c.sides["httpd"], _http_smoke, c.args.memory_tries),
+         _store_memory("httpd")))),
+    Part("echo", True, ((lambda c: part_echo(c.b, c.sides["echo"], c.args.seconds), _thr()),)),
+    Part("http", True, ((lambda c: {"http": part_http(c.b, c.sides["httpd"], c.args.seconds)},
+                         _thr()),)),
+    Part("tcp", True, ((lambda c: part_tcp(c.b, c.sides["tcpbulk"], c.args.seconds), _thr()),)),
+    Part("fsread", True, ((lambda c: {"fsread": _fsread_part(c)}, _thr()),)),
+    Part("lifecycle", True, ((lambda c: part_lifecycle(c.b, c.kv, min(c.args.runs, 3)),
+                              _put("lifecycle")),)),
+    Part("pvh", True, (
+        (lambda c: part_boot(c.b, c.kv, c.args.runs, "pvh"), _put("boot_pvh")),
+        (lambda c: part_lifecycle(c.b, c.kv, min(c.args.runs, 3), 96, "pvh"),
+         _put("lifecycle_pvh")))),
+    Part("host", False, ((_host_part, _put("host")),), after_bed=True),
+)
+PARTS = tuple(part.name for part in PART_TABLE)
+
+
 METHOD = {
     "boot": "host CLOCK_MONOTONIC from sending `xl create -p && xl unpause` to the dom0 (kernel "
             "and ramdisk already copied into the dom0's RAM) to the first ICMP echo reply / "
@@ -856,99 +931,54 @@ def main(argv=None):
         ramdisk = baseline_initramfs(app, out_dir)
         sides[name] = {"unikernel": Side(app, "unikernel"),
                        "baseline": Side(app, "baseline", ramdisk)}
-    if "image" in only:
-        results["image"] = part_image(apps, sides, out_dir)
     failed = False
 
     def attempt(part, fn, *a):
         nonlocal failed
-        log(f"--- {part}")
-        if part in need_bed and bed is not None and bed.needs_restart:
+        log(f"--- {part.name}")
+        if part.bed and bed is not None and bed.needs_restart:
             bedmod.retried("bed booted again",
                            f"the test bed is unusable ({bed.needs_restart}); booting it again")
             bed.restart()
         try:
             return fn(*a)
         except Unavailable as e:
-            results["errors"][part] = f"unavailable: {e}"
+            results["errors"][part.name] = f"unavailable: {e}"
         except Exception as e:      # recorded, reported and the run goes on with other parts
             failed = True
-            results["errors"][part] = f"error: {type(e).__name__}: {e}"
+            results["errors"][part.name] = f"error: {type(e).__name__}: {e}"
             traceback.print_exc()
-        log(f"{part}: {results['errors'][part][:300]}")
+        log(f"{part.name}: {results['errors'][part.name][:300]}")
         return None
 
-    kernel, initramfs = paths.BUILD / "testbed" / image.BED_KERNEL, \
-        paths.BUILD / "testbed" / image.BED_INITRAMFS
-    need_bed = only & {"boot", "kv", "memory", "echo", "http", "tcp", "fsread", "lifecycle", "pvh"}
+    ctx = Context(args, apps, sides, out_dir)
+    need_bed = [part for part in PART_TABLE if part.name in only and part.bed]
     bed = None
     if need_bed:
         log("booting the tier-3 test bed (Xen + Linux dom0 in QEMU)")
-        bed = bedmod.Bed(kernel, initramfs, workdir=paths.BUILD / "testbed" / "run")
+        bed = bedmod.Bed(paths.BUILD / "testbed" / image.BED_KERNEL,
+                         paths.BUILD / "testbed" / image.BED_INITRAMFS,
+                         workdir=paths.BUILD / "testbed" / "run")
         bed.start()
         log(f"test bed up in {bed.boot_seconds:.1f} s (netns {bed.netns.name})")
+        ctx.b = Bench(bed, out_dir, args.seconds, args.repeats)
     try:
-        b = Bench(bed, out_dir, args.seconds, args.repeats) if bed else None
-        kv = sides.get("kvstore")
-        if "boot" in only:
-            r = attempt("boot", part_boot, b, kv, args.runs)
-            if r:
-                results["boot"] = r
-        thr = results.setdefault("throughput", {})
-        if "kv" in only:
-            r = attempt("kv", part_kv, b, kv, args.seconds)
-            if r:
-                results.setdefault("memory", {})["resident"] = r["resident"]
-                thr["kv_udp"], thr["kv_tcp"] = r["kv_udp"], r["kv_tcp"]
-        if "memory" in only:
-            r = attempt("memory", part_memory, b, kv, _kv_smoke, args.memory_tries)
-            if r:
-                results.setdefault("memory", {}).update(r)
-            r = attempt("memory", part_memory, b, sides["httpd"], _http_smoke,
-                        args.memory_tries)
-            if r:
-                results.setdefault("memory", {})["httpd"] = r
-        if "echo" in only:
-            r = attempt("echo", part_echo, b, sides["echo"], args.seconds)
-            if r:
-                thr.update(r)
-        if "http" in only:
-            r = attempt("http", part_http, b, sides["httpd"], args.seconds)
-            if r:
-                thr["http"] = r
-        if "tcp" in only:
-            r = attempt("tcp", part_tcp, b, sides["tcpbulk"], args.seconds)
-            if r:
-                thr.update(r)
-        if "fsread" in only:
-            t = Path(apps["fsread"]["romfs"]) / "tree"
-            r = attempt("fsread", part_fsread, b, sides["fsread"], tree.checksum(t),
-                        tree.total_bytes(t))
-            if r:
-                thr["fsread"] = r
-        if "lifecycle" in only:
-            r = attempt("lifecycle", part_lifecycle, b, kv, min(args.runs, 3))
-            if r:
-                results["lifecycle"] = r
-        if "pvh" in only:
-            r = attempt("pvh", part_boot, b, kv, args.runs, "pvh")
-            if r:
-                results["boot_pvh"] = r
-            r = attempt("pvh", part_lifecycle, b, kv, min(args.runs, 3), 96, "pvh")
-            if r:
-                results["lifecycle_pvh"] = r
+        for part in PART_TABLE:
+            if part.name not in only or (not part.bed and bed is not None and part.after_bed):
+                continue
+            for measure, store in part.steps:
+                r = attempt(part, measure, ctx)
+                if r is not None:
+                    store(results, r)
     finally:
         if bed is not None:
             bed.close()
-    if "host" in only:
-        host_py = Path(__file__).with_name("host.py")
-        if host_py.is_file():
-            from goxen.bench import host
-            r = attempt("host", host.run, out_dir, log)
-            if r is not None:
-                results["host"] = r
-        else:
-            results["host"] = {"unavailable": f"{host_py} does not exist yet"}
+    for part in PART_TABLE:     # parts that want the machine to themselves, once QEMU is gone
+        if part.name in only and part.after_bed and bed is not None:
+            for measure, store in part.steps:
+                r = attempt(part, measure, ctx)
+                if r is not None:
+                    store(results, r)
     results["meta"]["wall_seconds"] = time.time() - started
     results["meta"]["retries"] = dict(bedmod.RETRIES)
     fs = results.get("throughput", {}).get("fsread")
