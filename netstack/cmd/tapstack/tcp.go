@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"math/rand"
 	"net"
@@ -17,10 +16,12 @@ import (
 	"time"
 
 	"goxen/netstack/adapters/gonet"
+	"goxen/netstack/cmd/internal/peersvc"
 	"goxen/netstack/transport/tcp"
 )
 
-// startTCP starts the TCP echo, sink and HTTP services (a zero port leaves one out).
+// startTCP starts the TCP echo, sink and HTTP services (a zero port leaves one out): the
+// services of peersvc, which linuxpeer serves over Linux's sockets.
 func startTCP(tp *tcp.Protocol, echo, sink, httpPort int) {
 	serve := func(port int, handle func(*tcp.Endpoint)) {
 		if port == 0 {
@@ -28,49 +29,14 @@ func startTCP(tp *tcp.Protocol, echo, sink, httpPort int) {
 		}
 		l, err := tp.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(port)), 0, 0)
 		check(err)
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go handle(c)
-			}
-		}()
+		go peersvc.Serve(l.Accept, handle)
 	}
-	serve(echo, func(c *tcp.Endpoint) {
-		io.Copy(c, c)
-		c.Close()
-	})
-	serve(sink, func(c *tcp.Endpoint) {
-		h := sha256.New()
-		io.Copy(h, c)
-		io.WriteString(c, hex.EncodeToString(h.Sum(nil)))
-		c.Close()
-	})
+	serve(echo, func(c *tcp.Endpoint) { peersvc.Echo(c) })
+	serve(sink, func(c *tcp.Endpoint) { peersvc.Sink(c) })
 	if httpPort != 0 {
 		l, err := gonet.ListenTCP(tp, &net.TCPAddr{Port: httpPort})
 		check(err)
-		mux := http.NewServeMux()
-		mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprintf(w, "hello from netstack, %s\n", r.RemoteAddr)
-		})
-		mux.HandleFunc("/bytes/{n}", func(w http.ResponseWriter, r *http.Request) {
-			n, err := strconv.Atoi(r.PathValue("n"))
-			if err != nil || n < 0 {
-				http.Error(w, "bad size", http.StatusBadRequest)
-				return
-			}
-			w.Header().Set("Content-Length", strconv.Itoa(n))
-			io.CopyN(w, rand.New(rand.NewSource(1)), int64(n))
-		})
-		mux.HandleFunc("/bytes/{n}/sha256", func(w http.ResponseWriter, r *http.Request) {
-			n, _ := strconv.Atoi(r.PathValue("n"))
-			h := sha256.New()
-			io.CopyN(h, rand.New(rand.NewSource(1)), int64(n))
-			io.WriteString(w, hex.EncodeToString(h.Sum(nil)))
-		})
-		go http.Serve(l, mux)
+		go http.Serve(l, peersvc.Handler("netstack"))
 	}
 }
 

