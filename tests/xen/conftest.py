@@ -9,6 +9,7 @@ GOXEN_REQUIRE_XEN=1, where a missing piece of the test bed (toolchain, QEMU, gcc
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -114,3 +115,17 @@ def minipv(tmp_path_factory):
         pytest.fail(f"building {MINIPV} failed:\n{proc.stdout}{proc.stderr}", pytrace=False)
     return out
 
+
+@pytest.fixture
+def exec_env(toolchain, xen_hypervisor, repo):
+    """Environment for go test on xen with the go_xen_amd64_exec wrapper on PATH."""
+    if not (toolchain / "bin" / "go_xen_amd64_exec").exists():
+        # A toolchain built outside SCons lacks the wrapper; install it as SCons does.
+        sys.path.insert(0, str(repo / "site_scons" / "site_tools"))
+        import goxen_toolchain
+        goxen_toolchain.install_exec_wrapper(toolchain, repo, sys.executable)
+    env = dict(os.environ, GOOS="xen", GOARCH="amd64", GOTOOLCHAIN="local", CGO_ENABLED="0",
+               PYTHONPATH=str(repo / "site_scons"),
+               PATH=f"{toolchain / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.pop("GOROOT", None)
+    return env

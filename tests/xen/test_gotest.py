@@ -1,26 +1,8 @@
 """`go test` on GOOS=xen through the go_xen_amd64_exec wrapper (boots each test binary as
 Xen's dom0 in QEMU), and the fast subset of the std suite (`./scons gotest` runs the full list)."""
 
-import os
 import subprocess
 import sys
-
-import pytest
-
-
-@pytest.fixture
-def exec_env(toolchain, xen_hypervisor, repo):
-    """Environment for go test on xen with the go_xen_amd64_exec wrapper on PATH."""
-    if not (toolchain / "bin" / "go_xen_amd64_exec").exists():
-        # A toolchain built outside SCons lacks the wrapper; install it as SCons does.
-        sys.path.insert(0, str(repo / "site_scons" / "site_tools"))
-        import goxen_toolchain
-        goxen_toolchain.install_exec_wrapper(toolchain, repo, sys.executable)
-    env = dict(os.environ, GOOS="xen", GOARCH="amd64", GOTOOLCHAIN="local", CGO_ENABLED="0",
-               PYTHONPATH=str(repo / "site_scons"),
-               PATH=f"{toolchain / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
-    env.pop("GOROOT", None)
-    return env
 
 
 def _go_test(exec_env, repo, pkg):
