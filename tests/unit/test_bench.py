@@ -458,3 +458,11 @@ def test_part_table_stores_results_where_the_rows_read_them():
     by = {r["metric"]: r for r in stats.rows(results)}
     assert by["kvstore ops/s over UDP"]["unikernel"] == 3.0
     assert by["min memory= (kvstore smoke)"]["ratio"] == pytest.approx(9 / 80)
+
+
+def test_throughput_parts_give_both_sides_the_same_memory():
+    class S:
+        def __init__(self, memory):
+            self.memory = memory
+    assert run.same_memory({"unikernel": S(32), "baseline": S(128)}) == 128
+    assert run.same_memory({"unikernel": S(256), "baseline": S(128)}) == 256

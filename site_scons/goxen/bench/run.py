@@ -604,12 +604,19 @@ def part_memory(b, app, smoke=_kv_smoke, tries=3, lo_hi=MEMORY_RANGE):
     return out
 
 
+def same_memory(app):
+    """The memory= (MB) both sides of app get in a throughput or latency part: the larger of
+    their configured ones (the baseline's, 128 MB and up), so that no row compares a guest
+    with a smaller one."""
+    return max(app[s].memory for s in SIDES)
+
+
 def part_echo(b, echo, seconds, clients=16):
-    res = {"udp_echo": {}, "ping_rtt": {}, "ping_detail": {}}
+    res = {"udp_echo": {}, "ping_rtt": {}, "ping_detail": {}, "memory_mb": same_memory(echo)}
     ping = shutil.which("ping")
     for s in SIDES:
         ip = "10.0.0.2"
-        dom, _ = b.create(echo[s], "echo", ip=ip)
+        dom, _ = b.create(echo[s], "echo", ip=ip, memory=same_memory(echo))
         try:
             b.bed.ping(ip, timeout=120)
 
@@ -638,7 +645,8 @@ def part_echo(b, echo, seconds, clients=16):
     res["udp_echo_spin_p99"] = {}
     for s in SIDES:
         ip = "10.0.0.2"
-        dom, _ = b.create(echo[s], "echospin", ip=ip, words=("env.ECHO_SPIN=1",))
+        dom, _ = b.create(echo[s], "echospin", ip=ip, words=("env.ECHO_SPIN=1",),
+                          memory=same_memory(echo))
         try:
             dom.wait_for(r"^echo: listening on .* 1 spinning goroutines", timeout=120)
             b.bed.ping(ip, timeout=120)
@@ -679,7 +687,7 @@ def part_http(b, httpd, seconds, conns=32):
     wrk = _wrk()
     for s in SIDES:
         ip = "10.0.0.3"
-        dom, _ = b.create(httpd[s], "http", ip=ip)
+        dom, _ = b.create(httpd[s], "http", ip=ip, memory=same_memory(httpd))
         try:
             try:
                 _wait_tcp_app(b, dom, r"^httpd: serving", r"^httpd: (?!site|serving)")
@@ -713,7 +721,7 @@ def part_tcp(b, tcpbulk, seconds):
     res = {"tcp_sink": {}, "tcp_source": {}}
     for s in SIDES:
         ip = "10.0.0.2"
-        dom, _ = b.create(tcpbulk[s], "tcp", ip=ip)
+        dom, _ = b.create(tcpbulk[s], "tcp", ip=ip, memory=same_memory(tcpbulk))
         try:
             try:
                 _wait_tcp_app(b, dom, r"^tcpbulk: sink on", r"^tcpbulk: (?!sink on)")
@@ -744,7 +752,7 @@ def part_tcp(b, tcpbulk, seconds):
 def part_fsread(b, fsread, expect_crc, expect_bytes):
     res = {"expected": {"crc32": expect_crc, "bytes": expect_bytes}}
     for s in SIDES:
-        dom, _ = b.create(fsread[s], "fsread", timeout=600)
+        dom, _ = b.create(fsread[s], "fsread", timeout=600, memory=same_memory(fsread))
         try:
             dom.wait_for(r"^exit status \d+", timeout=900)
             passes = stats.parse_fsread(line.text for line in dom.lines)
@@ -887,7 +895,8 @@ METHOD = {
            "`version` goes to kvstore every 10 ms: the command's time and the longest time "
            "between two replies (downtime as a client sees it).",
     "throughput": "closed loop, one request in flight per client, from the bed's namespace "
-                  "(the load generator shares the host's 2 cores with QEMU): kvstore 9:1 "
+                  "(the load generator shares the host's 2 cores with QEMU), both sides with the "
+                  "same memory= (the larger configured one; kvstore 256 MB): kvstore 9:1 "
                   "get:set over 1000 keys; UDP echo of 64-byte datagrams; ping -i 0.05 x50; "
                   "wrk -t2 -c32 on /; TCP: one connection into apps/tcpbulk's sink (byte count "
                   "checked) and out of its source; fsread: first pass over the 50 MB tree, "
