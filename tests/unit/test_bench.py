@@ -326,28 +326,30 @@ def test_spin_latency_row_is_lower_is_better():
 
 
 def test_gap_probe_reports_the_longest_silence():
-    """loadgen's gap against a local `version` server that stops answering for 0.4 s: the
-    longest time between two replies is that pause (give or take the 10 ms send period)."""
+    """loadgen's gap against a local `version` server that leaves requests 30 to 59
+    unanswered ("migrating"): the longest time between two replies is at least those 30
+    sends at 10 ms each, whatever the machine's load."""
     srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     srv.bind(("127.0.0.1", 0))
     srv.settimeout(0.05)
     stop = threading.Event()
 
     def serve():
-        t0 = time.monotonic()
+        n = 0
         while not stop.is_set():
             try:
                 d, peer = srv.recvfrom(2048)
             except socket.timeout:
                 continue
-            if 0.5 <= time.monotonic() - t0 < 0.9:
-                continue                    # "migrating": requests go unanswered
+            n += 1
+            if 30 <= n < 60:
+                continue
             srv.sendto(d[:8] + b"VERSION 1.0\r\n", peer)
     th = threading.Thread(target=serve, daemon=True)
     th.start()
     try:
         r = subprocess.run([sys.executable, str(run.LOADGEN), "gap", "127.0.0.1",
-                            str(srv.getsockname()[1]), "1.5"], stdin=subprocess.DEVNULL,
+                            str(srv.getsockname()[1]), "4"], stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=60)
     finally:
         stop.set()
@@ -355,8 +357,8 @@ def test_gap_probe_reports_the_longest_silence():
         srv.close()
     assert r.stdout.startswith("gap started\n"), r.stdout
     out = json.loads(r.stdout.splitlines()[-1])
-    assert out["answered"] > 50 and out["sent"] >= out["answered"]
-    assert 0.35 <= out["max_gap"] <= 0.6, out
+    assert out["sent"] > 60 and out["answered"] > 30, out     # answers after the silence
+    assert 0.29 <= out["max_gap"] <= 5, out
 
 
 def test_pvh_rows_only_when_measured():

@@ -209,19 +209,33 @@ def _get(d, *path):
     return d
 
 
-def rows(results):
-    """The comparison rows of a results dict (the structure goxen.bench.run writes)."""
-    out = []
-    boot = results.get("boot", {})
-    for key, label in (("icmp", "xl create -> first ping reply"),
-                       ("udp", "xl create -> first kvstore UDP reply")):
-        out.append(row("boot", label, "s", _get(boot, "unikernel", key),
-                       _get(boot, "baseline", key), "lower", ("ratio_max", 1 / 20)))
-    # The guests' own part: first instruction -> eth0 up (unikernel, goxen-boot: lines) vs
-    # the Linux kernel's start -> eth0 up (its uptime in baseline-init's BASELINE-NET line).
-    out.append(row("boot", "guest start -> network up (guest clocks)", "ms",
+def _boot_rows(section, prefix, boot):
+    """xl create -> first ping / UDP reply, and the guests' own part: first instruction ->
+    eth0 up (unikernel, goxen-boot: lines) vs the Linux kernel's start -> eth0 up (its uptime
+    in baseline-init's BASELINE-NET line)."""
+    out = [row(section, f"{prefix}{label}", "s", _get(boot, "unikernel", key),
+               _get(boot, "baseline", key), "lower", ("ratio_max", 1 / 20))
+           for key, label in (("icmp", "xl create -> first ping reply"),
+                              ("udp", "xl create -> first kvstore UDP reply"))]
+    out.append(row(section, f"{prefix}guest start -> network up (guest clocks)", "ms",
                    _get(boot, "timeline", "unikernel", "net"),
                    _get(boot, "timeline", "baseline", "net"), "lower", ("ratio_max", 1 / 20)))
+    return out
+
+
+def _lifecycle_rows(section, prefix, life, keys):
+    mb = life.get("memory_mb", "?")
+    labels = {"save": f"xl save (kvstore, {mb} MB)", "restore": f"xl restore (kvstore, {mb} MB)",
+              "back": "restore done -> first kvstore UDP reply",
+              "migrate": f"xl migrate, same host (kvstore, {mb} MB)",
+              "downtime": "migration downtime (longest silence, 10 ms probe)"}
+    return [row(section, f"{prefix}{labels[key]}", "s", _get(life, "unikernel", key),
+                _get(life, "baseline", key), "lower") for key in keys]
+
+
+def rows(results):
+    """The comparison rows of a results dict (the structure goxen.bench.run writes)."""
+    out = _boot_rows("boot", "", results.get("boot", {}))
     for app, sizes in sorted(results.get("image", {}).items()):
         base = sizes.get("baseline_total")
         out.append(row("image", f"{app} image", "bytes", sizes.get("unikernel"), base, "lower",
@@ -249,31 +263,12 @@ def rows(results):
             out.append(row("memory", f"kvstore {name} {label}", "bytes",
                            _get(mem, "resident", "unikernel", phase, stat),
                            _get(mem, "resident", "baseline", phase, stat), "lower"))
-    life = results.get("lifecycle", {})
-    mb = life.get("memory_mb", "?")
-    for key, label in (("save", f"xl save (kvstore, {mb} MB)"),
-                       ("restore", f"xl restore (kvstore, {mb} MB)"),
-                       ("back", "restore done -> first kvstore UDP reply")):
-        out.append(row("lifecycle", label, "s", _get(life, "unikernel", key),
-                       _get(life, "baseline", key), "lower"))
+    out += _lifecycle_rows("lifecycle", "", results.get("lifecycle", {}),
+                           ("save", "restore", "back"))
     if "boot_pvh" in results or "lifecycle_pvh" in results:
-        boot = results.get("boot_pvh", {})
-        for key, label in (("icmp", "PVH: xl create -> first ping reply"),
-                           ("udp", "PVH: xl create -> first kvstore UDP reply")):
-            out.append(row("pvh", label, "s", _get(boot, "unikernel", key),
-                           _get(boot, "baseline", key), "lower", ("ratio_max", 1 / 20)))
-        out.append(row("pvh", "PVH: guest start -> network up (guest clocks)", "ms",
-                       _get(boot, "timeline", "unikernel", "net"),
-                       _get(boot, "timeline", "baseline", "net"), "lower", ("ratio_max", 1 / 20)))
-        life = results.get("lifecycle_pvh", {})
-        mb = life.get("memory_mb", "?")
-        for key, label in (("save", f"PVH: xl save (kvstore, {mb} MB)"),
-                           ("restore", f"PVH: xl restore (kvstore, {mb} MB)"),
-                           ("back", "PVH: restore done -> first kvstore UDP reply"),
-                           ("migrate", f"PVH: xl migrate, same host (kvstore, {mb} MB)"),
-                           ("downtime", "PVH: migration downtime (longest silence, 10 ms probe)")):
-            out.append(row("pvh", label, "s", _get(life, "unikernel", key),
-                           _get(life, "baseline", key), "lower"))
+        out += _boot_rows("pvh", "PVH: ", results.get("boot_pvh", {}))
+        out += _lifecycle_rows("pvh", "PVH: ", results.get("lifecycle_pvh", {}),
+                               ("save", "restore", "back", "migrate", "downtime"))
     for key, (label, unit, better) in THROUGHPUT.items():
         t = results.get("throughput", {}).get(key, {})
         target = ("ratio_min", 1.5) if better == "higher" else ("ratio_max", 1 / 1.5)

@@ -116,6 +116,22 @@ TEXT runtime·xenFaultTramp(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	R14, xenContext_r14(R); \
 	MOVQ	R15, xenContext_r15(R)
 
+// RESTORE_GPRS_BUT_AX_BX: the general registers but AX and BX from the context at R.
+#define RESTORE_GPRS_BUT_AX_BX(R) \
+	MOVQ	xenContext_r15(R), R15; \
+	MOVQ	xenContext_r14(R), R14; \
+	MOVQ	xenContext_r13(R), R13; \
+	MOVQ	xenContext_r12(R), R12; \
+	MOVQ	xenContext_r11(R), R11; \
+	MOVQ	xenContext_r10(R), R10; \
+	MOVQ	xenContext_r9(R), R9; \
+	MOVQ	xenContext_r8(R), R8; \
+	MOVQ	xenContext_rdi(R), DI; \
+	MOVQ	xenContext_rsi(R), SI; \
+	MOVQ	xenContext_rbp(R), BP; \
+	MOVQ	xenContext_rdx(R), DX; \
+	MOVQ	xenContext_rcx(R), CX
+
 // SAVE_GPRS_TO_CURRENT: all general registers into *xenCurThread, which is left in AX.
 #define SAVE_GPRS_TO_CURRENT \
 	PUSHQ	AX; \
@@ -235,19 +251,7 @@ TEXT xenResumeSameTLS<>(SB),NOSPLIT|NOFRAME,$0
 	ADDQ	$(const__HYPERVISOR_iret*32), AX
 	MOVQ	AX, xenContext_rax(BX)
 	LEAQ	xenContext_rax(BX), SP
-	MOVQ	xenContext_r15(BX), R15
-	MOVQ	xenContext_r14(BX), R14
-	MOVQ	xenContext_r13(BX), R13
-	MOVQ	xenContext_r12(BX), R12
-	MOVQ	xenContext_r11(BX), R11
-	MOVQ	xenContext_r10(BX), R10
-	MOVQ	xenContext_r9(BX), R9
-	MOVQ	xenContext_r8(BX), R8
-	MOVQ	xenContext_rdi(BX), DI
-	MOVQ	xenContext_rsi(BX), SI
-	MOVQ	xenContext_rbp(BX), BP
-	MOVQ	xenContext_rdx(BX), DX
-	MOVQ	xenContext_rcx(BX), CX
+	RESTORE_GPRS_BUT_AX_BX(BX)
 	MOVQ	xenContext_g(BX), AX
 	MOVQ	xenContext_rbx(BX), BX
 	RET	// into the iret stub, SP = &flags; never returns
@@ -256,19 +260,7 @@ TEXT xenResumeSameTLS<>(SB),NOSPLIT|NOFRAME,$0
 // IRETQ restores RFLAGS.IF, the event mask.
 TEXT xenResumeIretq<>(SB),NOSPLIT|NOFRAME,$0
 	LEAQ	xenContext_rip(BX), SP
-	MOVQ	xenContext_r15(BX), R15
-	MOVQ	xenContext_r14(BX), R14
-	MOVQ	xenContext_r13(BX), R13
-	MOVQ	xenContext_r12(BX), R12
-	MOVQ	xenContext_r11(BX), R11
-	MOVQ	xenContext_r10(BX), R10
-	MOVQ	xenContext_r9(BX), R9
-	MOVQ	xenContext_r8(BX), R8
-	MOVQ	xenContext_rdi(BX), DI
-	MOVQ	xenContext_rsi(BX), SI
-	MOVQ	xenContext_rbp(BX), BP
-	MOVQ	xenContext_rdx(BX), DX
-	MOVQ	xenContext_rcx(BX), CX
+	RESTORE_GPRS_BUT_AX_BX(BX)
 	MOVQ	xenContext_rax(BX), AX
 	MOVQ	xenContext_rbx(BX), BX
 	IRETQ
