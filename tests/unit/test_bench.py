@@ -411,7 +411,7 @@ def test_compare_flags_only_ratio_changes_beyond_the_spread():
            _row("b", 2.0, 10.0, 1.9, 2.1, 9, 11),       # 0.19-0.23 vs 0.08-0.12: doubled
            _row("c", 5.0, 4.0, met=False), _row("new", 1, 1)]
     got = dict(report.compare(new, old))
-    assert set(got) == {"b", "c", "new", "gone"}, got
+    assert set(got) == {"b", "c", "new"}, got     # "gone": not measured now, left out
     assert got["b"].startswith("ratio 0.1 -> 0.2 (+100%") and "now MISSED" in got["c"]
 
 

@@ -7,8 +7,9 @@
         rewrite the table between README.md's `<!-- bench-table -->` and
         `<!-- /bench-table -->` lines with that table
     python -m goxen.bench.report compare NEW.json OLD.json
-        every row whose ratio moved beyond the two runs' spread, and rows that appeared,
-        disappeared or changed between met and missed; exit status 1 when any did
+        every row whose ratio moved beyond the two runs' spread, rows measured now and not
+        before, and targets that changed between met and missed; rows NEW did not measure (a
+        partial run) are left out; exit status 1 when any changed
 
 A ratio's spread is what its sides' [min-max] allow (uni_min/base_max .. uni_max/base_min);
 a value with one run has none. A change counts when the two runs' ranges do not overlap and
@@ -71,6 +72,8 @@ def compare(new_rows, old_rows, tolerance=TOLERANCE):
     new = {r["metric"]: r for r in new_rows}
     out = []
     for metric, r in new.items():
+        if r.get("ratio") is None and not stats.is_number(r.get("unikernel")):
+            continue    # not measured now (a partial run): nothing to compare
         o = old.get(metric)
         if o is None:
             out.append((metric, "new row"))
@@ -81,18 +84,15 @@ def compare(new_rows, old_rows, tolerance=TOLERANCE):
             continue
         a, b = ratio_range(r), ratio_range(o)
         if a is None or b is None:
-            if (a is None) != (b is None):
-                out.append((metric, "measured before, not now" if a is None else
-                            "not measured before, measured now"))
-            continue
+            if a is not None:
+                out.append((metric, "not measured before, measured now"))
+            continue    # not measured now (a partial run): nothing to compare
         disjoint = a[1] < b[0] or b[1] < a[0]
         change = abs(r["ratio"] - o["ratio"]) / max(abs(o["ratio"]), 1e-12)
         if disjoint and change > tolerance:
             out.append((metric, f"ratio {o['ratio']:.3g} -> {r['ratio']:.3g} "
                                 f"({'+' if r['ratio'] > o['ratio'] else '-'}{change:.0%}; "
                                 f"ranges {b[0]:.3g}-{b[1]:.3g} and {a[0]:.3g}-{a[1]:.3g})"))
-    for metric in old.keys() - new.keys():
-        out.append((metric, "row gone"))
     return out
 
 
