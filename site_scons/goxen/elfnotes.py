@@ -40,7 +40,9 @@ NOTE_TYPES = {
 }
 
 REQUIRED = ["GUEST_OS", "XEN_VERSION", "LOADER", "VIRT_BASE", "PADDR_OFFSET", "ENTRY",
-            "PHYS32_ENTRY", "HYPERCALL_PAGE", "FEATURES", "SUPPORTED_FEATURES"]
+            "HYPERCALL_PAGE", "FEATURES", "SUPPORTED_FEATURES"]
+#: What a kernel needs besides to boot as PVH too (every GOOS=xen image: check(pvh=True)).
+REQUIRED_PVH = ["PHYS32_ENTRY"]
 
 
 class ElfNoteError(Exception):
@@ -104,9 +106,9 @@ def read_notes(path):
     return notes, facts, problems
 
 
-def check(path):
-    """Check that path is a 64-bit kernel Xen can boot as PV (also as dom0) and as PVH; return
-    its notes."""
+def check(path, pvh=True):
+    """Check that path is a 64-bit kernel Xen can boot as PV (also as dom0) and, with pvh, as
+    PVH; return its notes."""
     try:
         notes, facts, problems = read_notes(path)
     except (OSError, ElfNoteError) as e:
@@ -115,7 +117,7 @@ def check(path):
         raise ElfNoteError(f"{path}: not a readable ELF file: {e}") from None
     if facts["class"] != 64 or facts["machine"] != "EM_X86_64":
         problems.append(f"not an x86-64 ELF64 file ({facts['machine']}, ELF{facts['class']})")
-    for name in REQUIRED:
+    for name in REQUIRED + (REQUIRED_PVH if pvh else []):
         if name not in notes and not any(p.startswith(name + ":") for p in problems):
             problems.append(f"{name}: missing")
 

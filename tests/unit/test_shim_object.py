@@ -16,7 +16,8 @@ from goxen import debian, paths
 
 SHIM = paths.REPO / "mini-os-shim"
 ALLOWED_RELOCS = {"R_X86_64_PC32", "R_X86_64_PLT32", "R_X86_64_64"}
-EXPORTS = {"xen_shim_init", "xen_shim_suspend", "xen_boot", "xen_hypercall_page"}
+EXPORTS = {"xen_shim_init", "xen_shim_suspend", "xen_boot", "xen_hypercall_page",
+           "xen_pvh_entry"}
 # x86-64 relocation type numbers (ELF psABI)
 RELOC_NAMES = {1: "R_X86_64_64", 2: "R_X86_64_PC32", 4: "R_X86_64_PLT32",
                9: "R_X86_64_GOTPCREL", 11: "R_X86_64_32S", 10: "R_X86_64_32",
