@@ -55,7 +55,6 @@ int shim_pvh;
 #define PVH_LEAF   (PT_PRESENT | PT_RW | PT_ACCESSED | PT_DIRTY)
 #define PVH_TABLE  (PT_PRESENT | PT_RW | PT_ACCESSED)
 #define SIZE_2M    (2UL << 20)
-#define HEAP_ALIGN (4UL << 20)
 
 static start_info_t pvh_si;
 
@@ -416,9 +415,10 @@ start_info_t *shim_pvh_start(uint64_t hsi_pa, uint64_t entry_tsc)
 	if (!ram_holding(PVH_TABLES_START, XEN_BOOT_VIRT_BASE))
 		shim_fail("pvh: no RAM below the image for the page tables", -1);
 
-	/* The heap: from the first 4 MiB boundary above everything loaded to the end of that
-	 * RAM entry, cut short by any other entry inside it. */
-	xen_boot.heap_start = (used_end + HEAP_ALIGN - 1) & ~(HEAP_ALIGN - 1);
+	/* The heap: from the first page above everything loaded to the end of that RAM entry,
+	 * cut short by any other entry inside it (the runtime gives the part below its first
+	 * 4 MiB arena to its metadata, runtime/mem_xen.go). */
+	xen_boot.heap_start = (used_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	ram = ram_holding(xen_boot.heap_start, xen_boot.heap_start + PAGE_SIZE);
 	if (!ram)
 		shim_fail("pvh: no RAM above the image for the heap", -1);

@@ -70,28 +70,37 @@ def start_of_day(memory_bytes):
     return memory_bytes // PAGE * 24 + START_OF_DAY_FIXED
 
 
-def requirement(kernel, memory_mib):
-    image = image_span(kernel)
+def requirement(kernel, memory_mib, pvh=False):
+    """What kernel needs in memory_mib. As PVH the image is loaded at its link address (4 MiB)
+    and the RAM below it is not heap (only the shim's page tables use it), but there is no
+    p2m and no second map: start_of_day counts that part instead."""
+    base, image = image_layout(kernel)
+
+    def sod(mem):
+        return base + START_OF_DAY_FIXED if pvh else start_of_day(mem)
     mem = int(memory_mib) * MIB
-    sod = start_of_day(mem)
     mib = 1
-    while mib * MIB - image - start_of_day(mib * MIB) < RUNTIME_MIN_HEAP:
+    while mib * MIB - image - sod(mib * MIB) < RUNTIME_MIN_HEAP:
         mib += 1
-    return Requirement(image=image, start_of_day=sod, heap=mem - image - sod, minimum_mib=mib)
+    return Requirement(image=image, start_of_day=sod(mem), heap=mem - image - sod(mem),
+                       minimum_mib=mib)
 
 
 def _mib(n):
     return f"{n / MIB:.1f} MiB"
 
 
-def check(kernel, memory_mib, where="memory"):
-    """Raise MemoryTooSmall when memory_mib cannot start kernel; return warnings (strings) when
-    it leaves little heap. where names the setting (file and key) in the messages."""
-    r = requirement(kernel, memory_mib)
+def check(kernel, memory_mib, where="memory", pvh=False):
+    """Raise MemoryTooSmall when memory_mib cannot start kernel (as PVH with pvh); return
+    warnings (strings) when it leaves little heap. where names the setting (file and key) in
+    the messages."""
+    r = requirement(kernel, memory_mib, pvh)
+    below = "the RAM below the image (PVH) and the start-of-day pages" if pvh else \
+        "Xen's start-of-day pages"
     if int(memory_mib) < r.minimum_mib:
         raise MemoryTooSmall(
             f"{where}: {memory_mib}M cannot hold {kernel}: the image takes {_mib(r.image)} "
-            f"(BSS included), Xen's start-of-day pages {_mib(r.start_of_day)}, and the Go "
+            f"(BSS included), {below} {_mib(r.start_of_day)}, and the Go "
             f"runtime needs {_mib(RUNTIME_MIN_HEAP)} of heap to start; at least "
             f"{r.minimum_mib}M")
     if r.heap < LOW_HEAP:

@@ -66,7 +66,8 @@ def _write_xl(target, source, env):
     # cannot fails here, naming its file and key, instead of later inside xl.
     where = f"{env['GOXEN_XL_CONFIG']}: memory" if env.get("GOXEN_XL_CONFIG") else "memory"
     try:
-        for warning in memsize.check(source[0].abspath, fields["MEMORY"], where):
+        for warning in memsize.check(source[0].abspath, fields["MEMORY"], where,
+                                       pvh=fields.get("TYPE") == "pvh"):
             print(f"goxen: warning: {warning}", file=sys.stderr)
     except memsize.MemoryTooSmall as e:
         print(f"scons: *** {e}", file=sys.stderr)

@@ -49,3 +49,16 @@ def test_hello_measured_floor(tmp_path):
     """hello (2.2 MiB image) booted with 4M on tier 2 (2026-12-05): the model agrees."""
     k = with_bss(tmp_path / "k", int(2.2 * MIB))
     assert memsize.requirement(k, 8).minimum_mib == 4
+
+
+def test_pvh_counts_the_ram_below_the_image(tmp_path):
+    """As PVH the image sits at its link address (4 MiB here) and the RAM below is not heap,
+    while there is no p2m: hello's floor moves from 4M to 8M."""
+    k = with_bss(tmp_path / "k", int(2.2 * MIB))
+    base, _ = memsize.image_layout(k)
+    r = memsize.requirement(k, 16, pvh=True)
+    assert r.start_of_day == base + memsize.START_OF_DAY_FIXED
+    assert r.heap == 16 * MIB - r.image - r.start_of_day
+    assert r.minimum_mib > memsize.requirement(k, 16).minimum_mib
+    with pytest.raises(memsize.MemoryTooSmall, match=r"RAM below the image \(PVH\)"):
+        memsize.check(k, r.minimum_mib - 1, "m", pvh=True)
