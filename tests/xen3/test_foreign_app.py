@@ -1,9 +1,8 @@
 """Tier 3: an app in a module of its own, outside this repository, as a new user writes it: a
 go.mod, a net/http server with a romfs site and a JSON endpoint, and a YAML beside it, built
 with `scons app=/path/to/app.yaml` (the package as `.`, `./` or a subdirectory), its Linux
-baseline built with `scons baseline`, and the unikernel serving on the bed in 20 MB as PVH
-(the YAML's default; PVH does not use the 4 MiB below the image; net/http imports crypto; the
-FIPS entropy buffer would need 32 MiB more, see go-xen/edits/std_fips.py).
+baseline built with `scons baseline`, and the unikernel serving on the bed in 20 MB (net/http
+imports crypto; the FIPS entropy buffer would need 32 MiB more, see go-xen/edits/std_fips.py).
 A directory named x.go in the module must not confuse the build."""
 
 import json
