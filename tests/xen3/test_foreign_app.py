@@ -1,7 +1,7 @@
 """Tier 3: an app in a module of its own, outside this repository, as a new user writes it: a
 go.mod, a net/http server with a romfs site and a JSON endpoint, and a YAML beside it, built
 with `scons app=/path/to/app.yaml` (the package as `.`, `./` or a subdirectory), its Linux
-baseline built with `scons baseline`, and the unikernel serving on the bed in 20 MB (net/http
+baseline built with `scons baseline`, and the unikernel serving on the bed in 16 MB (net/http
 imports crypto; the FIPS entropy buffer would need 32 MiB more, see go-xen/edits/std_fips.py).
 A directory named x.go in the module must not confuse the build."""
 
@@ -55,7 +55,7 @@ def _module(root, name, package, pkgdir, ip):
     (root / "notes" / "x.go").mkdir(parents=True)   # a directory named like a Go file
     (root / "notes" / "x.go" / "README").write_text("not Go\n")
     cfg = root / f"{name}.yaml"
-    cfg.write_text(f"version: 1\nname: {name}\npackage: {package}\nmemory: 20M\n"
+    cfg.write_text(f"version: 1\nname: {name}\npackage: {package}\nmemory: 16M\n"
                    f"romfs: ./site\nnetwork:\n  - ip: {ip}/24\n    gateway: 10.0.0.1\n")
     return cfg
 
