@@ -64,6 +64,7 @@ type Site struct {
 	started time.Time
 	mu      sync.Mutex
 	cache   map[string]*file
+	loadMu  sync.Mutex // one file is read and compressed at a time (see load)
 
 	requests, bytesSent, notModified, partial, gzipped atomic.Int64
 	statusMu                                           sync.Mutex
@@ -84,10 +85,15 @@ func (s *Site) load(name string) (*file, error) {
 	if fi.IsDir() {
 		return nil, fs.ErrInvalid
 	}
-	s.mu.Lock()
-	f := s.cache[name]
-	s.mu.Unlock()
-	if f != nil && f.modTime.Equal(fi.ModTime()) && int64(len(f.data)) == fi.Size() {
+	if f := s.cached(name, fi); f != nil {
+		return f, nil
+	}
+	// A miss reads the file and gzips it (a compressor at BestCompression takes ~1 MB): one at
+	// a time, so that many clients asking for the same new file at once cause one load, not
+	// one each (16 parallel first requests ran a 24 MB guest out of memory).
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	if f := s.cached(name, fi); f != nil {
 		return f, nil
 	}
 	data, err := fs.ReadFile(s.fsys, name)
@@ -95,7 +101,7 @@ func (s *Site) load(name string) (*file, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
-	f = &file{data: data, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, ctype: ContentType(name), modTime: fi.ModTime()}
+	f := &file{data: data, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, ctype: ContentType(name), modTime: fi.ModTime()}
 	if len(data) >= minGzip && compressible(f.ctype) {
 		var b bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
@@ -109,6 +115,17 @@ func (s *Site) load(name string) (*file, error) {
 	s.cache[name] = f
 	s.mu.Unlock()
 	return f, nil
+}
+
+// cached returns the cached copy of name if it is still the file fi describes, else nil.
+func (s *Site) cached(name string, fi fs.FileInfo) *file {
+	s.mu.Lock()
+	f := s.cache[name]
+	s.mu.Unlock()
+	if f != nil && f.modTime.Equal(fi.ModTime()) && int64(len(f.data)) == fi.Size() {
+		return f
+	}
+	return nil
 }
 
 // acceptsGzip reports whether the Accept-Encoding header allows gzip (q > 0).

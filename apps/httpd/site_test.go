@@ -4,11 +4,15 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 var big = strings.Repeat("all work and no play makes jack a dull boy\n", 100)
@@ -80,5 +84,68 @@ func TestSite(t *testing.T) {
 	}
 	if st.Requests != 10 || st.NotModified != 1 || st.Partial != 1 || st.Gzipped != 1 || st.Status["404"] != 1 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// countingFS counts the opens of each name; a Read of big.txt waits until `stats` opens of
+// it happened (the requests' fs.Stat calls), so that every request misses the cache at once.
+type countingFS struct {
+	fs.FS
+	stats int64
+	opens sync.Map // name -> *atomic.Int64
+}
+
+func (c *countingFS) count(name string) *atomic.Int64 {
+	n, _ := c.opens.LoadOrStore(name, new(atomic.Int64))
+	return n.(*atomic.Int64)
+}
+
+func (c *countingFS) Open(name string) (fs.File, error) {
+	c.count(name).Add(1)
+	f, err := c.FS.Open(name)
+	if err != nil || name != "big.txt" {
+		return f, err
+	}
+	return &gatedFile{f, c}, nil
+}
+
+type gatedFile struct {
+	fs.File
+	c *countingFS
+}
+
+func (g *gatedFile) Read(p []byte) (int, error) {
+	for deadline := time.Now().Add(5 * time.Second); g.c.count("big.txt").Load() < g.c.stats && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	return g.File.Read(p)
+}
+
+// Many clients asking for the same file at once before it is cached: it is read (and
+// gzipped) once, not once per client, and every client gets it whole.
+func TestSiteLoadsAFileOnceUnderConcurrentMisses(t *testing.T) {
+	cfs := &countingFS{FS: fstest.MapFS{"big.txt": {Data: []byte(big)}}, stats: 32 * 2}
+	s := NewSite(cfs)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := get(t, s, "/big.txt", "Accept-Encoding", "gzip")
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if b, _ := io.ReadAll(zr); string(b) != big {
+				t.Errorf("body of %d bytes, want %d", len(b), len(big))
+			}
+		}()
+	}
+	wg.Wait()
+	n, _ := cfs.opens.Load("big.txt")
+	// fs.Stat is Open + Stat on a plain FS: two per request (serve, load), then one ReadFile.
+	if got := n.(*atomic.Int64).Load(); got != 32*2+1 {
+		t.Errorf("big.txt opened %d times, want one read after the 32 stats", got)
 	}
 }

@@ -54,9 +54,7 @@ def curl(testbed, url, *args):
     return int(lines[0].split()[1]), headers, body
 
 
-# PV only: a PVH guest stops answering under this test's 16 parallel HTTP clients (issue 15,
-# open: found 2026-12-05, not fixed yet).
-@pytest.mark.parametrize("mode", ["pv"])
+@pytest.mark.parametrize("mode", ["pv", "pvh"])
 def test_httpd_serves_its_romfs_site(testbed, domu, kernel, config, mode):
     site = config.romfs_dir / "www"
     ip = config.network[0].ip.split("/")[0]
