@@ -4,7 +4,7 @@
     kernel = env.GoxenImage(..., root='/their/module', overlay='#build/x/romfs-overlay/overlay.json')
     xl = env.GoxenXl('#build/hello/hello.xl', kernel, name='hello', memory_mib=32, cmdline='',
                      vcpus=1, vif="[ 'bridge=xenbr0' ]", xl={'on_crash': 'destroy'},
-                     guest_type='pv')
+                     guest_type='pvh')
 
 GoxenImage runs $GOXEN_IMAGECOM (`GOOS=xen GOARCH=amd64 GOTOOLCHAIN=local <toolchain>/bin/go
 build [-overlay FILE] -o $TARGET <package>` from the package's module root, default the project
@@ -97,7 +97,7 @@ def GoxenImage(env, target, package, toolchain=None, root=None, overlay=None):
 
 
 def GoxenXl(env, target, kernel, name, memory_mib, cmdline="", config="", vcpus=1, vif="",
-            xl=None, guest_type="pv"):
+            xl=None, guest_type="pvh"):
     """Write the xl config for kernel, after checking that memory_mib can start it
     (goxen.memsize; config names the YAML in the error)."""
     kernel = env.arg2nodes(kernel, env.File)[0]
