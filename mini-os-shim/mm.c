@@ -142,8 +142,6 @@ void shim_mm_map_all(start_info_t *si)
 	xen_boot.heap_start = window;
 	xen_boot.heap_end = window + (b->window_pages << PAGE_SHIFT);
 	xen_boot.heap_pfn = b->window_pfn;
-	xen_boot.heap_tail = xen_boot.heap_end; /* one part (PVH has two, pvh.c) */
-	xen_boot.heap_tail_pfn = 0;
 }
 
 uint64_t shim_mm_tables_added(void)

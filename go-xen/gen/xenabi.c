@@ -117,8 +117,6 @@ int main(void)
 	OFF("_xen_boot_heap_start", struct xen_boot, heap_start);
 	OFF("_xen_boot_heap_end", struct xen_boot, heap_end);
 	OFF("_xen_boot_heap_pfn", struct xen_boot, heap_pfn);
-	OFF("_xen_boot_heap_tail", struct xen_boot, heap_tail);
-	OFF("_xen_boot_heap_tail_pfn", struct xen_boot, heap_tail_pfn);
 	OFF("_xen_boot_timer_port", struct xen_boot, timer_port);
 	OFF("_xen_boot_flags", struct xen_boot, flags);
 	C("_XEN_BOOT_FLAG_NX", XEN_BOOT_FLAG_NX);

@@ -55,11 +55,6 @@ struct xen_boot {
 				   * sets it; the shim's own handler until then) */
 	uint64_t entry_tsc;       /* 152: PVH: the TSC at the first instruction (the 32-bit
 				   * entry), for the boot timeline; 0 for PV */
-	uint64_t heap_tail;       /* 160: where the heap window's second part starts (heap_end
-				   * when it has none): PVH maps the RAM below the image there,
-				   * after the pfns from heap_pfn (pvh.c) */
-	uint64_t heap_tail_pfn;   /* 168: the pfn mapped at heap_tail (the part maps pfns
-				   * heap_tail_pfn.. contiguously up to heap_end) */
 };
 
 _Static_assert(offsetof(struct xen_boot, start_info) == 0, "start_info");
@@ -85,9 +80,7 @@ _Static_assert(offsetof(struct xen_boot, heap_pfn) == 128, "heap_pfn");
 _Static_assert(offsetof(struct xen_boot, direct_map) == 136, "direct_map");
 _Static_assert(offsetof(struct xen_boot, upcall) == 144, "upcall");
 _Static_assert(offsetof(struct xen_boot, entry_tsc) == 152, "entry_tsc");
-_Static_assert(offsetof(struct xen_boot, heap_tail) == 160, "heap_tail");
-_Static_assert(offsetof(struct xen_boot, heap_tail_pfn) == 168, "heap_tail_pfn");
-_Static_assert(sizeof(struct xen_boot) == 176, "size");
+_Static_assert(sizeof(struct xen_boot) == 160, "size");
 
 extern struct xen_boot xen_boot __attribute__((visibility("default")));
 #endif /* !__ASSEMBLER__ */

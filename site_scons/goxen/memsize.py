@@ -70,25 +70,14 @@ def start_of_day(memory_bytes):
     return memory_bytes // PAGE * 24 + START_OF_DAY_FIXED
 
 
-#: PVH: the RAM below the image that is not heap (mini-os-shim/pvh.c): the first MiB and
-#: pvh_entry.S's scratch pages under the image; the rest below the image is heap after the
-#: page tables.
-PVH_BELOW_IMAGE = MIB + 64 * 1024
-
-
-def start_of_day_pvh(memory_bytes):
-    """The same for PVH: no p2m and no direct map of every page (va = pa with 2 MiB pages),
-    the heap window's tables (8 bytes a page) and the part of the RAM below the image that
-    is not heap; the image is loaded at its link address and the RAM below it is heap too."""
-    return memory_bytes // PAGE * 8 + START_OF_DAY_FIXED + PVH_BELOW_IMAGE
-
-
 def requirement(kernel, memory_mib, pvh=False):
-    """What kernel needs in memory_mib (booted as PVH with pvh)."""
-    _, image = image_layout(kernel)
+    """What kernel needs in memory_mib. As PVH the image is loaded at its link address (4 MiB)
+    and the RAM below it is not heap (only the shim's page tables use it), but there is no
+    p2m and no second map: start_of_day counts that part instead."""
+    base, image = image_layout(kernel)
 
     def sod(mem):
-        return start_of_day_pvh(mem) if pvh else start_of_day(mem)
+        return base + START_OF_DAY_FIXED if pvh else start_of_day(mem)
     mem = int(memory_mib) * MIB
     mib = 1
     while mib * MIB - image - sod(mib * MIB) < RUNTIME_MIN_HEAP:
@@ -106,8 +95,8 @@ def check(kernel, memory_mib, where="memory", pvh=False):
     warnings (strings) when it leaves little heap. where names the setting (file and key) in
     the messages."""
     r = requirement(kernel, memory_mib, pvh)
-    below = "the RAM below 1 MiB, the page tables and the start-of-day pages (PVH)" if pvh \
-        else "Xen's start-of-day pages"
+    below = "the RAM below the image (PVH) and the start-of-day pages" if pvh else \
+        "Xen's start-of-day pages"
     if int(memory_mib) < r.minimum_mib:
         raise MemoryTooSmall(
             f"{where}: {memory_mib}M cannot hold {kernel}: the image takes {_mib(r.image)} "

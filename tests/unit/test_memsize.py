@@ -51,23 +51,14 @@ def test_hello_measured_floor(tmp_path):
     assert memsize.requirement(k, 8).minimum_mib == 4
 
 
-def test_pvh_counts_what_it_cannot_use(tmp_path):
-    """As PVH the image sits at its link address and the RAM below it is heap too (the
-    shim's heap window maps it after the RAM above the image), all but the first MiB, the
-    boot scratch pages and the page tables: about what PV loses to its p2m and maps."""
+def test_pvh_counts_the_ram_below_the_image(tmp_path):
+    """As PVH the image sits at its link address (4 MiB here) and the RAM below is not heap,
+    while there is no p2m: hello's floor moves from 4M to 8M."""
     k = with_bss(tmp_path / "k", int(2.2 * MIB))
-    r = memsize.requirement(k, 24, pvh=True)
-    assert r.start_of_day == 24 * MIB // 4096 * 8 + memsize.START_OF_DAY_FIXED + \
-        memsize.PVH_BELOW_IMAGE
-    assert r.heap == 24 * MIB - r.image - r.start_of_day
-    assert abs(r.minimum_mib - memsize.requirement(k, 24).minimum_mib) <= 1
-    with pytest.raises(memsize.MemoryTooSmall, match=r"RAM below 1 MiB.*\(PVH\)"):
+    base, _ = memsize.image_layout(k)
+    r = memsize.requirement(k, 16, pvh=True)
+    assert r.start_of_day == base + memsize.START_OF_DAY_FIXED
+    assert r.heap == 16 * MIB - r.image - r.start_of_day
+    assert r.minimum_mib > memsize.requirement(k, 16).minimum_mib
+    with pytest.raises(memsize.MemoryTooSmall, match=r"RAM below the image \(PVH\)"):
         memsize.check(k, r.minimum_mib - 1, "m", pvh=True)
-
-
-def test_pvh_heap_as_measured(tmp_path):
-    """httpd (8.5 MiB from the image's base, BSS included) at 24M as PVH, 2026-12-05: the
-    shim reported a heap of 0xe54000 bytes (14.3 MiB); the model may not promise more."""
-    k = with_bss(tmp_path / "k", 0xc85000 - 0x400000)
-    r = memsize.requirement(k, 24, pvh=True)
-    assert 0xe54000 - 256 * 1024 <= r.heap <= 0xe54000

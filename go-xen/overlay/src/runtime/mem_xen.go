@@ -4,10 +4,9 @@
 
 // Memory on xen: the runtime's OS memory layer (mem.go's sys*OS functions) over the pages the
 // shim mapped at boot, [xen_boot.heap_start, xen_boot.heap_end): the domain's free pages,
-// mapped a second time in a window that starts at a 4 MiB boundary (mini-os-shim/mm.c,
-// pvh.c), pfn xen_boot.heap_pfn first; from xen_boot.heap_tail on (PVH: the RAM below the
-// image), pfn xen_boot.heap_tail_pfn first. Nothing is mapped or freed at run time; what
-// matters is that no page is stranded.
+// mapped a second time in a window that starts at a 4 MiB boundary (mini-os-shim/mm.c), pfn
+// xen_boot.heap_pfn first. Nothing is mapped or freed at run time; what matters is that no
+// page is stranded.
 //
 // Go's heap grows in 4 MiB arenas aligned to 4 MiB (heapArenaBytes, the page allocator's
 // chunk), while everything else the runtime asks the OS for (the arena index, page-allocator
@@ -46,8 +45,6 @@ var xenMem struct {
 	metaLow    uintptr // metadata holds [metaLow, end)
 	free       uintptr // free metadata blocks (xenFreeBlock), address order
 	heapPfn    uintptr // the pfn at start
-	tail       uintptr // where the window's second part starts (end: none)
-	tailPfn    uintptr // the pfn at tail
 }
 
 // xenFreeBlock heads a free metadata block.
@@ -67,12 +64,6 @@ func memInit() {
 	xenMem.start, xenMem.end = start, end
 	xenDirectMap = uintptr(xenBootU64(_xen_boot_direct_map))
 	xenMem.heapPfn = uintptr(xenBootU64(_xen_boot_heap_pfn))
-	xenMem.tail = uintptr(xenBootU64(_xen_boot_heap_tail))
-	xenMem.tailPfn = uintptr(xenBootU64(_xen_boot_heap_tail_pfn))
-	if xenMem.tail < start || xenMem.tail > end || xenMem.tail%physPageSize != 0 {
-		print("xen: bad heap tail ", hex(xenMem.tail), " in ", hex(start), "-", hex(end), "\n")
-		throw("memInit")
-	}
 	xenMem.arenaFirst = alignUp(start, heapArenaBytes)
 	xenMem.arenaNext = xenMem.arenaFirst
 	xenMem.arenaUsed = xenMem.arenaFirst
@@ -89,9 +80,6 @@ var xenDirectMap uintptr
 // xenVirtToPfn returns the pfn behind va: in the heap window, or in the direct map of all
 // pfns (va = xenDirectMap + pfn*4096, where the image and the start-of-day pages are).
 func xenVirtToPfn(va uintptr) uintptr {
-	if va >= xenMem.tail && va < xenMem.end {
-		return xenMem.tailPfn + (va-xenMem.tail)/physPageSize
-	}
 	if va >= xenMem.start && va < xenMem.end {
 		return xenMem.heapPfn + (va-xenMem.start)/physPageSize
 	}

@@ -102,8 +102,6 @@ const (
 	_xen_boot_heap_start       = 16
 	_xen_boot_heap_end         = 24
 	_xen_boot_heap_pfn         = 128
-	_xen_boot_heap_tail        = 160
-	_xen_boot_heap_tail_pfn    = 168
 	_xen_boot_timer_port       = 32
 	_xen_boot_flags            = 36
 	_XEN_BOOT_FLAG_NX          = 2
