@@ -70,14 +70,24 @@ def start_of_day(memory_bytes):
     return memory_bytes // PAGE * 24 + START_OF_DAY_FIXED
 
 
+#: The runtime's heap arenas: 4 MiB, aligned (runtime/mem_xen.go).
+ARENA = 4 * MIB
+
+
+def start_of_day_pvh(base, image):
+    """The same for PVH, where there is no p2m and no second map: the image is loaded at its
+    link address (base) and the RAM below it is not heap (the shim's page tables use it), and
+    the heap is used at va = pa, so its arenas start at the first 4 MiB boundary after the
+    image (the runtime's metadata takes the part below, which is counted here as not heap)."""
+    return -(-(base + image + START_OF_DAY_FIXED) // ARENA) * ARENA - image
+
+
 def requirement(kernel, memory_mib, pvh=False):
-    """What kernel needs in memory_mib. As PVH the image is loaded at its link address (4 MiB)
-    and the RAM below it is not heap (only the shim's page tables use it), but there is no
-    p2m and no second map: start_of_day counts that part instead."""
+    """What kernel needs in memory_mib (booted as PVH with pvh)."""
     base, image = image_layout(kernel)
 
     def sod(mem):
-        return base + START_OF_DAY_FIXED if pvh else start_of_day(mem)
+        return start_of_day_pvh(base, image) if pvh else start_of_day(mem)
     mem = int(memory_mib) * MIB
     mib = 1
     while mib * MIB - image - sod(mib * MIB) < RUNTIME_MIN_HEAP:
@@ -95,7 +105,7 @@ def check(kernel, memory_mib, where="memory", pvh=False):
     warnings (strings) when it leaves little heap. where names the setting (file and key) in
     the messages."""
     r = requirement(kernel, memory_mib, pvh)
-    below = "the RAM below the image (PVH) and the start-of-day pages" if pvh else \
+    below = "the RAM below the image, the start-of-day pages and the way to the first 4 MiB-aligned heap arena (PVH)" if pvh else \
         "Xen's start-of-day pages"
     if int(memory_mib) < r.minimum_mib:
         raise MemoryTooSmall(

@@ -55,7 +55,7 @@ def _module(root, name, package, pkgdir, ip):
     (root / "notes" / "x.go").mkdir(parents=True)   # a directory named like a Go file
     (root / "notes" / "x.go" / "README").write_text("not Go\n")
     cfg = root / f"{name}.yaml"
-    cfg.write_text(f"version: 1\nname: {name}\npackage: {package}\nmemory: 16M\n"
+    cfg.write_text(f"version: 1\nname: {name}\npackage: {package}\nmemory: 32M\n"
                    f"romfs: ./site\nnetwork:\n  - ip: {ip}/24\n    gateway: 10.0.0.1\n")
     return cfg
 
@@ -76,7 +76,7 @@ def test_an_app_outside_the_repository_builds_and_serves(testbed, domu, toolchai
     _scons(f"app={cfg}")
     out = paths.BUILD / name
     kernel, xl = out / f"{name}.xen", out / f"{name}.xl"
-    assert kernel.is_file() and "memory = 16" in xl.read_text()
+    assert kernel.is_file() and "memory = 32" in xl.read_text()
     _scons(f"app={cfg}", "baseline")
     assert (out / "baseline" / name).is_file() and (out / "baseline" / f"{name}.cpio.gz").is_file()
     dom = domu(name, kernel, xl)
