@@ -157,7 +157,7 @@ def test_app_at_its_module_root_builds_with_dot(project, tmp_path, package):
 
 def test_memory_that_cannot_hold_the_image_stops_the_build(project):
     """A kernel of 8 MiB (BSS included) needs 8 MiB + Xen's start-of-day pages + 1.5 MiB of
-    heap for the runtime, and as PVH (the default) the 4 MiB below the image and the way to
+    heap for the runtime, and as PVH the 4 MiB below the image and the way to
     the first 4 MiB-aligned arena (16 MiB): 17M is too small, and the error names the file,
     the key and the minimum, 18M."""
     data = bytearray(project.kernel.read_bytes())
@@ -167,12 +167,12 @@ def test_memory_that_cannot_hold_the_image_stops_the_build(project):
         if struct.unpack_from("<I", data, off)[0] == 1:           # PT_LOAD: p_memsz = 8 MiB
             struct.pack_into("<Q", data, off + 40, 8 << 20)
     project.kernel.write_bytes(bytes(data))
-    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace("memory: 48M", "memory: 17M"))
+    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace("memory: 48M", "memory: 17M") + "mode: pvh\n")
     r = project.scons(ok=False)
     assert r.returncode != 0
     assert "configs/demo.yaml: memory: 17M cannot hold" in r.stderr and "at least 18M" in r.stderr, r.stderr
     assert not (project.dir / "build" / "demo" / "demo.xl").exists()
-    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace("memory: 48M", "memory: 18M"))
+    (project.dir / "configs" / "demo.yaml").write_text(FULL.replace("memory: 48M", "memory: 18M") + "mode: pvh\n")
     r = project.scons()
     assert "memory: 18M leaves" in r.stderr and "little room" in r.stderr, r.stderr
     assert "memory = 18" in (project.dir / "build" / "demo" / "demo.xl").read_text()
