@@ -105,8 +105,8 @@ def check(kernel, memory_mib, where="memory", pvh=False):
     warnings (strings) when it leaves little heap. where names the setting (file and key) in
     the messages."""
     r = requirement(kernel, memory_mib, pvh)
-    below = "the RAM below the image, the start-of-day pages and the way to the first 4 MiB-aligned heap arena (PVH)" if pvh else \
-        "Xen's start-of-day pages"
+    below = ("the RAM below the image, the start-of-day pages and the way to the first "
+             "4 MiB-aligned heap arena (PVH)") if pvh else "Xen's start-of-day pages"
     if int(memory_mib) < r.minimum_mib:
         raise MemoryTooSmall(
             f"{where}: {memory_mib}M cannot hold {kernel}: the image takes {_mib(r.image)} "
