@@ -79,7 +79,8 @@ func xenWakeSysmon() {
 var evtchnSeen [_nr_evtchn_words]uint64
 
 // evtchnCollect moves every pending, unmasked port from shared_info into evtchnSeen
-// (clearing it in shared_info) and reports whether a port other than the timer's fired.
+// (clearing it in shared_info) and reports whether a port other than the timer's fired; the
+// timer's port sets xenTimerFired.
 //
 //go:nosplit
 func evtchnCollect() bool {
@@ -96,8 +97,9 @@ func evtchnCollect() bool {
 			continue
 		}
 		atomic.And64(w, ^p)
-		if uintptr(timer/64) == i {
+		if uintptr(timer/64) == i && p&(uint64(1)<<(timer%64)) != 0 {
 			p &^= uint64(1) << (timer % 64)
+			atomic.Store(&xenTimerFired, 1)
 		}
 		if p != 0 {
 			atomic.Or64(&evtchnSeen[i], p)

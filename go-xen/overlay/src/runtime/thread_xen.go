@@ -120,6 +120,7 @@ var (
 	xenNetpollThread uintptr // the thread blocked in netpoll, if any
 	xenNetpollWake   uint32  // netpollBreak or an event since the last netpoll
 	xenTimerArmed    int64   // the deadline set_timer_op was last given (0: none)
+	xenTimerFired    uint32  // the timer's VIRQ arrived since xenArmTimer last looked
 
 	xenM0Thread    xthread
 	xenFreeThreads uintptr // xthreads of exited Ms, for the next Ms (linked by next)
@@ -419,6 +420,16 @@ func xenArmTimer(now int64) {
 	}
 	if d != 0 && d <= now {
 		d = now + 1 // 0 would cancel the timer
+	}
+	// Xen's one-shot timer fires once. It may fire while this vCPU's pvclock still reads a
+	// time before the deadline (seen as PVH under QEMU: Xen's NOW() and the guest's record
+	// disagree by more than Xen's timer slop): then nobody's deadline passed, the same d
+	// comes out again, and it must be set again, or no timer is left and a thread spinning
+	// without calls keeps the vCPU until some other event arrives (a total stall when the
+	// network's events wait on the goroutine it holds up). Set again, a deadline Xen sees as
+	// past fires at once.
+	if atomic.Xchg(&xenTimerFired, 0) != 0 {
+		xenTimerArmed = 0
 	}
 	if d != xenTimerArmed {
 		xenTimerArmed = d
