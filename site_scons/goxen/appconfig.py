@@ -19,7 +19,7 @@ SCHEMA_VERSION = 1
 SUFFIXES = (".yaml", ".yml")
 MIN_MEMORY_MIB = 4
 MODES = ("pv", "pvh")   # xl type; the same image boots either way
-DEFAULT_MODE = "pv"    # configs/README.md says why (a PVH stall under CPU load, issue 15)
+DEFAULT_MODE = "pvh"   # configs/README.md says why
 MAX_VCPUS = 128
 DEFAULT_MEMORY = "32M"
 #: xl's actions for on_poweroff / on_reboot / on_crash / on_watchdog / on_soft_reset.

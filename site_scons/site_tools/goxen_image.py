@@ -97,7 +97,7 @@ def GoxenImage(env, target, package, toolchain=None, root=None, overlay=None):
 
 
 def GoxenXl(env, target, kernel, name, memory_mib, cmdline="", config="", vcpus=1, vif="",
-            xl=None, guest_type="pv"):
+            xl=None, guest_type="pvh"):
     """Write the xl config for kernel, after checking that memory_mib can start it
     (goxen.memsize; config names the YAML in the error)."""
     kernel = env.arg2nodes(kernel, env.File)[0]

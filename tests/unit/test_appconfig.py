@@ -117,7 +117,7 @@ def test_defaults(project):
         ("demo", 32, 1, "", (), "")
     assert cfg.xl == {"on_poweroff": "destroy", "on_reboot": "destroy", "on_crash": "destroy"}
     assert cfg.vif_line() == ""
-    assert cfg.mode == "pv"   # the default
+    assert cfg.mode == "pvh"   # the default
 
 
 FULL = GOOD + """\

@@ -157,7 +157,7 @@ def test_app_at_its_module_root_builds_with_dot(project, tmp_path, package):
 
 def test_memory_that_cannot_hold_the_image_stops_the_build(project):
     """A kernel of 8 MiB (BSS included) needs 8 MiB + Xen's start-of-day pages + 1.5 MiB of
-    heap for the runtime, and as PVH the 4 MiB below the image and the way to
+    heap for the runtime, and as PVH (the default) the 4 MiB below the image and the way to
     the first 4 MiB-aligned arena (16 MiB): 17M is too small, and the error names the file,
     the key and the minimum, 18M."""
     data = bytearray(project.kernel.read_bytes())

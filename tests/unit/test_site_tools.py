@@ -103,7 +103,7 @@ def test_app_pipeline_from_foreign_sconstruct(project):
     [go] = project.calls("go")
     assert go.startswith("go xen amd64 local build ") and go.endswith("./apps/demo")
     xl = (out / "demo.xl").read_text()
-    for line in ['name = "demo"', 'type = "pv"', f'kernel = "{out / "demo.xen"}"', "memory = 48",
+    for line in ['name = "demo"', 'type = "pvh"', f'kernel = "{out / "demo.xen"}"', "memory = 48",
                  "vcpus = 1", 'extra = "ip=10.0.0.2/24"', 'on_crash = "destroy"']:
         assert line in xl
     assert len((project.dir / "build" / "toolchain" / ".goxen-hash").read_text().strip()) == 64

@@ -69,11 +69,7 @@ def test_a_guest_with_spinning_goroutines_serves_udp_tcp_and_timers(testbed, spi
     assert int(_get(testbed, "/spins")) > before     # the spinners ran all along
 
 
-def test_a_cpu_burning_handler_does_not_stop_other_requests(testbed, spinning, request):
-    if request.node.callspec.params["spinning"] == "pvh":
-        # Known bug (issue 15): as PVH the guest once (1 of 3 suite runs, 2026-12-05) did not
-        # accept a connection for 71 s here; a pass still shows the path works.
-        request.applymarker(pytest.mark.xfail(strict=False, reason="intermittent PVH stall, issue 15"))
+def test_a_cpu_burning_handler_does_not_stop_other_requests(testbed, spinning):
     done = {}
 
     def burn():

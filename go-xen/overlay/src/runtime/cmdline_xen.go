@@ -13,6 +13,8 @@
 //	netbudget=SIZE           netstack's memory budget for data in flight (net_xen.go)
 //	netconns=N               the most TCP connections open at once (net_xen.go)
 //	dns=ADDR,...  search=D,...  name servers and search domains (net/dns_xen.go)
+//	timerearly=NS            fault injection for tests: Xen's one-shot timer is set NS before
+//	                         each deadline, as if the guest's clock lagged Xen's (thread_xen.go)
 //	env.KEY=VALUE            KEY=VALUE in the environment
 //	--                       the end of the kernel's words: all that follows is os.Args
 //
@@ -49,7 +51,7 @@ func xenIsKernelParam(word string) bool {
 		return false
 	}
 	switch key {
-	case "boottrace", "cwd", "netbudget", "netconns", "dns", "search":
+	case "boottrace", "cwd", "netbudget", "netconns", "dns", "search", "timerearly":
 		return true
 	}
 	for _, p := range [...]string{"ip", "gw"} {

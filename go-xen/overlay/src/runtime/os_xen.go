@@ -293,6 +293,7 @@ func minit() {
 	mp := getg().m
 	mp.procid = uint64(mp.id) + 1
 	if mp == &m0 {
+		xenThreadParams()
 		xenEventsRestore(0) // from here on the thread layer switches threads
 	}
 }

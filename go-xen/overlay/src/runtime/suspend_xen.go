@@ -38,7 +38,7 @@ func xenSuspend() int64 {
 		old := xenEventsMask()
 		rc = xenShimSuspend()
 		if rc == 0 {
-			xenTimerArmed = 0
+			xenTimerArmed, xenTimerLead = 0, 0
 			lock(&evtchnLock)
 			xenSuspendGen.Add(1)
 			for i := range evtchnSeen {

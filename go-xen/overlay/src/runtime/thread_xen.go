@@ -51,6 +51,7 @@ package runtime
 import (
 	"internal/abi"
 	"internal/runtime/atomic"
+	"internal/strconv"
 	"unsafe"
 )
 
@@ -121,6 +122,8 @@ var (
 	xenNetpollWake   uint32  // netpollBreak or an event since the last netpoll
 	xenTimerArmed    int64   // the deadline set_timer_op was last given (0: none)
 	xenTimerFired    uint32  // the timer's VIRQ arrived since xenArmTimer last looked
+	xenTimerLead     int64   // how far Xen's clock was seen ahead of the vCPU's (xenArmTimer)
+	xenTimerEarly    int64   // timerearly=NS (fault injection): set the timer NS early
 
 	xenM0Thread    xthread
 	xenFreeThreads uintptr // xthreads of exited Ms, for the next Ms (linked by next)
@@ -324,7 +327,7 @@ func xenThreadsInit() {
 }
 
 // xenThreadsStart allocates the scheduler's stack and enables event delivery: from here on
-// the thread layer switches threads. Called from m0's minit.
+// the thread layer switches threads. Called from mpreinit for m0.
 func xenThreadsStart() {
 	gp := malg(64 << 10)
 	gp.m = &m0
@@ -332,6 +335,19 @@ func xenThreadsStart() {
 	xenSchedGp = uintptr(unsafe.Pointer(gp))
 	xenSchedStackHi = gp.stack.hi &^ 15
 	xenEventsRestore(0)
+}
+
+// xenThreadParams reads the thread layer's kernel parameters (timerearly). Called from m0's
+// minit, once schedinit has parsed the command line.
+func xenThreadParams() {
+	if v, ok := xenKernelParam("timerearly"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			print("xen: timerearly=", v, ": not a number of nanoseconds, ignored\n")
+		} else {
+			xenTimerEarly = int64(n)
+		}
+	}
 }
 
 // xenSchedule is the thread layer's decision, on the scheduler's stack with events masked
@@ -421,18 +437,30 @@ func xenArmTimer(now int64) {
 	if d != 0 && d <= now {
 		d = now + 1 // 0 would cancel the timer
 	}
-	// Xen's one-shot timer fires once. It may fire while this vCPU's pvclock still reads a
-	// time before the deadline (seen as PVH under QEMU: Xen's NOW() and the guest's record
-	// disagree by more than Xen's timer slop): then nobody's deadline passed, the same d
-	// comes out again, and it must be set again, or no timer is left and a thread spinning
-	// without calls keeps the vCPU until some other event arrives (a total stall when the
-	// network's events wait on the goroutine it holds up). Set again, a deadline Xen sees as
-	// past fires at once.
+	// Xen's one-shot timer fires once, when Xen's clock reaches the deadline; this vCPU's
+	// pvclock may then still read a time before it (seen as PVH under QEMU: by up to 1.7 ms).
+	// Nobody's deadline passed, the same d comes out again, and it must be set again: taken
+	// for still armed, no timer was left, and a goroutine spinning without calls kept the
+	// vCPU until some other event came (a total stall when the network's events waited on a
+	// goroutine it held up). Set again as it was, Xen would fire at once, over and over, until
+	// this clock caught up; so it is set later by the lead seen (at most a time slice per
+	// early firing, a firing on time ends the correction).
 	if atomic.Xchg(&xenTimerFired, 0) != 0 {
+		if xenTimerArmed > now {
+			xenTimerLead += min(xenTimerArmed-now, xenTimeslice)
+		} else {
+			xenTimerLead = 0
+		}
 		xenTimerArmed = 0
 	}
 	if d != xenTimerArmed {
 		xenTimerArmed = d
+		if d != 0 {
+			d += xenTimerLead
+			if d > xenTimerEarly {
+				d -= xenTimerEarly
+			}
+		}
 		hypercall(_HYPERVISOR_set_timer_op, uintptr(d), 0, 0)
 	}
 }
