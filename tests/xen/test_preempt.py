@@ -41,6 +41,13 @@ def test_sleeps_wake_when_xens_timer_fires_before_the_guests_deadline(boot):
     assert late_max < LATE_MAX_MS
 
 
+def test_a_bad_timerearly_is_named_and_ignored(boot):
+    r = boot("spin", cmdline=("spinners=1", "sleeps=10", "timerearly=3ms"), timeout=180)
+    assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
+    assert "xen: timerearly=3ms: not a number of nanoseconds, ignored" in r.guest_output, explain(r)
+    assert re.search(r"^spin: sleeps=10 ", r.guest_output, re.M), explain(r)
+
+
 def test_more_spinners_than_procs(boot):
     sleeps, late_max, spins, procs = _spin(boot, "spinners=3", "sleeps=30", "gomaxprocs=2")
     assert sleeps == 30 and procs == 2 and spins > 0
