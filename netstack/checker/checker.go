@@ -100,7 +100,7 @@ func UDP(checkers ...TransportChecker) NetworkChecker {
 			t.Fatalf("IPv4 protocol %d, want UDP", h.Protocol())
 		}
 		u := header.UDP(h.Payload())
-		if !u.Valid() || !u.ChecksumValid(h.SrcBytes(), h.DstBytes()) {
+		if !u.Valid() || !u.ChecksumValid(h.Src(), h.Dst()) {
 			t.Fatalf("invalid UDP datagram")
 		}
 		for _, c := range checkers {

@@ -7,7 +7,10 @@
 // imports nothing from net, so std's net can use the stack.
 package header
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // Checksum returns the 16-bit one's complement sum of b added to initial, not complemented
 // (RFC 1071). Chain calls by passing the previous result as initial; b's length is treated
@@ -27,13 +30,21 @@ func Checksum(b []byte, initial uint16) uint16 {
 	return uint16(sum)
 }
 
-// PseudoHeaderChecksum is the partial sum of the IPv4 pseudo-header (RFC 768, RFC 9293) for a
-// transport segment of length n.
-func PseudoHeaderChecksum(proto uint8, src, dst [4]byte, n uint16) uint16 {
-	s := Checksum(src[:], 0)
-	s = Checksum(dst[:], s)
-	var b [4]byte
-	b[1] = proto
-	binary.BigEndian.PutUint16(b[2:], n)
+// PseudoHeaderChecksum is the partial sum of the pseudo-header for a transport segment of
+// length n between src and dst: IPv4's (RFC 768, RFC 9293 3.1) or, for IPv6 addresses,
+// IPv6's (RFC 8200 8.1), whose length field is 32 bits.
+func PseudoHeaderChecksum(proto uint8, src, dst netip.Addr, n int) uint16 {
+	var s uint16
+	src, dst = src.Unmap(), dst.Unmap()
+	if src.Is4() && dst.Is4() {
+		a, b := src.As4(), dst.As4()
+		s = Checksum(b[:], Checksum(a[:], 0))
+	} else {
+		a, b := src.As16(), dst.As16()
+		s = Checksum(b[:], Checksum(a[:], 0))
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint32(b[0:], uint32(n))
+	b[7] = proto
 	return Checksum(b[:], s)
 }

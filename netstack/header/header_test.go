@@ -34,7 +34,7 @@ func TestIPv4UDPParse(t *testing.T) {
 	if !u.Valid() || u.SrcPort() != 1234 || u.DstPort() != 7 || string(u.Payload()) != "hello" {
 		t.Fatalf("udp fields")
 	}
-	if !u.ChecksumValid(h.SrcBytes(), h.DstBytes()) {
+	if !u.ChecksumValid(h.Src(), h.Dst()) {
 		t.Fatal("udp checksum rejected")
 	}
 }
@@ -47,7 +47,7 @@ func TestIPv4UDPEmit(t *testing.T) {
 	u := UDP(b[IPv4MinSize:])
 	copy(u[UDPMinSize:], "hello")
 	u.Encode(&UDPFields{SrcPort: 1234, DstPort: 7, Length: 13})
-	u.SetChecksum([4]byte{10, 0, 0, 2}, [4]byte{10, 0, 0, 1})
+	u.SetChecksum(netip.AddrFrom4([4]byte{10, 0, 0, 2}), netip.AddrFrom4([4]byte{10, 0, 0, 1}))
 	if !bytes.Equal(b, want) {
 		t.Fatalf("emit\n got %x\nwant %x", b, want)
 	}

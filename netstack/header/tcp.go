@@ -1,6 +1,9 @@
 package header
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // TCPMinSize is the length of a TCP header without options (RFC 9293 3.1).
 const TCPMinSize = 20
@@ -85,15 +88,15 @@ func (b TCP) Encode(f *TCPFields) {
 }
 
 // SetChecksum computes the checksum over the pseudo-header and the whole of b (RFC 9293 3.1).
-func (b TCP) SetChecksum(src, dst [4]byte) {
+func (b TCP) SetChecksum(src, dst netip.Addr) {
 	binary.BigEndian.PutUint16(b[16:], 0)
-	c := ^Checksum(b, PseudoHeaderChecksum(TCPProtocolNumber, src, dst, uint16(len(b))))
+	c := ^Checksum(b, PseudoHeaderChecksum(TCPProtocolNumber, src, dst, len(b)))
 	binary.BigEndian.PutUint16(b[16:], c)
 }
 
 // ChecksumValid reports whether the checksum over the pseudo-header and b is correct.
-func (b TCP) ChecksumValid(src, dst [4]byte) bool {
-	return Checksum(b, PseudoHeaderChecksum(TCPProtocolNumber, src, dst, uint16(len(b)))) == 0xffff
+func (b TCP) ChecksumValid(src, dst netip.Addr) bool {
+	return Checksum(b, PseudoHeaderChecksum(TCPProtocolNumber, src, dst, len(b))) == 0xffff
 }
 
 // TCPSACKBlock is one SACK block: the bytes [Start, End) were received (RFC 2018 3).

@@ -3,6 +3,7 @@ package header
 import (
 	"bytes"
 	"encoding/hex"
+	"net/netip"
 	"testing"
 )
 
@@ -16,7 +17,7 @@ func TestTCPParseFixture(t *testing.T) {
 	if !h.Valid() {
 		t.Fatal("not valid")
 	}
-	src, dst := [4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}
+	src, dst := netip.AddrFrom4([4]byte{10, 0, 0, 1}), netip.AddrFrom4([4]byte{10, 0, 0, 2})
 	if !h.ChecksumValid(src, dst) {
 		t.Fatal("checksum")
 	}

@@ -1,6 +1,9 @@
 package header
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // UDPMinSize is the length of a UDP header (RFC 768).
 const UDPMinSize = 8
@@ -35,19 +38,20 @@ func (b UDP) Encode(f *UDPFields) {
 
 // SetChecksum computes the checksum over the pseudo-header and b[:Length()] (RFC 768; a
 // computed zero is sent as 0xffff).
-func (b UDP) SetChecksum(src, dst [4]byte) {
+func (b UDP) SetChecksum(src, dst netip.Addr) {
 	binary.BigEndian.PutUint16(b[6:], 0)
-	c := ^Checksum(b[:b.Length()], PseudoHeaderChecksum(UDPProtocolNumber, src, dst, b.Length()))
+	c := ^Checksum(b[:b.Length()], PseudoHeaderChecksum(UDPProtocolNumber, src, dst, int(b.Length())))
 	if c == 0 {
 		c = 0xffff
 	}
 	binary.BigEndian.PutUint16(b[6:], c)
 }
 
-// ChecksumValid reports whether the checksum is absent (zero) or correct.
-func (b UDP) ChecksumValid(src, dst [4]byte) bool {
+// ChecksumValid reports whether the checksum is correct, or absent (zero) over IPv4; over
+// IPv6 a zero checksum is invalid (RFC 8200 8.1).
+func (b UDP) ChecksumValid(src, dst netip.Addr) bool {
 	if b.Checksum() == 0 {
-		return true
+		return src.Is4()
 	}
-	return Checksum(b[:b.Length()], PseudoHeaderChecksum(UDPProtocolNumber, src, dst, b.Length())) == 0xffff
+	return Checksum(b[:b.Length()], PseudoHeaderChecksum(UDPProtocolNumber, src, dst, int(b.Length()))) == 0xffff
 }

@@ -8,13 +8,14 @@ import (
 	"goxen/netstack/header"
 )
 
-// arpEntry is one neighbour: resolved (mac valid until expires) or incomplete (requests
-// being retried, IP packets queued in pending).
+// arpEntry is one neighbour, IPv4 (ARP) or IPv6 (neighbour discovery, ndp.go): resolved
+// (mac valid until expires) or incomplete (requests or solicitations being retried, IP
+// packets queued in pending).
 type arpEntry struct {
 	mac      header.LinkAddr
 	resolved bool
 	expires  time.Time
-	pending  []*buffer.Packet // IPv4 packets without Ethernet header
+	pending  []*buffer.Packet // IP packets without Ethernet header
 	tries    int
 	timer    *time.Timer
 }
@@ -92,7 +93,7 @@ func (n *NIC) learn(ip netip.Addr, mac header.LinkAddr) {
 	pend := e.pending
 	e.pending = nil
 	for _, q := range pend {
-		n.s.writeFrame(n, mac, header.EtherTypeIPv4, q)
+		n.s.writeFrame(n, mac, etherTypeOf(q), q)
 	}
 }
 
@@ -132,13 +133,22 @@ func (n *NIC) arpFlush() {
 	}
 }
 
-// resolveAndSend sends the IPv4 packet p to next hop ip: at once if ip is resolved, else
-// queued (up to ARPMaxPending, oldest dropped) while requests are retried.
+// etherTypeOf is the EtherType of an IP packet: IPv6's or IPv4's, by its version field.
+func etherTypeOf(p *buffer.Packet) uint16 {
+	if b := p.Bytes(); len(b) > 0 && b[0]>>4 == 6 {
+		return header.EtherTypeIPv6
+	}
+	return header.EtherTypeIPv4
+}
+
+// resolveAndSend sends the IP packet p to next hop ip: at once if ip is resolved, else
+// queued (up to ARPMaxPending, oldest dropped) while ARP requests (IPv4) or neighbour
+// solicitations (IPv6) are retried.
 func (n *NIC) resolveAndSend(ip netip.Addr, p *buffer.Packet) {
 	s := n.s
 	e := n.arp[ip]
 	if e != nil && e.resolved && time.Now().Before(e.expires) {
-		s.writeFrame(n, e.mac, header.EtherTypeIPv4, p)
+		s.writeFrame(n, e.mac, etherTypeOf(p), p)
 		return
 	}
 	if e != nil && e.resolved { // expired: resolve afresh
@@ -162,8 +172,35 @@ func (n *NIC) resolveAndSend(ip netip.Addr, p *buffer.Packet) {
 	e.pending = append(e.pending, p)
 }
 
-// arpRequest broadcasts a request for ip and arms the retry timer.
+// arpRequest broadcasts a request for ip (IPv6: multicasts a neighbour solicitation) and
+// arms the retry timer.
 func (n *NIC) arpRequest(ip netip.Addr, e *arpEntry) {
+	e.tries++
+	if ip.Is6() {
+		n.sendNS(ip)
+	} else {
+		n.sendARPRequest(ip)
+	}
+	e.timer = time.AfterFunc(n.s.opts.ARPRetransmit, func() {
+		n.s.mu.Lock()
+		defer n.s.unlock()
+		if n.arp[ip] != e || e.resolved {
+			return
+		}
+		if e.tries >= n.s.opts.ARPRetries {
+			if ip.Is6() {
+				n.s.stats.NDP.ResolveFailed.Inc()
+			} else {
+				n.s.stats.ARP.ResolveFailed.Inc()
+			}
+			n.dropEntry(ip)
+			return
+		}
+		n.arpRequest(ip, e)
+	})
+}
+
+func (n *NIC) sendARPRequest(ip netip.Addr) {
 	src := n.primary()
 	for _, p := range n.addrs {
 		if p.Contains(ip) {
@@ -173,21 +210,7 @@ func (n *NIC) arpRequest(ip netip.Addr, e *arpEntry) {
 	if !src.IsValid() {
 		src = netip.IPv4Unspecified()
 	}
-	e.tries++
 	n.sendARP(header.ARPRequest, header.BroadcastLinkAddr, src, ip, header.LinkAddr{})
-	e.timer = time.AfterFunc(n.s.opts.ARPRetransmit, func() {
-		n.s.mu.Lock()
-		defer n.s.unlock()
-		if n.arp[ip] != e || e.resolved {
-			return
-		}
-		if e.tries >= n.s.opts.ARPRetries {
-			n.s.stats.ARP.ResolveFailed.Inc()
-			n.dropEntry(ip)
-			return
-		}
-		n.arpRequest(ip, e)
-	})
 }
 
 // ARPEntry is a neighbour cache entry as seen by callers.

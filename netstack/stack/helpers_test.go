@@ -116,7 +116,7 @@ func udpDatagram(src, dst netip.Addr, sport, dport uint16, payload []byte) []byt
 	u := make(header.UDP, header.UDPMinSize+len(payload))
 	copy(u[header.UDPMinSize:], payload)
 	u.Encode(&header.UDPFields{SrcPort: sport, DstPort: dport, Length: uint16(len(u))})
-	u.SetChecksum(src.As4(), dst.As4())
+	u.SetChecksum(src, dst)
 	return u
 }
 

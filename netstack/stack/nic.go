@@ -9,13 +9,15 @@ import (
 	"goxen/netstack/link"
 )
 
-// NIC is one link endpoint attached to the stack with its IPv4 addresses and ARP cache.
+// NIC is one link endpoint attached to the stack with its IPv4 addresses, its IPv6 state
+// once EnableIPv6 ran (ndp.go) and its neighbour cache (ARP and NDP entries alike).
 type NIC struct {
 	s     *Stack
 	id    NICID
 	name  string
 	ep    link.Endpoint
-	addrs []netip.Prefix
+	addrs []netip.Prefix // IPv4
+	v6    *ipv6State     // nil: IPv6 is off on this NIC and its packets are not taken
 	arp   map[netip.Addr]*arpEntry
 	// loopback: the endpoint reports Loopback() true (link/loopback). Such a NIC accepts
 	// every address of its subnets and any of the stack's own addresses, sends no ARP, and
@@ -59,20 +61,37 @@ func (s *Stack) NICs() []NICInfo {
 	defer s.mu.Unlock()
 	var out []NICInfo
 	for _, n := range s.nics {
-		out = append(out, NICInfo{ID: n.id, Name: n.name, MTU: n.ep.MTU(), LinkAddr: n.ep.LinkAddr(), Addrs: slices.Clone(n.addrs), Loopback: n.loopback})
+		addrs := slices.Clone(n.addrs)
+		if n.v6 != nil {
+			for _, a := range n.v6.addrs {
+				if !a.tentative {
+					addrs = append(addrs, a.prefix)
+				}
+			}
+		}
+		out = append(out, NICInfo{ID: n.id, Name: n.name, MTU: n.ep.MTU(), LinkAddr: n.ep.LinkAddr(), Addrs: addrs, Loopback: n.loopback})
 	}
 	slices.SortFunc(out, func(a, b NICInfo) int { return int(a.ID - b.ID) })
 	return out
 }
 
-// AddAddress assigns addr (with its prefix length) to the NIC, adds the connected route and
-// announces the address with a gratuitous ARP.
+// AddAddress assigns addr (with its prefix length) to the NIC and adds the connected route.
+// An IPv4 address is announced with a gratuitous ARP; an IPv6 one turns IPv6 on for the NIC
+// if it was off (without autoconfiguration) and is usable once duplicate address detection
+// passed (ndp.go).
 func (s *Stack) AddAddress(id NICID, addr netip.Prefix) error {
 	s.mu.Lock()
 	defer s.unlock()
 	n := s.nics[id]
 	if n == nil {
 		return ErrUnknownNIC
+	}
+	if addr.Addr().Is6() && !addr.Addr().Is4In6() {
+		if n.v6 == nil {
+			n.enableIPv6(IPv6Config{})
+		}
+		n.addAddr6(addr, false, 0)
+		return nil
 	}
 	if !addr.Addr().Is4() {
 		return ErrNoAddress
@@ -117,12 +136,21 @@ func (s *Stack) RemoveAddress(id NICID, addr netip.Prefix) error {
 		return ErrUnknownNIC
 	}
 	n.addrs = slices.DeleteFunc(n.addrs, func(p netip.Prefix) bool { return p == addr })
+	if n.v6 != nil {
+		if a := n.addr6(addr.Addr()); a != nil {
+			n.removeAddr6(a)
+		}
+	}
 	s.routes = slices.DeleteFunc(s.routes, func(r Route) bool { return r.NIC == id && r.Dest == addr.Masked() && !r.Gateway.IsValid() })
 	return nil
 }
 
-// hasAddr reports whether a is one of the NIC's addresses.
+// hasAddr reports whether a is one of the NIC's addresses (IPv6: one that passed DAD).
 func (n *NIC) hasAddr(a netip.Addr) bool {
+	if a.Is6() {
+		x := n.addr6(a)
+		return x != nil && !x.tentative
+	}
 	for _, p := range n.addrs {
 		if p.Addr() == a {
 			return true
@@ -133,6 +161,14 @@ func (n *NIC) hasAddr(a netip.Addr) bool {
 
 // inSubnet reports whether a lies in one of the NIC's subnets.
 func (n *NIC) inSubnet(a netip.Addr) bool {
+	if a.Is6() && n.v6 != nil {
+		for _, x := range n.v6.addrs {
+			if x.prefix.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, p := range n.addrs {
 		if p.Contains(a) {
 			return true
@@ -195,6 +231,13 @@ func (n *NIC) DeliverFrame(p *buffer.Packet) {
 		n.handleARP(p)
 	case header.EtherTypeIPv4:
 		s.handleIPv4(n, p)
+	case header.EtherTypeIPv6:
+		if n.v6 == nil {
+			s.stats.Link.RxUnknownType.Inc()
+			p.Release()
+			return
+		}
+		s.handleIPv6(n, p)
 	default:
 		s.stats.Link.RxUnknownType.Inc()
 		p.Release()

@@ -42,7 +42,8 @@ func (s *Stack) Routes() []Route {
 	return slices.Clone(s.routes)
 }
 
-// FindRoute picks the NIC, source and next hop for dst (longest prefix wins). A nonzero nic
+// FindRoute picks the NIC, source and next hop for dst (longest prefix wins; an IPv4-mapped
+// IPv6 address is routed as IPv4, findRoute6Locked has IPv6's rules). A nonzero nic
 // restricts the choice to that NIC; the limited broadcast goes out of that NIC (or the first
 // one) to the link broadcast address with the NIC's address (possibly unspecified) as source.
 func (s *Stack) FindRoute(dst netip.Addr, nic NICID) (PacketInfo, error) {
@@ -52,6 +53,10 @@ func (s *Stack) FindRoute(dst netip.Addr, nic NICID) (PacketInfo, error) {
 }
 
 func (s *Stack) findRouteLocked(dst netip.Addr, nic NICID) (PacketInfo, error) {
+	if dst.Is6() && !dst.Is4In6() {
+		return s.findRoute6Locked(dst, nic)
+	}
+	dst = dst.Unmap()
 	if !dst.Is4() {
 		return PacketInfo{}, ErrNoRoute
 	}
@@ -105,4 +110,14 @@ func (s *Stack) findRouteLocked(dst netip.Addr, nic NICID) (PacketInfo, error) {
 		hop = r.Gateway
 	}
 	return PacketInfo{NIC: n.id, Src: src, Dst: dst, NextHop: hop, Broadcast: n.isBroadcast(dst)}, nil
+}
+
+// Accepts reports whether a socket bound to local takes a packet to dst by address family:
+// one bound to 0.0.0.0 or an IPv4 address takes IPv4 only, one bound to an IPv6 address IPv6
+// only, and one bound to :: both (dual-stack, as Linux with net.ipv6.bindv6only = 0).
+func Accepts(local, dst netip.Addr) bool {
+	if local.Is6() && local.IsUnspecified() {
+		return true
+	}
+	return local.Is4() == dst.Is4()
 }

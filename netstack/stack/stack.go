@@ -55,6 +55,16 @@ type Options struct {
 	ICMPErrorRate  int // 1000 ICMP errors per second at most (token bucket; echo replies exempt)
 	ICMPErrorBurst int // 50
 
+	// DADTransmits is the number of duplicate address detection probes sent for each IPv6
+	// address before it is used, ARPRetransmit apart (RFC 4862 5.1): 1; negative: none.
+	DADTransmits int
+	// RouterSolicitInterval is the time between router solicitations (RFC 4861 10): 4 s.
+	RouterSolicitInterval time.Duration
+
+	// Logf, if set, is told of address events: an IPv6 address formed by SLAAC, expired, or
+	// given up because another node has it.
+	Logf func(format string, args ...any)
+
 	// MemoryBudget bounds the bytes held for data in flight by every endpoint and the
 	// reassembly of this stack together (budget.go): 64 MiB; negative: no limit.
 	MemoryBudget int64
@@ -80,6 +90,8 @@ func (o *Options) setDefaults() {
 	def(&o.ARPRetransmit, time.Second)
 	def(&o.ARPReachable, 60*time.Second)
 	def(&o.ReasmTimeout, 30*time.Second)
+	def(&o.RouterSolicitInterval, 4*time.Second)
+	defi(&o.DADTransmits, 1)
 	defi(&o.ARPRetries, 3)
 	defi(&o.ARPMaxPending, 16)
 	defi(&o.ARPMaxEntries, 512)
@@ -125,7 +137,7 @@ type PacketInfo struct {
 	NextHop   netip.Addr
 }
 
-// Stack is an IPv4 host stack.
+// Stack is an IPv4 and IPv6 host stack.
 type Stack struct {
 	mu         sync.Mutex
 	opts       Options
@@ -134,6 +146,7 @@ type Stack struct {
 	transports map[uint8]TransportHandler
 	reasm      reassembler
 	ipID       uint16
+	ipID6      uint32 // the last IPv6 fragment identification
 	stats      Stats
 	budget     *Budget
 	icmpTokens float64
@@ -155,6 +168,7 @@ func New(opts Options) *Stack {
 		budget: NewBudget(max(opts.MemoryBudget, 0))}
 	s.reasm.init(s)
 	s.ipID = uint16(time.Now().UnixNano())
+	s.ipID6 = uint32(time.Now().UnixNano() >> 16)
 	s.icmpTokens = float64(opts.ICMPErrorBurst)
 	return s
 }

@@ -301,7 +301,7 @@ func TestUDPFragmentsOnSendAndDF(t *testing.T) {
 	}
 	first, payload := reassembleFrames(t, e, 3)
 	u := header.UDP(payload)
-	if !u.Valid() || !u.ChecksumValid(first.SrcBytes(), first.DstBytes()) || !bytes.Equal(u.Payload(), data) {
+	if !u.Valid() || !u.ChecksumValid(first.Src(), first.Dst()) || !bytes.Equal(u.Payload(), data) {
 		t.Fatal("reassembled UDP")
 	}
 	r, _ := e.s.FindRoute(peerAddr, 0)

@@ -27,7 +27,7 @@ type Stats struct {
 		RxFrames, TxFrames, TxErrors Counter
 		RxMalformed                  Counter // shorter than an Ethernet header
 		RxNotForUs                   Counter // unicast to another MAC
-		RxUnknownType                Counter // EtherType other than IPv4 or ARP
+		RxUnknownType                Counter // EtherType other than IPv4, ARP or (on a NIC with IPv6 on) IPv6
 	}
 	ARP struct {
 		RxRequests, RxReplies, TxRequests, TxReplies Counter
@@ -48,6 +48,32 @@ type Stats struct {
 		InEchoReps, InTimeExcds, InOther                        Counter
 		OutMsgs, OutEchoReps, OutDestUnreachs, OutTimeExcds     Counter
 		OutRateLimited                                          Counter // errors not sent: over ICMPErrorRate
+	}
+	IPv6 struct {
+		InReceives, InHdrErrors, InAddrErrors, InUnknownProtos Counter
+		InTruncated, InDelivers, InDiscards                    Counter // InDiscards: a tentative destination, an option that says drop
+		OutRequests, OutNoRoutes                               Counter
+		ReasmReqds, ReasmOKs, FragOKs, FragFails, FragCreates  Counter
+	}
+	ICMPv6 struct {
+		InMsgs, InErrors, InCsumErrors, InEchos, InEchoReplies    Counter
+		InDestUnreachs, InPktTooBigs, InTimeExcds, InParmProblems Counter
+		InRouterAdverts, InNeighborSolicits, InNeighborAdverts    Counter
+		InOther                                                   Counter
+		OutMsgs, OutEchoReplies, OutDestUnreachs, OutParmProblems Counter
+		OutTimeExcds, OutRouterSolicits                           Counter
+		OutNeighborSolicits, OutNeighborAdverts                   Counter
+		OutRateLimited                                            Counter
+	}
+	NDP struct {
+		RxMalformed    Counter // bad hop limit, code, length or options (RFC 4861 6.1, 7.1)
+		RxIgnored      Counter // valid but not acted on (RA without autoconf, redirects)
+		DADDone        Counter // addresses that passed duplicate address detection
+		DADConflicts   Counter // addresses given up: another node has them (RFC 4862 5.4.5)
+		AddrsAutoconf  Counter // SLAAC addresses formed from router advertisements
+		AddrsExpired   Counter // SLAAC addresses whose valid lifetime ran out
+		RoutersLearned Counter // default routers added from router advertisements
+		ResolveFailed  Counter // no neighbour advertisement after the retries
 	}
 	UDP struct {
 		InDatagrams, NoPorts, InErrors, InCsumErrors Counter

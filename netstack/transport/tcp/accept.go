@@ -16,7 +16,7 @@ func (pr *Protocol) Listen(local netip.AddrPort, nic stack.NICID, backlog int) (
 	pr.learnMTUs()
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	addr := local.Addr()
+	addr := local.Addr().Unmap()
 	if !addr.IsValid() {
 		addr = netip.IPv4Unspecified()
 	}

@@ -13,16 +13,17 @@ import (
 // ephemeral) to remote and waits for the handshake, until ctx ends (which aborts it).
 // It fails with ErrConnRefused on a RST and ErrTimedOut after Options.SynRetries.
 func (pr *Protocol) Connect(ctx context.Context, local, remote netip.AddrPort, nic stack.NICID) (*Endpoint, error) {
+	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 	r, err := pr.s.FindRoute(remote.Addr(), nic)
 	if err != nil {
 		return nil, err
 	}
-	if r.Broadcast || !remote.Addr().Is4() || remote.Addr().IsMulticast() || remote.Port() == 0 {
+	if r.Broadcast || remote.Addr().IsMulticast() || remote.Port() == 0 {
 		return nil, stack.ErrNoRoute
 	}
 	pr.learnMTUs()
 	pr.mu.Lock()
-	src := local.Addr()
+	src := local.Addr().Unmap()
 	if !src.IsValid() || src.IsUnspecified() {
 		src = r.Src
 	}

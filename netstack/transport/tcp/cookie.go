@@ -21,15 +21,15 @@ var cookieMSS = [...]uint16{536, 1200, 1360, 1440, 1460, 4036, 8960, 8960}
 const cookiePeriod = 64 * time.Second
 
 func (g *isnGen) cookieHash(local, remote netip.AddrPort, peerISN, t uint32) uint32 {
-	var b [20 + 16]byte
-	l, r := local.Addr().As4(), remote.Addr().As4()
+	var b [44 + 16]byte
+	l, r := local.Addr().As16(), remote.Addr().As16()
 	copy(b[0:], l[:])
-	copy(b[4:], r[:])
-	binary.BigEndian.PutUint16(b[8:], local.Port())
-	binary.BigEndian.PutUint16(b[10:], remote.Port())
-	binary.BigEndian.PutUint32(b[12:], peerISN)
-	binary.BigEndian.PutUint32(b[16:], t)
-	copy(b[20:], g.key[:])
+	copy(b[16:], r[:])
+	binary.BigEndian.PutUint16(b[32:], local.Port())
+	binary.BigEndian.PutUint16(b[34:], remote.Port())
+	binary.BigEndian.PutUint32(b[36:], peerISN)
+	binary.BigEndian.PutUint32(b[40:], t)
+	copy(b[44:], g.key[:])
 	return uint32(maphash.Bytes(g.seed, b[:])) & 0xffffff
 }
 
@@ -65,7 +65,7 @@ func (l *Endpoint) sendCookie(s *segment) {
 	if mtu == 0 {
 		mtu = 1500
 	}
-	mss := min(peer, mtu-header.IPv4MinSize-header.TCPMinSize)
+	mss := min(peer, mtu-ipHeaderLen(local.Addr())-header.TCPMinSize)
 	idx := 0
 	for i, m := range cookieMSS {
 		if int(m) <= mss {

@@ -194,7 +194,7 @@ func withPayload(f []byte, src, dst netip.AddrPort, data []byte) []byte {
 	ip.Encode(&header.IPv4Fields{TotalLen: uint16(header.IPv4MinSize + tcpLen), TTL: 64,
 		Protocol: header.TCPProtocolNumber, Src: src.Addr(), Dst: dst.Addr()})
 	tcp := header.TCP(f[header.EthernetMinSize+header.IPv4MinSize:])
-	tcp.SetChecksum(src.Addr().As4(), dst.Addr().As4())
+	tcp.SetChecksum(src.Addr(), dst.Addr())
 	return f
 }
 

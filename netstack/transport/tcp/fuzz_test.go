@@ -54,7 +54,7 @@ func FuzzSegment(f *testing.F) {
 		copy(tcp, seg)
 		binary.BigEndian.PutUint16(tcp[0:], remote.Port())
 		binary.BigEndian.PutUint16(tcp[2:], dport)
-		tcp.SetChecksum(remote.Addr().As4(), local.Addr().As4())
+		tcp.SetChecksum(remote.Addr(), local.Addr())
 		w := time.AfterFunc(5*time.Second, func() {
 			buf := make([]byte, 1<<20)
 			os.Stderr.Write(buf[:runtime.Stack(buf, true)])

@@ -24,13 +24,13 @@ func (g *isnGen) init() {
 }
 
 func (g *isnGen) isn(local, remote netip.AddrPort) uint32 {
-	var b [12 + 16]byte
-	l, r := local.Addr().As4(), remote.Addr().As4()
+	var b [36 + 16]byte
+	l, r := local.Addr().As16(), remote.Addr().As16()
 	copy(b[0:], l[:])
-	copy(b[4:], r[:])
-	binary.BigEndian.PutUint16(b[8:], local.Port())
-	binary.BigEndian.PutUint16(b[10:], remote.Port())
-	copy(b[12:], g.key[:])
+	copy(b[16:], r[:])
+	binary.BigEndian.PutUint16(b[32:], local.Port())
+	binary.BigEndian.PutUint16(b[34:], remote.Port())
+	copy(b[36:], g.key[:])
 	f := uint32(maphash.Bytes(g.seed, b[:]))
 	m := uint32(time.Since(g.start).Microseconds() / 4)
 	return m + f

@@ -70,7 +70,7 @@ func frame(smac, dmac header.LinkAddr, src, dst netip.AddrPort, f header.TCPFiel
 		TTL: 64, Protocol: header.TCPProtocolNumber, Src: src.Addr(), Dst: dst.Addr()})
 	t := header.TCP(b[header.EthernetMinSize+header.IPv4MinSize:])
 	t.Encode(&f)
-	t.SetChecksum(src.Addr().As4(), dst.Addr().As4())
+	t.SetChecksum(src.Addr(), dst.Addr())
 	if mangle != nil {
 		mangle(t)
 	}

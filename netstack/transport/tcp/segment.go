@@ -1,6 +1,8 @@
 package tcp
 
 import (
+	"net/netip"
+
 	"goxen/netstack/buffer"
 	"goxen/netstack/header"
 	"goxen/netstack/stack"
@@ -40,7 +42,7 @@ func (pr *Protocol) queue(info stack.PacketInfo, f *header.TCPFields, data []byt
 	t := header.TCP(p.Extend(n))
 	t.Encode(f)
 	copy(t[header.TCPMinSize+len(f.Options):], data)
-	t.SetChecksum(info.Src.As4(), info.Dst.As4())
+	t.SetChecksum(info.Src, info.Dst)
 	info.Protocol = header.TCPProtocolNumber
 	pr.outq = append(pr.outq, outSeg{info, p})
 	pr.stats.OutSegs++
@@ -137,13 +139,21 @@ func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
 // ACK of its own, which we in turn would drop.
 func (e *Endpoint) sendACK() { e.send(e.sndMax, 0, nil) }
 
-// ourMSS is the MSS we announce: the route's MTU less the IPv4 and TCP headers.
+// ourMSS is the MSS we announce: the route's MTU less the IP and TCP headers.
 func (e *Endpoint) ourMSS() int {
 	mtu := e.pr.mtus[e.route.NIC]
 	if mtu == 0 {
 		mtu = 1500
 	}
-	return mtu - header.IPv4MinSize - header.TCPMinSize
+	return mtu - ipHeaderLen(e.route.Dst) - header.TCPMinSize
+}
+
+// ipHeaderLen is the IP header's length towards a: IPv6's fixed header or IPv4's.
+func ipHeaderLen(a netip.Addr) int {
+	if a.Is6() && !a.Is4In6() {
+		return header.IPv6MinSize
+	}
+	return header.IPv4MinSize
 }
 
 // learnMTUs records the NICs' MTUs for ourMSS. Called without mu (the stack's mutex may

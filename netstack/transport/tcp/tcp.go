@@ -8,7 +8,7 @@
 //
 // Concurrency: one mutex (Protocol.mu) guards every endpoint's protocol state. Segments are
 // handled to completion under it; the segments they produce are queued and written with
-// stack.WriteIPv4 after the mutex is released, in order, by one goroutine at a time. The
+// stack.WriteIP after the mutex is released, in order, by one goroutine at a time. The
 // stack calls HandlePacket with its own mutex held, so segments produced there are written
 // by the protocol's sender goroutine instead. Timers are time.AfterFunc callbacks taking the
 // same mutex; socket calls block on channels and deadline timers. Nothing polls.
@@ -221,7 +221,7 @@ func (pr *Protocol) flush() {
 				break
 			}
 			for _, o := range q {
-				pr.s.WriteIPv4(o.info, o.p)
+				pr.s.WriteIP(o.info, o.p)
 			}
 		}
 		pr.flushMu.Unlock()
@@ -274,7 +274,7 @@ func (pr *Protocol) HandlePacket(info stack.PacketInfo, p *buffer.Packet) bool {
 		pr.mu.Unlock()
 		return true
 	}
-	if !h.ChecksumValid(info.Src.As4(), info.Dst.As4()) {
+	if !h.ChecksumValid(info.Src, info.Dst) {
 		pr.stats.InCsumErrors++
 		pr.stats.InErrs++
 		pr.mu.Unlock()
@@ -307,7 +307,7 @@ func (pr *Protocol) HandlePacket(info stack.PacketInfo, p *buffer.Packet) bool {
 func (pr *Protocol) findListener(local netip.AddrPort, nic stack.NICID) *Endpoint {
 	var wild *Endpoint
 	for _, l := range pr.listeners[local.Port()] {
-		if l.nic != 0 && l.nic != nic {
+		if l.nic != 0 && l.nic != nic || !stack.Accepts(l.local.Addr(), local.Addr()) {
 			continue
 		}
 		if l.local.Addr() == local.Addr() {

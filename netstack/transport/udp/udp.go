@@ -23,6 +23,9 @@ var (
 	ErrNotConnected  = errors.New("udp: endpoint not connected")
 	ErrMessageTooBig = errors.New("udp: message too long")
 	ErrNoPorts       = errors.New("udp: no free ephemeral port")
+	// ErrAddrFamily: an IPv6 destination for an endpoint bound to an IPv4 address (or
+	// 0.0.0.0), or the other way round. An endpoint bound to :: sends to both.
+	ErrAddrFamily = errors.New("udp: destination's address family does not match the bound address")
 	// ErrConnRefused is what a connected endpoint's next read returns after an ICMP port
 	// unreachable from its peer (as Linux's ECONNREFUSED).
 	ErrConnRefused error = syscall.ECONNREFUSED
@@ -30,7 +33,7 @@ var (
 	ErrUnreachable error = syscall.EHOSTUNREACH
 )
 
-// MaxPayload is the largest datagram payload over IPv4.
+// MaxPayload is the largest datagram payload over IPv4 (also the limit over IPv6 here).
 const MaxPayload = header.IPv4MaxTotalLen - header.IPv4MinSize - header.UDPMinSize
 
 // DefaultReceiveBuffer is an endpoint's receive queue limit in bytes held: each datagram
@@ -101,7 +104,7 @@ func (pr *Protocol) Bind(local netip.AddrPort, nic stack.NICID) (*Endpoint, erro
 			return nil, ErrNoPorts
 		}
 	}
-	addr := local.Addr()
+	addr := local.Addr().Unmap()
 	if !addr.IsValid() {
 		addr = netip.IPv4Unspecified()
 	}
@@ -127,7 +130,7 @@ func (pr *Protocol) HandlePacket(info stack.PacketInfo, p *buffer.Packet) bool {
 		p.Release()
 		return true
 	}
-	if !u.ChecksumValid(info.Src.As4(), info.Dst.As4()) {
+	if !u.ChecksumValid(info.Src, info.Dst) {
 		st.UDP.InCsumErrors.Inc()
 		st.UDP.InErrors.Inc()
 		p.Release()
@@ -146,6 +149,9 @@ func (pr *Protocol) HandlePacket(info stack.PacketInfo, p *buffer.Packet) bool {
 			continue
 		}
 		score := 0
+		if !stack.Accepts(e.local.Addr(), info.Dst) {
+			continue
+		}
 		if la := e.local.Addr(); !la.IsUnspecified() {
 			if la != info.Dst && !info.Broadcast {
 				continue
@@ -306,22 +312,30 @@ func (e *Endpoint) WriteTo(b []byte, dst netip.AddrPort) (int, error) {
 	}
 	s := e.pr.s
 	st := s.Stats()
+	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
 	r, err := s.FindRoute(dst.Addr(), e.nic)
 	if err != nil {
 		st.UDP.OutErrors.Inc()
 		return 0, err
 	}
 	if la := e.local.Addr(); !la.IsUnspecified() {
+		if la.Is4() != dst.Addr().Is4() {
+			st.UDP.OutErrors.Inc()
+			return 0, ErrAddrFamily
+		}
 		r.Src = la
+	} else if la.Is4() && !dst.Addr().Is4() {
+		st.UDP.OutErrors.Inc()
+		return 0, ErrAddrFamily
 	}
 	n := header.UDPMinSize + len(b)
 	p := buffer.New(buffer.Headroom, n)
 	u := header.UDP(p.Extend(n))
 	copy(u[header.UDPMinSize:], b)
 	u.Encode(&header.UDPFields{SrcPort: e.local.Port(), DstPort: dst.Port(), Length: uint16(n)})
-	u.SetChecksum(r.Src.As4(), dst.Addr().As4())
+	u.SetChecksum(r.Src, dst.Addr())
 	r.Protocol = header.UDPProtocolNumber
-	if err := s.WriteIPv4(r, p); err != nil {
+	if err := s.WriteIP(r, p); err != nil {
 		st.UDP.OutErrors.Inc()
 		return 0, err
 	}
@@ -333,6 +347,7 @@ func (e *Endpoint) WriteTo(b []byte, dst netip.AddrPort) (int, error) {
 // endpoint bound to the unspecified address takes the route's source address as its local
 // address (as connect(2) does). It fails if there is no route to remote.
 func (e *Endpoint) Connect(remote netip.AddrPort) error {
+	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 	r, err := e.pr.s.FindRoute(remote.Addr(), e.nic)
 	if err != nil {
 		return err
