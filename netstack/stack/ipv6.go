@@ -169,6 +169,11 @@ func (s *Stack) writeIPv6Locked(info PacketInfo, p *buffer.Packet) error {
 	n := s.loopbackForLocked(info.Dst)
 	if n != nil {
 		r = PacketInfo{NIC: n.id, Src: info.Dst, Dst: info.Dst, NextHop: info.Dst}
+	} else if m := s.nics[info.NIC]; m != nil && m.v6 != nil && info.Src.IsValid() &&
+		(info.Dst.IsMulticast() || info.Dst.IsLinkLocalUnicast()) {
+		// On-link with the source given: NDP's own messages, sent before (DAD) or without
+		// a usable address of the NIC.
+		n, r = m, PacketInfo{NIC: m.id, Src: info.Src, Dst: info.Dst, NextHop: info.Dst.WithZone("")}
 	} else {
 		var err error
 		if r, err = s.findRouteLocked(info.Dst, info.NIC); err != nil {

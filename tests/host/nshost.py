@@ -18,7 +18,8 @@ TAP = "gxtap0"
 HOST_ADDR = "10.77.0.1"
 STACK_ADDR = "10.77.0.2"
 STACK_MAC = "02:00:00:6e:73:01"
-TOOLS = {"ping": "iputils-ping", "dnsmasq": "dnsmasq-base", "nc": "netcat-openbsd"}
+TOOLS = {"ping": "iputils-ping", "dnsmasq": "dnsmasq-base", "nc": "netcat-openbsd", "curl": "curl",
+         "radvd": "radvd"}
 
 _counter = itertools.count()
 

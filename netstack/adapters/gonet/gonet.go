@@ -50,13 +50,15 @@ func DialUDP(pr *udp.Protocol, laddr, raddr *net.UDPAddr) (*UDPConn, error) {
 // NewUDPConn wraps an existing endpoint.
 func NewUDPConn(ep *udp.Endpoint) *UDPConn { return &UDPConn{ep: ep} }
 
+// toAddrPort converts a net address; no IP means any address of either family (::, as Go's
+// net on Linux listens dual-stack for ":port").
 func toAddrPort(a *net.UDPAddr) netip.AddrPort {
 	if a == nil {
-		return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+		return netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
 	}
 	ap := a.AddrPort()
 	if !ap.Addr().IsValid() {
-		return netip.AddrPortFrom(netip.IPv4Unspecified(), ap.Port())
+		return netip.AddrPortFrom(netip.IPv6Unspecified(), ap.Port())
 	}
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }

@@ -25,7 +25,7 @@ var (
 
 func tcpAddrPort(a *net.TCPAddr) netip.AddrPort {
 	if a == nil {
-		return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+		return netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
 	}
 	return toAddrPort(&net.UDPAddr{IP: a.IP, Port: a.Port})
 }

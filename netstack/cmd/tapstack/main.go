@@ -11,6 +11,8 @@
 //	tcpsend ADDR:PORT N     connect, send N pseudo-random bytes, half-close, read the reply to
 //	                        EOF; print "TCPSENT <sha256 hex of the bytes sent> <reply>" or "ERROR <err>"
 //	tcpconnect ADDR:PORT    connect and close; print "CONNECTED" or "ERROR <err>"
+//	addrs                   print "ADDRS <json list of the NIC's usable addresses>"
+//	routes                  print "ROUTES <json routing table>"
 //	quit                    exit (so does end of input)
 //
 // TCP services: an echo on -tcpecho; a sink on -tcpsink that reads to EOF and answers with
@@ -20,7 +22,12 @@
 // -cc picks TCP's congestion control (cubic, the default, or reno); -nosack, -nots and
 // -notlp turn SACK, timestamps and tail loss probes off.
 //
-// It prints "READY <addr/prefix>" once the address is configured (static or DHCP).
+// IPv6 is on with -ip6 (a static address, e.g. fd00:77::2/64) or -slaac (autoconfiguration
+// from router advertisements); both give the link-local address too. The UDP echo and the
+// TCP services listen on :: (both families).
+//
+// It prints "READY <addr/prefix>" once the IPv4 address is configured (static or DHCP), or
+// "READY -" with -addr none.
 package main
 
 import (
@@ -54,6 +61,8 @@ func main() {
 	addrFlag := flag.String("addr", "", "static address, e.g. 10.77.0.2/24")
 	gwFlag := flag.String("gw", "", "default gateway")
 	useDHCP := flag.Bool("dhcp", false, "configure the address with DHCP")
+	ip6Flag := flag.String("ip6", "", "static IPv6 address, e.g. fd00:77::2/64 (turns IPv6 on)")
+	slaac := flag.Bool("slaac", false, "turn IPv6 on with autoconfiguration from router advertisements")
 	echoPort := flag.Int("echo", 7, "UDP echo port (0: none)")
 	tcpEcho := flag.Int("tcpecho", 7, "TCP echo port (0: none)")
 	tcpSink := flag.Int("tcpsink", 9, "TCP sink port answering with the sha256 of what it read (0: none)")
@@ -96,8 +105,16 @@ func main() {
 			Delay: *delay, DelayRate: *delayRate, Seed: *seed})
 		ep = faults
 	}
-	s := stack.New(stack.Options{})
+	s := stack.New(stack.Options{Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
 	check(s.AddNIC(1, *tapName, ep))
+	if *ip6Flag != "" || *slaac {
+		check(s.EnableIPv6(1, stack.IPv6Config{Autoconf: *slaac}))
+	}
+	if *ip6Flag != "" {
+		pfx, err := netip.ParsePrefix(*ip6Flag)
+		check(err)
+		check(s.AddAddress(1, pfx))
+	}
 	u := udp.New(s)
 	tcpp := tcp.NewWithOptions(s, tcp.Options{CongestionControl: *ccFlag, NoSACK: *noSACK, NoTimestamps: *noTS,
 		NoTLP: *noTLP})
@@ -112,6 +129,8 @@ func main() {
 		cancel()
 		check(err)
 		fmt.Println("READY", l.Addr)
+	} else if *addrFlag == "none" {
+		fmt.Println("READY -")
 	} else {
 		pfx, err := netip.ParsePrefix(*addrFlag)
 		check(err)
@@ -124,7 +143,7 @@ func main() {
 		fmt.Println("READY", pfx)
 	}
 	if *echoPort != 0 {
-		e, err := u.Bind(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(*echoPort)), 0)
+		e, err := u.Bind(netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(*echoPort)), 0)
 		check(err)
 		go func() {
 			buf := make([]byte, 65536)
@@ -195,6 +214,26 @@ func main() {
 				continue
 			}
 			fmt.Println(tcpconnect(tcpp, f[1]))
+		case "addrs":
+			out := []string{}
+			for _, n := range s.NICs() {
+				for _, a := range n.Addrs {
+					out = append(out, a.String())
+				}
+			}
+			b, _ := json.Marshal(out)
+			fmt.Println("ADDRS", string(b))
+		case "routes":
+			out := []map[string]string{}
+			for _, r := range s.Routes() {
+				gw := ""
+				if r.Gateway.IsValid() {
+					gw = r.Gateway.String()
+				}
+				out = append(out, map[string]string{"dest": r.Dest.String(), "gateway": gw})
+			}
+			b, _ := json.Marshal(out)
+			fmt.Println("ROUTES", string(b))
 		case "quit":
 			s.Close()
 			return
@@ -210,7 +249,7 @@ func udpcall(u *udp.Protocol, dst, text string) string {
 	if err != nil {
 		return "ERROR " + err.Error()
 	}
-	e, err := u.Bind(netip.AddrPortFrom(netip.IPv4Unspecified(), 0), 0)
+	e, err := u.Bind(netip.AddrPortFrom(netip.IPv6Unspecified(), 0), 0)
 	if err != nil {
 		return "ERROR " + err.Error()
 	}

@@ -27,7 +27,7 @@ func startTCP(tp *tcp.Protocol, echo, sink, httpPort int) {
 		if port == 0 {
 			return
 		}
-		l, err := tp.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(port)), 0, 0)
+		l, err := tp.Listen(netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(port)), 0, 0)
 		check(err)
 		go peersvc.Serve(l.Accept, handle)
 	}
