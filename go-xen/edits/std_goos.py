@@ -2,14 +2,14 @@
 
 These are behaviour, not build tags: a xen kernel is one process on one vCPU that
 cannot exec, profile or reach an external network from a test; its package net is
-netstack over netfront (net/net_xen.go), IPv4 only.
+netstack over netfront (net/net_xen.go), IPv4 and IPv6.
 """
 
 EDITS = [
-    # net: netstack (net/net_xen.go) has IPv4 only; nothing to probe.
+    # net: netstack (net/net_xen.go) has IPv4, IPv6 and dual-stack :: sockets; nothing to probe.
     ("src/net/ipsock_posix.go",
      '\tcase "js", "wasip1":\n\t\t// Both ipv4 and ipv6 are faked; see net_fake.go.\n',
-     '\tcase "xen":\n\t\tp.ipv4Enabled = true\n\t\treturn\n'
+     '\tcase "xen":\n\t\tp.ipv4Enabled = true\n\t\tp.ipv6Enabled = true\n\t\tp.ipv4MappedIPv6Enabled = true\n\t\treturn\n'
      '\tcase "js", "wasip1":\n\t\t// Both ipv4 and ipv6 are faked; see net_fake.go.\n'),
     ("src/net/ipsock_posix.go",
      'case "aix", "freebsd", "windows", "openbsd", "js", "wasip1":\n',

@@ -123,7 +123,7 @@ func (n *NIC) setLifetime(a *addr6, d time.Duration) {
 		defer n.s.unlock()
 		if n.addr6(a.prefix.Addr()) == a {
 			n.s.stats.NDP.AddrsExpired.Inc()
-			n.s.logf("netstack: %s: %s expired (SLAAC valid lifetime)", n.name, a.prefix)
+			n.s.logf(n.name + ": " + a.prefix.String() + " expired (SLAAC valid lifetime)")
 			n.removeAddr6(a)
 		}
 	})
@@ -180,8 +180,8 @@ func (n *NIC) dad(a *addr6) {
 // dadFailed gives a tentative address up: another node on the link has it (RFC 4862 5.4.5).
 func (n *NIC) dadFailed(a *addr6) {
 	n.s.stats.NDP.DADConflicts.Inc()
-	n.s.logf("netstack: %s: %s is in use by another node on the link (duplicate address detection): not configured",
-		n.name, a.prefix.Addr())
+	n.s.logf(n.name + ": " + a.prefix.Addr().String() +
+		" is in use by another node on the link (duplicate address detection): not configured")
 	n.removeAddr6(a)
 }
 
@@ -325,7 +325,7 @@ func (n *NIC) handleNDP(info PacketInfo, m header.ICMPv6) {
 			if a.tentative {
 				n.dadFailed(a)
 			} else {
-				s.logf("netstack: %s: another node advertises our address %s", n.name, target)
+				s.logf(n.name + ": another node advertises our address " + target.String())
 			}
 			return
 		}
@@ -474,13 +474,13 @@ func (n *NIC) autoconf(pi header.PrefixInfo) {
 		return
 	}
 	n.s.stats.NDP.AddrsAutoconf.Inc()
-	n.s.logf("netstack: %s: %s/64 (SLAAC)", n.name, addr)
+	n.s.logf(n.name + ": " + addr.String() + "/64 (SLAAC)")
 	n.addAddr6(netip.PrefixFrom(addr, 64), true, d)
 }
 
 // logf reports an event through Options.Logf, if set.
-func (s *Stack) logf(format string, args ...any) {
+func (s *Stack) logf(msg string) {
 	if s.opts.Logf != nil {
-		s.opts.Logf(format, args...)
+		s.opts.Logf(msg)
 	}
 }

@@ -61,9 +61,9 @@ type Options struct {
 	// RouterSolicitInterval is the time between router solicitations (RFC 4861 10): 4 s.
 	RouterSolicitInterval time.Duration
 
-	// Logf, if set, is told of address events: an IPv6 address formed by SLAAC, expired, or
-	// given up because another node has it.
-	Logf func(format string, args ...any)
+	// Logf, if set, is told of address events ("eth0: fd00::1/64 (SLAAC)"): an IPv6
+	// address formed by SLAAC, expired, or given up because another node has it.
+	Logf func(msg string)
 
 	// MemoryBudget bounds the bytes held for data in flight by every endpoint and the
 	// reassembly of this stack together (budget.go): 64 MiB; negative: no limit.

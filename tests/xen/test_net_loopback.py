@@ -2,7 +2,7 @@
 listen/accept/dial, "localhost" from the generated /etc/hosts, 1 MB each way byte-exact, half-close,
 CloseRead, ECONNREFUSED on a closed port, ECONNRESET, EADDRINUSE, deadlines (net.Error
 Timeout), DialContext cancellation and DialTimeout against a listener whose accept queue is
-full, net.ErrClosed, socket options, UDP, net/http (keep-alive and a 200 kB body) and
+full, net.ErrClosed, socket options, UDP, TCP and UDP over ::1 with a dual-stack listener, net/http (keep-alive and a 200 kB body) and
 crypto/tls (TLS 1.3 echo and https with a self-signed certificate made in the guest). The
 cases are the tests of tests/xen/gopkgs/netloop, run with `go test -exec go_xen_exec`."""
 
@@ -13,8 +13,8 @@ from goxen.xenrun import Outcome
 from xentest import explain
 
 CASES = ("Interfaces", "Ephemeral", "Localhost", "Echo1M", "HalfClose", "CloseRead", "Refused",
-         "Reset", "AddrInUse", "Deadlines", "DialContext", "Closed", "Options", "UDP", "HTTP",
-         "TLS")
+         "Reset", "AddrInUse", "Deadlines", "DialContext", "Closed", "Options", "UDP", "Loopback6",
+         "HTTP", "TLS")
 
 
 def test_tcp_over_loopback(exec_env, repo):

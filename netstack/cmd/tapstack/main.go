@@ -105,7 +105,7 @@ func main() {
 			Delay: *delay, DelayRate: *delayRate, Seed: *seed})
 		ep = faults
 	}
-	s := stack.New(stack.Options{Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
+	s := stack.New(stack.Options{Logf: func(msg string) { fmt.Fprintln(os.Stderr, "netstack:", msg) }})
 	check(s.AddNIC(1, *tapName, ep))
 	if *ip6Flag != "" || *slaac {
 		check(s.EnableIPv6(1, stack.IPv6Config{Autoconf: *slaac}))

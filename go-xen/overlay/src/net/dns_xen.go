@@ -56,8 +56,8 @@ func staticDNS() (servers []netip.Addr, search []string) {
 	if v, ok := xen.Param("dns"); ok {
 		for _, s := range strings.Split(v, ",") {
 			a, err := netip.ParseAddr(s)
-			if err != nil || !a.Is4() {
-				netLogOnce("dns=" + v + ": " + s + " is not an IPv4 address: left out")
+			if err != nil {
+				netLogOnce("dns=" + v + ": " + s + " is not an IP address: left out")
 				continue
 			}
 			servers = append(servers, a)

@@ -5,7 +5,7 @@
 // Package net on xen: sockets are endpoints of goxen/netstack, the project's TCP/IP stack,
 // running over the domain's netfront vifs and a loopback NIC (net_xen.go starts it). A netFD
 // is one such endpoint: UDP (udp.Endpoint) or TCP (tcp.Endpoint, a listener or a
-// connection), over IPv4. There are no file descriptors: pfd stays an unused poll.FD so
+// connection), over IPv4 and IPv6. There are no file descriptors: pfd stays an unused poll.FD so
 // that the shared code compiles.
 
 package net
@@ -247,15 +247,16 @@ func (fd *netFD) toSockaddr(ap netip.AddrPort) syscall.Sockaddr {
 	return &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
 }
 
-// fromSockaddr converts a socket address to netstack's form (IPv4 only).
+// fromSockaddr converts a socket address to netstack's form (IPv4-mapped addresses as
+// IPv4; a zone ID names the NIC of that index).
 func fromSockaddr(sa syscall.Sockaddr) (netip.AddrPort, error) {
 	switch sa := sa.(type) {
 	case *syscall.SockaddrInet4:
 		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)), nil
 	case *syscall.SockaddrInet6:
 		a := netip.AddrFrom16(sa.Addr).Unmap()
-		if !a.Is4() {
-			return netip.AddrPort{}, errNoIPv6
+		if sa.ZoneId != 0 && a.Is6() {
+			a = a.WithZone(zoneCache.name(int(sa.ZoneId)))
 		}
 		return netip.AddrPortFrom(a, uint16(sa.Port)), nil
 	}

@@ -12,13 +12,24 @@
 //	ipN=dhcp                     DHCPv4 (netstack/dhcp), then a goroutine renewing the lease
 //	no ip=                       DHCP on eth0; ethN (N > 0) without ipN= stays unconfigured
 //
+// and for IPv6 (ip6=, gw6=; then ip6N=, gw6N=), on by default as on Linux:
+//
+//	ip6N=auto                    the link-local address and SLAAC from router
+//	                             advertisements (RFC 4862): the default
+//	ip6N=ADDR/PREFIX [gw6N=ADDR] a static address (besides the link-local one) and default
+//	                             router, router advertisements ignored
+//	ip6N=off                     no IPv6 on the vif
+//
+// lo has 127.0.0.1/8 and ::1.
 // The outcome is printed on the console ("net: eth0 ... 10.0.0.2/24 gw 10.0.0.1", or
 // "net: eth0 ...: no address: ..."). The first call waits for DHCP (dhcpWait at most);
 // without an answer the client keeps trying in the background. With boottrace=1 on the
 // command line, "goxen-boot: net NS" follows once eth0 has its address (NS: Xen system time).
 //
-// UDP and TCP over IPv4 work; IPv6, raw IP and Unix sockets fail with errNotSupported
-// (EPROTONOSUPPORT). A domain without vifs (dom0 on the tier-2 bed) has only lo.
+// UDP and TCP over IPv4 and IPv6 work; a socket on the wildcard address of "tcp" or "udp"
+// (":80") takes both families, as Go on Linux listens. Raw IP and Unix sockets fail as on
+// a Linux kernel built without them. A domain without vifs (dom0 on the tier-2 bed) has
+// only lo.
 
 package net
 
@@ -52,16 +63,6 @@ const (
 	dhcpWait       = 10 * time.Second
 	dhcpRetransmit = 500 * time.Millisecond
 )
-
-// notSupportedError is returned for socket kinds netstack does not implement yet.
-type notSupportedError struct{ what string }
-
-func (e *notSupportedError) Error() string {
-	return e.what + " is not supported on GOOS=xen yet (netstack has UDP and TCP over IPv4 only)"
-}
-func (e *notSupportedError) Is(target error) bool { return target == syscall.EPROTONOSUPPORT }
-
-var errNoIPv6 = &notSupportedError{"IPv6"}
 
 var xenNet struct {
 	once sync.Once
@@ -153,11 +154,13 @@ func parseSize(v string) (int64, bool) {
 
 func startNetstack() {
 	budget, conns := netLimits()
-	s := nsstack.New(nsstack.Options{MemoryBudget: budget})
+	s := nsstack.New(nsstack.Options{MemoryBudget: budget, Logf: netLog})
 	xenNet.s, xenNet.udp, xenNet.tcp = s, udp.New(s), tcp.NewWithOptions(s, tcp.Options{MaxConnections: conns})
 	if err := s.AddNIC(loNIC, "lo", loopback.New(0)); err != nil {
 		netLog("lo: " + err.Error())
 	} else if err := s.AddAddress(loNIC, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
+		netLog("lo: " + err.Error())
+	} else if err := s.EnableIPv6(loNIC, nsstack.IPv6Config{}); err != nil {
 		netLog("lo: " + err.Error())
 	}
 	var vifs []namedVif
@@ -182,6 +185,7 @@ func startNetstack() {
 		}
 		vifs = append(vifs, namedVif{name, d})
 		wg.Add(1)
+		configure6(i, id, name)
 		go func() {
 			defer wg.Done()
 			if configure(i, id, name, d) && i == 0 {
@@ -262,6 +266,47 @@ func configure(i int, id nsstack.NICID, name string, d *netfront.Device) bool {
 	return err == nil
 }
 
+// configure6 turns IPv6 on for vif i as ip6= (ip6N=) says: auto (the default), a static
+// address, or off.
+func configure6(i int, id nsstack.NICID, name string) {
+	suffix := ""
+	if i > 0 {
+		suffix = strconv.Itoa(i)
+	}
+	v, _ := xen.Param("ip6" + suffix)
+	switch v {
+	case "off":
+		return
+	case "", "auto":
+		if err := xenNet.s.EnableIPv6(id, nsstack.IPv6Config{Autoconf: true}); err != nil {
+			netLog(name + ": ipv6: " + err.Error())
+		}
+		return
+	}
+	pfx, err := netip.ParsePrefix(v)
+	if err != nil || !pfx.Addr().Is6() || pfx.Addr().Is4In6() {
+		netLog(name + ": ip6" + suffix + "=" + v + " is not an IPv6 ADDR/PREFIX, auto or off: SLAAC instead")
+		xenNet.s.EnableIPv6(id, nsstack.IPv6Config{Autoconf: true})
+		return
+	}
+	xenNet.s.EnableIPv6(id, nsstack.IPv6Config{})
+	if err := xenNet.s.AddAddress(id, pfx); err != nil {
+		netLog(name + ": " + pfx.String() + ": " + err.Error())
+		return
+	}
+	msg := name + " " + pfx.String()
+	if gw, ok := xen.Param("gw6" + suffix); ok {
+		a, err := netip.ParseAddr(gw)
+		if err != nil || !a.Is6() || a.Is4In6() {
+			netLog(name + ": gw6" + suffix + "=" + gw + " is not an IPv6 address; no default route")
+		} else {
+			xenNet.s.AddRoute(nsstack.Route{Dest: netip.PrefixFrom(netip.IPv6Unspecified(), 0), Gateway: a, NIC: id})
+			msg += " gw " + a.String()
+		}
+	}
+	netLog(msg)
+}
+
 // bootTrace prints "goxen-boot: STAGE NS" when the command line has boottrace=1 (the
 // boot-timeline convention of issue 9). NS is Xen system time: on xen, runtime.nanotime is
 // the pvclock reading itself (runtime/time_xen.go, xenNanotime, with no offset), unlike
@@ -301,19 +346,21 @@ func (e *vifEndpoint) Attach(disp link.Dispatcher) {
 
 func (e *vifEndpoint) Close() error { return e.d.Close() }
 
-// toAddrPort converts a UDP or TCP sockaddr to an IPv4 netstack address (wildcards:
-// 0.0.0.0).
-func toAddrPort(sa sockaddr) (netip.AddrPort, error) {
+// toAddrPort converts a UDP or TCP sockaddr to a netstack address: IPv4-mapped addresses
+// as IPv4, a zone as the NIC it names; the wildcard is :: for an AF_INET6 socket (both
+// families, as Linux's IPV6_V6ONLY=0) and 0.0.0.0 otherwise.
+func toAddrPort(sa sockaddr, family int) (netip.AddrPort, error) {
 	var ip IP
 	var port int
+	var zone string
 	switch a := sa.(type) {
 	case *UDPAddr:
 		if a != nil {
-			ip, port = a.IP, a.Port
+			ip, port, zone = a.IP, a.Port, a.Zone
 		}
 	case *TCPAddr:
 		if a != nil {
-			ip, port = a.IP, a.Port
+			ip, port, zone = a.IP, a.Port, a.Zone
 		}
 	default:
 		return netip.AddrPort{}, syscall.EAFNOSUPPORT
@@ -322,9 +369,12 @@ func toAddrPort(sa sockaddr) (netip.AddrPort, error) {
 	a = a.Unmap()
 	if !a.IsValid() || a.IsUnspecified() {
 		a = netip.IPv4Unspecified()
+		if family == syscall.AF_INET6 {
+			a = netip.IPv6Unspecified()
+		}
 	}
-	if !a.Is4() {
-		return netip.AddrPort{}, errNoIPv6
+	if zone != "" && a.Is6() {
+		a = a.WithZone(zone)
 	}
 	if port < 0 || port > 0xFFFF {
 		return netip.AddrPort{}, syscall.EINVAL // as Linux's sockaddr conversion
@@ -376,16 +426,19 @@ func socket(ctx context.Context, net string, family, sotype, proto int, ipv6only
 		op = "connect"
 	}
 	local := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	if family == syscall.AF_INET6 {
+		local = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+	}
 	if laddr != nil {
 		var err error
-		if local, err = toAddrPort(laddr); err != nil {
+		if local, err = toAddrPort(laddr, family); err != nil {
 			return nil, wrapSyscallError("bind", err)
 		}
 	}
 	var remote netip.AddrPort
 	if raddr != nil {
 		var err error
-		if remote, err = toAddrPort(raddr); err != nil {
+		if remote, err = toAddrPort(raddr, family); err != nil {
 			return nil, wrapSyscallError(op, err)
 		}
 	}
@@ -449,7 +502,11 @@ func tcpSocket(ctx context.Context, net string, family int, local, remote netip.
 		return fd, nil
 	}
 	if remote.Addr().IsUnspecified() {
-		remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), remote.Port())
+		lo := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		if remote.Addr().Is6() {
+			lo = netip.IPv6Loopback()
+		}
+		remote = netip.AddrPortFrom(lo, remote.Port())
 	}
 	if local.Addr().IsUnspecified() {
 		local = netip.AddrPortFrom(netip.Addr{}, local.Port())
@@ -498,8 +555,13 @@ func interfaceAddrTable(ifi *Interface) ([]Addr, error) {
 			continue
 		}
 		for _, p := range n.Addrs {
-			a := p.Addr().As4()
-			out = append(out, &IPNet{IP: IPv4(a[0], a[1], a[2], a[3]), Mask: CIDRMask(p.Bits(), 32)})
+			if p.Addr().Is4() {
+				a := p.Addr().As4()
+				out = append(out, &IPNet{IP: IPv4(a[0], a[1], a[2], a[3]), Mask: CIDRMask(p.Bits(), 32)})
+			} else {
+				a := p.Addr().As16()
+				out = append(out, &IPNet{IP: IP(a[:]), Mask: CIDRMask(p.Bits(), 128)})
+			}
 		}
 	}
 	return out, nil

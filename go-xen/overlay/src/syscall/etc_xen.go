@@ -12,13 +12,13 @@ package syscall
 // hostname is the guest's host name (os.Hostname, /etc/hosts).
 func hostname() string { return "xen" }
 
-// etcHosts is /etc/hosts (hosts(5)): localhost on the loopback address (RFC 6761 6.3), and
-// the guest's own name on 127.0.1.1 as Debian writes it for a host without a fixed address.
-// No ::1 line while netstack has no IPv6: the resolver would hand out an address nothing
-// can reach.
+// etcHosts is /etc/hosts (hosts(5)): localhost on the loopback addresses (RFC 6761 6.3),
+// and the guest's own name on 127.0.1.1, as Debian writes it for a host without a fixed
+// address.
 func etcHosts() string {
 	return "127.0.0.1\tlocalhost\n" +
-		"127.0.1.1\t" + hostname() + "\n"
+		"127.0.1.1\t" + hostname() + "\n" +
+		"::1\tlocalhost ip6-localhost ip6-loopback\n"
 }
 
 // etcPasswd is /etc/passwd (passwd(5)): root, whose home is the root directory (there is

@@ -61,8 +61,83 @@ func interfaces() error {
 		return fmt.Errorf("want lo first, up and loopback: %+v", ifs)
 	}
 	addrs, err := ifs[0].Addrs()
-	if err != nil || len(addrs) != 1 || addrs[0].String() != "127.0.0.1/8" {
-		return fmt.Errorf("lo addrs %v %v, want [127.0.0.1/8]", addrs, err)
+	if err != nil || len(addrs) != 2 || addrs[0].String() != "127.0.0.1/8" || addrs[1].String() != "::1/128" {
+		return fmt.Errorf("lo addrs %v %v, want [127.0.0.1/8 ::1/128]", addrs, err)
+	}
+	return nil
+}
+
+// loopback6 runs TCP and UDP over ::1, and a dual-stack listener (":0", [::]) that takes
+// IPv4 and IPv6 clients alike and sees each with its own family, as on Linux.
+func loopback6() error {
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	c, err := net.Dial("tcp6", l.Addr().String())
+	if err != nil {
+		return err
+	}
+	msg := pattern(100000, 6)
+	go c.Write(msg)
+	got := make([]byte, len(msg))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+		return fmt.Errorf("echo over ::1: %v", err)
+	}
+	c.Close()
+
+	d, err := net.Listen("tcp", ":0")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	_, port, _ := net.SplitHostPort(d.Addr().String())
+	fmt.Println("dual-stack listener:", d.Addr())
+	for _, dst := range []string{"127.0.0.1", "::1"} {
+		c, err := net.Dial("tcp", net.JoinHostPort(dst, port))
+		if err != nil {
+			return err
+		}
+		s, err := d.Accept()
+		if err != nil {
+			return err
+		}
+		peer := s.RemoteAddr().(*net.TCPAddr).IP
+		if !peer.Equal(net.ParseIP(dst)) || (peer.To4() != nil) != (dst == "127.0.0.1") {
+			return fmt.Errorf("dual-stack accept from %s: peer %v", dst, peer)
+		}
+		fmt.Println("dual-stack accept:", s.RemoteAddr())
+		s.Close()
+		c.Close()
+	}
+
+	a, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	b, err := net.Dial("udp", a.LocalAddr().String())
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	b.Write([]byte("datagram6"))
+	a.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 100)
+	n, from, err := a.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "datagram6" || from.String() != b.LocalAddr().String() {
+		return fmt.Errorf("got %q from %v (%v), want \"datagram6\" from %v", buf[:n], from, err, b.LocalAddr())
 	}
 	return nil
 }
@@ -647,6 +722,8 @@ func TestClosed(t *testing.T) { check(t, closed()) }
 func TestOptions(t *testing.T) { check(t, options()) }
 
 func TestUDP(t *testing.T) { check(t, udpLoop()) }
+
+func TestLoopback6(t *testing.T) { check(t, loopback6()) }
 
 func TestHTTP(t *testing.T) { check(t, httpLoop()) }
 

@@ -37,6 +37,6 @@ func main() {
 	_, err = net.Dial("tcp", "10.0.0.1:80")
 	fmt.Println("dial tcp:", errors.Is(err, syscall.ENETUNREACH), err)
 	_, err = net.Dial("tcp6", "[2001:db8::1]:80")
-	fmt.Println("dial tcp6:", errors.Is(err, syscall.EPROTONOSUPPORT), err)
+	fmt.Println("dial tcp6:", errors.Is(err, syscall.ENETUNREACH), err)
 	fmt.Println("netnone: done")
 }
