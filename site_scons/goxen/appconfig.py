@@ -51,13 +51,20 @@ class Interface:
     gateway: str = ""       # only with a static ip
     mac: str = ""           # "" lets xl choose one
     bridge: str = DEFAULT_BRIDGE
+    ip6: str = ""           # "" (auto: SLAAC), "off" or "ADDR/PREFIX"
+    gateway6: str = ""      # only with a static ip6
 
     def words(self, index):
-        """Kernel command-line words for interface index (0: ip= gw=; N: ipN= gwN=)."""
+        """Kernel command-line words for interface index (0: ip= gw= ip6= gw6=; N: ipN=
+        gwN= ip6N= gw6N=)."""
         n = "" if index == 0 else str(index)
         words = [f"ip{n}={self.ip}"]
         if self.gateway:
             words.append(f"gw{n}={self.gateway}")
+        if self.ip6:
+            words.append(f"ip6{n}={self.ip6}")
+        if self.gateway6:
+            words.append(f"gw6{n}={self.gateway6}")
         return words
 
     def vif(self):
@@ -67,7 +74,7 @@ class Interface:
 
 @dataclass(frozen=True)
 class DNS:
-    servers: tuple = ()     # IPv4 addresses, in order
+    servers: tuple = ()     # IPv4 or IPv6 addresses, in order
     search: tuple = ()      # domains for names without a dot
 
     def words(self):
@@ -170,7 +177,8 @@ def _check_cmdline(v):
         if not isinstance(w, str) or isinstance(w, bool):
             raise ValueError(f"word {i}: expected a string, got {type(w).__name__} {w!r}")
         out.append(_word(w, "word"))
-        if w.startswith(("env.", "ip=", "gw=", "dns=", "search=")) or re.match(r"(ip|gw)[0-9]+=", w):
+        if w.startswith(("env.", "ip=", "gw=", "ip6=", "gw6=", "dns=", "search=")) or \
+                re.match(r"(ip|gw|ip6|gw6)[0-9]+=", w):
             raise ValueError(f"word {w!r}: use the env:, network: and dns: keys for these words")
     return tuple(out)
 
@@ -201,7 +209,35 @@ def _check_xl(v):
     return out
 
 
-_IF_KEYS = ("ip", "gateway", "mac", "bridge")
+_IF_KEYS = ("ip", "gateway", "ip6", "gateway6", "mac", "bridge")
+
+
+def _check_ip6(where, ip6, gw6):
+    """Validate an interface's ip6 (auto, off or a static IPv6 ADDR/PREFIX) and gateway6."""
+    if ip6 in ("", "auto", "off"):
+        if gw6:
+            raise ValueError(f"{where}.gateway6: only with a static ip6 (router advertisements "
+                             "supply it with ip6: auto)")
+        return
+    try:
+        iface = ipaddress.IPv6Interface(ip6)
+    except ValueError:
+        raise ValueError(f"{where}.ip6: bad address {ip6!r} (IPv6 ADDR/PREFIX such as "
+                         "fd00::2/64, auto or off)") from None
+    if "/" not in ip6:
+        raise ValueError(f"{where}.ip6: bad address {ip6!r} (needs a prefix length: /64)")
+    a = iface.ip
+    if a.is_multicast or a.is_unspecified or a.is_loopback or a.ipv4_mapped:
+        raise ValueError(f"{where}.ip6: bad address {ip6!r} (not a unicast address)")
+    if gw6:
+        try:
+            g = ipaddress.IPv6Address(gw6)
+        except ValueError:
+            raise ValueError(f"{where}.gateway6: bad address {gw6!r} (an IPv6 address)") from None
+        if not (g.is_link_local or g in iface.network):
+            raise ValueError(f"{where}.gateway6: {gw6} is neither link-local nor in {iface.network}")
+        if g == a:
+            raise ValueError(f"{where}.gateway6: {gw6} is the interface's own address")
 
 
 def _check_network(v):
@@ -214,6 +250,8 @@ def _check_network(v):
         for k in itf:
             if k not in _IF_KEYS:
                 raise ValueError(f"{where}.{k}: unknown key (known keys: {', '.join(_IF_KEYS)})")
+        if itf.get("ip6") is False:  # YAML 1.1 reads a bare off as false
+            itf = {**itf, "ip6": "off"}
         for k, val in itf.items():
             if not isinstance(val, str):
                 raise ValueError(f"{where}.{k}: expected a string, got {type(val).__name__} {val!r}")
@@ -256,7 +294,9 @@ def _check_network(v):
         bridge = itf.get("bridge", DEFAULT_BRIDGE)
         if not _BRIDGE_RE.match(bridge):
             raise ValueError(f"{where}.bridge: bad bridge name {bridge!r}")
-        out.append(Interface(ip=ip, gateway=gw, mac=mac, bridge=bridge))
+        ip6, gw6 = itf.get("ip6", ""), itf.get("gateway6", "")
+        _check_ip6(where, ip6, gw6)
+        out.append(Interface(ip=ip, gateway=gw, mac=mac, bridge=bridge, ip6=ip6, gateway6=gw6))
     return tuple(out)
 
 
@@ -279,9 +319,9 @@ def _check_dns(v):
                 raise ValueError(f".{k}[{i}]: expected a string, got {type(item).__name__} {item!r}")
             if k == "servers":
                 try:
-                    ipaddress.IPv4Address(item)
+                    ipaddress.ip_address(item)
                 except ValueError:
-                    raise ValueError(f".servers[{i}]: bad address {item!r} (an IPv4 address)") from None
+                    raise ValueError(f".servers[{i}]: bad address {item!r} (an IPv4 or IPv6 address)") from None
             elif not _DOMAIN_RE.match(item):
                 raise ValueError(f".search[{i}]: bad domain {item!r}")
         out[k] = tuple(items)

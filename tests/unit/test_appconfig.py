@@ -130,6 +130,8 @@ network:
     mac: 00:16:3E:00:00:02
   - ip: dhcp
     bridge: br1
+    ip6: fd00:1::2/64
+    gateway6: fe80::1
 env:
   KV_MEMORY: 16M
   PORT: 11211
@@ -142,8 +144,8 @@ xl:
 def test_full_config_and_cmdline(project):
     cfg = appconfig.load(write(project, FULL), top=project)
     assert cfg.vcpus == 2 and cfg.mode == "pv" and cfg.romfs_dir == (project / "apps" / "demo").resolve()
-    assert cfg.cmdline == ("ip=10.0.0.2/24 gw=10.0.0.1 ip1=dhcp env.KV_MEMORY=16M "
-                           "env.PORT=11211 quiet")
+    assert cfg.cmdline == ("ip=10.0.0.2/24 gw=10.0.0.1 ip1=dhcp ip61=fd00:1::2/64 gw61=fe80::1 "
+                           "env.KV_MEMORY=16M env.PORT=11211 quiet")
     assert cfg.vif_line() == "[ 'mac=00:16:3e:00:00:02,bridge=xenbr0', 'bridge=br1' ]"
     assert cfg.xl["on_crash"] == "preserve" and cfg.xl["on_poweroff"] == "destroy"
 
@@ -158,6 +160,13 @@ def test_full_config_and_cmdline(project):
     ("network[0].mac", "network: [{ip: dhcp, mac: '01:00:00:00:00:01'}]", "multicast"),
     ("network[0].mac", "network: [{ip: dhcp, mac: 'zz'}]", "bad MAC"),
     ("network[0].speed", "network: [{ip: dhcp, speed: fast}]", "unknown key"),
+    ("network[0].ip6", "network: [{ip: dhcp, ip6: 'fd00::2'}]", "prefix"),
+    ("network[0].ip6", "network: [{ip: dhcp, ip6: 10.0.0.2/24}]", "bad address"),
+    ("network[0].ip6", "network: [{ip: dhcp, ip6: 'ff02::1/64'}]", "not a unicast"),
+    ("network[0].gateway6", "network: [{ip: dhcp, gateway6: 'fe80::1'}]", "static ip6"),
+    ("network[0].gateway6", "network: [{ip: dhcp, ip6: 'fd00::2/64', gateway6: 'fd01::1'}]", "neither"),
+    ("cmdline", "cmdline: 'ip6=off'", "network:"),
+    ("cmdline", "cmdline: 'gw61=fe80::1'", "network:"),
     ("env", "env: {1X: a}", "bad variable name"),
     ("env", "env: {X: 'a b'}", "one word"),
     ("cmdline", "cmdline: 'env.X=1'", "env:"),
@@ -193,6 +202,12 @@ def test_root_is_the_go_module(tmp_path):
 def test_repo_configs_are_valid(repo, name):
     cfg = appconfig.load(repo / "configs" / f"{name}.yaml", top=repo)
     assert cfg.name == name
+
+
+def test_ip6_words(project):
+    cfg = appconfig.load(write(project, GOOD + "network: [{ip: dhcp, ip6: off}, {ip: dhcp, ip6: auto}]\n"),
+                         top=project)
+    assert cfg.cmdline == "ip=dhcp ip6=off ip1=dhcp ip61=auto"
 
 
 def test_dns_words(project):
