@@ -24,7 +24,8 @@ var (
 // with static, 2001:db8::1/64.
 func newEnv6(t *testing.T, cfg stack.IPv6Config, static, dad bool) *env {
 	t.Helper()
-	opts := stack.Options{DADTransmits: -1, RouterSolicitInterval: 50 * time.Millisecond, ARPRetransmit: 100 * time.Millisecond}
+	opts := stack.Options{DADTransmits: -1, DADMaxDelay: -1, RouterSolicitInterval: 50 * time.Millisecond,
+		ARPRetransmit: 100 * time.Millisecond}
 	if dad {
 		opts.DADTransmits = 1
 	}
@@ -274,5 +275,41 @@ func TestIPv6MalformedIsCounted(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if e.stat("IPv6.InHdrErrors") != 2 || e.stat("ICMPv6.InCsumErrors") != 1 || e.stat("IPv6.InUnknownProtos") != 1 {
 		t.Fatal(e.s.Stats())
+	}
+}
+
+func TestDualStackBinding(t *testing.T) {
+	any4, any6 := netip.IPv4Unspecified(), netip.IPv6Unspecified()
+	for _, c := range []struct {
+		a      netip.Addr
+		a6only bool
+		b      netip.Addr
+		b6only bool
+		clash  bool
+	}{
+		{any4, false, any6, false, true},
+		{any4, false, any6, true, false},
+		{any6, true, ourG6, false, true},
+		{any6, true, ourAddr, false, false},
+		{ourAddr, false, ourG6, false, false},
+		{ourG6, false, ourG6, false, true},
+	} {
+		if got := stack.BindConflict(c.a, c.a6only, c.b, c.b6only); got != c.clash {
+			t.Errorf("BindConflict(%v %v, %v %v) = %v", c.a, c.a6only, c.b, c.b6only, got)
+		}
+	}
+	if !stack.Accepts(any6, false, ourAddr) || stack.Accepts(any6, true, ourAddr) || stack.Accepts(any4, false, ourG6) ||
+		!stack.Accepts(any6, true, ourG6) {
+		t.Error("Accepts")
+	}
+	e := newEnv6(t, stack.IPv6Config{}, true, false)
+	if _, err := e.udp.BindV6Only(netip.AddrPortFrom(any6, 53), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.udp.Bind(netip.AddrPortFrom(any4, 53), 0); err != nil {
+		t.Fatalf("0.0.0.0 beside an IPv6-only [::]: %v", err)
+	}
+	if _, err := e.udp.Bind(netip.AddrPortFrom(any6, 53), 0); err != udp.ErrPortInUse {
+		t.Fatalf("a dual-stack [::] over both: %v", err)
 	}
 }

@@ -109,6 +109,18 @@ func (n *NIC) addAddr6(p netip.Prefix, auto bool, lifetime time.Duration) {
 	if !p.Addr().IsLinkLocalUnicast() && !auto {
 		n.s.addRouteLocked(Route{Dest: p.Masked(), NIC: n.id})
 	}
+	// The first probe waits a random moment up to DADMaxDelay (RFC 4862 5.4.2), so that
+	// nodes starting together do not probe at once and a link that just came up carries it.
+	if d := n.s.opts.DADMaxDelay; a.dadLeft > 0 && d > 0 {
+		a.dadTimer = time.AfterFunc(time.Duration(uint64(time.Now().UnixNano())%uint64(d)), func() {
+			n.s.mu.Lock()
+			defer n.s.unlock()
+			if n.addr6(a.prefix.Addr()) == a && a.tentative {
+				n.dad(a)
+			}
+		})
+		return
+	}
 	n.dad(a)
 }
 

@@ -114,10 +114,32 @@ func (s *Stack) findRouteLocked(dst netip.Addr, nic NICID) (PacketInfo, error) {
 
 // Accepts reports whether a socket bound to local takes a packet to dst by address family:
 // one bound to 0.0.0.0 or an IPv4 address takes IPv4 only, one bound to an IPv6 address IPv6
-// only, and one bound to :: both (dual-stack, as Linux with net.ipv6.bindv6only = 0).
-func Accepts(local, dst netip.Addr) bool {
-	if local.Is6() && local.IsUnspecified() {
+// only, and one bound to :: both (dual-stack, as Linux with net.ipv6.bindv6only = 0) unless
+// v6only (IPV6_V6ONLY) is set.
+func Accepts(local netip.Addr, v6only bool, dst netip.Addr) bool {
+	if local.Is6() && local.IsUnspecified() && !v6only {
 		return true
 	}
 	return local.Is4() == dst.Is4()
+}
+
+// BindConflict reports whether two sockets' local addresses (with their IPV6_V6ONLY) clash
+// on one port: the same address, or a wildcard and an address of a family it takes
+// (0.0.0.0 and [::] clash unless [::] is IPv6-only, as on Linux without SO_REUSEADDR).
+func BindConflict(a netip.Addr, aV6only bool, b netip.Addr, bV6only bool) bool {
+	if a == b {
+		return true
+	}
+	if !a.IsUnspecified() && !b.IsUnspecified() {
+		return false
+	}
+	fam := func(x netip.Addr, v6only bool) (v4, v6 bool) {
+		if x.Is4() {
+			return true, false
+		}
+		return x.IsUnspecified() && !v6only, true
+	}
+	a4, a6 := fam(a, aV6only)
+	b4, b6 := fam(b, bV6only)
+	return a4 && b4 || a6 && b6
 }

@@ -58,6 +58,9 @@ type Options struct {
 	// DADTransmits is the number of duplicate address detection probes sent for each IPv6
 	// address before it is used, ARPRetransmit apart (RFC 4862 5.1): 1; negative: none.
 	DADTransmits int
+	// DADMaxDelay bounds the random wait before an address's first probe (RFC 4862 5.4.2,
+	// MAX_RTR_SOLICITATION_DELAY): 1 s; negative: none.
+	DADMaxDelay time.Duration
 	// RouterSolicitInterval is the time between router solicitations (RFC 4861 10): 4 s.
 	RouterSolicitInterval time.Duration
 
@@ -91,6 +94,7 @@ func (o *Options) setDefaults() {
 	def(&o.ARPReachable, 60*time.Second)
 	def(&o.ReasmTimeout, 30*time.Second)
 	def(&o.RouterSolicitInterval, 4*time.Second)
+	def(&o.DADMaxDelay, time.Second)
 	defi(&o.DADTransmits, 1)
 	defi(&o.ARPRetries, 3)
 	defi(&o.ARPMaxPending, 16)

@@ -13,6 +13,15 @@ import (
 // answered with SYN cookies, and separately the unaccepted ones, beyond which SYNs are
 // dropped and counted (ListenDrops). nic, if nonzero, restricts it to that NIC.
 func (pr *Protocol) Listen(local netip.AddrPort, nic stack.NICID, backlog int) (*Endpoint, error) {
+	return pr.listen(local, nic, backlog, false)
+}
+
+// ListenV6Only is Listen for a socket with IPV6_V6ONLY set: on ::, it takes IPv6 only.
+func (pr *Protocol) ListenV6Only(local netip.AddrPort, nic stack.NICID, backlog int) (*Endpoint, error) {
+	return pr.listen(local, nic, backlog, true)
+}
+
+func (pr *Protocol) listen(local netip.AddrPort, nic stack.NICID, backlog int, v6only bool) (*Endpoint, error) {
 	pr.learnMTUs()
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
@@ -22,7 +31,7 @@ func (pr *Protocol) Listen(local netip.AddrPort, nic stack.NICID, backlog int) (
 	}
 	port, err := pr.allocPort(local.Port(), func(p uint16) bool {
 		for _, l := range pr.listeners[p] {
-			if l.local.Addr() == addr || l.local.Addr().IsUnspecified() || addr.IsUnspecified() {
+			if stack.BindConflict(l.local.Addr(), l.v6only, addr, v6only) {
 				return false
 			}
 		}
@@ -36,6 +45,7 @@ func (pr *Protocol) Listen(local netip.AddrPort, nic stack.NICID, backlog int) (
 	}
 	e := pr.newEndpoint()
 	e.state, e.local, e.nic, e.backlog, e.portHeld = Listen, netip.AddrPortFrom(addr, port), nic, backlog, true
+	e.v6only = v6only
 	pr.listeners[port] = append(pr.listeners[port], e)
 	return e, nil
 }

@@ -48,6 +48,7 @@ type Endpoint struct {
 	state         State
 	local, remote netip.AddrPort
 	nic           stack.NICID
+	v6only        bool             // a listener on :: that takes IPv6 only (IPV6_V6ONLY)
 	route         stack.PacketInfo // NIC, Src, Dst for sending
 	err           error            // connection error, returned by Read/Write once fatal
 	userClosed    bool             // Close was called: no more reads

@@ -307,7 +307,7 @@ func (pr *Protocol) HandlePacket(info stack.PacketInfo, p *buffer.Packet) bool {
 func (pr *Protocol) findListener(local netip.AddrPort, nic stack.NICID) *Endpoint {
 	var wild *Endpoint
 	for _, l := range pr.listeners[local.Port()] {
-		if l.nic != 0 && l.nic != nic || !stack.Accepts(l.local.Addr(), local.Addr()) {
+		if l.nic != 0 && l.nic != nic || !stack.Accepts(l.local.Addr(), l.v6only, local.Addr()) {
 			continue
 		}
 		if l.local.Addr() == local.Addr() {

@@ -71,6 +71,7 @@ type Endpoint struct {
 	pr     *Protocol
 	local  netip.AddrPort
 	nic    stack.NICID
+	v6only bool           // on ::, IPv6 only (IPV6_V6ONLY)
 	remote netip.AddrPort // valid once connected
 
 	mu       sync.Mutex
@@ -85,7 +86,17 @@ type Endpoint struct {
 
 // Bind opens an endpoint on local (an unspecified address means any local address; port 0
 // picks an ephemeral port). nic, if nonzero, binds it to that NIC (as SO_BINDTODEVICE).
+// An endpoint on :: takes both families (BindV6Only: IPv6 only).
 func (pr *Protocol) Bind(local netip.AddrPort, nic stack.NICID) (*Endpoint, error) {
+	return pr.bind(local, nic, false)
+}
+
+// BindV6Only is Bind for a socket with IPV6_V6ONLY set: on ::, it takes IPv6 only.
+func (pr *Protocol) BindV6Only(local netip.AddrPort, nic stack.NICID) (*Endpoint, error) {
+	return pr.bind(local, nic, true)
+}
+
+func (pr *Protocol) bind(local netip.AddrPort, nic stack.NICID, v6only bool) (*Endpoint, error) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	port := local.Port()
@@ -110,11 +121,11 @@ func (pr *Protocol) Bind(local netip.AddrPort, nic stack.NICID) (*Endpoint, erro
 	}
 	for _, o := range pr.ports[port] {
 		sameNIC := o.nic == nic || o.nic == 0 || nic == 0
-		if sameNIC && (o.local.Addr() == addr || o.local.Addr().IsUnspecified() || addr.IsUnspecified()) {
+		if sameNIC && stack.BindConflict(o.local.Addr(), o.v6only, addr, v6only) {
 			return nil, ErrPortInUse
 		}
 	}
-	e := &Endpoint{pr: pr, local: netip.AddrPortFrom(addr, port), nic: nic, maxBytes: DefaultReceiveBuffer,
+	e := &Endpoint{pr: pr, local: netip.AddrPortFrom(addr, port), nic: nic, v6only: v6only, maxBytes: DefaultReceiveBuffer,
 		notify: make(chan struct{}, 1), rd: newDeadline(), wd: newDeadline()}
 	pr.ports[port] = append(pr.ports[port], e)
 	return e, nil
@@ -149,7 +160,7 @@ func (pr *Protocol) HandlePacket(info stack.PacketInfo, p *buffer.Packet) bool {
 			continue
 		}
 		score := 0
-		if !stack.Accepts(e.local.Addr(), info.Dst) {
+		if !stack.Accepts(e.local.Addr(), e.v6only, info.Dst) {
 			continue
 		}
 		if la := e.local.Addr(); !la.IsUnspecified() {
@@ -324,7 +335,7 @@ func (e *Endpoint) WriteTo(b []byte, dst netip.AddrPort) (int, error) {
 			return 0, ErrAddrFamily
 		}
 		r.Src = la
-	} else if la.Is4() && !dst.Addr().Is4() {
+	} else if la.Is4() && !dst.Addr().Is4() || e.v6only && dst.Addr().Is4() {
 		st.UDP.OutErrors.Inc()
 		return 0, ErrAddrFamily
 	}

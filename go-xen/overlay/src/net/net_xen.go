@@ -458,9 +458,13 @@ func socket(ctx context.Context, net string, family, sotype, proto int, ipv6only
 		}
 	}
 	if isTCP {
-		return tcpSocket(ctx, net, family, local, remote, raddr != nil)
+		return tcpSocket(ctx, net, family, local, remote, raddr != nil, ipv6only)
 	}
-	ep, err := netStack().Bind(local, 0)
+	bind := netStack().Bind
+	if ipv6only {
+		bind = netStack().BindV6Only
+	}
+	ep, err := bind(local, 0)
 	if err != nil {
 		if err == udp.ErrPortInUse {
 			err = syscall.EADDRINUSE
@@ -483,16 +487,21 @@ func socket(ctx context.Context, net string, family, sotype, proto int, ipv6only
 	return fd, nil
 }
 
-// tcpSocket listens on local (dial false) or connects from local to remote until ctx ends.
-// Connecting to the unspecified address reaches this host, as on Linux.
-func tcpSocket(ctx context.Context, net string, family int, local, remote netip.AddrPort, dial bool) (*netFD, error) {
+// tcpSocket listens on local (dial false; IPv6 only with ipv6only, as "tcp6" asks) or
+// connects from local to remote until ctx ends. Connecting to the unspecified address
+// reaches this host, as on Linux.
+func tcpSocket(ctx context.Context, net string, family int, local, remote netip.AddrPort, dial, ipv6only bool) (*netFD, error) {
 	pr := netTCP()
 	if a := local.Addr(); a.IsValid() && !a.IsUnspecified() && !a.IsLoopback() && !xenNet.s.IsLocal(a) {
 		// Binding to an address the guest does not have (Linux: EADDRNOTAVAIL).
 		return nil, os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)
 	}
 	if !dial {
-		l, err := pr.Listen(local, 0, listenerBacklog())
+		listen := pr.Listen
+		if ipv6only {
+			listen = pr.ListenV6Only
+		}
+		l, err := listen(local, 0, listenerBacklog())
 		if err != nil {
 			return nil, tcpErr("bind", err)
 		}
