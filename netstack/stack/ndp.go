@@ -29,6 +29,13 @@ const (
 	ndpHopLimit            = 255 // sent and required on every NDP message (RFC 4861 6.1, 7.1)
 	infiniteLifetime       = 0xffffffff
 	twoHours               = 2 * time.Hour
+
+	// What router advertisements may make a NIC hold, so that a hostile node on the link
+	// cannot exhaust memory with made-up routers and prefixes (RFC 4861 6.3.4 lets a host
+	// limit its lists): beyond these, advertisements are counted (RxIgnored) and dropped.
+	ndpMaxRouters   = 8
+	ndpMaxPrefixes  = 16
+	ndpMaxAutoAddrs = 16
 )
 
 // ipv6State is a NIC's IPv6 configuration.
@@ -130,15 +137,17 @@ func (n *NIC) setLifetime(a *addr6, d time.Duration) {
 		a.expire.Stop()
 	}
 	a.deadline = time.Now().Add(d)
-	a.expire = time.AfterFunc(d, func() {
+	var tm *time.Timer
+	tm = time.AfterFunc(d, func() {
 		n.s.mu.Lock()
 		defer n.s.unlock()
-		if n.addr6(a.prefix.Addr()) == a {
+		if n.addr6(a.prefix.Addr()) == a && a.expire == tm {
 			n.s.stats.NDP.AddrsExpired.Inc()
 			n.s.logf(n.name + ": " + a.prefix.String() + " expired (SLAAC valid lifetime)")
 			n.removeAddr6(a)
 		}
 	})
+	a.expire = tm
 }
 
 // removeAddr6 forgets an address, its timers and its connected route.
@@ -385,19 +394,27 @@ func (n *NIC) handleRA(router netip.Addr, m header.ICMPv6, opts []header.NDPOpti
 		t.Stop()
 		delete(v.routers, router)
 	}
-	if lifetime == 0 {
+	switch {
+	case lifetime == 0:
 		s.routes = slices.DeleteFunc(s.routes, func(r Route) bool { return r == def })
-	} else {
+	case !slices.Contains(s.routes, def) && len(v.routers) >= ndpMaxRouters:
+		s.stats.NDP.RxIgnored.Inc()
+	default:
 		if !slices.Contains(s.routes, def) {
 			s.routes = append(s.routes, def)
 			s.stats.NDP.RoutersLearned.Inc()
 		}
-		v.routers[router] = time.AfterFunc(lifetime, func() {
+		var tm *time.Timer
+		tm = time.AfterFunc(lifetime, func() {
 			s.mu.Lock()
 			defer s.unlock()
+			if v.routers[router] != tm { // stopped too late: a newer advertisement re-armed it
+				return
+			}
 			s.routes = slices.DeleteFunc(s.routes, func(r Route) bool { return r == def })
 			delete(v.routers, router)
 		})
+		v.routers[router] = tm
 	}
 	for _, o := range opts {
 		switch o.Type {
@@ -442,17 +459,26 @@ func (n *NIC) learnPrefix(pi header.PrefixInfo) {
 		s.routes = slices.DeleteFunc(s.routes, func(x Route) bool { return x == r })
 		return
 	}
+	if _, known := v.prefixes[pi.Prefix]; !known && len(v.prefixes) >= ndpMaxPrefixes {
+		s.stats.NDP.RxIgnored.Inc()
+		return
+	}
 	if !slices.Contains(s.routes, r) {
 		s.routes = append(s.routes, r)
 	}
 	v.prefixes[pi.Prefix] = nil
 	if d := lifetimeOf(pi.ValidLifetime); d > 0 {
-		v.prefixes[pi.Prefix] = time.AfterFunc(d, func() {
+		var tm *time.Timer
+		tm = time.AfterFunc(d, func() {
 			s.mu.Lock()
 			defer s.unlock()
+			if v.prefixes[pi.Prefix] != tm {
+				return
+			}
 			delete(v.prefixes, pi.Prefix)
 			s.routes = slices.DeleteFunc(s.routes, func(x Route) bool { return x == r })
 		})
+		v.prefixes[pi.Prefix] = tm
 	}
 }
 
@@ -483,6 +509,16 @@ func (n *NIC) autoconf(pi header.PrefixInfo) {
 		return
 	}
 	if pi.ValidLifetime == 0 {
+		return
+	}
+	auto := 0
+	for _, a := range n.v6.addrs {
+		if a.auto {
+			auto++
+		}
+	}
+	if auto >= ndpMaxAutoAddrs {
+		n.s.stats.NDP.RxIgnored.Inc()
 		return
 	}
 	n.s.stats.NDP.AddrsAutoconf.Inc()

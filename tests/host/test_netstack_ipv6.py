@@ -321,3 +321,73 @@ def test_malformed_ipv6_is_dropped_and_counted(netns, stack6):
     assert d["ICMPv6.InCsumErrors"] == 1, d
     assert d["NDP.RxMalformed"] >= 2, d           # hop limit 64, zero-length option
     assert d["ICMPv6.OutParmProblems"] >= 3, d    # option, next header, routing (rate limit permitting)
+
+
+FUZZ6 = textwrap.dedent(r"""
+    import sys
+    from scapy.all import (IPv6, ICMPv6EchoRequest, ICMPv6ND_NS, ICMPv6ND_NA, ICMPv6ND_RA, ICMPv6ND_RS,
+                           ICMPv6NDOptPrefixInfo, ICMPv6NDOptSrcLLAddr, ICMPv6NDOptMTU, IPv6ExtHdrFragment,
+                           IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting, ICMPv6DestUnreach, TCP, UDP,
+                           Ether, Raw, conf, fuzz)
+    iface, mac, dst, ll = sys.argv[1:5]
+    conf.verb = 0
+    src = "fe80::99"
+    kinds = [
+        lambda: Ether(dst=mac) / fuzz(IPv6(dst=dst) / ICMPv6EchoRequest()),
+        lambda: Ether(dst=mac) / fuzz(IPv6(dst=dst) / UDP(dport=7) / Raw(b"x" * 20)),
+        lambda: Ether(dst=mac) / fuzz(IPv6(dst=dst) / TCP(dport=7)),
+        lambda: Ether(dst=mac) / IPv6(dst=dst) / fuzz(IPv6ExtHdrFragment()) / Raw(b"y" * 64),
+        lambda: Ether(dst=mac) / IPv6(dst=dst) / fuzz(IPv6ExtHdrHopByHop()) / ICMPv6EchoRequest(),
+        lambda: Ether(dst=mac) / IPv6(dst=dst) / fuzz(IPv6ExtHdrDestOpt()) / UDP(dport=7),
+        lambda: Ether(dst=mac) / IPv6(dst=dst) / fuzz(IPv6ExtHdrRouting()) / ICMPv6EchoRequest(),
+        lambda: Ether(dst=mac) / IPv6(src=src, dst=dst, hlim=255) / fuzz(ICMPv6ND_NS(tgt=dst)),
+        lambda: Ether(dst=mac) / IPv6(src=src, dst=dst, hlim=255) / fuzz(ICMPv6ND_NA(tgt=ll)),
+        lambda: Ether(dst="33:33:00:00:00:01") / IPv6(src=src, dst="ff02::1", hlim=255) /
+                fuzz(ICMPv6ND_RA()) / fuzz(ICMPv6NDOptPrefixInfo()) / fuzz(ICMPv6NDOptMTU()),
+        lambda: Ether(dst="33:33:00:00:00:01") / IPv6(src=src, dst="ff02::1", hlim=255) /
+                ICMPv6ND_RA(routerlifetime=1800) / ICMPv6NDOptPrefixInfo(prefix=fuzz(IPv6()).dst, prefixlen=64) /
+                ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:00:99"),
+        lambda: Ether(dst=mac) / IPv6(src=src, dst=dst, hlim=255) / fuzz(ICMPv6ND_RS()),
+        lambda: Ether(dst=mac) / fuzz(IPv6(dst=dst) / ICMPv6DestUnreach() / IPv6(src=dst) / UDP()),
+    ]
+    frames = []
+    for i in range(2600):
+        try:
+            frames.append(bytes(kinds[i % len(kinds)]()))
+        except Exception:   # a value scapy cannot encode: draw again next time
+            continue
+    import socket
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    for f in frames:
+        s.send(f)
+    print("sent", len(frames))
+""")
+
+
+def test_scapy_fuzzed_ipv6_frames_are_dropped_and_counted(netns, tapstack_bin):
+    """2,600 frames from scapy's fuzz(): IPv6 with each extension header, ICMPv6 errors,
+    every neighbour discovery message and router advertisements with random prefixes, to a
+    stack with SLAAC on. It keeps answering, and what advertisements make it hold is bounded."""
+    host6(netns)
+    ts = TapStack(netns, tapstack_bin, "-addr", f"{STACK_ADDR}/24", "-ip6", f"{STACK6}/64", "-slaac")
+    try:
+        ts.expect("READY")
+        wait_for(lambda: f"{STACK6}/64" in addrs(ts), "DAD of the stack's address")
+        r = netns.python(FUZZ6, TAP, STACK_MAC, STACK6, STACK_LL, timeout=300)
+        assert r.stdout.startswith("sent "), r.stdout + r.stderr
+        assert int(r.stdout.split()[1]) > 2000, r.stdout
+        got, out = ping6(netns, STACK6, count=2)
+        assert got == 2, out
+        r = netns.python(ECHO6.replace("[1, 100, 1232, 1452, 1453, 3000, 8000, 20000] * 10", "[5, 3000] * 2"),
+                         STACK6, timeout=60)
+        assert "ok 4" in r.stdout, r.stdout + r.stderr
+        st = ts.stats()
+        dropped = (st["IPv6.InHdrErrors"] + st["IPv6.InAddrErrors"] + st["IPv6.InDiscards"] + st["ICMPv6.InErrors"] +
+                   st["NDP.RxMalformed"] + st["UDP.InErrors"])
+        assert dropped > 100, st
+        assert st["NDP.AddrsAutoconf"] <= 16 and st["NDP.RoutersLearned"] <= 8, st
+        assert len(addrs(ts)) <= 2 + 16, addrs(ts)
+        assert ts.proc.poll() is None
+    finally:
+        ts.stop()
