@@ -40,6 +40,7 @@ func (s *Stack) handleICMP(n *NIC, info PacketInfo, p *buffer.Packet) {
 		s.writeIPv4Locked(PacketInfo{NIC: n.id, Src: info.Dst, Dst: info.Src, Protocol: header.ICMPv4ProtocolNumber, TOS: info.TOS}, q)
 	case header.ICMPv4EchoReply:
 		s.stats.ICMP.InEchoReps.Inc()
+		s.echoReply(m.Ident(), m.Payload())
 	case header.ICMPv4DstUnreachable:
 		s.stats.ICMP.InDestUnreachs.Inc()
 		s.deliverICMPError(m)

@@ -45,6 +45,7 @@ func (s *Stack) handleICMPv6(n *NIC, info PacketInfo, p *buffer.Packet) {
 		s.writeIPv6Locked(PacketInfo{NIC: n.id, Src: src, Dst: info.Src, Protocol: header.ICMPv6ProtocolNumber, TOS: info.TOS}, q)
 	case header.ICMPv6EchoReply:
 		st.InEchoReplies.Inc()
+		s.echoReply(m.Ident(), m.Payload())
 	case header.ICMPv6DstUnreachable:
 		st.InDestUnreachs.Inc()
 		s.deliverICMPv6Error(m)

@@ -150,7 +150,9 @@ type Stack struct {
 	transports map[uint8]TransportHandler
 	reasm      reassembler
 	ipID       uint16
-	ipID6      uint32 // the last IPv6 fragment identification
+	ipID6      uint32                 // the last IPv6 fragment identification
+	pings      map[uint16]chan []byte // Ping's waiting for their echo reply, by identifier
+	pingID     uint16
 	stats      Stats
 	budget     *Budget
 	icmpTokens float64

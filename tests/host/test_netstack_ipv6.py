@@ -78,6 +78,19 @@ def test_ping6_global_and_link_local(netns, stack6, size):
         assert st["IPv6.ReasmOKs"] >= 6 and st["IPv6.FragOKs"] >= 6, st
 
 
+def test_the_stack_pings_linux(netns, stack6):
+    """ping6 the other way: the stack's echo requests (Stack.Ping) to Linux's global and
+    link-local addresses, one of them fragmented; and over IPv4 too."""
+    linux_ll = wait_for(lambda: re.search(r"inet6 (fe80::\S+)/64 scope link\s*$",
+                                          netns.ip("-6", "addr", "show", "dev", TAP).stdout, re.M),
+                        "Linux's link-local address").group(1)
+    for dst, size in ((HOST6, 56), (HOST6, 3000), (linux_ll, 56), (HOST_ADDR, 56)):
+        out = stack6.command(f"ping {dst} {size}", "PONG", timeout=10)
+        assert not out.startswith("ERROR"), (dst, size, out)
+    st = stack6.stats()
+    assert st["ICMPv6.InEchoReplies"] == 3 and st["ICMP.InEchoReps"] == 1, st
+
+
 def test_ping6_all_nodes_is_answered(netns, stack6):
     r = netns.exec("ping", "-6", "-n", "-c", "2", "-i", "0.3", "-W", "2", f"ff02::1%{TAP}", check=False, timeout=30)
     # The reply comes from the stack's address for Linux's source (its link-local or STACK6).

@@ -12,6 +12,8 @@
 //	                        EOF; print "TCPSENT <sha256 hex of the bytes sent> <reply>" or "ERROR <err>"
 //	tcpconnect ADDR:PORT    connect and close; print "CONNECTED" or "ERROR <err>"
 //	addrs                   print "ADDRS <json list of the NIC's usable addresses>"
+//	ping ADDR SIZE          one echo request of SIZE bytes (ICMP or ICMPv6); print "PONG <rtt>"
+//	                        or "ERROR <err>" after 3 s
 //	routes                  print "ROUTES <json routing table>"
 //	quit                    exit (so does end of input)
 //
@@ -40,6 +42,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -214,6 +217,12 @@ func main() {
 				continue
 			}
 			fmt.Println(tcpconnect(tcpp, f[1]))
+		case "ping":
+			if len(f) != 3 {
+				fmt.Println("ERROR usage: ping ADDR SIZE")
+				continue
+			}
+			fmt.Println(ping(s, f[1], f[2]))
 		case "addrs":
 			out := []string{}
 			for _, n := range s.NICs() {
@@ -272,6 +281,28 @@ func udpcall(u *udp.Protocol, dst, text string) string {
 		}
 	}
 	return "ERROR no reply"
+}
+
+func ping(s *stack.Stack, dst, size string) string {
+	a, err := netip.ParseAddr(dst)
+	if err != nil {
+		return "ERROR " + err.Error()
+	}
+	n, err := strconv.Atoi(size)
+	if err != nil || n < 0 || n > 65000 {
+		return "ERROR bad size " + size
+	}
+	payload := make([]byte, n)
+	for i := range payload {
+		payload[i] = byte(i * 13)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	rtt, err := s.Ping(ctx, a, payload)
+	if err != nil {
+		return "ERROR " + err.Error()
+	}
+	return "PONG " + rtt.String()
 }
 
 func check(err error) {
