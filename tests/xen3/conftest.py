@@ -169,6 +169,32 @@ def kvstore(request, testbed, domu, go_build, kvstore_config):
 
 
 @pytest.fixture(scope="session")
+def httpd_config():
+    return appconfig.load(REPO / "configs" / "httpd.yaml", top=REPO)
+
+
+@pytest.fixture(scope="session")
+def httpd_kernel(toolchain, httpd_config, tmp_path_factory):
+    """apps/httpd built as configs/httpd.yaml says, its romfs site linked in (the same
+    `go build -overlay` the SCons build uses)."""
+    from goxen import romfs
+    config = httpd_config
+    out = tmp_path_factory.mktemp("httpd")
+    img = out / "romfs.img"
+    romfs.pack(config.romfs_dir, img)
+    overlay = romfs.embed_overlay(img, config.package_dir, out / "overlay")
+    env = dict(os.environ, GOOS="xen", GOARCH="amd64", GOTOOLCHAIN="local", CGO_ENABLED="0")
+    env.pop("GOROOT", None)
+    t = time.monotonic()
+    r = subprocess.run([str(toolchain / "bin" / "go"), "build", "-overlay", str(overlay), "-o",
+                        str(out / "httpd.xen"), config.package], cwd=config.root, env=env,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    print(f"built httpd.xen with its romfs in {time.monotonic() - t:.1f} s", flush=True)
+    return out / "httpd.xen"
+
+
+@pytest.fixture(scope="session")
 def dnsmasq():
     """dnsmasq's path, installed with apt-get when missing (the DHCP and DNS server of the
     tier-3 tests)."""

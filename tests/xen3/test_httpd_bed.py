@@ -6,7 +6,6 @@ host's copy (issue 7), and a keep-alive load run of Python clients (issue 6)."""
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -17,31 +16,19 @@ import pytest
 
 import httpload
 
-from goxen import appconfig, pprof, romfs
+from goxen import pprof
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def config():
-    return appconfig.load(REPO / "configs" / "httpd.yaml", top=REPO)
+def config(httpd_config):
+    return httpd_config
 
 
 @pytest.fixture(scope="module")
-def kernel(toolchain, config, tmp_path_factory):
-    out = tmp_path_factory.mktemp("httpd")
-    img = out / "romfs.img"
-    romfs.pack(config.romfs_dir, img)
-    overlay = romfs.embed_overlay(img, config.package_dir, out / "overlay")
-    env = dict(os.environ, GOOS="xen", GOARCH="amd64", GOTOOLCHAIN="local", CGO_ENABLED="0")
-    env.pop("GOROOT", None)
-    t = time.monotonic()
-    r = subprocess.run([str(toolchain / "bin" / "go"), "build", "-overlay", str(overlay), "-o",
-                        str(out / "httpd.xen"), config.package], cwd=config.root, env=env,
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stdout + r.stderr
-    print(f"built httpd.xen with its romfs in {time.monotonic() - t:.1f} s", flush=True)
-    return out / "httpd.xen"
+def kernel(httpd_kernel):
+    return httpd_kernel
 
 
 def curl(testbed, url, *args):

@@ -1,8 +1,10 @@
 """Tier 3: IPv6 in a guest on the bed's bridge (issue 19), against Linux in the bed's namespace
 (fd00:10::1 on its TAP): SLAAC from radvd's router advertisements (the guest's default,
 ip6: auto), ping6 to the SLAAC and the link-local address, a static address with a default
-router (ip6=, gw6=), and apps/kvstore answering over IPv6 and IPv4 on one dual-stack
-listener: a value set over one family is read over the other, by TCP and by UDP."""
+router (ip6=, gw6=), apps/kvstore answering over IPv6 and IPv4 on one dual-stack listener
+(a value set over one family is read over the other, by TCP and by UDP), apps/httpd serving
+its site over both, and names resolved through dnsmasq over IPv6 (AAAA answers) with
+`http.Get` by name reaching an IPv6-only server (tests/xen3/progs/resolve)."""
 
 import re
 import shutil
@@ -147,3 +149,41 @@ def test_static_ipv6_address_and_router(testbed, six, domu, go_build, kvstore_co
     dom.wait_for(r"^kvstore: listening", timeout=60)
     six.ping6("fd00:10::5")
     assert kv(testbed, "fd00:10::5", "fd00:10::5", "s", "static") == ["set STORED", "tcp get static", "udp get static"]
+
+
+def test_httpd_serves_over_ipv6_and_ipv4(testbed, six, domu, httpd_kernel, httpd_config):
+    config = httpd_config
+    ip = config.network[0].ip.split("/")[0]
+    dom = domu("httpd6", httpd_kernel, f"memory = {config.memory_mib}\n",
+               extra=config.cmdline + " ip6=fd00:10::80/64", network=True)
+    dom.wait_for(r"^httpd: serving /www on ", timeout=60)
+    six.ping6("fd00:10::80")
+    index = (config.romfs_dir / "www" / "index.html").read_bytes()
+    for url in ("http://[fd00:10::80]/", f"http://{ip}/"):
+        r = subprocess.run([*testbed.netns.exec_prefix(), "curl", "-sS", "-g", "-m", "30", url],
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0 and r.stdout == index, (url, r.stderr)
+
+
+def test_names_resolve_over_ipv6(testbed, six, domu, go_build, dnsmasq_server, tmp_path):
+    dnsmasq_server("--no-resolv", "--no-hosts", f"--listen-address={HOST6}", "--local=/example.test/",
+                   "--host-record=web6.example.test,fd00:10::1", "--host-record=dual.example.test,10.0.0.1,fd00:10::1")
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "hello.txt").write_text("hello over six\n")
+    web = subprocess.Popen([*testbed.netns.exec_prefix(), sys.executable, "-m", "http.server", "8080", "--bind",
+                            HOST6, "--directory", str(tmp_path / "www")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        dom = domu("resolve6", go_build("resolve"), "memory = 32\n", network=True,
+                   extra=f"ip=10.0.0.2/24 gw=10.0.0.1 ip6=fd00:10::7/64 dns={HOST6} "
+                         "env.NAMES=web6.example.test,dual.example.test "
+                         "env.URL=http://web6.example.test:8080/hello.txt")
+        dom.wait_for(r"^done$", timeout=120)
+        out = dom.console
+        assert f"resolv.conf: nameserver {HOST6}" in out, out
+        assert "lookup web6.example.test: 1 fd00:10::1" in out, out
+        assert "lookup dual.example.test: 2 10.0.0.1 fd00:10::1" in out, out
+        assert "get http://web6.example.test:8080/hello.txt: 200 hello over six" in out, out
+    finally:
+        web.terminate()
+        web.wait(timeout=10)
