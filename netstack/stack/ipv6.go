@@ -278,19 +278,10 @@ func (s *Stack) findRoute6Locked(dst netip.Addr, nic NICID) (PacketInfo, error) 
 		}
 		return PacketInfo{NIC: n.id, Src: src, Dst: dst, NextHop: dst.WithZone("")}, nil
 	}
-	best := -1
-	for i, r := range s.routes {
-		if (nic != 0 && r.NIC != nic) || !r.Dest.Addr().Is6() || !r.Dest.Contains(dst) {
-			continue
-		}
-		if best < 0 || r.Dest.Bits() > s.routes[best].Dest.Bits() {
-			best = i
-		}
-	}
-	if best < 0 {
+	r, ok := s.longestMatchLocked(dst.WithZone(""), nic)
+	if !ok {
 		return PacketInfo{}, ErrNoRoute
 	}
-	r := s.routes[best]
 	n := s.nics[r.NIC]
 	if n == nil || n.v6 == nil {
 		return PacketInfo{}, ErrNoRoute

@@ -78,19 +78,10 @@ func (s *Stack) findRouteLocked(dst netip.Addr, nic NICID) (PacketInfo, error) {
 		}
 		return PacketInfo{NIC: n.id, Src: src, Dst: dst, Broadcast: true}, nil
 	}
-	best := -1
-	for i, r := range s.routes {
-		if (nic != 0 && r.NIC != nic) || !r.Dest.Contains(dst) {
-			continue
-		}
-		if best < 0 || r.Dest.Bits() > s.routes[best].Dest.Bits() {
-			best = i
-		}
-	}
-	if best < 0 {
+	r, ok := s.longestMatchLocked(dst, nic)
+	if !ok {
 		return PacketInfo{}, ErrNoRoute
 	}
-	r := s.routes[best]
 	n := s.nics[r.NIC]
 	if n == nil {
 		return PacketInfo{}, ErrNoRoute
@@ -110,6 +101,24 @@ func (s *Stack) findRouteLocked(dst netip.Addr, nic NICID) (PacketInfo, error) {
 		hop = r.Gateway
 	}
 	return PacketInfo{NIC: n.id, Src: src, Dst: dst, NextHop: hop, Broadcast: n.isBroadcast(dst)}, nil
+}
+
+// longestMatchLocked is the route for dst with the longest prefix (through nic only, if
+// nonzero). A prefix of the other address family never contains dst.
+func (s *Stack) longestMatchLocked(dst netip.Addr, nic NICID) (Route, bool) {
+	best := -1
+	for i, r := range s.routes {
+		if (nic != 0 && r.NIC != nic) || !r.Dest.Contains(dst) {
+			continue
+		}
+		if best < 0 || r.Dest.Bits() > s.routes[best].Dest.Bits() {
+			best = i
+		}
+	}
+	if best < 0 {
+		return Route{}, false
+	}
+	return s.routes[best], true
 }
 
 // Accepts reports whether a socket bound to local takes a packet to dst by address family:

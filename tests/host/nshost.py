@@ -23,6 +23,29 @@ TOOLS = {"ping": "iputils-ping", "dnsmasq": "dnsmasq-base", "nc": "netcat-openbs
 
 _counter = itertools.count()
 
+# Runs inside the namespace: UDP datagrams of each size in argv[2] (comma-separated), argv[3]
+# rounds, to the echo on argv[1]:7 (IPv4 or IPv6), each retried up to 3 times; every echo
+# must come back whole from the echo's address and port. Prints "ok N".
+UDP_ECHO_CLIENT = r"""
+import socket, sys
+addr, sizes = sys.argv[1], [int(n) for n in sys.argv[2].split(",")] * int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+for i, n in enumerate(sizes):
+    msg = bytes((i + j) & 0xff for j in range(n))
+    for attempt in range(3):
+        s.sendto(msg, (addr, 7))
+        try:
+            data, peer = s.recvfrom(65536)
+            break
+        except socket.timeout:
+            continue
+    else:
+        sys.exit(f"no echo for datagram {i} ({n} bytes)")
+    assert data == msg and peer[:2] == (addr, 7), (i, n, len(data), peer)
+print("ok", len(sizes))
+"""
+
 
 def skip_reason():
     if os.geteuid() != 0:

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from nshost import HOST_ADDR, STACK_ADDR, STACK_MAC, TAP, TapStack
+from nshost import HOST_ADDR, STACK_ADDR, STACK_MAC, TAP, UDP_ECHO_CLIENT, TapStack
 
 HOST6 = "fd00:77::1"
 STACK6 = "fd00:77::2"
@@ -117,33 +117,12 @@ def test_neighbour_discovery_both_ways(netns, stack6):
     assert st["ICMPv6.InDestUnreachs"] >= 1, st
 
 
-ECHO6 = textwrap.dedent(r"""
-    import socket, sys
-    fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_DGRAM)
-    s.settimeout(2)
-    sizes = [1, 100, 1232, 1452, 1453, 3000, 8000, 20000] * 10
-    for i, n in enumerate(sizes):
-        msg = bytes((i + j) & 0xff for j in range(n))
-        for attempt in range(3):
-            s.sendto(msg, (sys.argv[1], 7))
-            try:
-                data, peer = s.recvfrom(65536)
-                break
-            except socket.timeout:
-                continue
-        else:
-            sys.exit(f"no echo for datagram {i} ({n} bytes)")
-        assert data == msg and peer[1] == 7, (i, n, len(data), peer)
-    print("ok", len(sizes))
-""")
-
-
 def test_udp6_echo_and_dual_stack(netns, stack6):
     # The echo listens on [::]:7: IPv6 and IPv4 clients alike.
-    r = netns.python(ECHO6, STACK6, timeout=120)
+    sizes = "1,100,1232,1452,1453,3000,8000,20000"
+    r = netns.python(UDP_ECHO_CLIENT, STACK6, sizes, "10", timeout=120)
     assert "ok 80" in r.stdout, r.stdout + r.stderr
-    r = netns.python(ECHO6, STACK_ADDR, timeout=120)
+    r = netns.python(UDP_ECHO_CLIENT, STACK_ADDR, sizes, "10", timeout=120)
     assert "ok 80" in r.stdout, r.stdout + r.stderr
     st = stack6.stats()
     assert st["IPv6.FragCreates"] > 0 and st["IPv6.ReasmOKs"] > 0, st
@@ -245,8 +224,7 @@ def test_slaac_from_radvd(netns, tapstack_bin, tmp_path):
         got, out = ping6(netns, STACK_SLAAC)
         assert got == 3, out
         # 3000 bytes leave the stack in fragments sized for the advertised MTU (1400).
-        r = netns.python(ECHO6.replace("[1, 100, 1232, 1452, 1453, 3000, 8000, 20000] * 10", "[3000] * 3"),
-                         STACK_SLAAC, timeout=60)
+        r = netns.python(UDP_ECHO_CLIENT, STACK_SLAAC, "3000", "3", timeout=60)
         assert "ok 3" in r.stdout, r.stdout + r.stderr
         st = ts.stats()
         assert st["NDP.AddrsAutoconf"] == 1 and st["NDP.RoutersLearned"] == 1, st
@@ -392,8 +370,7 @@ def test_scapy_fuzzed_ipv6_frames_are_dropped_and_counted(netns, tapstack_bin):
         assert int(r.stdout.split()[1]) > 2000, r.stdout
         got, out = ping6(netns, STACK6, count=2)
         assert got == 2, out
-        r = netns.python(ECHO6.replace("[1, 100, 1232, 1452, 1453, 3000, 8000, 20000] * 10", "[5, 3000] * 2"),
-                         STACK6, timeout=60)
+        r = netns.python(UDP_ECHO_CLIENT, STACK6, "5,3000", "2", timeout=60)
         assert "ok 4" in r.stdout, r.stdout + r.stderr
         st = ts.stats()
         dropped = (st["IPv6.InHdrErrors"] + st["IPv6.InAddrErrors"] + st["IPv6.InDiscards"] + st["ICMPv6.InErrors"] +

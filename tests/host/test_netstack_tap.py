@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nshost import HOST_ADDR, STACK_ADDR, STACK_MAC, TAP, TapStack
+from nshost import HOST_ADDR, STACK_ADDR, STACK_MAC, TAP, UDP_ECHO_CLIENT, TapStack
 
 HERE = Path(__file__).resolve().parent
 
@@ -57,29 +57,8 @@ def test_arp_both_ways(netns, tapstack):
     assert st["ARP.RxRequests"] >= 1 and st["ARP.TxReplies"] >= 1, st
 
 
-ECHO_CLIENT = r"""
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(2)
-sizes = [1, 2, 100, 1472, 1473, 3000, 8000, 20000] * 25
-for i, n in enumerate(sizes):
-    msg = bytes((i + j) & 0xff for j in range(n))
-    for attempt in range(3):
-        s.sendto(msg, (sys.argv[1], 7))
-        try:
-            data, peer = s.recvfrom(65536)
-            break
-        except socket.timeout:
-            continue
-    else:
-        sys.exit(f"no echo for datagram {i} ({n} bytes)")
-    assert data == msg and peer == (sys.argv[1], 7), (i, n, len(data), peer)
-print("ok", len(sizes))
-"""
-
-
 def test_udp_python_to_stack(netns, tapstack):
-    r = netns.python(ECHO_CLIENT, STACK_ADDR, timeout=120)
+    r = netns.python(UDP_ECHO_CLIENT, STACK_ADDR, "1,2,100,1472,1473,3000,8000,20000", "25", timeout=120)
     assert r.stdout.strip() == "ok 200"
     st = tapstack.stats()
     assert st["UDP.InDatagrams"] >= 200 and st["UDP.OutDatagrams"] >= 200, st

@@ -122,24 +122,7 @@ func loopback6() error {
 		c.Close()
 	}
 
-	a, err := net.ListenPacket("udp6", "[::1]:0")
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	b, err := net.Dial("udp", a.LocalAddr().String())
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	b.Write([]byte("datagram6"))
-	a.SetReadDeadline(time.Now().Add(time.Second))
-	buf := make([]byte, 100)
-	n, from, err := a.ReadFrom(buf)
-	if err != nil || string(buf[:n]) != "datagram6" || from.String() != b.LocalAddr().String() {
-		return fmt.Errorf("got %q from %v (%v), want \"datagram6\" from %v", buf[:n], from, err, b.LocalAddr())
-	}
-	return nil
+	return udpRoundTrip("udp6", "[::1]:0", "datagram6")
 }
 
 func ephemeral() error {
@@ -548,8 +531,12 @@ func options() error {
 	return nil
 }
 
-func udpLoop() error {
-	a, err := net.ListenPacket("udp", "127.0.0.1:0")
+func udpLoop() error { return udpRoundTrip("udp", "127.0.0.1:0", "datagram") }
+
+// udpRoundTrip sends msg from a connected socket to one listening on network, addr and
+// checks what arrives and from where.
+func udpRoundTrip(network, addr, msg string) error {
+	a, err := net.ListenPacket(network, addr)
 	if err != nil {
 		return err
 	}
@@ -559,12 +546,12 @@ func udpLoop() error {
 		return err
 	}
 	defer b.Close()
-	b.Write([]byte("datagram"))
+	b.Write([]byte(msg))
 	a.SetReadDeadline(time.Now().Add(time.Second))
 	buf := make([]byte, 100)
 	n, from, err := a.ReadFrom(buf)
-	if err != nil || string(buf[:n]) != "datagram" || from.String() != b.LocalAddr().String() {
-		return fmt.Errorf("got %q from %v (%v), want \"datagram\" from %v", buf[:n], from, err, b.LocalAddr())
+	if err != nil || string(buf[:n]) != msg || from.String() != b.LocalAddr().String() {
+		return fmt.Errorf("got %q from %v (%v), want %q from %v", buf[:n], from, err, msg, b.LocalAddr())
 	}
 	return nil
 }
