@@ -56,6 +56,9 @@ func (s *Stack) handleICMPv6(n *NIC, info PacketInfo, p *buffer.Packet) {
 		s.deliverICMPv6Error(m)
 	case header.ICMPv6ParamProblem:
 		st.InParmProblems.Inc()
+	case mldQuery:
+		st.InMLDQueries.Inc()
+		n.handleMLDQuery(info, m)
 	case header.ICMPv6RouterSolicit, header.ICMPv6RouterAdvert, header.ICMPv6NeighborSolicit,
 		header.ICMPv6NeighborAdvert, header.ICMPv6Redirect:
 		n.handleNDP(info, m)

@@ -65,10 +65,13 @@ func frame6(dst header.LinkAddr, ip []byte) []byte {
 	return ethFrame(dst, peerMAC, header.EtherTypeIPv6, ip)
 }
 
-// read6 returns the next IPv6 packet sent, skipping nothing.
+// read6 returns the next IPv6 packet sent, skipping MLD reports.
 func (e *env) read6() (header.Ethernet, header.IPv6) {
 	e.t.Helper()
 	b := e.read()
+	for header.Ethernet(b).Dst() == header.MulticastLinkAddr(netip.MustParseAddr("ff02::16")) {
+		b = e.read()
+	}
 	eth := header.Ethernet(b)
 	ip := header.IPv6(eth.Payload())
 	if eth.Type() != header.EtherTypeIPv6 || !ip.Valid() {
@@ -274,6 +277,35 @@ func TestIPv6MalformedIsCounted(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond)
 	if e.stat("IPv6.InHdrErrors") != 2 || e.stat("ICMPv6.InCsumErrors") != 1 || e.stat("IPv6.InUnknownProtos") != 1 {
+		t.Fatal(e.s.Stats())
+	}
+}
+
+func TestMLDReportsAndQueries(t *testing.T) {
+	e := newEnv6(t, stack.IPv6Config{}, true, false)
+	mld := header.MulticastLinkAddr(netip.MustParseAddr("ff02::16"))
+	var last []byte
+	for len(last) == 0 || header.Ethernet(last).Dst() != mld {
+		last = e.read()
+	}
+	// The last report lists the solicited-node groups of the link-local and the static address.
+	ip := header.IPv6(header.Ethernet(last).Payload())
+	m := header.ICMPv6(ip[header.IPv6MinSize+8:])
+	if ip.NextHeader() != header.IPv6HopByHop || ip.HopLimit() != 1 || m.Type() != 143 || !m.ChecksumValid(ip.Src(), ip.Dst()) {
+		t.Fatalf("bad report %x", last)
+	}
+	for e.ep.Read() != nil { // the robustness copies may follow
+	}
+	q := make([]byte, 24)
+	q[1] = 100 // maximum response delay 100 ms
+	hbh := []byte{header.ICMPv6ProtocolNumber, 0, 5, 2, 0, 0, 1, 0}
+	msg := append(hbh, icmp6(peerLL, header.IPv6AllNodes, 130, q)...)
+	e.ep.Inject(frame6(header.MulticastLinkAddr(header.IPv6AllNodes), ip6Packet(peerLL, header.IPv6AllNodes, header.IPv6HopByHop, 1, msg)))
+	deadline := time.Now().Add(2 * time.Second)
+	for e.stat("ICMPv6.OutMLDReports") < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if e.stat("ICMPv6.InMLDQueries") != 1 || e.stat("ICMPv6.OutMLDReports") < 3 {
 		t.Fatal(e.s.Stats())
 	}
 }

@@ -110,6 +110,7 @@ func (n *NIC) addAddr6(p netip.Prefix, auto bool, lifetime time.Duration) {
 	}
 	a := &addr6{prefix: p, auto: auto, tentative: true, dadLeft: max(n.s.opts.DADTransmits, 0)}
 	n.v6.addrs = append(n.v6.addrs, a)
+	n.mldChanged() // its solicited-node group, joined before the probes (RFC 4862 5.4.2)
 	if lifetime > 0 {
 		n.setLifetime(a, lifetime)
 	}
@@ -158,6 +159,7 @@ func (n *NIC) removeAddr6(a *addr6) {
 		}
 	}
 	n.v6.addrs = slices.DeleteFunc(n.v6.addrs, func(x *addr6) bool { return x == a })
+	n.mldChanged()
 	dest := a.prefix.Masked()
 	for _, x := range n.v6.addrs {
 		if x.prefix.Masked() == dest {

@@ -59,7 +59,7 @@ type Stats struct {
 		InMsgs, InErrors, InCsumErrors, InEchos, InEchoReplies    Counter
 		InDestUnreachs, InPktTooBigs, InTimeExcds, InParmProblems Counter
 		InRouterAdverts, InNeighborSolicits, InNeighborAdverts    Counter
-		InOther                                                   Counter
+		InOther, InMLDQueries, OutMLDReports                      Counter
 		OutMsgs, OutEchoReplies, OutDestUnreachs, OutParmProblems Counter
 		OutTimeExcds, OutRouterSolicits                           Counter
 		OutNeighborSolicits, OutNeighborAdverts                   Counter

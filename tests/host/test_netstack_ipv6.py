@@ -381,3 +381,28 @@ def test_scapy_fuzzed_ipv6_frames_are_dropped_and_counted(netns, tapstack_bin):
         assert ts.proc.poll() is None
     finally:
         ts.stop()
+
+
+def test_mld_reports_reach_a_snooping_bridge(netns, tapstack_bin):
+    """The TAP joins a Linux bridge that snoops multicast and queries: the stack's MLDv2
+    reports put its solicited-node groups in the bridge's multicast database, so neighbour
+    solicitations keep reaching it there, and a ping6 across the bridge works."""
+    netns.ip("link", "add", "br6", "type", "bridge", "mcast_snooping", "1", "mcast_querier", "1",
+             "mcast_query_interval", "500")
+    netns.ip("addr", "flush", "dev", TAP)
+    netns.ip("link", "set", TAP, "master", "br6")
+    netns.ip("-6", "addr", "add", f"{HOST6}/64", "dev", "br6", "nodad")
+    netns.ip("link", "set", "br6", "up")
+    ts = TapStack(netns, tapstack_bin, "-addr", "none", "-ip6", f"{STACK6}/64")
+    try:
+        ts.expect("READY")
+        wait_for(lambda: f"{STACK6}/64" in addrs(ts), "DAD of the stack's address")
+        # ff02::1:ff00:2 is STACK6's solicited-node group, ff02::1:ff6e:7301 the link-local's.
+        mdb = wait_for(lambda: (lambda out: "ff02::1:ff00:2" in out and "ff02::1:ff6e:7301" in out and out)(
+            netns.exec("bridge", "mdb", "show", "dev", "br6").stdout), "the bridge's MDB entries", timeout=20)
+        assert TAP in mdb, mdb
+        got, out = ping6(netns, STACK6, count=2)
+        assert got == 2, out
+        assert ts.stats()["ICMPv6.OutMLDReports"] >= 2
+    finally:
+        ts.stop()
