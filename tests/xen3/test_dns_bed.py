@@ -56,7 +56,7 @@ def test_resolve_with_static_name_servers(testbed, domu, go_build, name_service)
                "env.NAMES=db,db.example.test,web.example.test,big.example.test,nope.example.test "
                "env.URL=http://web.example.test:8080/hello.txt")
     assert "resolv.conf: nameserver 10.0.0.1" in out and "resolv.conf: search example.test" in out, out
-    assert "net: dns=10.0.0.1,bogus: bogus is not an IPv4 address: left out" in out, out
+    assert "net: dns=10.0.0.1,bogus: bogus is not an IP address: left out" in out, out
     assert "lookup db: 1 10.0.0.77" in out, out                      # through the search domain
     assert "lookup db.example.test: 1 10.0.0.77" in out, out
     assert "lookup web.example.test: 1 10.0.0.1" in out, out
