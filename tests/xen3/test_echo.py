@@ -22,6 +22,10 @@ def unavailable(reason):
 
 COUNT = 1000
 
+# eth0's link-local address, listed once it passed duplicate address detection (~1-2 s
+# after the vif came up: whether it has when the guest prints is a matter of timing).
+LL = r"( fe80::[0-9a-f:]+/64)?"
+
 # Runs inside the namespace: COUNT numbered datagrams to ADDR:7 with at most WINDOW
 # outstanding (no retransmission: a lost datagram stalls and fails the run), then prints
 # "sent N received N distinct N bad N seconds S".
@@ -74,7 +78,8 @@ def test_echo_static_ping_and_udp(testbed, domu, go_build):
     kernel = go_build("echo")
     dom = domu("echo-static", kernel, "memory = 32\n", extra="ip=10.0.0.21/24 gw=10.0.0.1")
     dom.wait_for(r"^net: eth0 \S+ 10\.0\.0\.21/24 gw 10\.0\.0\.1$", timeout=60)
-    dom.wait_for(r"^echo: listening on udp .*:7, addresses \[127\.0\.0\.1/8 10\.0\.0\.21/24\]", timeout=90)
+    dom.wait_for(r"^echo: listening on udp .*:7, addresses \[127\.0\.0\.1/8 ::1/128 10\.0\.0\.21/24" + LL + r"\]",
+                 timeout=90)
     testbed.ping("10.0.0.21", timeout=90)
     got, out = _ping(testbed, "10.0.0.21", 10)
     assert got == 10, out
@@ -111,7 +116,8 @@ def test_echo_dhcp(testbed, domu, go_build, tmp_path, dnsmasq_server):
                      r"\(dhcp from 10\.0\.0\.1, lease 2m0s\)", line)
     assert m and 150 <= int(m.group(3)) <= 199, line
     mac, ip = m.group(1), m.group(2)
-    dom.wait_for(rf"^echo: listening on udp .*:7, addresses \[127\.0\.0\.1/8 {re.escape(ip)}/24\]", timeout=90)
+    dom.wait_for(rf"^echo: listening on udp .*:7, addresses \[127\.0\.0\.1/8 ::1/128 {re.escape(ip)}/24" + LL + r"\]",
+                 timeout=90)
     testbed.ping(ip, timeout=90)
     (sent, received, distinct, bad), _ = _udp_exchange(testbed, ip, count=100)
     assert (sent, received, distinct, bad) == (100, 100, 100, 0)
@@ -135,4 +141,4 @@ def test_echo_without_dhcp_answer_says_so(testbed, domu, go_build):
     # The guest's own 10 s runs on its clock after boot; the margin is for a loaded machine.
     dom.wait_for(r"^net: eth0 \S+: no address: no DHCP answer in 10s \(still trying\)$",
                  timeout=180)
-    dom.wait_for(r"^echo: listening on udp .*:7, addresses \[127\.0\.0\.1/8\]", timeout=90)
+    dom.wait_for(r"^echo: listening on udp .*:7, addresses \[127\.0\.0\.1/8 ::1/128" + LL + r"\]", timeout=90)

@@ -42,6 +42,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -81,7 +82,14 @@ func main() {
 	noSACK := flag.Bool("nosack", false, "turn TCP SACK off (RFC 2018; loss recovery falls back to NewReno)")
 	noTS := flag.Bool("nots", false, "turn TCP timestamps off (RFC 7323)")
 	noTLP := flag.Bool("notlp", false, "turn TCP tail loss probes off (RFC 8985 7)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until quit")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 	if *ccFlag != tcp.CCCubic && *ccFlag != tcp.CCReno {
 		fmt.Fprintf(os.Stderr, "tapstack: -cc %q: want cubic or reno\n", *ccFlag)
 		os.Exit(2)
