@@ -239,12 +239,14 @@ def test_slaac_from_radvd(netns, tapstack_bin, tmp_path):
 
 def test_duplicate_address_detection_both_ways(netns, tapstack_bin):
     host6(netns)
-    # The stack probes an address Linux has: Linux defends it; the stack gives it up.
-    ts = TapStack(netns, tapstack_bin, "-addr", "none", "-ip6", f"{HOST6}/64")
+    ts = TapStack(netns, tapstack_bin, "-addr", "none", "-slaac")
     try:
         ts.expect("READY")
-        wait_for(lambda: ts.stats()["NDP.DADConflicts"] == 1, "the stack's DAD conflict")
+        # Once the stack's link-local address passed DAD, the link is up on both sides.
         wait_for(lambda: f"{STACK_LL}/64" in addrs(ts), "the stack's link-local address")
+        # The stack probes an address Linux has: Linux defends it; the stack gives it up.
+        assert ts.command(f"addaddr {HOST6}/64", "ADDED") == ""  # not "ERROR ..."
+        wait_for(lambda: ts.stats()["NDP.DADConflicts"] == 1, "the stack's DAD conflict")
         assert f"{HOST6}/64" not in addrs(ts)
         # Linux probes an address the stack has (its link-local): the stack defends it.
         netns.ip("-6", "addr", "add", f"{STACK_LL}/64", "dev", TAP)

@@ -12,6 +12,7 @@
 //	                        EOF; print "TCPSENT <sha256 hex of the bytes sent> <reply>" or "ERROR <err>"
 //	tcpconnect ADDR:PORT    connect and close; print "CONNECTED" or "ERROR <err>"
 //	addrs                   print "ADDRS <json list of the NIC's usable addresses>"
+//	addaddr ADDR/PREFIX     add an address (IPv6: usable once DAD passed); print "ADDED" or "ERROR <err>"
 //	ping ADDR SIZE          one echo request of SIZE bytes (ICMP or ICMPv6); print "PONG <rtt>"
 //	                        or "ERROR <err>" after 3 s
 //	routes                  print "ROUTES <json routing table>"
@@ -231,6 +232,16 @@ func main() {
 				continue
 			}
 			fmt.Println(ping(s, f[1], f[2]))
+		case "addaddr":
+			pfx, err := netip.ParsePrefix(strings.Join(f[1:], ""))
+			if err == nil {
+				err = s.AddAddress(1, pfx)
+			}
+			if err != nil {
+				fmt.Println("ERROR", err)
+			} else {
+				fmt.Println("ADDED")
+			}
 		case "addrs":
 			out := []string{}
 			for _, n := range s.NICs() {
