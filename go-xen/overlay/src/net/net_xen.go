@@ -56,12 +56,14 @@ import (
 	_ "unsafe" // go:linkname
 )
 
-// dhcpWait bounds how long the first use of the network waits for a DHCP lease;
+// dhcpWait bounds how long the first use of the network waits for a DHCP lease (dadWait:
+// for a static IPv6 address to pass duplicate address detection);
 // dhcpRetransmit is the DHCP client's first retransmission interval (then doubled): a
 // vif's first frames can be lost while the backend joins its bridge.
 const (
 	dhcpWait       = 10 * time.Second
 	dhcpRetransmit = 500 * time.Millisecond
+	dadWait        = 3 * time.Second // a static IPv6 address's DAD: up to 1 s delay, 1 s probe
 )
 
 var xenNet struct {
@@ -185,7 +187,11 @@ func startNetstack() {
 		}
 		vifs = append(vifs, namedVif{name, d})
 		wg.Add(1)
-		configure6(i, id, name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			configure6(i, id, name)
+		}()
 		go func() {
 			defer wg.Done()
 			if configure(i, id, name, d) && i == 0 {
@@ -294,6 +300,15 @@ func configure6(i int, id nsstack.NICID, name string) {
 		netLog(name + ": " + pfx.String() + ": " + err.Error())
 		return
 	}
+	// The network's first use waits for duplicate address detection, as it waits for DHCP:
+	// until then the address is not used (netstack says so if another node has it).
+	for deadline := time.Now().Add(dadWait); !hasAddr(id, pfx) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !hasAddr(id, pfx) {
+		netLog(name + ": " + pfx.String() + ": not usable: duplicate address detection did not pass")
+		return
+	}
 	msg := name + " " + pfx.String()
 	if gw, ok := xen.Param("gw6" + suffix); ok {
 		a, err := netip.ParseAddr(gw)
@@ -305,6 +320,20 @@ func configure6(i int, id nsstack.NICID, name string) {
 		}
 	}
 	netLog(msg)
+}
+
+// hasAddr reports whether NIC id has the usable address pfx.
+func hasAddr(id nsstack.NICID, pfx netip.Prefix) bool {
+	for _, n := range xenNet.s.NICs() {
+		if n.ID == id {
+			for _, p := range n.Addrs {
+				if p == pfx {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // bootTrace prints "goxen-boot: STAGE NS" when the command line has boottrace=1 (the
