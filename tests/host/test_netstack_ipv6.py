@@ -89,6 +89,10 @@ def test_the_stack_pings_linux(netns, stack6):
         assert not out.startswith("ERROR"), (dst, size, out)
     st = stack6.stats()
     assert st["ICMPv6.InEchoReplies"] == 3 and st["ICMP.InEchoReps"] == 1, st
+    # A zone names the NIC for a link-local peer; Linux's refusals (ICMPv6 port unreachable,
+    # TCP RST) reach the sockets, so their tuples match the zone-less packets.
+    assert stack6.command(f"udpcall [{linux_ll}%{TAP}]:9 x", "REPLY") == "ERROR connection refused"
+    assert stack6.command(f"tcpconnect [{linux_ll}%{TAP}]:9", "CONNECTED").startswith("ERROR connection refused")
 
 
 def test_ping6_all_nodes_is_answered(netns, stack6):

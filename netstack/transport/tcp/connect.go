@@ -21,6 +21,8 @@ func (pr *Protocol) Connect(ctx context.Context, local, remote netip.AddrPort, n
 	if r.Broadcast || remote.Addr().IsMulticast() || remote.Port() == 0 {
 		return nil, stack.ErrNoRoute
 	}
+	// A zone (fe80::1%eth0) chose the NIC; segments carry no zone, so the tuple has none.
+	remote = netip.AddrPortFrom(remote.Addr().WithZone(""), remote.Port())
 	pr.learnMTUs()
 	pr.mu.Lock()
 	src := local.Addr().Unmap()

@@ -364,7 +364,10 @@ func (e *Endpoint) Connect(remote netip.AddrPort) error {
 		return err
 	}
 	e.pr.mu.Lock()
-	e.remote = remote
+	e.remote = netip.AddrPortFrom(remote.Addr().WithZone(""), remote.Port()) // datagrams carry no zone
+	if r.NIC != 0 && remote.Addr().Zone() != "" {
+		e.nic = r.NIC // the zone chose the NIC: keep sending through it
+	}
 	if e.local.Addr().IsUnspecified() && !r.Broadcast {
 		e.local = netip.AddrPortFrom(r.Src, e.local.Port())
 	}
