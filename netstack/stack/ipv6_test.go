@@ -310,6 +310,28 @@ func TestMLDReportsAndQueries(t *testing.T) {
 	}
 }
 
+func TestAnnounceAdvertisesIPv6Addresses(t *testing.T) {
+	e := newEnv6(t, stack.IPv6Config{}, true, false)
+	for e.ep.Read() != nil {
+	}
+	if err := e.s.Announce(1); err != nil {
+		t.Fatal(err)
+	}
+	targets := map[netip.Addr]bool{}
+	for range 2 {
+		eth, ip := e.read6()
+		na := header.ICMPv6(ip[header.IPv6MinSize:])
+		if na.Type() != header.ICMPv6NeighborAdvert || ip.Dst() != header.IPv6AllNodes || eth.Dst() != header.MulticastLinkAddr(header.IPv6AllNodes) ||
+			na[4]&header.NDPNAOverride == 0 || na[4]&header.NDPNASolicited != 0 {
+			t.Fatalf("want an unsolicited advertisement, got %x", []byte(eth))
+		}
+		targets[header.NDPTarget(na)] = true
+	}
+	if !targets[ourLL] || !targets[ourG6] {
+		t.Fatal(targets)
+	}
+}
+
 func TestDualStackBinding(t *testing.T) {
 	any4, any6 := netip.IPv4Unspecified(), netip.IPv6Unspecified()
 	for _, c := range []struct {

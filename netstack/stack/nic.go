@@ -108,9 +108,10 @@ func (s *Stack) AddAddress(id NICID, addr netip.Prefix) error {
 	return nil
 }
 
-// Announce sends a gratuitous ARP for each of the NIC's addresses (an ARP announcement,
-// RFC 5227 3), so that peers and switches learn where they are now: after the guest moved
-// (restored or migrated behind a new port of the bridge).
+// Announce sends a gratuitous ARP for each of the NIC's IPv4 addresses (an ARP announcement,
+// RFC 5227 3) and an unsolicited neighbour advertisement for each IPv6 one, so that peers and
+// switches learn where they are now: after the guest moved (restored or migrated behind a
+// new port of the bridge).
 func (s *Stack) Announce(id NICID) error {
 	s.mu.Lock()
 	defer s.unlock()
@@ -123,6 +124,17 @@ func (s *Stack) Announce(id NICID) error {
 	}
 	for _, a := range n.addrs {
 		n.sendARP(header.ARPRequest, header.BroadcastLinkAddr, a.Addr(), a.Addr(), header.LinkAddr{})
+	}
+	if n.v6 != nil {
+		// IPv6's equivalent: an unsolicited advertisement per address (RFC 4861 7.2.6), and
+		// the groups reported again for the snooping bridges of the new port.
+		for _, a := range n.v6.addrs {
+			if !a.tentative {
+				n.sendNeighbor(header.ICMPv6NeighborAdvert, header.NDPNAOverride, a.prefix.Addr(), a.prefix.Addr(),
+					header.IPv6AllNodes, header.NDPOptTargetLinkAddr)
+			}
+		}
+		n.mldChanged()
 	}
 	return nil
 }
