@@ -60,10 +60,11 @@ func (b ICMPv6) ChecksumValid(src, dst netip.Addr) bool {
 // Neighbour discovery message layouts (RFC 4861 4): the body after the 4-byte ICMPv6 header,
 // then options.
 const (
-	NDPRSSize = 8  // router solicitation: header, reserved
-	NDPRASize = 16 // router advertisement: header, hop limit, flags, lifetime, reachable, retrans
-	NDPNSSize = 24 // neighbour solicitation: header, reserved, target
-	NDPNASize = 24 // neighbour advertisement: header, flags, target
+	NDPRSSize       = 8  // router solicitation: header, reserved
+	NDPRASize       = 16 // router advertisement: header, hop limit, flags, lifetime, reachable, retrans
+	NDPNSSize       = 24 // neighbour solicitation: header, reserved, target
+	NDPNASize       = 24 // neighbour advertisement: header, flags, target
+	NDPRedirectSize = 40 // redirect: header, reserved, target, destination
 
 	// Flags of a neighbour advertisement (first byte of the word after the header).
 	NDPNARouter    = 0x80
@@ -107,7 +108,7 @@ func ParseNDPOptions(b []byte) (opts []NDPOption, ok bool) {
 	return opts, true
 }
 
-// LinkAddrOption returns the link-layer address carried by a source or target link-layer
+// LinkAddr returns the link-layer address carried by a source or target link-layer
 // address option (on Ethernet: 6 bytes of an 8-byte option, RFC 2464 6).
 func (o NDPOption) LinkAddr() (LinkAddr, bool) {
 	if len(o.Data) < 6 {

@@ -285,9 +285,15 @@ func (n *NIC) sendNeighbor(typ, flags uint8, target, src, dst netip.Addr, opt ui
 // handleNDP validates a neighbour discovery message (RFC 4861 6.1.2, 7.1) and acts on it.
 func (n *NIC) handleNDP(info PacketInfo, m header.ICMPv6) {
 	s := n.s
-	hdrLen := map[uint8]int{header.ICMPv6RouterSolicit: header.NDPRSSize, header.ICMPv6RouterAdvert: header.NDPRASize,
-		header.ICMPv6NeighborSolicit: header.NDPNSSize, header.ICMPv6NeighborAdvert: header.NDPNASize,
-		header.ICMPv6Redirect: 40}[m.Type()]
+	hdrLen := header.NDPRedirectSize
+	switch m.Type() {
+	case header.ICMPv6RouterSolicit:
+		hdrLen = header.NDPRSSize
+	case header.ICMPv6RouterAdvert:
+		hdrLen = header.NDPRASize
+	case header.ICMPv6NeighborSolicit, header.ICMPv6NeighborAdvert:
+		hdrLen = header.NDPNSSize
+	}
 	if info.TTL != ndpHopLimit || m.Code() != 0 || len(m) < hdrLen {
 		s.stats.NDP.RxMalformed.Inc()
 		return

@@ -12,17 +12,11 @@ progress completes, then the server stops; the domain powers off only once netst
 delivered the last bytes, see go-xen/overlay/src/net/drain_xen.go)."""
 
 import hashlib
-import os
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-from goxen import appconfig, romfs
-
-REPO = Path(__file__).resolve().parents[2]
 XL = "memory = 32\nvcpus = 1\n"
 
 
@@ -138,22 +132,6 @@ def test_suspend_is_not_a_sigterm(testbed, domu, go_build):
 
 # --- apps/httpd: a download in progress completes during xl shutdown ---
 
-@pytest.fixture(scope="module")
-def httpd_kernel(toolchain, tmp_path_factory):
-    config = appconfig.load(REPO / "configs" / "httpd.yaml", top=REPO)
-    out = tmp_path_factory.mktemp("httpd-shutdown")
-    img = out / "romfs.img"
-    romfs.pack(config.romfs_dir, img)
-    overlay = romfs.embed_overlay(img, config.package_dir, out / "overlay")
-    env = dict(os.environ, GOOS="xen", GOARCH="amd64", GOTOOLCHAIN="local", CGO_ENABLED="0")
-    env.pop("GOROOT", None)
-    r = subprocess.run([str(toolchain / "bin" / "go"), "build", "-overlay", str(overlay), "-o",
-                        str(out / "httpd.xen"), config.package], cwd=config.root, env=env,
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return config, out / "httpd.xen"
-
-
 # Runs in the namespace: a GET of PATH over a socket with a small receive buffer that stops
 # reading after the first KiB ("started"), until a line arrives on stdin; then reads to the
 # end and prints "status S bytes N sha256 H".
@@ -185,8 +163,8 @@ print(f"status {status} bytes {len(body)} sha256 {hashlib.sha256(body).hexdigest
 """
 
 
-def test_httpd_finishes_a_download_in_progress_on_xl_shutdown(testbed, domu, httpd_kernel):
-    config, kernel = httpd_kernel
+def test_httpd_finishes_a_download_in_progress_on_xl_shutdown(testbed, domu, httpd_config, httpd_kernel):
+    config, kernel = httpd_config, httpd_kernel
     ip = config.network[0].ip.split("/")[0]
     dom = domu("httpd-shutdown", kernel, f"memory = {config.memory_mib}\n", extra=config.cmdline,
                network=True)

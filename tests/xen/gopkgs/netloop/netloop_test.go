@@ -67,6 +67,17 @@ func interfaces() error {
 	return nil
 }
 
+// serveEcho echoes every connection l accepts until l is closed.
+func serveEcho(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() { io.Copy(c, c); c.Close() }()
+	}
+}
+
 // loopback6 runs TCP and UDP over ::1, and a dual-stack listener (":0", [::]) that takes
 // IPv4 and IPv6 clients alike and sees each with its own family, as on Linux.
 func loopback6() error {
@@ -75,15 +86,7 @@ func loopback6() error {
 		return err
 	}
 	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	go serveEcho(l)
 	c, err := net.Dial("tcp6", l.Addr().String())
 	if err != nil {
 		return err
@@ -630,15 +633,7 @@ func tlsLoop() error {
 		return err
 	}
 	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	go serveEcho(l)
 	c, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{RootCAs: pool})
 	if err != nil {
 		return fmt.Errorf("handshake: %v", err)
