@@ -9,7 +9,8 @@
  *
  * Traps leave the interrupted (Go) stack at once: the stubs restore rcx and
  * r11, push the vector and an error code, and trap_common copies the frame
- * and all registers onto a private 16 KiB trap stack, where the C handler
+ * and all registers onto the vCPU's 16 KiB trap stack (struct xen_cpu at the
+ * GS base, cpu.c), where the C handler
  * shim_trap() runs. If it returns, it has rewritten the copied frame (to
  * redirect into Go's fault handler) and we return through it.
  */
@@ -69,9 +70,9 @@ shim_trap_\vec:
  * Builds a struct shim_trap_frame (traps.c) on the trap stack.
  */
 trap_common:
-	movq	%rax, trap_scratch(%rip)
+	movq	%rax, %gs:XEN_CPU_OFF_SCRATCH
 	movq	%rsp, %rax
-	leaq	shim_trap_stack_top(%rip), %rsp
+	movq	%gs:XEN_CPU_OFF_TRAP_STACK_TOP, %rsp
 	pushq	48(%rax)	/* ss */
 	pushq	40(%rax)	/* rsp */
 	pushq	32(%rax)	/* rflags */
@@ -79,7 +80,7 @@ trap_common:
 	pushq	16(%rax)	/* rip */
 	pushq	8(%rax)		/* error code */
 	pushq	0(%rax)		/* vector */
-	pushq	trap_scratch(%rip)	/* rax */
+	pushq	%gs:XEN_CPU_OFF_SCRATCH	/* rax */
 	pushq	%rbx
 	pushq	%rcx
 	pushq	%rdx
@@ -220,19 +221,8 @@ shim_hypervisor_callback:
 	.hidden shim_failsafe_callback
 shim_failsafe_callback:
 	movq	%rsp, %rdi
-	leaq	shim_trap_stack_top(%rip), %rsp
+	movq	%gs:XEN_CPU_OFF_TRAP_STACK_TOP, %rsp
 	call	shim_failsafe
 	ud2
-
-	.bss
-	.balign 16
-trap_scratch:
-	.quad	0
-	.balign 16
-	.globl shim_trap_stack
-	.hidden shim_trap_stack
-shim_trap_stack:
-	.skip	16384
-shim_trap_stack_top:
 
 	.section .note.GNU-stack, "", @progbits

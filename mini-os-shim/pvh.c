@@ -320,11 +320,11 @@ extern char shim_pvh_traps[];     /* entry.S: 20 stubs, 16 bytes apart */
 extern char shim_pvh_upcall[];    /* entry.S: the callback vector's stub */
 extern char shim_pvh_boot_upcall[];
 
-static void descriptors_init(void)
+/* Loads the GDT (reloading CS, DS, ES, SS from it) and the IDT on the calling vCPU. */
+static void descriptors_load(void)
 {
 	struct desc_ptr gdtr = {sizeof(pvh_gdt) - 1, (uint64_t)(unsigned long)pvh_gdt};
 	struct desc_ptr idtr = {sizeof(pvh_idt) - 1, (uint64_t)(unsigned long)pvh_idt};
-	unsigned int v;
 
 	__asm__ __volatile__("lgdt %0\n\t"
 			     "pushq $0x08\n\t"
@@ -339,11 +339,31 @@ static void descriptors_init(void)
 			     :
 			     : "m"(gdtr)
 			     : "rax", "memory");
+	__asm__ __volatile__("lidt %0" ::"m"(idtr));
+}
+
+static void descriptors_init(void)
+{
+	unsigned int v;
+
 	for (v = 0; v < 20; v++)
 		set_gate(v, shim_pvh_traps + 16 * v);
 	set_gate(PVH_UPCALL_VECTOR, shim_pvh_upcall);
 	xen_boot.upcall = (uint64_t)(unsigned long)shim_pvh_boot_upcall;
-	__asm__ __volatile__("lidt %0" ::"m"(idtr));
+	descriptors_load();
+}
+
+/* A vCPU > 0 (cpu.c started it in long mode on our page tables, interrupts off, on its
+ * start stack; pvh_entry.S's shim_pvh_ap_entry calls this with its record): the GDT and
+ * IDT vCPU 0 uses, its GS base, then the runtime. */
+void __attribute__((noreturn)) shim_pvh_ap_start(struct xen_cpu *c)
+{
+	uint64_t v = (uint64_t)(unsigned long)c;
+
+	descriptors_load();
+	wrmsr(0xc0000101u, v); /* IA32_GS_BASE */
+	__asm__ __volatile__("movq %0, %%rdi\n\tjmp *%1" ::"r"(v), "r"(xen_boot.ap_entry) : "rdi");
+	__builtin_unreachable();
 }
 
 static void copy_cmdline(const struct hvm_start_info *hsi)
@@ -372,6 +392,7 @@ start_info_t *shim_pvh_start(uint64_t hsi_pa, uint64_t entry_tsc)
 	unsigned int i, n;
 
 	shim_pvh = 1;
+	shim_cpu_early();
 	xen_boot.flags |= XEN_BOOT_FLAG_PVH;
 	xen_boot.direct_map = 0;
 	xen_boot.entry_tsc = entry_tsc;
@@ -448,7 +469,7 @@ void shim_pvh_init(start_info_t *si)
 	hvm_set_param(HVM_PARAM_CALLBACK_IRQ,
 		      ((uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56) | PVH_UPCALL_VECTOR,
 		      "hvm_op(set_param CALLBACK_IRQ)");
-	shim_time_init();
+	shim_cpu0_init(0);
 	shim_printf("xen: shim: pvh, %lu pages, heap %#lx-%#lx, %lu page-table pages, nx %s\n",
 		    si->nr_pages, (unsigned long)xen_boot.heap_start,
 		    (unsigned long)xen_boot.heap_end, (unsigned long)tables_used,
@@ -472,7 +493,7 @@ long shim_pvh_suspend(void)
 		      "hvm_op(set_param CALLBACK_IRQ)");
 	rings_from_params(shim_start_info);
 	shim_console_init(shim_start_info);
-	shim_time_init();
+	shim_cpu0_init(1);
 	shim_events_unmask(shim_start_info->console.domU.evtchn);
 	shim_events_notify(shim_start_info->console.domU.evtchn);
 	return 0;

@@ -121,4 +121,16 @@ shim_pvh_stack:
 	.skip	16384
 shim_pvh_stack_top:
 
+/*
+ * A vCPU > 0 as PVH (cpu.c): Xen starts it in long mode with flat segments but no GDT or
+ * IDT of ours, interrupts off, %rdi = its struct xen_cpu, %rsp = its start stack.
+ */
+	.text
+	.globl	shim_pvh_ap_entry
+	.hidden	shim_pvh_ap_entry
+shim_pvh_ap_entry:
+	cld
+	call	shim_pvh_ap_start	/* does not return */
+	ud2
+
 	.section .note.GNU-stack, "", @progbits

@@ -3,8 +3,9 @@
  *
  * Entered on Go's boot stack with events masked and only Xen's bootstrap
  * mapping; returns with traps and callbacks installed, shared_info mapped,
- * all memory mapped, the periodic timer stopped, VIRQ_TIMER bound and
- * xen_boot filled. Any failed hypercall prints its name and error code and
+ * all memory mapped, vCPU 0's record set up (cpu.c: GS base, vcpu_info,
+ * periodic timer stopped, VIRQ_TIMER and an IPI port bound), the vCPUs counted
+ * and xen_boot filled. Any failed hypercall prints its name and error code and
  * crashes the domain. See README.md for the contract.
  */
 #include "shim.h"
@@ -43,6 +44,7 @@ void xen_shim_init(start_info_t *si)
 	xen_boot.start_info = (uint64_t)(unsigned long)si;
 	if (si->flags & SIF_INITDOMAIN)
 		xen_boot.flags |= XEN_BOOT_FLAG_DOM0;
+	shim_cpu_early();
 	shim_console_init(si);
 	shim_traps_init();
 	shim_events_init();
@@ -51,7 +53,7 @@ void xen_shim_init(start_info_t *si)
 	barrier();
 	shim_mm_map_all(si);
 	shim_p2m_publish(si);
-	shim_time_init();
+	shim_cpu0_init(0);
 	shim_printf("xen: shim: %lu pages, heap %#lx-%#lx, %lu page-table pages added\n",
 		    si->nr_pages, (unsigned long)xen_boot.heap_start,
 		    (unsigned long)xen_boot.heap_end, (unsigned long)shim_mm_tables_added());

@@ -15,9 +15,11 @@
  * but the toolstack's new xenstore and console ones, Xen's 10 ms periodic timer
  * running again, no one-shot timer, start_info.flags zeroed, and new machine frames
  * under every pfn (the p2m, start_info.mfn_list, already says which). The trap
- * table, callbacks, FS base and page tables are restored with the vcpu. Here the
- * shim re-establishes its part (shared_info, the published p2m, the timer port,
- * the console); the Go runtime and drivers the rest. PVH: pvh.c's shim_pvh_suspend.
+ * table, callbacks, FS and GS bases and page tables are restored with the vcpu;
+ * the vcpu_info registration is not. Here the shim re-establishes its part
+ * (shared_info, the published p2m, vCPU 0's vcpu_info and ports, the console);
+ * the Go runtime the other vCPUs (xen_shim_cpu_up), the drivers the rest.
+ * Called on vCPU 0 with the others down. PVH: pvh.c's shim_pvh_suspend.
  */
 #include "shim.h"
 #include "hypercall.h"
@@ -34,7 +36,7 @@ long xen_shim_suspend(void)
 
 	if (shim_pvh)
 		return shim_pvh_suspend(); /* pvh.c */
-	shim_shared_info->vcpu_info[0].evtchn_upcall_mask = 1;
+	xen_cpus[0].vcpu_info.evtchn_upcall_mask = 1;
 	barrier();
 	if (domu) {
 		si->store_mfn = SHIM_M2P[store_mfn];
@@ -44,8 +46,6 @@ long xen_shim_suspend(void)
 	sd.reason = SHUTDOWN_suspend;
 	rc = HYPERVISOR_suspend(&sd, p2m[va_to_pfn((unsigned long)si)]);
 	shim_mm_map_shared_info(si);
-	shim_shared_info->vcpu_info[0].evtchn_upcall_mask = 1;
-	barrier();
 	if (rc != 0) {
 		/* Cancelled (or refused): the same domain, its frames and ports as they were. */
 		if (domu) {
@@ -57,7 +57,7 @@ long xen_shim_suspend(void)
 	}
 	si->flags = flags;
 	shim_p2m_publish(si);
-	shim_time_init();
+	shim_cpu0_init(1);
 	if (domu) {
 		shim_console_init(si);
 		shim_events_unmask(si->console.domU.evtchn);

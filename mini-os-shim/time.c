@@ -1,26 +1,10 @@
 /*
- * time.c: timer setup and the pvclock reader the shim uses for itself.
- *
- * Xen starts every PV vcpu with a 10 ms periodic timer; we stop it, so the
- * only timer events are the ones Go asks for with set_timer_op. VIRQ_TIMER
- * is bound on vcpu 0 and its port left unmasked (per port), so that a
- * set_timer_op deadline wakes SCHEDOP_block.
+ * time.c: the pvclock reader the shim uses for itself. (Timers: each vCPU's
+ * periodic timer is stopped and its VIRQ_TIMER bound in cpu.c, so the only
+ * timer events are the ones Go asks for with set_timer_op.)
  */
 #include "shim.h"
 #include "hypercall.h"
-
-void shim_time_init(void)
-{
-	long rc;
-	uint32_t port;
-
-	rc = HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, NULL);
-	if (rc && !shim_pvh) /* PVH has no periodic timer to stop */
-		shim_fail("vcpu_op(stop_periodic_timer)", rc);
-	port = shim_events_bind_virq(VIRQ_TIMER);
-	shim_events_unmask(port);
-	xen_boot.timer_port = port;
-}
 
 static inline uint64_t rdtsc(void)
 {
@@ -33,7 +17,10 @@ static inline uint64_t rdtsc(void)
 /* Xen system time in ns (public/xen.h struct vcpu_time_info). */
 uint64_t shim_system_time(void)
 {
-	volatile struct vcpu_time_info *t = &shim_shared_info->vcpu_info[0].time;
+	struct xen_cpu *c = shim_this_cpu();
+	/* The registered vcpu_info (cpu.c) once there is one; shared_info's before. */
+	volatile struct vcpu_time_info *t = c->vcpu_info.time.version ? &c->vcpu_info.time
+								  : &shim_shared_info->vcpu_info[c->id].time;
 	uint32_t version, mul;
 	uint64_t stamp, sys, delta;
 	int8_t shift;

@@ -41,8 +41,6 @@ static const char *const trap_names[NR_TRAPS] = {
 
 static trap_info_t trap_table[NR_TRAPS + 1];
 
-static int in_trap;
-
 /* RFLAGS.IF in a frame Xen saved: events were enabled (upcall mask clear). */
 #define X86_EFLAGS_IF_BIT (1UL << 9)
 
@@ -88,6 +86,15 @@ void shim_traps_init(void)
 		shim_fail("set_trap_table", rc);
 }
 
+/* The same table in a new vCPU's context (cpu.c): trap_ctxt is indexed by vector. */
+void shim_traps_fill(struct trap_info *table)
+{
+	int i;
+
+	for (i = 0; i < NR_TRAPS; i++)
+		table[i] = trap_table[i];
+}
+
 static uint64_t fault_cr2(uint64_t vector)
 {
 	uint64_t cr2;
@@ -99,20 +106,18 @@ static uint64_t fault_cr2(uint64_t vector)
 		__asm__ __volatile__("mov %%cr2, %0" : "=r"(cr2));
 		return cr2;
 	}
-	if (!shim_shared_info)
-		return 0;
-	return shim_shared_info->vcpu_info[0].arch.cr2;
+	return shim_this_cpu()->vcpu_info.arch.cr2;
 }
 
-static void dump(struct shim_trap_frame *f, uint64_t cr2)
+static void dump(struct shim_trap_frame *f, uint64_t cr2, struct xen_cpu *c)
 {
 	const char *name = f->vector < NR_TRAPS ? trap_names[f->vector] : "unknown";
 
-	shim_printf("xen: fault: %s (vector %lu) error %#lx\n", name,
-		    (unsigned long)f->vector, (unsigned long)f->error_code);
+	shim_printf("xen: fault: %s (vector %lu) error %#lx on vCPU %u\n", name,
+		    (unsigned long)f->vector, (unsigned long)f->error_code, c->id);
 	shim_printf("rip %016lx rsp %016lx cr2 %016lx\n", f->rip, f->rsp, cr2);
 	shim_printf("rflags %016lx cs %04lx ss %04lx nesting %lu\n", f->rflags,
-		    f->cs & 0xffff, f->ss & 0xffff, (unsigned long)xen_boot.fault.nesting);
+		    f->cs & 0xffff, f->ss & 0xffff, (unsigned long)c->fault.nesting);
 	shim_printf("rax %016lx rbx %016lx rcx %016lx\n", f->rax, f->rbx, f->rcx);
 	shim_printf("rdx %016lx rsi %016lx rdi %016lx\n", f->rdx, f->rsi, f->rdi);
 	shim_printf("rbp %016lx r8  %016lx r9  %016lx\n", f->rbp, f->r8, f->r9);
@@ -122,46 +127,47 @@ static void dump(struct shim_trap_frame *f, uint64_t cr2)
 
 void shim_trap(struct shim_trap_frame *f)
 {
+	struct xen_cpu *c = shim_this_cpu();
 	uint64_t cr2;
 
-	if (in_trap) {
+	if (c->in_trap) {
 		/* Fault while handling a fault: the trap stack is no longer trustworthy. */
 		shim_printf("xen: fault: vector %lu at %lx while handling a fault\n",
 			    (unsigned long)f->vector, f->rip);
 		shim_crash();
 	}
-	in_trap = 1;
+	c->in_trap = 1;
 
 	cr2 = fault_cr2(f->vector);
-	xen_boot.fault.vector = f->vector;
-	xen_boot.fault.error_code = f->error_code;
-	xen_boot.fault.rip = f->rip;
-	xen_boot.fault.rsp = f->rsp;
-	xen_boot.fault.cr2 = cr2;
+	c->fault.vector = f->vector;
+	c->fault.error_code = f->error_code;
+	c->fault.rip = f->rip;
+	c->fault.rsp = f->rsp;
+	c->fault.cr2 = cr2;
 
 	/* Kernel context: Xen cleared the RPL of the saved CS. */
-	if (xen_boot.fault_handler != 0 && xen_boot.fault.nesting == 0 && (f->cs & 3) == 0) {
-		xen_boot.fault.nesting++;
+	if (xen_boot.fault_handler != 0 && c->fault.nesting == 0 && (f->cs & 3) == 0) {
+		c->fault.nesting++;
 		/* Make it look as if the faulting pc called the handler. */
 		f->rsp -= 8;
 		*(uint64_t *)f->rsp = f->rip;
 		f->rip = xen_boot.fault_handler;
-		/* Resume with events masked (HYPERVISOR_iret takes the mask from IF): no
-		 * other thread runs, and faults, until Go has copied the fault record. */
-		xen_boot.fault_events = (f->rflags & X86_EFLAGS_IF_BIT) != 0;
+		/* Resume with events masked (HYPERVISOR_iret takes the mask from IF): the
+		 * thread stays on this vCPU, whose record it reads, until Go has copied it. */
+		c->fault_events = (f->rflags & X86_EFLAGS_IF_BIT) != 0;
 		f->rflags &= ~X86_EFLAGS_IF_BIT;
-		in_trap = 0;
+		c->in_trap = 0;
 		return;
 	}
 
-	dump(f, cr2);
+	dump(f, cr2, c);
 	shim_crash();
 }
 
 void shim_failsafe(uint64_t *frame)
 {
 	/* frame: RCX, R11, DS, ES, FS, GS, RIP, CS, RFLAGS, RSP, SS */
-	in_trap = 1;
+	shim_this_cpu()->in_trap = 1;
 	shim_printf("xen: failsafe callback: rip %016lx cs %04lx rsp %016lx ss %04lx\n",
 		    frame[6], frame[7] & 0xffff, frame[9], frame[10] & 0xffff);
 	shim_printf("ds %04lx es %04lx fs %04lx gs %04lx\n", frame[2] & 0xffff,

@@ -50,6 +50,7 @@ int main(void)
 	C("_SEGBASE_FS", SEGBASE_FS);
 	C("_EVTCHNOP_send", EVTCHNOP_send);
 	C("_VCPUOP_stop_periodic_timer", VCPUOP_stop_periodic_timer);
+	C("_VCPUOP_is_up", VCPUOP_is_up);
 	C("_CALLBACKOP_register", CALLBACKOP_register);
 	C("_CALLBACKTYPE_event", CALLBACKTYPE_event);
 	C("_SIF_INITDOMAIN", SIF_INITDOMAIN);
@@ -134,6 +135,25 @@ int main(void)
 	OFF("_xen_boot_fault_cr2", struct xen_boot, fault.cr2);
 	OFF("_xen_boot_fault_nesting", struct xen_boot, fault.nesting);
 	OFF("_xen_boot_fault_events", struct xen_boot, fault_events);
+	OFF("_xen_boot_cpus", struct xen_boot, cpus);
+	OFF("_xen_boot_nr_cpus", struct xen_boot, nr_cpus);
+	OFF("_xen_boot_ap_entry", struct xen_boot, ap_entry);
+	printf(")\n\n");
+
+	printf("// struct xen_cpu (mini-os-shim/include/xen_boot.h): a vCPU's record, at its GS base.\nconst (\n");
+	C("_XEN_MAX_CPUS", XEN_MAX_CPUS);
+	C("_sizeof_xen_cpu", sizeof(struct xen_cpu));
+	OFF("_xen_cpu_self", struct xen_cpu, self);
+	OFF("_xen_cpu_go", struct xen_cpu, go);
+	OFF("_xen_cpu_id", struct xen_cpu, id);
+	OFF("_xen_cpu_timer_port", struct xen_cpu, timer_port);
+	OFF("_xen_cpu_ipi_port", struct xen_cpu, ipi_port);
+	OFF("_xen_cpu_fault_vector", struct xen_cpu, fault.vector);
+	OFF("_xen_cpu_fault_error_code", struct xen_cpu, fault.error_code);
+	OFF("_xen_cpu_fault_rip", struct xen_cpu, fault.rip);
+	OFF("_xen_cpu_fault_cr2", struct xen_cpu, fault.cr2);
+	OFF("_xen_cpu_fault_nesting", struct xen_cpu, fault.nesting);
+	OFF("_xen_cpu_fault_events", struct xen_cpu, fault_events);
 	printf(")\n");
 	return 0;
 }

@@ -30,6 +30,9 @@
 
 void xen_shim_init(start_info_t *si) SHIM_EXPORT;
 long xen_shim_suspend(void) SHIM_EXPORT;
+long xen_shim_cpu_up(uint32_t id, int fresh) SHIM_EXPORT;
+long xen_shim_cpu_down(uint32_t id) SHIM_EXPORT;
+extern struct xen_cpu xen_cpus[XEN_MAX_CPUS] SHIM_EXPORT;
 
 #pragma GCC visibility push(hidden)
 
@@ -72,7 +75,16 @@ void shim_events_unmask(uint32_t port);
 void shim_events_notify(uint32_t port);
 
 /* time.c */
-void shim_time_init(void);
+void shim_cpu_early(void);
+void shim_cpu0_init(int restored);
+/* The running vCPU's record (the GS base). */
+static inline struct xen_cpu *shim_this_cpu(void)
+{
+	struct xen_cpu *c;
+
+	__asm__ __volatile__("movq %%gs:64, %0" : "=r"(c));
+	return c;
+}
 uint64_t shim_system_time(void);
 
 /* p2m.c */

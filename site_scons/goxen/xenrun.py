@@ -183,6 +183,14 @@ def xen_cmdline(mem=DEFAULT_MEM_MB, xen_args=XEN_ARGS, extra=()):
     return " ".join([*xen_args, f"dom0_mem={mem}M,max:{mem}M", *extra])
 
 
+def cpus_args(cpus):
+    """(extra QEMU args, extra Xen args) for a machine of cpus CPUs whose dom0 has as many
+    vCPUs: QEMU's multi-threaded TCG runs each on its own host thread."""
+    if cpus < 1:
+        raise XenRunError(f"cpus must be at least 1, not {cpus}")
+    return ["-smp", str(cpus)], [f"dom0_max_vcpus={cpus}"]
+
+
 def qemu_memory(mem):
     """QEMU RAM for a dom0 of mem MB: the dom0 plus room for Xen's heap and frame table."""
     return max(256, mem + 128)
@@ -606,6 +614,8 @@ def main(argv=None):
     p.add_argument("--xen-arg", action="append", default=[], metavar="ARG",
                    help="extra Xen command-line argument (repeatable)")
     p.add_argument("--qemu", default=QEMU, metavar="PATH", help=f"QEMU binary (default {QEMU})")
+    p.add_argument("--cpus", type=int, default=1, metavar="N",
+                   help="CPUs of the machine and vCPUs of the dom0 (default 1)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="print only the dom0's own lines, without timestamps")
     p.add_argument("kernel", help="the PV kernel ELF")
@@ -624,8 +634,10 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, terminated)
     signal.signal(signal.SIGHUP, terminated)
     try:
+        qemu_cpus, xen_cpus = cpus_args(args.cpus)
         with Dom0Run(args.kernel, args.cmdline, args.mem, args.timeout, xen=args.xen,
-                     on_line=echo, extra_xen_args=args.xen_arg, qemu=args.qemu) as run:
+                     on_line=echo, extra_xen_args=[*xen_cpus, *args.xen_arg], qemu=args.qemu,
+                     extra_qemu_args=qemu_cpus) as run:
             result = run.wait()
     except XenRunError as e:
         print(f"xenrun: error: {e}", file=sys.stderr)

@@ -37,6 +37,9 @@ func consoleRing() (ring uintptr, consp, prodp *uint32, port uint32) {
 	return ring, consp, prodp, xenBootU32(_xen_boot_console_port)
 }
 
+// consoleRingLock keeps writers on different vCPUs from both taking the same producer index.
+var consoleRingLock mutex
+
 // consoleRingWrite copies p into the console out ring, waiting for xenconsoled to
 // make room when the ring is full; nothing is dropped.
 //
@@ -46,6 +49,7 @@ func consoleRingWrite(p unsafe.Pointer, n int32) {
 	if ring == 0 {
 		return
 	}
+	lock(&consoleRingLock)
 	for i := int32(0); i < n; {
 		cons := atomic.Load(consp)
 		prod := atomic.Load(prodp)
@@ -61,6 +65,7 @@ func consoleRingWrite(p unsafe.Pointer, n int32) {
 		}
 		atomic.Store(prodp, prod) // publishes the bytes (x86 stores are ordered)
 	}
+	unlock(&consoleRingLock)
 	evtchnSend(port)
 }
 

@@ -79,15 +79,18 @@ func xenWakeSysmon() {
 var evtchnSeen [_nr_evtchn_words]uint64
 
 // evtchnCollect moves every pending, unmasked port from shared_info into evtchnSeen
-// (clearing it in shared_info) and reports whether a port other than the timer's fired; the
-// timer's port sets xenTimerFired.
+// (clearing it in shared_info) and reports whether a port other than the vCPUs' timer and IPI
+// ports fired; a timer's port sets its vCPU's timerFired. Every vCPU's pending_sel is cleared
+// first, not only this one's: Xen raises a vCPU's upcall only when it sets a bit of that
+// vCPU's pending_sel that was clear, so a port of another vCPU's taken here with its
+// pending_sel bit left set would make that vCPU miss the next event of the same word.
 //
 //go:nosplit
 func evtchnCollect() bool {
 	s := xenSharedInfo()
-	timer := xenBootU32(_xen_boot_timer_port)
-	sel := (*uint64)(unsafe.Pointer(xenVcpuInfo() + _vcpu_info_pending_sel))
-	atomic.Xchg64(sel, 0)
+	for i := uint32(0); i < xenNCPU; i++ {
+		atomic.Xchg64((*uint64)(unsafe.Pointer(xenCPUs[i].shim+_vcpu_info_pending_sel)), 0)
+	}
 	other := false
 	for i := uintptr(0); i < _nr_evtchn_words; i++ {
 		w := (*uint64)(unsafe.Pointer(s + _shared_info_evtchn_pending + i*_sizeof_evtchn_word))
@@ -97,9 +100,17 @@ func evtchnCollect() bool {
 			continue
 		}
 		atomic.And64(w, ^p)
-		if uintptr(timer/64) == i && p&(uint64(1)<<(timer%64)) != 0 {
-			p &^= uint64(1) << (timer % 64)
-			atomic.Store(&xenTimerFired, 1)
+		for c := uint32(0); c < xenNCPU; c++ {
+			cpu := &xenCPUs[c]
+			timer := *(*uint32)(unsafe.Pointer(cpu.shim + _xen_cpu_timer_port))
+			ipi := *(*uint32)(unsafe.Pointer(cpu.shim + _xen_cpu_ipi_port))
+			if uintptr(timer/64) == i && p&(uint64(1)<<(timer%64)) != 0 {
+				p &^= uint64(1) << (timer % 64)
+				atomic.Store(&cpu.timerFired, 1)
+			}
+			if uintptr(ipi/64) == i {
+				p &^= uint64(1) << (ipi % 64)
+			}
 		}
 		if p != 0 {
 			atomic.Or64(&evtchnSeen[i], p)

@@ -94,14 +94,9 @@ func xenSharedInfo() uintptr {
 	return uintptr(xenBootU64(_xen_boot_shared_info))
 }
 
-//go:nosplit
-func xenVcpuInfo() uintptr {
-	return xenSharedInfo() + _shared_info_vcpu_info // vcpu 0
-}
 
 func osinit() {
 	physPageSize = 4096
-	numCPUStartup = getCPUCount()
 	getg().m.procid = 1
 	memInit()
 	if !hasRDRAND() {
@@ -111,6 +106,7 @@ func osinit() {
 	netpollGenericInit()
 	*(*uintptr)(unsafe.Pointer(xenBootAddr() + _xen_boot_fault_handler)) = abi.FuncPCABI0(xenFaultTramp)
 	xenThreadsInit()
+	numCPUStartup = getCPUCount()
 }
 
 // The boot stack (g0's stack; see rt0_xen_amd64.s) and the empty argv/envp handed to
@@ -121,8 +117,10 @@ var xenArgv [2]uintptr
 // hasRDRAND reports whether CPUID advertises RDRAND (leaf 1, ECX bit 30).
 func hasRDRAND() bool
 
+// getCPUCount is the number of vCPUs the thread layer runs on (xenThreadsInit, from the
+// shim's count of the domain's vCPUs; osinit calls it after xenThreadsInit).
 func getCPUCount() int32 {
-	return 1
+	return int32(xenNCPU)
 }
 
 // xenShutdown asks Xen to shut this domain down (SCHEDOP_shutdown, xen/sched.h).
@@ -189,20 +187,21 @@ func crash() {
 }
 
 // xenFault runs on the faulting goroutine's stack (called by xenFaultTramp) and
-// records the fault the shim saw in gp's signal fields for sigpanic.
+// records the fault the shim saw in gp's signal fields for sigpanic: the record of the vCPU
+// it faulted on (struct xen_cpu), where the shim's redirect keeps it, events masked.
 //
 //go:nosplit
 func xenFault() {
 	gp := getg()
-	base := xenBootAddr()
-	gp.sig = uint32(xenBootU64(_xen_boot_fault_vector))
-	gp.sigcode0 = uintptr(xenBootU64(_xen_boot_fault_error_code))
-	gp.sigcode1 = uintptr(xenBootU64(_xen_boot_fault_cr2))
-	gp.sigpc = uintptr(xenBootU64(_xen_boot_fault_rip))
-	events := xenBootU64(_xen_boot_fault_events)
-	atomic.Storeuintptr((*uintptr)(unsafe.Pointer(base+_xen_boot_fault_nesting)), 0)
-	// The shim resumed here with events masked, so that no other thread could fault and
-	// overwrite the record; they were enabled where the fault hit: enable them again.
+	c := xenVcpuInfo() // the struct xen_cpu starts with the vcpu_info
+	gp.sig = uint32(*(*uint64)(unsafe.Pointer(c + _xen_cpu_fault_vector)))
+	gp.sigcode0 = *(*uintptr)(unsafe.Pointer(c + _xen_cpu_fault_error_code))
+	gp.sigcode1 = *(*uintptr)(unsafe.Pointer(c + _xen_cpu_fault_cr2))
+	gp.sigpc = *(*uintptr)(unsafe.Pointer(c + _xen_cpu_fault_rip))
+	events := *(*uint64)(unsafe.Pointer(c + _xen_cpu_fault_events))
+	atomic.Storeuintptr((*uintptr)(unsafe.Pointer(c+_xen_cpu_fault_nesting)), 0)
+	// The shim resumed here with events masked, so that the thread stayed on this vCPU
+	// while it read the record; they were enabled where the fault hit: enable them again.
 	if events != 0 {
 		xenEventsRestore(0)
 	}

@@ -3,8 +3,8 @@
 // license that can be found in the LICENSE file.
 
 // Suspend and resume (xl save and restore, migration): the runtime's part. internal/xen's
-// Suspend lets the drivers go quiet, then calls xenSuspend, which masks events (on one vCPU,
-// nothing else runs then) and calls the shim's xen_shim_suspend (mini-os-shim/suspend.c):
+// Suspend lets the drivers go quiet, then calls xenSuspend, which takes the other vCPUs down,
+// masks events on vCPU 0 (nothing else runs then) and calls the shim's xen_shim_suspend (mini-os-shim/suspend.c):
 // the suspend hypercall, and after it shared_info, the published p2m, the timer's VIRQ port
 // and the console again. What the shim returns says where we are: 1, the suspend was
 // cancelled and the same domain goes on; 0, this is a new domain restored from the image,
@@ -31,14 +31,24 @@ func xenShimSuspend() int64
 var xenSuspendGen atomic.Uint32
 
 // xenSuspend suspends the domain (internal/xen.suspend, hooks_xen.go) and returns the
-// shim's result.
+// shim's result. With more than one vCPU, the others go down first (xenParkOthers) and the
+// suspend runs on vCPU 0, as Xen wants it; they start again afterwards, fresh in a restored
+// domain (which has neither their ports nor, when they were down, their contexts).
 func xenSuspend() int64 {
 	var rc int64
 	systemstack(func() {
-		old := xenEventsMask()
+		old := xenParkOthers()
 		rc = xenShimSuspend()
+		xenLock()
+		for i := range xenCPUs {
+			c := &xenCPUs[i]
+			c.timerArmed, c.timerLead, c.sliceArmed = 0, 0, false
+		}
 		if rc == 0 {
-			xenTimerArmed, xenTimerLead = 0, 0
+			xenNetpollWake = 1
+		}
+		xenUnlock()
+		if rc == 0 {
 			lock(&evtchnLock)
 			xenSuspendGen.Add(1)
 			for i := range evtchnSeen {
@@ -51,9 +61,49 @@ func xenSuspend() int64 {
 				}
 			}
 			unlock(&evtchnLock)
-			xenNetpollWake = 1
+		}
+		fresh := int32(0)
+		if rc == 0 {
+			fresh = 1
+		}
+		for i := uint32(1); i < xenNCPU; i++ {
+			c := &xenCPUs[i]
+			xenLock()
+			c.park, c.kicked = false, 0
+			c.parked.Store(0)
+			xenUnlock()
+			if r := xenShimCPUUp(i, fresh); r != 0 {
+				print("xen: vCPU ", i, " did not come back after the suspend (error ", r, ")\n")
+				throw("xen: a vCPU was lost in a suspend")
+			}
 		}
 		xenEventsRestore(old)
 	})
 	return rc
+}
+
+// xenParkOthers asks every vCPU but 0 to go down (xenParkLocked) and returns once they are,
+// on vCPU 0 with events masked (the previous mask is returned). The calling thread may run
+// on another vCPU at first: parked, that one hands it back to the run queue.
+func xenParkOthers() uint8 {
+	for {
+		old := xenLockMasked()
+		done := xenMe().id == 0
+		for i := uint32(1); i < xenNCPU; i++ {
+			c := &xenCPUs[i]
+			if !c.park {
+				c.park = true
+				xenIPI(c)
+			}
+			if c.parked.Load() == 0 || int64(hypercall(_HYPERVISOR_vcpu_op, _VCPUOP_is_up, uintptr(i), 0)) != 0 {
+				done = false
+			}
+		}
+		if done {
+			xenUnlock()
+			return old
+		}
+		xenUnlockRestore(old)
+		usleep(50)
+	}
 }

@@ -132,10 +132,16 @@ TEXT runtime·xenFaultTramp(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	xenContext_rdx(R), DX; \
 	MOVQ	xenContext_rcx(R), CX
 
-// SAVE_GPRS_TO_CURRENT: all general registers into *xenCurThread, which is left in AX.
+// The running vCPU's xenCPU (thread_xen.go): the GS base is its struct xen_cpu, whose go
+// field points at it; one instruction, so a thread that moves meanwhile reads one or the
+// other, never a mix.
+#define GET_CPU(R) MOVQ const__xen_cpu_go(GS), R
+
+// SAVE_GPRS_TO_CURRENT: all general registers into the vCPU's cur thread, left in AX.
 #define SAVE_GPRS_TO_CURRENT \
 	PUSHQ	AX; \
-	MOVQ	runtime·xenCurThread(SB), AX; \
+	GET_CPU(AX); \
+	MOVQ	xenCPU_cur(AX), AX; \
 	SAVE_GPRS_BUT_AX(AX); \
 	POPQ	BX; \
 	MOVQ	BX, xenContext_rax(AX)
@@ -162,8 +168,9 @@ TEXT runtime·xenUpcall(SB),NOSPLIT|NOFRAME,$0
 	MOVL	$0, BX
 	JMP	xenEnterSched<>(SB)
 
-// func xenSwitch(): the running thread gives up the vCPU (events masked, its state set). The
-// saved context returns from this call, events still masked.
+// func xenSwitch(): the running thread gives up its vCPU (events masked, xenSchedLock held,
+// its state set). The saved context returns from this call, events still masked, the lock
+// not held.
 TEXT runtime·xenSwitch(SB),NOSPLIT|NOFRAME,$0-0
 	SAVE_GPRS_TO_CURRENT
 	MOVQ	0(SP), BX	// return address
@@ -184,17 +191,19 @@ TEXT runtime·xenSwitch(SB),NOSPLIT|NOFRAME,$0-0
 	JMP	xenEnterSched<>(SB)
 
 // AX: the thread whose registers are saved; BX: 1 for a voluntary switch. Saves the FPU/SSE
-// state and the TLS g, runs xenSchedule on the scheduler's stack (g = xenSchedGp), puts the
-// old thread's g back into its TLS and resumes the chosen thread.
+// state and the TLS g, runs xenSchedule on the vCPU's scheduler stack (g = its schedGp), puts
+// the old thread's g back into its TLS, releases xenSchedLock (from here on another vCPU may
+// resume the old thread) and resumes the chosen thread.
 TEXT xenEnterSched<>(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	xenContext_fx(AX), CX
 	FXSAVE64	(CX)
 	get_tls(CX)
 	MOVQ	g(CX), DX
 	MOVQ	DX, xenContext_g(AX)
-	MOVQ	runtime·xenSchedGp(SB), DX
+	GET_CPU(SI)
+	MOVQ	xenCPU_schedGp(SI), DX
 	MOVQ	DX, g(CX)
-	MOVQ	runtime·xenSchedStackHi(SB), SP
+	MOVQ	xenCPU_schedStackHi(SI), SP
 	SUBQ	$16, SP
 	MOVQ	AX, 8(SP)
 	MOVB	BX, 0(SP)
@@ -203,19 +212,22 @@ TEXT xenEnterSched<>(SB),NOSPLIT|NOFRAME,$0
 	get_tls(CX)
 	MOVQ	xenContext_g(AX), DX
 	MOVQ	DX, g(CX)
+	MOVL	$0, runtime·xenSchedLock(SB)	// a store releases on x86
 	// The same thread goes on (most upcalls): its FS base is loaded already.
-	CMPQ	AX, runtime·xenCurThread(SB)
+	GET_CPU(SI)
+	CMPQ	AX, xenCPU_cur(SI)
 	JNE	2(PC)
 	JMP	xenResumeSameTLS<>(SB)
 	JMP	runtime·xenResume(SB)
 
-// func xenResume(): restores *xenCurThread (events masked, on the scheduler's stack): its
-// TLS, FPU/SSE state and registers, and returns to it with HYPERVISOR_iret, which takes
-// rax, r11, rcx from the hypercall page's stub and flags, rip, cs, rflags, rsp, ss from the
-// stack (here: inside the context itself) and sets the event mask from RFLAGS.IF. The
-// context must stay in its order: rcx, rbx, rax, then flags..ss.
+// func xenResume(): restores the vCPU's cur thread (events masked, on the scheduler's or a
+// start stack): its TLS, FPU/SSE state and registers, and returns to it with HYPERVISOR_iret,
+// which takes rax, r11, rcx from the hypercall page's stub and flags, rip, cs, rflags, rsp, ss
+// from the stack (here: inside the context itself) and sets the event mask from RFLAGS.IF.
+// The context must stay in its order: rcx, rbx, rax, then flags..ss.
 TEXT runtime·xenResume(SB),NOSPLIT|NOFRAME,$0-0
-	MOVQ	runtime·xenCurThread(SB), BX
+	GET_CPU(BX)
+	MOVQ	xenCPU_cur(BX), BX
 	CMPB	runtime·xenPVH(SB), $0
 	JEQ	pv
 	MOVQ	xenContext_fsbase(BX), AX
@@ -237,7 +249,8 @@ pv:
 
 // The rest of xenResume, for a thread whose FS base is loaded.
 TEXT xenResumeSameTLS<>(SB),NOSPLIT|NOFRAME,$0
-	MOVQ	runtime·xenCurThread(SB), BX
+	GET_CPU(BX)
+	MOVQ	xenCPU_cur(BX), BX
 	MOVQ	xenContext_fx(BX), AX
 	FXRSTOR64	(AX)
 	CMPB	runtime·xenPVH(SB), $0
@@ -264,6 +277,88 @@ TEXT xenResumeIretq<>(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	xenContext_rax(BX), AX
 	MOVQ	xenContext_rbx(BX), BX
 	IRETQ
+
+// func xenAPEntry(): where a vCPU > 0 starts (xen_boot.ap_entry; mini-os-shim/cpu.c), events
+// masked, the GS base at its struct xen_cpu: it resumes its cur, its idle thread.
+TEXT runtime·xenAPEntry(SB),NOSPLIT|NOFRAME,$0-0
+	JMP	runtime·xenResume(SB)
+
+// func xenPark(id uint32): the end of xenParkLocked, on the vCPU's scheduler stack with
+// events masked: releases xenSchedLock and takes the vCPU down (xen_shim_cpu_down, System V
+// ABI); when it is brought up again it starts over at xenAPEntry.
+TEXT runtime·xenPark(SB),NOSPLIT|NOFRAME,$0-4
+	MOVL	id+0(FP), DI
+	MOVL	$0, runtime·xenSchedLock(SB)
+	ANDQ	$~15, SP
+	CALL	xen_shim_cpu_down(SB)
+	JMP	runtime·xenAPEntry(SB)
+
+// func xenShimCPUUp(id uint32, fresh int32) int64: xen_shim_cpu_up (mini-os-shim/cpu.c)
+// with the System V ABI, on a 16-byte aligned stack; R12 is callee-saved there.
+TEXT runtime·xenShimCPUUp(SB),NOSPLIT,$0-16
+	MOVL	id+0(FP), DI
+	MOVL	fresh+4(FP), SI
+	MOVQ	SP, R12
+	ANDQ	$~15, SP
+	CALL	xen_shim_cpu_up(SB)
+	MOVQ	R12, SP
+	MOVQ	AX, ret+8(FP)
+	RET
+
+// func xenMe() *xenCPU: the running vCPU's (stable while events are masked).
+TEXT runtime·xenMe(SB),NOSPLIT,$0-8
+	GET_CPU(AX)
+	MOVQ	AX, ret+0(FP)
+	RET
+
+// func xenVcpuInfo() uintptr: the running vCPU's vcpu_info, first in its struct xen_cpu.
+TEXT runtime·xenVcpuInfo(SB),NOSPLIT,$0-8
+	MOVQ	const__xen_cpu_self(GS), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+// func xenEventsMask() (old uint8): masks event delivery on the running vCPU and returns
+// the previous mask: the vcpu_info's upcall mask, swapped in one instruction at %gs:
+// (a thread that moved vCPU between a load and a store would mask the wrong one), or
+// RFLAGS.IF as PVH.
+TEXT runtime·xenEventsMask(SB),NOSPLIT,$0-1
+	CMPB	runtime·xenPVH(SB), $0
+	JEQ	pv
+	PUSHFQ
+	POPQ	AX
+	CLI
+	SHRQ	$9, AX
+	ANDQ	$1, AX
+	XORQ	$1, AX
+	MOVB	AX, ret+0(FP)
+	RET
+pv:
+	MOVL	$1, AX
+	XCHGB	AX, const__vcpu_info_upcall_mask(GS)
+	MOVB	AX, ret+0(FP)
+	RET
+
+// func xenEventsRestore(old uint8): restores the mask xenEventsMask returned; when that
+// unmasks events that became pending meanwhile, a trivial hypercall makes Xen deliver them
+// (PV); as PVH, a pending callback vector is taken right after STI.
+TEXT runtime·xenEventsRestore(SB),NOSPLIT,$0-1
+	CMPB	old+0(FP), $0
+	JNE	done
+	CMPB	runtime·xenPVH(SB), $0
+	JEQ	pv
+	STI
+	RET
+pv:
+	MOVB	$0, const__vcpu_info_upcall_mask(GS)
+	CMPB	const__vcpu_info_upcall_pending(GS), $0
+	JEQ	done
+	MOVQ	$0, DI
+	MOVQ	$0, SI
+	LEAQ	xen_hypercall_page(SB), AX
+	ADDQ	$(const__HYPERVISOR_xen_version*32), AX
+	CALL	AX
+done:
+	RET
 
 // func xenIdleLoop(): the idle thread blocks the vCPU until an event (its upcall decides):
 // SCHEDOP_block (PV), which unmasks events as it blocks, or STI; HLT (PVH: the STI shadow
@@ -307,21 +402,4 @@ TEXT runtime·xenShimSuspend(SB),NOSPLIT,$0-8
 	CALL	xen_shim_suspend(SB)
 	MOVQ	R12, SP
 	MOVQ	AX, ret+0(FP)
-	RET
-
-// func xenCli() (wasMasked uint8): PVH event masking is RFLAGS.IF. Returns 1 when
-// interrupts were already off, as xenEventsMask returns the old upcall mask.
-TEXT runtime·xenCli(SB),NOSPLIT,$0-1
-	PUSHFQ
-	POPQ	AX
-	CLI
-	SHRQ	$9, AX
-	ANDQ	$1, AX
-	XORQ	$1, AX
-	MOVB	AX, ret+0(FP)
-	RET
-
-// func xenSti()
-TEXT runtime·xenSti(SB),NOSPLIT,$0-0
-	STI
 	RET

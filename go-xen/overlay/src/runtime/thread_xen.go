@@ -2,45 +2,56 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 
-// The thread layer: Go's Ms as threads multiplexed over the vCPU (one vCPU until SMP).
+// The thread layer: Go's Ms as threads multiplexed over the domain's vCPUs.
 //
 // DESIGN
 //
 // Every M is a thread (xthread, in mOS) with its own g0 stack and TLS block (m.tls; the FS
-// base is switched with set_segment_base on every switch). A thread not on the vCPU keeps its
+// base is switched with set_segment_base on every switch). A thread not on a vCPU keeps its
 // whole CPU state in its xenContext: the general registers, the FXSAVE image and the frame
-// HYPERVISOR_iret takes (xen/include/public/arch-x86/xen-x86_64.h, struct iret_context). The
-// vCPU runs exactly one thread at a time: xenCurThread, or the idle thread, which blocks the
-// vCPU in Xen (SCHEDOP_block) when no thread can run.
+// HYPERVISOR_iret takes (xen/include/public/arch-x86/xen-x86_64.h, struct iret_context). Each
+// vCPU (xenCPU, found through the GS base: the shim's struct xen_cpu, whose go field points
+// here) runs exactly one thread at a time: its cur, or its idle thread, which blocks the vCPU
+// in Xen (SCHEDOP_block) when no thread can run. Threads are not tied to a vCPU: the run
+// queue is one FIFO for all, and a thread resumes wherever a vCPU takes it.
 //
-// Events are unmasked while Go code runs (vcpu_info.evtchn_upcall_mask = 0), and masked inside
-// the thread layer, which on one vCPU is its mutual exclusion. A thread leaves the vCPU in one
-// of two ways, both ending in xenSchedule on the per-vCPU scheduler stack (xenSchedG), never
-// on the thread's own stack (which may be a small goroutine stack):
+// Events are unmasked while Go code runs (the vCPU's vcpu_info.evtchn_upcall_mask = 0, or
+// RFLAGS.IF as PVH) and masked inside the thread layer. Its state (run queue, thread states,
+// the netpoll waiter) is guarded by xenSchedLock, a spin lock taken only with events masked,
+// so that a vCPU never waits for a holder it interrupted itself. A thread leaves its vCPU in
+// one of two ways, both ending in xenSchedule on the vCPU's scheduler stack, never on the
+// thread's own stack (which may be a small goroutine stack):
 //
 //   - involuntarily: Xen delivers the event upcall (xenUpcall, sys_xen_amd64.s) on the
 //     interrupted stack; the handler saves the interrupted context into the current thread, as
-//     a Unix kernel saves a thread it interrupts, and calls xenSchedule;
+//     a Unix kernel saves a thread it interrupts, and calls xenSchedule, which takes the lock;
 //   - voluntarily: semasleep, usleep, osyield, netpoll and exitThread set the thread's state
-//     with events masked and call xenSwitch, which saves a context that resumes after the call
-//     (masked) and calls xenSchedule.
+//     with events masked and the lock held, and call xenSwitch, which saves a context that
+//     resumes after the call (masked, the lock no longer held) and calls xenSchedule.
+//
+// The lock is released only once the old thread's context is saved and its TLS is as it
+// was (xenEnterSched): from then on another vCPU may resume it.
 //
 // xenSchedule collects the pending event channels (evtchnCollect, netpoll_xen.go), wakes the
 // threads whose deadline passed or whose events arrived, picks the next thread (the current
 // one unless its time slice is over and another is runnable, or it gave up the vCPU), delivers
-// a pending preemption request to it, arms Xen's one-shot timer for the earliest deadline or
-// the end of the slice, and xenResume restores the chosen context through HYPERVISOR_iret,
-// which also restores the event mask from the saved RFLAGS.IF.
+// a pending preemption request to it, arms the vCPU's one-shot timer for the earliest deadline
+// of the threads that blocked on it or the end of the slice, and xenResume restores the chosen
+// context through HYPERVISOR_iret (IRETQ as PVH), which also restores the event mask.
 //
-// Preemption (preemptM) works as the Unix signal path does: preemptM marks the target thread;
-// when the thread layer next resumes it from an interrupted context, xenDeliverPreempt runs the
-// checks of doSigPreempt (wantAsyncPreempt, isAsyncSafePoint) and, at an async-safe point,
-// pushes a call to asyncPreempt onto the saved context (sigctxt.pushCall). Since sysmon is a
-// thread like any other, a goroutine spinning without calls is taken off the vCPU by the time
-// slice, sysmon runs, sees it, and preempts it.
+// A thread made runnable while a vCPU idles is handed over by an IPI (an event channel bound
+// to that vCPU, EVTCHNOP_bind_ipi): the idle vCPU's upcall runs xenSchedule, which takes it.
+// With no vCPU idle, a busy vCPU whose timer is not set for the end of its slice gets an IPI
+// so that it sets it.
 //
-// CPU profiles ride the same path (xenProfTick): while profiling is on, the one-shot timer
-// also fires when the vCPU has been busy for another 1/hz, and the upcall hands the
+// Preemption (preemptM) works as the Unix signal path does: preemptM marks the target thread
+// and, when it runs on another vCPU, interrupts that vCPU with an IPI; when the thread layer
+// next resumes the thread from an interrupted context, xenDeliverPreempt runs the checks of
+// doSigPreempt (wantAsyncPreempt, isAsyncSafePoint) and, at an async-safe point, pushes a call
+// to asyncPreempt onto the saved context (sigctxt.pushCall).
+//
+// CPU profiles ride the same path (xenProfTick): while profiling is on, a vCPU's one-shot
+// timer also fires when the vCPUs have been busy for another 1/hz, and the upcall hands the
 // interrupted thread's context to sigprof, as the SIGPROF handler does on Unix.
 //
 // Nothing here allocates or has write barriers: threads and the run queue are linked by
@@ -77,7 +88,7 @@ const (
 	xthreadDead
 )
 
-// xenTimeslice is how long a thread keeps the vCPU while another is runnable.
+// xenTimeslice is how long a thread keeps its vCPU while another is runnable.
 const xenTimeslice = 2e6
 
 // Selectors of Xen's flat 64-bit guest kernel segments (xen/include/public/arch-x86/
@@ -101,64 +112,115 @@ var xenPVH bool
 
 type xthread struct {
 	ctx        xenContext // first: a thread's address is its context's (sys_xen_amd64.s)
-	mp         uintptr    // *m; 0 for the idle thread
+	mp         uintptr    // *m; 0 for an idle thread
 	next       uintptr    // *xthread: run queue link
 	allnext    uintptr    // *xthread: list of live threads
 	state      uint32
-	waitSema   bool  // blocked in semasleep: semawakeup wakes it
-	waitNet    bool  // blocked in netpoll: an event or netpollBreak wakes it
-	deadline   int64 // while blocked: wake at this system time; -1 none
+	cpu        uint32 // the vCPU it runs on, or last ran on (whose timer has its deadline)
+	waitSema   bool   // blocked in semasleep: semawakeup wakes it
+	waitNet    bool   // blocked in netpoll: an event or netpollBreak wakes it
+	deadline   int64  // while blocked: wake at this system time; -1 none
 	sema       uint32
 	sigPreempt atomic.Uint32 // preemptM asked; handled when the thread is next resumed
 	sliceStart int64
 }
 
+// xenCPU is a vCPU's part of the thread layer (sys_xen_amd64.s reaches the running vCPU's
+// through the GS base: struct xen_cpu's go field).
+type xenCPU struct {
+	cur          uintptr // *xthread on this vCPU
+	schedGp      uintptr // the g of the scheduler's stack (xenSchedule runs on it)
+	schedStackHi uintptr
+	shim         uintptr // its struct xen_cpu (mini-os-shim/include/xen_boot.h)
+	id           uint32
+	kicked       uint32 // an IPI is on its way; cleared by its next xenSchedule
+	sliceArmed   bool   // its timer is set to end the running thread's slice
+	park         bool   // asked to go down (a suspend): xenSchedule parks it
+	parked       atomic.Uint32
+	timerArmed   int64  // the deadline set_timer_op was last given (0: none)
+	timerFired   uint32 // the timer's VIRQ arrived since xenArmTimer last looked
+	timerLead    int64  // how far Xen's clock was seen ahead of this vCPU's (xenArmTimer)
+	profLast     int64  // when its busy time was last charged (xenProfTick)
+	idle         xthread
+	idleTLS      [2]uintptr
+}
+
 var (
-	xenCurThread     uintptr // *xthread on the vCPU (sys_xen_amd64.s reads it)
+	xenCPUs      [_XEN_MAX_CPUS]xenCPU
+	xenNCPU      uint32 // vCPUs running the thread layer (0 .. xenNCPU-1)
+	xenSchedGs   [_XEN_MAX_CPUS]*g // keeps the scheduler gs alive for the GC
+	xenIdleStack [_XEN_MAX_CPUS][8 << 10]byte
+
+	// xenSchedLock guards the thread layer's shared state; taken with events masked.
+	xenSchedLock uint32
+
 	xenRunqHead      uintptr
 	xenRunqTail      uintptr
 	xenAllThreads    uintptr
 	xenNetpollThread uintptr // the thread blocked in netpoll, if any
 	xenNetpollWake   uint32  // netpollBreak or an event since the last netpoll
-	xenTimerArmed    int64   // the deadline set_timer_op was last given (0: none)
-	xenTimerFired    uint32  // the timer's VIRQ arrived since xenArmTimer last looked
-	xenTimerLead     int64   // how far Xen's clock was seen ahead of the vCPU's (xenArmTimer)
 	xenTimerEarly    int64   // timerearly=NS (fault injection): set the timer NS early
 
 	xenM0Thread    xthread
 	xenFreeThreads uintptr // xthreads of exited Ms, for the next Ms (linked by next)
 
-	xenIdle      xthread
-	xenIdleTLS   [2]uintptr
-	xenIdleStack [8 << 10]byte
-
-	// The scheduler's stack and g (xenSchedule runs on it with events masked). xenSchedG
-	// keeps the g alive for the GC; the assembly reads xenSchedGp.
-	xenSchedG       *g
-	xenSchedGp      uintptr
-	xenSchedStackHi uintptr
-
-	xenSwitches, xenUpcalls, xenPreemptsDelivered uint64
+	xenSwitches, xenUpcalls, xenPreemptsDelivered, xenIPIs uint64
 )
 
 // Assembly (sys_xen_amd64.s).
 func xenUpcall()
 func xenSwitch()
 func xenResume()
+func xenAPEntry()
+func xenPark(id uint32)
 func xenIdleLoop()
 func xenThreadStart()
 func xenFxsave(p uintptr)
-func xenCli() uint8
-func xenSti()
+func xenEventsMask() uint8
+func xenEventsRestore(old uint8)
+func xenMe() *xenCPU
+func xenVcpuInfo() uintptr
+func xenShimCPUUp(id uint32, fresh int32) int64
 
 //go:nosplit
 func xthreadOf(u uintptr) *xthread {
 	return (*xthread)(unsafe.Pointer(u))
 }
 
+// xenSelf is the thread running this code (events masked: it stays on this vCPU).
+//
 //go:nosplit
 func xenSelf() *xthread {
-	return xthreadOf(xenCurThread)
+	return xthreadOf(xenMe().cur)
+}
+
+//go:nosplit
+func xenLock() {
+	for !atomic.Cas(&xenSchedLock, 0, 1) {
+		for atomic.Load(&xenSchedLock) != 0 {
+			procyield(20)
+		}
+	}
+}
+
+//go:nosplit
+func xenUnlock() {
+	atomic.Store(&xenSchedLock, 0)
+}
+
+// xenLockMasked masks events and takes the lock; xenUnlockRestore undoes both.
+//
+//go:nosplit
+func xenLockMasked() uint8 {
+	old := xenEventsMask()
+	xenLock()
+	return old
+}
+
+//go:nosplit
+func xenUnlockRestore(old uint8) {
+	xenUnlock()
+	xenEventsRestore(old)
 }
 
 // threadOf returns mp's thread (m has no room for the context: it must stay within 2 KiB).
@@ -175,12 +237,12 @@ func xenAllocThread(mp *m) {
 		mp.thread = xenM0Thread.addr()
 		return
 	}
-	old := xenEventsMask()
+	old := xenLockMasked()
 	t := xthreadOf(xenFreeThreads)
 	if t != nil {
 		xenFreeThreads = t.next
 	}
-	xenEventsRestore(old)
+	xenUnlockRestore(old)
 	if t == nil {
 		t = (*xthread)(persistentalloc(unsafe.Sizeof(xthread{}), 16, &memstats.other_sys))
 	} else {
@@ -211,38 +273,6 @@ func (t *xthread) initContext(pc, sp, tls uintptr) {
 	c.voluntary = 1
 }
 
-// xenVcpuMask masks event delivery and returns the previous mask.
-//
-//go:nosplit
-func xenEventsMask() uint8 {
-	if xenPVH {
-		return xenCli()
-	}
-	m := (*uint8)(unsafe.Pointer(xenVcpuInfo() + _vcpu_info_upcall_mask))
-	old := atomic.Load8(m)
-	atomic.Store8(m, 1)
-	return old
-}
-
-// xenEventsRestore restores the mask xenEventsMask returned; when that unmasks events that
-// became pending meanwhile, a trivial hypercall makes Xen deliver them now.
-//
-//go:nosplit
-func xenEventsRestore(old uint8) {
-	if old != 0 {
-		return
-	}
-	if xenPVH {
-		xenSti() // a pending callback vector is taken right after
-		return
-	}
-	vcpu := xenVcpuInfo()
-	atomic.Store8((*uint8)(unsafe.Pointer(vcpu+_vcpu_info_upcall_mask)), 0)
-	if atomic.Load8((*uint8)(unsafe.Pointer(vcpu+_vcpu_info_upcall_pending))) != 0 {
-		hypercall(_HYPERVISOR_xen_version, 0, 0, 0)
-	}
-}
-
 //go:nosplit
 func xenRunqPush(t *xthread) {
 	t.state = xthreadRunnable
@@ -268,7 +298,7 @@ func xenRunqPop() *xthread {
 	return t
 }
 
-// xenThreadAdd links t into the list of live threads (events masked).
+// xenThreadAdd links t into the list of live threads (lock held).
 //
 //go:nosplit
 func xenThreadAdd(t *xthread) {
@@ -286,12 +316,71 @@ func xenThreadRemove(t *xthread) {
 	}
 }
 
-// xenThreadsInit makes the running boot context m0's thread and prepares the idle thread.
-// Called from osinit, events still masked.
+// xenIPI interrupts vCPU c (lock held) unless an IPI to it is on its way already.
+//
+//go:nosplit
+func xenIPI(c *xenCPU) {
+	if c.kicked != 0 || c.parked.Load() != 0 {
+		return
+	}
+	c.kicked = 1
+	xenIPIs++
+	evtchnSend(*(*uint32)(unsafe.Pointer(c.shim + _xen_cpu_ipi_port)))
+}
+
+// xenKick gets the run queue's threads onto vCPUs (lock held, on vCPU me): an idle vCPU
+// takes one; with none idle, every busy vCPU must have its timer set to end its slice.
+//
+//go:nosplit
+func xenKick(me *xenCPU) {
+	if xenRunqHead == 0 {
+		return
+	}
+	for i := uint32(0); i < xenNCPU; i++ {
+		c := &xenCPUs[i]
+		if c != me && c.cur == c.idle.addr() && !c.park {
+			if c.kicked == 0 {
+				xenIPI(c)
+				return
+			}
+		}
+	}
+	for i := uint32(0); i < xenNCPU; i++ {
+		c := &xenCPUs[i]
+		if c != me && !c.sliceArmed && !c.park {
+			xenIPI(c)
+		}
+	}
+	if me.cur != me.idle.addr() && !me.sliceArmed {
+		xenArmTimer(me, nanotime())
+	}
+}
+
+// xenThreadsInit makes the running boot context m0's thread on vCPU 0 and prepares the idle
+// threads. Called from osinit, events still masked.
 func xenThreadsInit() {
 	if xenPVH {
 		xenKernelCS, xenKernelSS = 0x08, 0x10
 	}
+	n := xenBootU32(_xen_boot_nr_cpus)
+	if n < 1 || n > _XEN_MAX_CPUS {
+		n = 1
+	}
+	xenNCPU = n
+	cpus := uintptr(xenBootU64(_xen_boot_cpus))
+	for i := uint32(0); i < n; i++ {
+		c := &xenCPUs[i]
+		c.id = i
+		c.shim = cpus + uintptr(i)*_sizeof_xen_cpu
+		*(*uintptr)(unsafe.Pointer(c.shim + _xen_cpu_go)) = uintptr(unsafe.Pointer(c))
+		c.idle.initContext(abi.FuncPCABI0(xenIdleLoop),
+			uintptr(unsafe.Pointer(&xenIdleStack[i][0]))+uintptr(len(xenIdleStack[i])),
+			uintptr(unsafe.Pointer(&c.idleTLS[0])))
+		c.idle.deadline = -1
+		c.idle.cpu = i
+		c.cur = c.idle.addr()
+	}
+
 	m0.thread = xenM0Thread.addr()
 	t := &xenM0Thread
 	t.mp = uintptr(unsafe.Pointer(&m0))
@@ -300,19 +389,16 @@ func xenThreadsInit() {
 	t.state = xthreadRunning
 	t.deadline = -1
 	xenThreadAdd(t)
-	xenCurThread = t.addr()
+	xenCPUs[0].cur = t.addr()
 
-	xenIdle.initContext(abi.FuncPCABI0(xenIdleLoop),
-		uintptr(unsafe.Pointer(&xenIdleStack[0]))+uintptr(len(xenIdleStack)),
-		uintptr(unsafe.Pointer(&xenIdleTLS[0])))
-	xenIdle.deadline = -1
-
+	// The event callback becomes the thread layer's upcall: through the shim's vector stub
+	// as PVH, and for every vCPU > 0 from its first context (cpu.c).
+	*(*uint64)(unsafe.Pointer(xenBootAddr() + _xen_boot_upcall)) = uint64(abi.FuncPCABI0(xenUpcall))
+	*(*uint64)(unsafe.Pointer(xenBootAddr() + _xen_boot_ap_entry)) = uint64(abi.FuncPCABI0(xenAPEntry))
 	if xenPVH {
-		// The shim's callback vector stub jumps through xen_boot.upcall.
-		*(*uint64)(unsafe.Pointer(xenBootAddr() + _xen_boot_upcall)) = uint64(abi.FuncPCABI0(xenUpcall))
 		return
 	}
-	// The event callback becomes the thread layer's upcall (callback_op, xen/callback.h).
+	// PV: callback_op, xen/callback.h.
 	var cb struct {
 		typ, flags uint16
 		_          uint32
@@ -326,15 +412,33 @@ func xenThreadsInit() {
 	}
 }
 
-// xenThreadsStart allocates the scheduler's stack and enables event delivery: from here on
-// the thread layer switches threads. Called from mpreinit for m0.
+// xenThreadsStart allocates the scheduler stacks, starts the other vCPUs and enables event
+// delivery: from here on the thread layer switches threads. Called from mpreinit for m0.
 func xenThreadsStart() {
-	gp := malg(64 << 10)
-	gp.m = &m0
-	xenSchedG = gp
-	xenSchedGp = uintptr(unsafe.Pointer(gp))
-	xenSchedStackHi = gp.stack.hi &^ 15
+	for i := uint32(0); i < xenNCPU; i++ {
+		gp := malg(64 << 10)
+		gp.m = &m0
+		xenSchedGs[i] = gp
+		c := &xenCPUs[i]
+		c.schedStackHi = gp.stack.hi &^ 15
+		c.schedGp = uintptr(unsafe.Pointer(gp))
+	}
+	for i := uint32(1); i < xenNCPU; i++ {
+		if r := xenShimCPUUp(i, 1); r != 0 {
+			print("xen: vCPU ", i, " did not start (error ", r, "): running on ", i, " vCPUs\n")
+			xenNCPU = i
+			break
+		}
+	}
 	xenEventsRestore(0)
+}
+
+// xenEarly reports whether the thread layer cannot switch yet (early runtime init: one
+// thread, events masked, no scheduler stack); waits then spin in Xen until their deadline.
+//
+//go:nosplit
+func xenEarly() bool {
+	return xenCPUs[0].schedGp == 0
 }
 
 // xenThreadParams reads the thread layer's kernel parameters (timerearly). Called from m0's
@@ -350,13 +454,18 @@ func xenThreadParams() {
 	}
 }
 
-// xenSchedule is the thread layer's decision, on the scheduler's stack with events masked
-// and xenCurThread's context saved (xenUpcall, xenSwitch). It sets xenCurThread to the thread
-// xenResume resumes.
+// xenSchedule is the thread layer's decision, on the vCPU's scheduler stack with events
+// masked and the vCPU's current thread's context saved (xenUpcall, xenSwitch); a voluntary
+// switch holds the lock already. It sets the vCPU's cur to the thread xenResume resumes and
+// returns with the lock held (xenEnterSched releases it).
 //
 //go:nowritebarrierrec
 func xenSchedule(voluntary bool) {
-	cur := xenSelf()
+	me := xenMe()
+	if !voluntary {
+		xenLock()
+	}
+	cur := xthreadOf(me.cur)
 	if cur.mp != 0 {
 		setMNoWB(&getg().m, (*m)(unsafe.Pointer(cur.mp)))
 	}
@@ -365,11 +474,12 @@ func xenSchedule(voluntary bool) {
 	} else {
 		xenUpcalls++
 	}
+	me.kicked = 0
 	now := nanotime()
-	xenProfTick(cur, voluntary, now)
+	xenProfTick(me, cur, voluntary, now)
 	// Forget the upcall that brought us here before looking at the ports: an event from
 	// now on sets it again and is seen at the next decision.
-	atomic.Store8((*uint8)(unsafe.Pointer(xenVcpuInfo()+_vcpu_info_upcall_pending)), 0)
+	atomic.Store8((*uint8)(unsafe.Pointer(me.shim+_vcpu_info_upcall_pending)), 0)
 	if evtchnCollect() {
 		xenNetpollWake = 1
 	}
@@ -386,6 +496,9 @@ func xenSchedule(voluntary bool) {
 		}
 	}
 
+	if me.park {
+		xenParkLocked(me, cur, voluntary) // does not return
+	}
 	next := cur
 	switch {
 	case voluntary:
@@ -394,7 +507,7 @@ func xenSchedule(voluntary bool) {
 			xenRunqPush(cur)
 		}
 		next = nil
-	case cur == &xenIdle:
+	case cur == &me.idle:
 		next = nil
 	case xenRunqHead != 0 && (woke || now-cur.sliceStart >= xenTimeslice):
 		xenRunqPush(cur)
@@ -403,33 +516,66 @@ func xenSchedule(voluntary bool) {
 	if next == nil {
 		next = xenRunqPop()
 		if next == nil {
-			next = &xenIdle
+			next = &me.idle
 		}
 		next.sliceStart = now
 	}
 	next.state = xthreadRunning
-	xenCurThread = next.addr()
+	next.cpu = me.id
+	me.cur = next.addr()
 	xenDeliverPreempt(next)
-	xenArmTimer(now)
+	xenArmTimer(me, now)
+	xenKick(me)
 }
 
-// xenArmTimer sets Xen's one-shot timer (set_timer_op, system time) to the earliest deadline
-// of a blocked thread or the end of the running thread's slice when another one waits.
+// xenParkLocked takes vCPU me down for a suspend (xenSuspend asked): its thread goes back
+// to the run queue for the others, the deadlines its timer kept move to vCPU 0, and the
+// shim's VCPUOP_down stops it until xenSuspend brings it up again at xenAPEntry.
+//
+//go:nowritebarrierrec
+func xenParkLocked(me *xenCPU, cur *xthread, voluntary bool) {
+	if cur != &me.idle {
+		if !voluntary || cur.state == xthreadYielding {
+			xenRunqPush(cur)
+		}
+	}
+	for t := xthreadOf(xenAllThreads); t != nil; t = xthreadOf(t.allnext) {
+		if t.cpu == me.id {
+			t.cpu = 0
+		}
+	}
+	me.cur = me.idle.addr()
+	me.idle.state = xthreadRunning
+	me.sliceArmed = false
+	me.parked.Store(1)
+	xenIPI(&xenCPUs[0])
+	hypercall(_HYPERVISOR_set_timer_op, 0, 0, 0)
+	me.timerArmed = 0
+	xenPark(me.id) // releases the lock; never returns
+}
+
+
+// xenArmTimer sets vCPU me's one-shot timer (set_timer_op, system time) to the earliest
+// deadline of the threads blocked on it or the end of the running thread's slice when
+// another one waits (lock held).
 //
 //go:nosplit
-func xenArmTimer(now int64) {
+func xenArmTimer(me *xenCPU, now int64) {
 	d := int64(0)
 	for t := xthreadOf(xenAllThreads); t != nil; t = xthreadOf(t.allnext) {
-		if t.state == xthreadBlocked && t.deadline >= 0 && (d == 0 || t.deadline < d) {
+		if t.state == xthreadBlocked && t.deadline >= 0 && t.cpu == me.id && (d == 0 || t.deadline < d) {
 			d = t.deadline
 		}
 	}
-	if xenRunqHead != 0 {
-		if end := xenSelf().sliceStart + xenTimeslice; d == 0 || end < d {
+	me.sliceArmed = false
+	busy := me.cur != me.idle.addr()
+	if xenRunqHead != 0 && busy {
+		if end := xthreadOf(me.cur).sliceStart + xenTimeslice; d == 0 || end < d {
 			d = end
 		}
+		me.sliceArmed = true
 	}
-	if xenProf.interval != 0 && xenSelf() != &xenIdle {
+	if xenProf.interval != 0 && busy {
 		if end := now + xenProf.budget; d == 0 || end < d {
 			d = end
 		}
@@ -445,18 +591,18 @@ func xenArmTimer(now int64) {
 	// goroutine it held up). Set again as it was, Xen would fire at once, over and over, until
 	// this clock caught up; so it is set later by the lead seen (at most a time slice per
 	// early firing, a firing on time ends the correction).
-	if atomic.Xchg(&xenTimerFired, 0) != 0 {
-		if xenTimerArmed > now {
-			xenTimerLead += min(xenTimerArmed-now, xenTimeslice)
+	if atomic.Xchg(&me.timerFired, 0) != 0 {
+		if me.timerArmed > now {
+			me.timerLead += min(me.timerArmed-now, xenTimeslice)
 		} else {
-			xenTimerLead = 0
+			me.timerLead = 0
 		}
-		xenTimerArmed = 0
+		me.timerArmed = 0
 	}
-	if d != xenTimerArmed {
-		xenTimerArmed = d
+	if d != me.timerArmed {
+		me.timerArmed = d
 		if d != 0 {
-			d += xenTimerLead
+			d += me.timerLead
 			if d > xenTimerEarly {
 				d -= xenTimerEarly
 			}
@@ -493,44 +639,46 @@ func xenDeliverPreempt(t *xthread) {
 
 const goarchPtrSize = 8
 
-// xenProf is the CPU profiler's clock: busy time is the time a thread other than the idle
-// thread held the vCPU.
+// xenProf is the CPU profiler's clock: busy time is the time threads other than the idle
+// threads held the vCPUs (lock held).
 var xenProf struct {
 	interval      int64 // busy ns between samples (1e9/hz); 0: profiling off
 	budget        int64 // busy ns left until the next sample
-	last          int64 // when the budget was last charged
 	samples, lost uint64
 }
 
 // xenProfSetRate starts (hz > 0) or stops CPU profiling (setProcessCPUProfiler).
 func xenProfSetRate(hz int32) {
-	old := xenEventsMask()
+	old := xenLockMasked()
 	if hz > 0 {
 		xenProf.interval = 1e9 / int64(hz)
 		xenProf.budget = xenProf.interval
-		xenProf.last = nanotime()
+		now := nanotime()
+		for i := range xenCPUs {
+			xenCPUs[i].profLast = now
+		}
 	} else {
 		xenProf.interval = 0
 	}
-	xenEventsRestore(old)
+	xenUnlockRestore(old)
 }
 
-// xenProfTick charges cur's time on the vCPU since the last decision and, once another 1/hz
-// of busy time has passed, records a sample of cur's interrupted context with sigprof, the
-// SIGPROF handler's work on Unix. A thread that gave up the vCPU itself is inside the runtime
-// waiting, not using the CPU as its context shows it, and a thread holding the profiler's lock
-// (setcpuprofilerate, whose thread has profilehz 0 anyway) cannot be waited for here: such a
-// tick is counted as lost.
+// xenProfTick charges cur's time on vCPU me since the vCPU's last decision and, once
+// another 1/hz of busy time has passed, records a sample of cur's interrupted context with
+// sigprof, the SIGPROF handler's work on Unix. A thread that gave up the vCPU itself is
+// inside the runtime waiting, not using the CPU as its context shows it, and a thread holding
+// the profiler's lock (setcpuprofilerate, whose thread has profilehz 0 anyway) cannot be
+// waited for here: such a tick is counted as lost.
 //
 //go:nowritebarrierrec
-func xenProfTick(cur *xthread, voluntary bool, now int64) {
+func xenProfTick(me *xenCPU, cur *xthread, voluntary bool, now int64) {
 	if xenProf.interval == 0 {
 		return
 	}
-	if cur != &xenIdle {
-		xenProf.budget -= now - xenProf.last
+	if cur != &me.idle {
+		xenProf.budget -= now - me.profLast
 	}
-	xenProf.last = now
+	me.profLast = now
 	if xenProf.budget > 0 {
 		return
 	}
@@ -546,15 +694,15 @@ func xenProfTick(cur *xthread, voluntary bool, now int64) {
 	sigprof(uintptr(cur.ctx.rip), uintptr(cur.ctx.rsp), 0, (*g)(unsafe.Pointer(cur.ctx.g)), (*m)(unsafe.Pointer(cur.mp)))
 }
 
-// xenBlock takes the running thread off the vCPU until deadline (-1: none) or until what it
-// waits for (waitSema, waitNet) wakes it. Events must be masked; they are masked on return.
+// xenBlock takes the running thread off its vCPU until deadline (-1: none) or until what it
+// waits for (waitSema, waitNet) wakes it. Events must be masked and the lock held; on return
+// events are masked and the lock is not held.
 //
 //go:nosplit
 func xenBlock(t *xthread, deadline int64) {
 	t.deadline = deadline
 	t.state = xthreadBlocked
 	xenSwitch()
-	t.deadline = -1
 }
 
 // xenNewThread starts a thread for mp at xenThreadStart, which calls mstart on mp.g0.
@@ -567,38 +715,31 @@ func xenNewThread(mp *m) {
 	t.initContext(abi.FuncPCABI0(xenThreadStart), mp.g0.stack.hi, uintptr(unsafe.Pointer(&mp.tls[0])))
 	t.ctx.r13 = uint64(uintptr(unsafe.Pointer(mp)))
 	t.ctx.r9 = uint64(uintptr(unsafe.Pointer(mp.g0)))
-	old := xenEventsMask()
+	old := xenLockMasked()
 	xenThreadAdd(t)
 	xenRunqPush(t)
-	xenArmTimer(nanotime())
-	xenEventsRestore(old)
+	xenKick(xenMe())
+	xenUnlockRestore(old)
 }
 
 // xenExitThread ends the running thread (mexit): it leaves the list, tells the runtime its
-// g0 stack may be freed, and gives up the vCPU for good.
+// g0 stack may be freed, and gives up its vCPU for good.
 //
 //go:nosplit
 func xenExitThread(wait *atomic.Uint32) {
-	t := xenSelf()
 	xenEventsMask()
+	xenLock()
+	t := xenSelf()
 	xenThreadRemove(t)
 	t.state = xthreadDead
 	t.mp = 0
 	// Its record serves the next M once this switch has saved into it for the last time:
-	// xenSchedule takes it off the vCPU before anything else can run.
+	// nothing takes it before the scheduler releases the lock, after the save.
 	t.next = xenFreeThreads
 	xenFreeThreads = t.addr()
-	wait.Store(0) // nothing else runs before xenSwitch has left this stack: events are masked
+	wait.Store(0) // nothing frees the stack before xenSwitch has left it: it needs the lock
 	xenSwitch()
 	throw("xen: a dead thread was resumed")
-}
-
-// xenEarly reports whether the thread layer cannot switch yet (early runtime init: one
-// thread, events masked, no scheduler stack); waits then spin in Xen until their deadline.
-//
-//go:nosplit
-func xenEarly() bool {
-	return xenSchedGp == 0
 }
 
 //go:nosplit
@@ -613,8 +754,8 @@ func xenEarlyWait(deadline int64) {
 
 //go:nosplit
 func xenSemasleep(ns int64) int32 {
-	t := xenSelf()
 	if xenEarly() {
+		t := xenSelf()
 		if t.sema == 0 {
 			xenEarlyWait(nanotime() + ns)
 		}
@@ -624,7 +765,8 @@ func xenSemasleep(ns int64) int32 {
 		}
 		return -1
 	}
-	old := xenEventsMask()
+	old := xenLockMasked()
+	t := xenSelf()
 	if t.sema == 0 {
 		deadline := int64(-1)
 		if ns >= 0 {
@@ -632,49 +774,52 @@ func xenSemasleep(ns int64) int32 {
 		}
 		t.waitSema = true
 		xenBlock(t, deadline)
+		xenLock()
 		t.waitSema = false
+		t.deadline = -1
 	}
 	r := int32(-1)
 	if t.sema > 0 {
 		t.sema--
 		r = 0
 	}
-	xenEventsRestore(old)
+	xenUnlockRestore(old)
 	return r
 }
 
 //go:nosplit
 func xenSemawakeup(mp *m) {
 	t := mp.xthread()
-	old := xenEventsMask()
+	old := xenLockMasked()
 	t.sema++
 	if t.state == xthreadBlocked && t.waitSema {
 		xenRunqPush(t)
-		xenArmTimer(nanotime())
+		xenKick(xenMe())
 	}
-	xenEventsRestore(old)
+	xenUnlockRestore(old)
 }
 
 //go:nosplit
 func xenUsleep(usec uint32) {
-	t := xenSelf()
 	if xenEarly() {
 		xenEarlyWait(nanotime() + int64(usec)*1000)
 		return
 	}
-	old := xenEventsMask()
+	old := xenLockMasked()
+	t := xenSelf()
 	xenBlock(t, nanotime()+int64(usec)*1000)
-	xenEventsRestore(old)
+	xenLock()
+	t.deadline = -1
+	xenUnlockRestore(old)
 }
 
 //go:nosplit
 func xenYield() {
-	t := xenSelf()
 	if xenEarly() {
 		return
 	}
-	old := xenEventsMask()
-	t.state = xthreadYielding
+	old := xenLockMasked()
+	xenSelf().state = xthreadYielding
 	xenSwitch()
 	xenEventsRestore(old)
 }
@@ -684,8 +829,8 @@ func xenYield() {
 //
 //go:nosplit
 func xenNetpollBlock(delay int64) {
+	old := xenLockMasked()
 	t := xenSelf()
-	old := xenEventsMask()
 	if evtchnCollect() {
 		xenNetpollWake = 1
 	}
@@ -697,29 +842,38 @@ func xenNetpollBlock(delay int64) {
 		t.waitNet = true
 		xenNetpollThread = t.addr()
 		xenBlock(t, deadline)
+		xenLock()
 		xenNetpollThread = 0
 		t.waitNet = false
+		t.deadline = -1
 	}
 	xenNetpollWake = 0
-	xenEventsRestore(old)
+	xenUnlockRestore(old)
 }
 
 //go:nosplit
 func xenNetpollBreak() {
-	old := xenEventsMask()
+	old := xenLockMasked()
 	xenNetpollWake = 1
 	if t := xthreadOf(xenNetpollThread); t != nil && t.state == xthreadBlocked {
 		xenRunqPush(t)
-		xenArmTimer(nanotime())
+		xenKick(xenMe())
 	}
-	xenEventsRestore(old)
+	xenUnlockRestore(old)
 }
 
-// xenPreemptM asks for mp's goroutine to be preempted when its thread next resumes.
+// xenPreemptM asks for mp's goroutine to be preempted when its thread next resumes; a
+// thread running on another vCPU is interrupted by an IPI for it, as SIGURG interrupts it.
 //
 //go:nosplit
 func xenPreemptM(mp *m) {
 	if mp.signalPending.CompareAndSwap(0, 1) {
-		mp.xthread().sigPreempt.Store(1)
+		t := mp.xthread()
+		t.sigPreempt.Store(1)
+		old := xenLockMasked()
+		if me := xenMe(); t.state == xthreadRunning && t.cpu != me.id {
+			xenIPI(&xenCPUs[t.cpu])
+		}
+		xenUnlockRestore(old)
 	}
 }

@@ -31,6 +31,7 @@ const (
 	_SEGBASE_FS                  = 0
 	_EVTCHNOP_send               = 4
 	_VCPUOP_stop_periodic_timer  = 7
+	_VCPUOP_is_up                = 3
 	_CALLBACKOP_register         = 0
 	_CALLBACKTYPE_event          = 0
 	_SIF_INITDOMAIN              = 2
@@ -119,4 +120,24 @@ const (
 	_xen_boot_fault_cr2        = 96
 	_xen_boot_fault_nesting    = 104
 	_xen_boot_fault_events     = 120
+	_xen_boot_cpus             = 160
+	_xen_boot_nr_cpus          = 168
+	_xen_boot_ap_entry         = 176
+)
+
+// struct xen_cpu (mini-os-shim/include/xen_boot.h): a vCPU's record, at its GS base.
+const (
+	_XEN_MAX_CPUS             = 16
+	_sizeof_xen_cpu           = 192
+	_xen_cpu_self             = 64
+	_xen_cpu_go               = 72
+	_xen_cpu_id               = 96
+	_xen_cpu_timer_port       = 100
+	_xen_cpu_ipi_port         = 104
+	_xen_cpu_fault_vector     = 112
+	_xen_cpu_fault_error_code = 120
+	_xen_cpu_fault_rip        = 128
+	_xen_cpu_fault_cr2        = 144
+	_xen_cpu_fault_nesting    = 152
+	_xen_cpu_fault_events     = 160
 )
