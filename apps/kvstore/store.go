@@ -2,6 +2,7 @@ package main
 
 import (
 	"container/list"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -353,8 +354,8 @@ func (s *Store) Stats(pid int, version string) [][2]string {
 			v = "64"
 		case "limit_maxbytes":
 			v = strconv.FormatInt(s.limit, 10)
-		case "threads":
-			v = "1"
+		case "threads": // memcached's worker threads; here the Ps that run the handlers
+			v = strconv.Itoa(runtime.GOMAXPROCS(0))
 		case "bytes":
 			v = strconv.FormatInt(s.bytes, 10)
 		case "curr_items":

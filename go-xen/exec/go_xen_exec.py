@@ -20,8 +20,9 @@ run would: the guest's status, 2 for a crash (as for a fatal Go panic), or the r
 for a timeout (124) or a broken test bed.
 
 Environment: GOXEN_EXEC_MEM (dom0 MiB, default 1024; tests such as archive/zip's need more
-than 500), GOXEN_EXEC_TIMEOUT (seconds, default 900), GOXEN_EXEC_VERBOSE=1 (also show Xen's
-lines).
+than 500), GOXEN_EXEC_CPUS (the machine's CPUs and the dom0's vCPUs, default 1; the test's
+runtime.NumCPU), GOXEN_EXEC_TIMEOUT (seconds, default 900), GOXEN_EXEC_VERBOSE=1 (also show
+Xen's lines).
 """
 
 import os
@@ -101,6 +102,7 @@ def main(argv):
     program, args = argv[1], argv[2:]
     mem = int(os.environ.get("GOXEN_EXEC_MEM", str(DEFAULT_MEM)))
     timeout = float(os.environ.get("GOXEN_EXEC_TIMEOUT", "900"))
+    cpus = int(os.environ.get("GOXEN_EXEC_CPUS", "1"))
     verbose = os.environ.get("GOXEN_EXEC_VERBOSE") == "1"
 
     def echo(line):
@@ -138,7 +140,9 @@ def main(argv):
         words = [f"cwd={cwd}"] if modules else []
         args = [*words, "--", *args]
         try:
-            result = xenrun.run_kernel(program, args, mem, timeout, on_line=echo, modules=modules)
+            qemu_cpus, xen_cpus = xenrun.cpus_args(cpus)
+            result = xenrun.run_kernel(program, args, mem, timeout, on_line=echo, modules=modules,
+                                       extra_qemu_args=qemu_cpus, extra_xen_args=xen_cpus)
         except xenrun.XenRunError as e:
             print(f"go_xen_exec: {e}", file=sys.stderr)
             return 126

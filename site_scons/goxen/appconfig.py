@@ -20,7 +20,8 @@ SUFFIXES = (".yaml", ".yml")
 MIN_MEMORY_MIB = 4
 MODES = ("pv", "pvh")   # xl type; the same image boots either way
 DEFAULT_MODE = "pvh"   # configs/README.md says why
-MAX_VCPUS = 128
+#: The runtime's limit (XEN_MAX_CPUS in mini-os-shim/include/xen_boot.h).
+MAX_VCPUS = 16
 DEFAULT_MEMORY = "32M"
 #: xl's actions for on_poweroff / on_reboot / on_crash / on_watchdog / on_soft_reset.
 XL_ACTIONS = ("destroy", "restart", "rename-restart", "preserve", "coredump-destroy",
@@ -160,7 +161,7 @@ def _check_mode(v):
 
 def _check_vcpus(v):
     if not 1 <= v <= MAX_VCPUS:
-        raise ValueError(f"bad vcpus {v} (1 to {MAX_VCPUS}; the Go runtime uses one)")
+        raise ValueError(f"bad vcpus {v} (1 to {MAX_VCPUS}, the vCPUs the Go runtime runs on)")
     return v
 
 

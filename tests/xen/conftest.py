@@ -82,11 +82,14 @@ def go_build(toolchain, tmp_path_factory):
 
 @pytest.fixture
 def boot(go_build, xen_hypervisor):
-    """boot(name, cmdline=(), mem=64, timeout=90) -> xenrun.Result of the program's dom0 run."""
-    def run(name, cmdline=(), mem=xenrun.DEFAULT_MEM_MB, timeout=90):
+    """boot(name, cmdline=(), mem=64, timeout=90, cpus=1) -> xenrun.Result of the program's
+    dom0 run (cpus: the machine's CPUs and the dom0's vCPUs)."""
+    def run(name, cmdline=(), mem=xenrun.DEFAULT_MEM_MB, timeout=90, cpus=1):
         kernel = go_build(name)
+        qemu_cpus, xen_cpus = xenrun.cpus_args(cpus)
         result = xenrun.run_kernel(kernel, cmdline, mem, timeout, xen=xen_hypervisor,
-                                   on_line=echo)
+                                   on_line=echo, extra_qemu_args=qemu_cpus,
+                                   extra_xen_args=xen_cpus)
         print(f"xenrun: {result.summary()}", flush=True)
         return result
     return run
@@ -95,9 +98,10 @@ def boot(go_build, xen_hypervisor):
 @pytest.fixture
 def dom0(go_build, xen_hypervisor):
     """dom0(name, ...) -> an unstarted xenrun.Dom0Run, for tests that act during the run."""
-    def make(name, cmdline=(), mem=xenrun.DEFAULT_MEM_MB, timeout=90):
+    def make(name, cmdline=(), mem=xenrun.DEFAULT_MEM_MB, timeout=90, cpus=1):
+        qemu_cpus, xen_cpus = xenrun.cpus_args(cpus)
         return xenrun.Dom0Run(go_build(name), cmdline, mem, timeout, xen=xen_hypervisor,
-                              on_line=echo)
+                              on_line=echo, extra_qemu_args=qemu_cpus, extra_xen_args=xen_cpus)
     return make
 
 

@@ -154,13 +154,15 @@ def kvstore_config():
 @pytest.fixture
 def kvstore(request, testbed, domu, go_build, kvstore_config):
     """apps/kvstore as configs/kvstore.yaml says, a domU on the bed's bridge: (Domain, its
-    address, its "kvstore: listening ..." line), once it answers ping. As a PV guest, or as
-    the mode an indirect parametrization names ("pv", "pvh")."""
+    address, its "kvstore: listening ..." line), once it answers ping. As a PV guest with one
+    vCPU, or as an indirect parametrization says: a mode ("pv", "pvh") or (mode, vcpus)."""
     config = kvstore_config
-    mode = getattr(request, "param", "pv")
+    param = getattr(request, "param", "pv")
+    mode, vcpus = param if isinstance(param, tuple) else (param, 1)
     kernel = go_build("kvstore")
     ip = config.network[0].ip.split("/")[0]
-    dom = domu("kvstore", kernel, f'memory = {config.memory_mib}\ntype = "{mode}"\n',
+    dom = domu("kvstore", kernel,
+               f'memory = {config.memory_mib}\ntype = "{mode}"\nvcpus = {vcpus}\n',
                extra=config.cmdline, network=True)
     dom.wait_for(rf"^net: eth0 \S+ {re.escape(config.network[0].ip)} gw ", timeout=60)
     line = dom.wait_for(r"^kvstore: listening on tcp (\S+) udp (\S+)", timeout=60).text

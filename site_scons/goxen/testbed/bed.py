@@ -64,13 +64,17 @@ DOM0_CMDLINE = ("console=hvc0", "earlyprintk=xen", "swiotlb=4096", "loglevel=4",
 BOOT_TIMEOUT = 300.0
 COMMAND_TIMEOUT = 60.0
 DOM0_MAC = "52:54:00:12:34:56"
+#: The machine's CPUs (QEMU -smp, one host thread each under multi-threaded TCG): two, so that
+#: a guest with `vcpus = 2` runs in parallel; the dom0 keeps one vCPU (xenrun.XEN_ARGS).
+BED_CPUS = 2
 
 
 class Bed:
     def __init__(self, kernel, initramfs, *, xen=None, workdir=None, on_line=None,
                  boot_timeout=BOOT_TIMEOUT, dom0_mem=DOM0_MEM_MB, qemu_mem=QEMU_MEM_MB,
-                 host_addr=HOST_ADDR, dom0_addr=DOM0_ADDR):
+                 host_addr=HOST_ADDR, dom0_addr=DOM0_ADDR, cpus=BED_CPUS):
         self.kernel = Path(kernel)
+        self.cpus = cpus
         self.initramfs = Path(initramfs)
         self.xen = xen
         self.on_line = on_line
@@ -119,6 +123,7 @@ class Bed:
         self.control = Control(self.workdir / "ctl.sock")
         self.netns.create()
         qemu_args = [
+            "-smp", str(self.cpus),
             "-netdev", f"tap,id=net0,ifname={self.netns.tap},script=no,downscript=no",
             "-device", f"virtio-net-pci,netdev=net0,mac={DOM0_MAC}",
             "-device", "virtio-serial-pci",
