@@ -36,7 +36,7 @@ static void test_boot_record(start_info_t *si)
 		    (unsigned long)xen_boot.heap_start, (unsigned long)xen_boot.heap_end);
 	shim_printf("test: timer_port %u flags %#x console_ring %#lx upcall_mask %u\n",
 		    xen_boot.timer_port, xen_boot.flags, (unsigned long)xen_boot.console_ring,
-		    shim_shared_info->vcpu_info[0].evtchn_upcall_mask);
+		    xen_cpus[0].vcpu_info.evtchn_upcall_mask);
 	CHECK(xen_boot.start_info == (unsigned long)si);
 	CHECK(xen_boot.shared_info != 0 && (xen_boot.shared_info & 4095) == 0);
 	/* The heap window: from the first 4 MiB boundary above the direct map, pfns heap_pfn..
@@ -47,8 +47,14 @@ static void test_boot_record(start_info_t *si)
 	CHECK(xen_boot.heap_pfn > (si->pt_base - XEN_BOOT_VIRT_BASE) / 4096);
 	CHECK(xen_boot.heap_end == xen_boot.heap_start + (si->nr_pages - xen_boot.heap_pfn) * 4096);
 	CHECK(xen_boot.heap_start < xen_boot.heap_end);
-	CHECK(shim_shared_info->vcpu_info[0].evtchn_upcall_mask == 1);
+	CHECK(xen_cpus[0].vcpu_info.evtchn_upcall_mask == 1);
 	CHECK(!!(xen_boot.flags & XEN_BOOT_FLAG_DOM0) == !!(si->flags & SIF_INITDOMAIN));
+	/* vCPU 0's record: the GS base, its vcpu_info registered there (cpu.c). */
+	CHECK(shim_this_cpu() == &xen_cpus[0] && xen_cpus[0].id == 0);
+	CHECK(xen_boot.cpus == (unsigned long)xen_cpus);
+	CHECK(xen_boot.nr_cpus >= 1 && xen_boot.nr_cpus <= XEN_MAX_CPUS);
+	CHECK(xen_cpus[0].timer_port == xen_boot.timer_port && xen_cpus[0].ipi_port != 0);
+	CHECK(xen_cpus[0].vcpu_info.time.version != 0);
 }
 
 static uint64_t pattern(uint64_t va, unsigned int i)
@@ -117,7 +123,7 @@ static void test_clock(void)
  */
 static int drain_events(uint32_t timer_port)
 {
-	vcpu_info_t *v = &shim_shared_info->vcpu_info[0];
+	vcpu_info_t *v = &xen_cpus[0].vcpu_info;
 	int timer = 0;
 	unsigned int i;
 
@@ -134,7 +140,7 @@ static int drain_events(uint32_t timer_port)
 
 static void test_block(void)
 {
-	vcpu_info_t *v = &shim_shared_info->vcpu_info[0];
+	vcpu_info_t *v = &xen_cpus[0].vcpu_info;
 	uint32_t port = xen_boot.timer_port;
 	uint64_t start, deadline, end, upcalls0 = xen_boot.upcall_count;
 	int blocks = 0, pending = 0;
@@ -222,31 +228,31 @@ void test_main(start_info_t *si)
 void test_after_fault(void)
 {
 	shim_printf("test: redirected fault %d: vector %lu error %#lx rip %#lx rsp %#lx cr2 %#lx "
-		    "nesting %lu\n", stage, (unsigned long)xen_boot.fault.vector,
-		    (unsigned long)xen_boot.fault.error_code, (unsigned long)xen_boot.fault.rip,
-		    (unsigned long)xen_boot.fault.rsp, (unsigned long)xen_boot.fault.cr2,
-		    (unsigned long)xen_boot.fault.nesting);
-	CHECK(xen_boot.fault.vector == 14);
-	CHECK(xen_boot.fault.nesting == 1);
+		    "nesting %lu\n", stage, (unsigned long)xen_cpus[0].fault.vector,
+		    (unsigned long)xen_cpus[0].fault.error_code, (unsigned long)xen_cpus[0].fault.rip,
+		    (unsigned long)xen_cpus[0].fault.rsp, (unsigned long)xen_cpus[0].fault.cr2,
+		    (unsigned long)xen_cpus[0].fault.nesting);
+	CHECK(xen_cpus[0].fault.vector == 14);
+	CHECK(xen_cpus[0].fault.nesting == 1);
 	switch (stage) {
 	case 0:
-		CHECK(xen_boot.fault.cr2 == FAULT_ADDR);
-		CHECK(xen_boot.fault.error_code & 2); /* write access */
-		CHECK(xen_boot.fault.rip >= XEN_BOOT_VIRT_BASE && xen_boot.fault.rip < xen_boot.heap_start);
+		CHECK(xen_cpus[0].fault.cr2 == FAULT_ADDR);
+		CHECK(xen_cpus[0].fault.error_code & 2); /* write access */
+		CHECK(xen_cpus[0].fault.rip >= XEN_BOOT_VIRT_BASE && xen_cpus[0].fault.rip < xen_boot.heap_start);
 		break;
 	case 1:
-		CHECK(xen_boot.fault.cr2 == (unsigned long)test_main);
-		CHECK((xen_boot.fault.error_code & 3) == 3); /* write to a present page */
+		CHECK(xen_cpus[0].fault.cr2 == (unsigned long)test_main);
+		CHECK((xen_cpus[0].fault.error_code & 3) == 3); /* write to a present page */
 		shim_printf("test: text is read-only\n");
 		break;
 	case 2:
-		CHECK(xen_boot.fault.cr2 == (unsigned long)data_ret);
-		CHECK(xen_boot.fault.rip == (unsigned long)data_ret);
-		CHECK((xen_boot.fault.error_code & 0x11) == 0x11); /* fetch from a present page */
+		CHECK(xen_cpus[0].fault.cr2 == (unsigned long)data_ret);
+		CHECK(xen_cpus[0].fault.rip == (unsigned long)data_ret);
+		CHECK((xen_cpus[0].fault.error_code & 0x11) == 0x11); /* fetch from a present page */
 		shim_printf("test: data is no-execute\n");
 		break;
 	}
-	xen_boot.fault.nesting = 0;
+	xen_cpus[0].fault.nesting = 0;
 	xen_boot.fault_handler = 0;
 	stage++;
 	if (stage < 2 || (stage == 2 && have_nx))

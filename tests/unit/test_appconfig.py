@@ -178,6 +178,7 @@ def test_full_config_and_cmdline(project):
     ("xl", "xl: {on_crash: explode}", "bad action"),
     ("xl", "xl: {maxmem: 64}", "unknown xl option"),
     ("vcpus", "vcpus: 0", "bad vcpus"),
+    ("vcpus", "vcpus: 17", "bad vcpus 17 (1 to 16"),
     ("mode", "mode: hvm", "pv or pvh"),
     ("romfs", "romfs: ./nothere", "no directory"),
     ("romfs", "romfs: ./apps/../apps", "'..'"),

@@ -46,6 +46,12 @@ def test_qemu_command_options():
     assert _opt(cmd, "-initrd") == "/k"
 
 
+def test_cpus_give_the_machine_and_the_dom0_that_many():
+    assert xenrun.cpus_args(4) == (["-smp", "4"], ["dom0_max_vcpus=4"])
+    with pytest.raises(XenRunError, match="at least 1"):
+        xenrun.cpus_args(0)
+
+
 def test_commas_are_doubled_for_qemus_module_list():
     cmd = xenrun.qemu_command("/k,1", "/x", ["-test.run=A,B"])
     assert _opt(cmd, "-initrd") == "/k,,1 -test.run=A,,B"

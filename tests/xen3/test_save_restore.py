@@ -74,7 +74,8 @@ def _xl(testbed, command, timeout=180):
     return time.monotonic() - t
 
 
-@pytest.mark.parametrize("kvstore", ["pv", "pvh"], indirect=True)
+@pytest.mark.parametrize("kvstore", ["pv", "pvh", ("pv", 2), ("pvh", 2)], indirect=True,
+                         ids=["pv", "pvh", "pv-2vcpus", "pvh-2vcpus"])
 def test_kvstore_save_restore(testbed, kvstore, client):
     dom, ip, line = kvstore
     ok = "tcp True udp b'VALUE k0 0 5\\r\\nhello\\r\\nEND\\r\\n'"
@@ -127,7 +128,8 @@ def guest_info(testbed, name):
     return dict(line.split("=", 1) for line in r.output.splitlines() if "=" in line)
 
 
-@pytest.mark.parametrize("kvstore", ["pvh"], indirect=True)
+@pytest.mark.parametrize("kvstore", ["pvh", ("pvh", 2)], indirect=True,
+                         ids=["pvh", "pvh-2vcpus"])
 def test_kvstore_live_migration(testbed, kvstore, client, tmp_path):
     """`xl migrate` of kvstore (PVH) to the same host while kvsoak.py's workers store and
     check values: no acknowledged write lost, no wrong answer, no client error; a TCP

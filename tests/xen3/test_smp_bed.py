@@ -1,4 +1,7 @@
-"""Tier 3: guests with two vCPUs on the bed (QEMU -smp 2, testbed.bed.BED_CPUS), issue 16.
+"""Tier 3: guests with two vCPUs on the bed, issue 16. The bed's machine has one CPU
+(testbed.bed.BED_CPUS says why), so Xen time-slices the two vCPUs: every SMP path of the
+runtime runs (IPIs, per-vCPU timers and events, threads moving between vCPUs, the lock), while
+parallel speed is shown in tier 2 (tests/xen/test_smp.py) and by the bench.
 
 kvstore as PV and as PVH with `vcpus = 2`: memcached's `stats` says two threads (GOMAXPROCS),
 and the soak's mixed TCP/UDP clients with a verifying model (tests/xen3/kvsoak.py) find no
