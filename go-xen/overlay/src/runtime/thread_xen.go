@@ -123,6 +123,7 @@ type xthread struct {
 	sema       uint32
 	sigPreempt atomic.Uint32 // preemptM asked; handled when the thread is next resumed
 	sliceStart int64
+	exitWait   uintptr // *atomic.Uint32 of an exiting thread: stored 0 once it is off its stack
 }
 
 // xenCPU is a vCPU's part of the thread layer (sys_xen_amd64.s reaches the running vCPU's
@@ -336,6 +337,7 @@ func xenKick(me *xenCPU) {
 	if xenRunqHead == 0 {
 		return
 	}
+	idle := false
 	for i := uint32(0); i < xenNCPU; i++ {
 		c := &xenCPUs[i]
 		if c != me && c.cur == c.idle.addr() && !c.park {
@@ -343,7 +345,11 @@ func xenKick(me *xenCPU) {
 				xenIPI(c)
 				return
 			}
+			idle = true // woken already: it takes the run queue's head
 		}
+	}
+	if idle {
+		return
 	}
 	for i := uint32(0); i < xenNCPU; i++ {
 		c := &xenCPUs[i]
@@ -505,6 +511,12 @@ func xenSchedule(voluntary bool) {
 		// cur set its own state: blocked (perhaps woken above already), yielding or dead.
 		if cur.state == xthreadYielding {
 			xenRunqPush(cur)
+		}
+		if cur.state == xthreadDead && cur.exitWait != 0 {
+			// Off its g0 stack at last (we are on the scheduler's): mexit's waiter may
+			// free it now.
+			(*atomic.Uint32)(unsafe.Pointer(cur.exitWait)).Store(0)
+			cur.exitWait = 0
 		}
 		next = nil
 	case cur == &me.idle:
@@ -737,7 +749,10 @@ func xenExitThread(wait *atomic.Uint32) {
 	// nothing takes it before the scheduler releases the lock, after the save.
 	t.next = xenFreeThreads
 	xenFreeThreads = t.addr()
-	wait.Store(0) // nothing frees the stack before xenSwitch has left it: it needs the lock
+	// The g0 stack may be freed once wait is 0, and xenSwitch still uses it: the scheduler
+	// stores the 0 after the switch (exitThread on Linux stores it just before the exit
+	// system call, off the stack too).
+	t.exitWait = uintptr(unsafe.Pointer(wait))
 	xenSwitch()
 	throw("xen: a dead thread was resumed")
 }
