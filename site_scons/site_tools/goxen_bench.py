@@ -3,7 +3,7 @@
     env.Tool('goxen_bench')
     env.GoxenBench(toolchain, bed, alias='bench')
 
-The alias builds, for each bench app (echo, kvstore, httpd, tcpbulk and fsread), the unikernel
+The alias builds, for each bench app (echo, kvstore, httpd, tcpbulk, cpusplit and fsread), the unikernel
 (GoxenApp) and the linux/amd64 baseline (GoxenBaseline), then runs `python -m goxen.bench.run`
 (always, like a test), which boots the tier-3 bed once and writes build/bench/results.json,
 table.txt, table.md and the plots. fsread's config is generated: build/bench/fsread.yaml, with
@@ -94,7 +94,7 @@ def GoxenBench(env, toolchain, bed, alias="bench"):
 
 
 def generate(env, **kw):
-    env.SetDefault(GOXEN_BENCH_APPS=["echo", "kvstore", "httpd", "tcpbulk"],
+    env.SetDefault(GOXEN_BENCH_APPS=["echo", "kvstore", "httpd", "tcpbulk", "cpusplit"],
                    GOXEN_BENCH_FLAGS=shlex.split(os.environ.get("GOXEN_BENCH_FLAGS", "")))
     env.AddMethod(GoxenBench, "GoxenBench")
 

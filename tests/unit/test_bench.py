@@ -90,6 +90,30 @@ def test_parse_xl_cpu():
     assert stats.parse_xl_cpu("Name ID\n", "x") is None
 
 
+def test_parse_cpusplit():
+    text = ("cpusplit: NumCPU 2 GOMAXPROCS 2\n"
+            "cpusplit: run 1 one 2000 many 1000\n"
+            "cpusplit: run 2 one 2100 many 0\n"          # a broken run is left out
+            "cpusplit: run 3 one 1800 many 1200\n")
+    assert stats.parse_cpusplit(text) == [(2000, 1000), (1800, 1200)]
+    assert stats.parse_cpusplit_ncpu(text) == 2
+    assert stats.parse_cpusplit_ncpu("nothing") is None
+
+
+def test_smp_rows_only_when_measured():
+    assert not [r for r in stats.rows({}) if r["section"] == "smp"]
+    smp = {"vcpus": 2, "speedup": {"unikernel": stats.summarize([1.8, 1.9, 1.7]),
+                                   "baseline": stats.summarize([1.9, 1.9, "unavailable: x"])},
+           "kv_udp": {"unikernel": 3000.0}, "http": {}}
+    by = {r["metric"]: r for r in stats.rows({"smp": smp}) if r["section"] == "smp"}
+    speed = by["CPU-bound work split over 2 goroutines: speedup over one (2 vCPUs)"]
+    assert speed["unikernel"] == 1.8 and speed["baseline"] == 1.9
+    assert speed["baseline_spread"]["failed"] == 1
+    assert by["kvstore ops/s over UDP (2 vCPUs)"]["unikernel"] == 3000.0
+    assert by["kvstore ops/s over TCP (2 vCPUs)"]["unikernel"].startswith("missing: ")
+    assert by["httpd requests/s (wrk) (2 vCPUs)"]["baseline"].startswith("missing: ")
+
+
 def test_parse_fsread():
     out = stats.parse_fsread(["fsread: pass 1 files 235 bytes 52428800 crc32 8b66221e ns 1500000000",
                               "fsread: pass 2 files 235 bytes 52428800 crc32 8b66221e ns 250000000",
@@ -445,7 +469,7 @@ def test_shipped_image_row_and_stripping(tmp_path):
 
 def test_part_table_stores_results_where_the_rows_read_them():
     assert len(set(run.PARTS)) == len(run.PARTS) and run.PARTS[0] == "image"
-    assert [p.name for p in run.PART_TABLE if p.after_bed] == ["host"]
+    assert [p.name for p in run.PART_TABLE if p.after_bed] == ["host", "smp"]
     results = {}
     run._store_kv(results, {"resident": {"unikernel": {}}, "kv_udp": {"unikernel": 3.0},
                             "kv_tcp": {"unikernel": 2.0}})

@@ -125,11 +125,12 @@ def set_ip(extra, ip):
 
 
 class Bench:
-    def __init__(self, bed, out_dir, seconds, repeats=3):
+    def __init__(self, bed, out_dir, seconds, repeats=3, vcpus=None):
         self.bed = bed
         self.out_dir = Path(out_dir)
         self.seconds = seconds
         self.repeats = repeats      # runs of each throughput and latency load, per side
+        self.vcpus = vcpus          # xl vcpus= of every guest, when not the configs' own
         self.n = 0
 
     # -- domains --
@@ -144,6 +145,8 @@ class Bench:
         extra = " ".join([extra, *words]).strip()
         addr = bedmod.cmdline_ip(extra)
         over = {"type": f'"{mode}"'}
+        if self.vcpus:
+            over["vcpus"] = str(self.vcpus)
         if addr:   # a MAC of its own per domain, reproducible from run to run
             over["vif"] = (f"[ 'mac=00:16:3e:be:{self.n // 256 % 256:02x}:{self.n % 256:02x},"
                            f"bridge=xenbr0' ]")
@@ -407,10 +410,10 @@ def _fill(b, dom, ip, keys):
     return b.loadgen("kvstats", ip, 11211)["stats"], time.monotonic() - t0
 
 
-def part_kv(b, kv, seconds, clients=32, keys=100_000, memory=256):
+def part_kv(b, kv, seconds, clients=32, keys=100_000, memory=256, fill=True):
     """kvstore per side, both with memory= `memory` MB (room for 100k keys on both): UDP and TCP
-    ops/s with `clients` parallel clients, resident memory at rest, then after `keys` keys
-    (filled in chunks; a guest that dies on the way is reported with its fatal line)."""
+    ops/s with `clients` parallel clients, resident memory at rest, then (fill) after `keys`
+    keys (filled in chunks; a guest that dies on the way is reported with its fatal line)."""
     res = {"resident": {}, "kv_udp": {}, "kv_tcp": {}}
     for s in SIDES:
         ip = "10.0.0.2"
@@ -440,6 +443,8 @@ def part_kv(b, kv, seconds, clients=32, keys=100_000, memory=256):
                     return t["ops"] / t["seconds"], t
                 res["kv_tcp"][s], res["kv_tcp"][s + "_detail"] = repeat(
                     b, f"kvstore {s} TCP ops/s", tcp)
+            if not fill:
+                continue
             loaded, note = _fill(b, dom, ip, keys)
             if isinstance(loaded, str):
                 # Once more on a fresh domain (the first crash is kept as a note).
@@ -777,6 +782,52 @@ def part_fsread(b, fsread, expect_crc, expect_bytes):
     return res
 
 
+def part_cpusplit(b, cpusplit):
+    """apps/cpusplit per side: the speedup of its work split over NumCPU goroutines against
+    one goroutine, each of its runs (median, min-max); NumCPU as each side saw it."""
+    res = {}
+    for s in SIDES:
+        dom, _ = b.create(cpusplit[s], "cpusplit", timeout=600)
+        try:
+            dom.wait_for(r"^exit status \d+", timeout=900)
+            text = "\n".join(line.text for line in dom.lines)
+            runs = stats.parse_cpusplit(text)
+            ncpu = stats.parse_cpusplit_ncpu(text)
+            if not runs:
+                res[s] = f"error: no cpusplit lines: {_last_lines(dom)}"
+                continue
+            res[s] = stats.summarize(one / many for one, many in runs)
+            res[s + "_detail"] = {"numcpu": ncpu, "runs_ns": runs}
+            log(f"cpusplit {s}: NumCPU {ncpu}, speedup {res[s]}")
+        finally:
+            b.destroy(dom)
+    return res
+
+
+SMP_VCPUS = 2
+
+
+def part_smp(ctx):
+    """Both sides as PV guests with SMP_VCPUS vCPUs, on a bed of its own whose machine has as
+    many CPUs (the shared bed has one: testbed.bed.BED_CPUS says why; PV guests are not
+    affected): apps/cpusplit's speedup, kvstore's UDP and TCP rates and httpd's, as in the
+    kv and http parts."""
+    bed = bedmod.Bed(paths.BUILD / "testbed" / image.BED_KERNEL,
+                     paths.BUILD / "testbed" / image.BED_INITRAMFS,
+                     workdir=paths.BUILD / "testbed" / "run-smp", cpus=SMP_VCPUS)
+    log(f"booting a bed with {SMP_VCPUS} CPUs for the parallel part")
+    bed.start()
+    try:
+        b = Bench(bed, ctx.out_dir, ctx.args.seconds, ctx.args.repeats, vcpus=SMP_VCPUS)
+        res = {"vcpus": SMP_VCPUS, "speedup": part_cpusplit(b, ctx.sides["cpusplit"])}
+        kv = part_kv(b, ctx.kv, ctx.args.seconds, fill=False)
+        res["kv_udp"], res["kv_tcp"] = kv["kv_udp"], kv["kv_tcp"]
+        res["http"] = part_http(b, ctx.sides["httpd"], ctx.args.seconds)
+        return res
+    finally:
+        bed.close()
+
+
 # ---------------------------------------------------------------------------------------------
 
 class Context:
@@ -857,6 +908,7 @@ PART_TABLE = (
         (lambda c: part_lifecycle(c.b, c.kv, min(c.args.runs, 3), 96, "pvh"),
          _put("lifecycle_pvh")))),
     Part("host", False, ((_host_part, _put("host")),), after_bed=True),
+    Part("smp", False, ((part_smp, _put("smp")),), after_bed=True),
 )
 PARTS = tuple(part.name for part in PART_TABLE)
 
@@ -894,6 +946,12 @@ METHOD = {
            "PV cannot migrate with Debian's Xen 4.17) up to 3 times per side while a UDP "
            "`version` goes to kvstore every 10 ms: the command's time and the longest time "
            "between two replies (downtime as a client sees it).",
+    "smp": "both sides as PV guests with vcpus = 2 on a bed whose machine has 2 CPUs (QEMU "
+           "-smp 2; the other parts' bed has one), the same memory= as elsewhere: "
+           "apps/cpusplit's CPU-bound work (a 64-bit LCG, 2e8 steps) on one goroutine and "
+           "split over NumCPU, 3 runs, speedup = one/many per run (median, min-max); kvstore "
+           "UDP and TCP ops/s and httpd requests/s as in the throughput rows. The host has 2 "
+           "cores and QEMU's I/O and the load generator share them.",
     "throughput": "closed loop, one request in flight per client, from the bed's namespace "
                   "(the load generator shares the host's 2 cores with QEMU), both sides with the "
                   "same memory= (the larger configured one; kvstore 256 MB): kvstore 9:1 "

@@ -149,6 +149,19 @@ def parse_fsread(lines):
     return out
 
 
+_CPUSPLIT = re.compile(r"^cpusplit: run \d+ one (\d+) many (\d+)$", re.M)
+
+
+def parse_cpusplit(text):
+    """[(one_ns, many_ns)] from apps/cpusplit's lines."""
+    return [(int(a), int(b)) for a, b in _CPUSPLIT.findall(text) if int(b) > 0]
+
+
+def parse_cpusplit_ncpu(text):
+    m = re.search(r"^cpusplit: NumCPU (\d+) ", text, re.M)
+    return int(m[1]) if m else None
+
+
 def parse_xl_cpu(text, name):
     """The Time(s) column (vCPU seconds) of domain name in `xl list` output, or None."""
     for line in text.splitlines()[1:]:
@@ -269,6 +282,17 @@ def rows(results):
         out += _boot_rows("pvh", "PVH: ", results.get("boot_pvh", {}))
         out += _lifecycle_rows("pvh", "PVH: ", results.get("lifecycle_pvh", {}),
                                ("save", "restore", "back", "migrate", "downtime"))
+    smp = results.get("smp")
+    if smp:
+        n = smp.get("vcpus", "?")
+        out.append(row("smp", f"CPU-bound work split over {n} goroutines: speedup over one "
+                       f"({n} vCPUs)", "x", _get(smp, "speedup", "unikernel"),
+                       _get(smp, "speedup", "baseline"), "higher"))
+        for key, label, unit in (("kv_udp", "kvstore ops/s over UDP", "ops/s"),
+                                 ("kv_tcp", "kvstore ops/s over TCP", "ops/s"),
+                                 ("http", "httpd requests/s (wrk)", "req/s")):
+            out.append(row("smp", f"{label} ({n} vCPUs)", unit, _get(smp, key, "unikernel"),
+                           _get(smp, key, "baseline"), "higher"))
     for key, (label, unit, better) in THROUGHPUT.items():
         t = results.get("throughput", {}).get(key, {})
         target = ("ratio_min", 1.5) if better == "higher" else ("ratio_max", 1 / 1.5)
