@@ -9,7 +9,7 @@ lost write, no wrong answer and no client error; the 10-minute soak at two vCPUs
 soak (./scons soak). httpd with `vcpus = 2` under keep-alive load from 16 connections while
 two handlers burn CPU at once: every request answered, both burns done."""
 
-import re
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -23,25 +23,15 @@ sys.path.insert(0, str(HERE))
 import httpload  # noqa: E402
 from test_kvstore_soak import _soak  # noqa: E402
 
-STATS = r"""
-import socket, sys
-s = socket.create_connection((sys.argv[1], 11211), timeout=10)
-s.sendall(b"stats\r\n")
-buf = b""
-while not buf.endswith(b"END\r\n"):
-    d = s.recv(65536)
-    if not d:
-        break
-    buf += d
-print(buf.decode())
-"""
+LOADGEN = HERE.parents[1] / "site_scons" / "goxen" / "bench" / "loadgen.py"
 
 
 def _stats(testbed, ip):
-    r = subprocess.run([*testbed.netns.exec_prefix(), sys.executable, "-c", STATS, ip],
-                       capture_output=True, text=True, timeout=60)
+    """kvstore's `stats` (the bench's load generator asks over UDP)."""
+    r = subprocess.run([*testbed.netns.exec_prefix(), sys.executable, str(LOADGEN), "kvstats",
+                        ip, "11211"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
-    return dict(re.findall(r"^STAT (\S+) (\S+)", r.stdout, re.M))
+    return json.loads(r.stdout.splitlines()[-1])["stats"]
 
 
 @pytest.mark.parametrize("kvstore", [("pv", 2), ("pvh", 2)], indirect=True, ids=["pv", "pvh"])

@@ -283,11 +283,15 @@ TEXT xenResumeIretq<>(SB),NOSPLIT|NOFRAME,$0
 TEXT runtime·xenAPEntry(SB),NOSPLIT|NOFRAME,$0-0
 	JMP	runtime·xenResume(SB)
 
-// func xenPark(id uint32): the end of xenParkLocked, on the vCPU's scheduler stack with
-// events masked: releases xenSchedLock and takes the vCPU down (xen_shim_cpu_down, System V
-// ABI); when it is brought up again it starts over at xenAPEntry.
-TEXT runtime·xenPark(SB),NOSPLIT|NOFRAME,$0-4
+// func xenPark(id uint32, tlsG, gp uintptr): the end of xenParkLocked, on the vCPU's scheduler
+// stack with events masked: puts the parked thread's g back into its TLS slot (*tlsG = gp),
+// releases xenSchedLock and takes the vCPU down (xen_shim_cpu_down, System V ABI); when it is
+// brought up again it starts over at xenAPEntry.
+TEXT runtime·xenPark(SB),NOSPLIT|NOFRAME,$0-24
+	MOVQ	tlsG+8(FP), AX
+	MOVQ	gp+16(FP), BX
 	MOVL	id+0(FP), DI
+	MOVQ	BX, 0(AX)
 	MOVL	$0, runtime·xenSchedLock(SB)
 	ANDQ	$~15, SP
 	CALL	xen_shim_cpu_down(SB)

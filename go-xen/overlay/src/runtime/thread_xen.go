@@ -173,7 +173,7 @@ func xenUpcall()
 func xenSwitch()
 func xenResume()
 func xenAPEntry()
-func xenPark(id uint32)
+func xenPark(id uint32, tlsG, gp uintptr)
 func xenIdleLoop()
 func xenThreadStart()
 func xenFxsave(p uintptr)
@@ -563,7 +563,10 @@ func xenParkLocked(me *xenCPU, cur *xthread, voluntary bool) {
 	xenIPI(&xenCPUs[0])
 	hypercall(_HYPERVISOR_set_timer_op, 0, 0, 0)
 	me.timerArmed = 0
-	xenPark(me.id) // releases the lock; never returns
+	// xenEnterSched put this vCPU's scheduler g into cur's TLS and puts cur's own back once
+	// xenSchedule returns, which it does not here: xenPark does it, as its first step
+	// (after it, getg() is cur's g again: no Go code may run on this stack).
+	xenPark(me.id, uintptr(cur.ctx.fsbase)-8, cur.ctx.g) // releases the lock; never returns
 }
 
 
