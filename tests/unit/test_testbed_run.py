@@ -122,3 +122,13 @@ def test_ctrl_c_during_boot_stops_at_once(tmp_path):
     assert time.monotonic() - t < 10
     assert proc.returncode == 130, err
     assert "CLOSED" in out and "READY" not in out
+
+
+def test_machine_cpus_follow_a_pv_guests_vcpus_and_keep_pvh_on_one(monkeypatch):
+    sys.path.insert(0, str(SITE))
+    from goxen.testbed import run
+    monkeypatch.setattr(run.os, "cpu_count", lambda: 2)
+    assert run.machine_cpus('kernel = "k"\n') == 1
+    assert run.machine_cpus('type = "pv"\nvcpus = 2\n') == 2
+    assert run.machine_cpus('type = "pv"\nvcpus = 4\n') == 2      # no more than the host has
+    assert run.machine_cpus('type = "pvh"\nvcpus = 2\n') == 1
