@@ -37,7 +37,7 @@ def _stats(testbed, ip):
 @pytest.mark.parametrize("kvstore", [("pv", 2), ("pvh", 2)], indirect=True, ids=["pv", "pvh"])
 def test_kvstore_on_two_vcpus(testbed, kvstore, tmp_path):
     dom, ip, line = kvstore
-    assert _stats(testbed, ip)["threads"] == "2"
+    assert _stats(testbed, ip)["threads"] == 2
     _soak(testbed, kvstore, 60, tmp_path)
 
 
