@@ -32,7 +32,7 @@ void xen_shim_init(start_info_t *si) SHIM_EXPORT;
 long xen_shim_suspend(void) SHIM_EXPORT;
 long xen_shim_cpu_up(uint32_t id, int fresh) SHIM_EXPORT;
 long xen_shim_cpu_down(uint32_t id) SHIM_EXPORT;
-extern struct xen_cpu xen_cpus[XEN_MAX_CPUS] SHIM_EXPORT;
+extern struct xen_cpu xen_cpus[XEN_MAX_CPUS]; /* runtime: through xen_boot.cpus */
 
 #pragma GCC visibility push(hidden)
 

@@ -1,7 +1,7 @@
 """The boot shim object as Go's internal linker sees it (mini-os-shim/build.sh output).
 
 Go's ELF loader takes R_X86_64_PC32, PLT32 and 64 only (a GOTPCREL or 32S would be rejected or
-mislinked); only the three contract symbols may be global; the hypercall page and the
+mislinked); only the contract symbols may be global; the hypercall page and the
 shared_info hole must keep their 4096-byte alignment; no TLS, constructors or common symbols.
 """
 
@@ -16,8 +16,8 @@ from goxen import debian, paths
 
 SHIM = paths.REPO / "mini-os-shim"
 ALLOWED_RELOCS = {"R_X86_64_PC32", "R_X86_64_PLT32", "R_X86_64_64"}
-EXPORTS = {"xen_shim_init", "xen_shim_suspend", "xen_boot", "xen_hypercall_page",
-           "xen_pvh_entry"}
+EXPORTS = {"xen_shim_init", "xen_shim_suspend", "xen_shim_cpu_up", "xen_shim_cpu_down",
+           "xen_boot", "xen_hypercall_page", "xen_pvh_entry"}
 # x86-64 relocation type numbers (ELF psABI)
 RELOC_NAMES = {1: "R_X86_64_64", 2: "R_X86_64_PC32", 4: "R_X86_64_PLT32",
                9: "R_X86_64_GOTPCREL", 11: "R_X86_64_32S", 10: "R_X86_64_32",

@@ -20,6 +20,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 )
@@ -30,8 +31,13 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]string{"hello": "xen", "from": "%(name)s"})
 	})
-	fmt.Println("mine: serving")
-	if err := http.ListenAndServe(":80", nil); err != nil {
+	ln, err := net.Listen("tcp", ":80")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println("mine: serving") // once listening: a ping can be answered before that
+	if err := http.Serve(ln, nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
