@@ -446,6 +446,8 @@ def test_merge_later_runs_replace_their_parts_and_the_readme_block(tmp_path):
     m = report.merge([full, kv])
     assert m["throughput"] == {"kv_udp": 3, "http": 2} and m["boot"] == {"x": 1}
     assert m["boot_pvh"] == {"y": 2} and m["meta"]["sources"] == ["d1", "d2"]
+    smp = {"meta": {"date": "d3"}, "smp": {"speedup": {"unikernel": 1.9}}}
+    assert report.merge([full, kv, smp])["smp"] == smp["smp"]   # every part a run stores
     text = f"intro\n{report.BEGIN}\nold table\n{report.END}\nafter\n"
     assert report.replace_block(text, "| new |\n") == \
         f"intro\n{report.BEGIN}\n| new |\n{report.END}\nafter\n"
