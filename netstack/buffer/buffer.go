@@ -12,28 +12,53 @@ import "sync"
 // a maximal IPv4 header and a transport header.
 const Headroom = 128
 
-// poolSize is the backing size of pooled packets: any Ethernet frame up to a 1500-byte MTU
-// plus Headroom fits.
-const poolSize = 2048
+// poolSize is the backing size of small pooled packets: any Ethernet frame up to a 1500-byte
+// MTU plus Headroom fits. bigPoolSize holds the largest segment a device with segmentation
+// offload takes or gives (an IPv4 packet of 65535 bytes, Ethernet and a virtio/netif header in
+// front), so 64 KiB segments are pooled too.
+const (
+	poolSize    = 2048
+	bigPoolSize = 65536 + 256
+)
+
+// SmallMax is the most bytes a packet from New(Headroom, n) holds in the small pool's
+// backing: a link that reads into a large buffer copies frames up to this size into a small
+// packet, so that queues are charged for what it holds.
+const SmallMax = poolSize - Headroom
 
 // Packet is a pooled byte window. The zero value is not usable; use New or FromBytes.
 type Packet struct {
 	buf  []byte
 	head int
 	tail int
-	pool bool
+	pool *sync.Pool // the pool the packet goes back to, nil for none
+
+	// Offload is the work a device does for the stack on this packet (offload.go): zero
+	// for a packet whose checksums are complete and that fits the link's MTU.
+	Offload Offload
 }
 
-var pool = sync.Pool{New: func() any { return &Packet{buf: make([]byte, poolSize), pool: true} }}
+var (
+	pool    = sync.Pool{}
+	bigPool = sync.Pool{}
+)
+
+func init() {
+	pool.New = func() any { return &Packet{buf: make([]byte, poolSize), pool: &pool} }
+	bigPool.New = func() any { return &Packet{buf: make([]byte, bigPoolSize), pool: &bigPool} }
+}
 
 // New returns an empty packet with headroom bytes free in front and room for size bytes of
 // payload, which Append or Extend fill.
 func New(headroom, size int) *Packet {
 	var p *Packet
-	if headroom+size <= poolSize {
+	switch n := headroom + size; {
+	case n <= poolSize:
 		p = pool.Get().(*Packet)
-	} else {
-		p = &Packet{buf: make([]byte, headroom+size)}
+	case n <= bigPoolSize:
+		p = bigPool.Get().(*Packet)
+	default:
+		p = &Packet{buf: make([]byte, n)}
 	}
 	p.head, p.tail = headroom, headroom
 	return p
@@ -97,7 +122,7 @@ func (p *Packet) Extend(n int) []byte {
 	if p.tail+n > len(p.buf) {
 		nb := make([]byte, p.tail+n+(p.tail+n)/4)
 		copy(nb[p.head:], p.buf[p.head:p.tail])
-		p.buf, p.pool = nb, false
+		p.buf, p.pool = nb, nil
 	}
 	b := p.buf[p.tail : p.tail+n]
 	p.tail += n
@@ -105,17 +130,39 @@ func (p *Packet) Extend(n int) []byte {
 	return b
 }
 
+// Grow is Extend without zeroing, for a reader about to fill the n bytes (read(2) into the
+// packet); it does not reallocate, and returns false when the backing array has no room.
+func (p *Packet) Grow(n int) ([]byte, bool) {
+	if n < 0 || p.tail+n > len(p.buf) {
+		return nil, false
+	}
+	b := p.buf[p.tail : p.tail+n]
+	p.tail += n
+	return b, true
+}
+
 // Append copies b to the back of the packet.
-func (p *Packet) Append(b []byte) { copy(p.Extend(len(b)), b) }
-
-// Clone returns an independent copy of the packet's contents with Headroom in front.
-func (p *Packet) Clone() *Packet { return FromBytes(p.Bytes()) }
-
-// Release returns the packet to the pool. The packet must not be used afterwards.
-func (p *Packet) Release() {
-	if p == nil || !p.pool {
+func (p *Packet) Append(b []byte) {
+	if dst, ok := p.Grow(len(b)); ok {
+		copy(dst, b)
 		return
 	}
-	p.head, p.tail = 0, 0
-	pool.Put(p)
+	copy(p.Extend(len(b)), b)
+}
+
+// Clone returns an independent copy of the packet's contents (and offload state) with
+// Headroom in front.
+func (p *Packet) Clone() *Packet {
+	q := FromBytes(p.Bytes())
+	q.Offload = p.Offload
+	return q
+}
+
+// Release returns the packet to its pool. The packet must not be used afterwards.
+func (p *Packet) Release() {
+	if p == nil || p.pool == nil {
+		return
+	}
+	p.head, p.tail, p.Offload = 0, 0, Offload{}
+	p.pool.Put(p)
 }

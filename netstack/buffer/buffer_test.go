@@ -49,3 +49,32 @@ func TestPushPanicsWithoutHeadroom(t *testing.T) {
 	}()
 	New(1, 0).Push(2)
 }
+
+// Grow hands out the room New promised without zeroing it, and refuses beyond it; Append
+// uses it and falls back to growing the backing array.
+func TestGrowAndAppend(t *testing.T) {
+	p := New(Headroom, 100)
+	if b, ok := p.Grow(100); !ok || len(b) != 100 || p.Len() != 100 {
+		t.Fatal("grow within the room New promised")
+	}
+	if _, ok := p.Grow(len(p.buf)); ok {
+		t.Fatal("grow beyond the backing array")
+	}
+	p.Release()
+	q := New(Headroom, 10)
+	big := make([]byte, 3000)
+	big[2999] = 7
+	q.Append(big)
+	if q.Len() != 3000 || q.Bytes()[2999] != 7 {
+		t.Fatal("append beyond the pooled size")
+	}
+	q.Release()
+	r := New(Headroom, 70000-Headroom)
+	if r.pool != nil || cap(r.buf) != 70000 {
+		t.Fatal("packets beyond the big pool are not pooled")
+	}
+	s := New(Headroom, 60000)
+	if s.pool != &bigPool {
+		t.Fatal("a 64 KiB segment comes from the big pool")
+	}
+}

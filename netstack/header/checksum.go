@@ -16,13 +16,26 @@ import (
 // (RFC 1071). Chain calls by passing the previous result as initial; b's length is treated
 // as if padded with a zero byte when odd, so chain only even-length pieces except the last.
 func Checksum(b []byte, initial uint16) uint16 {
-	sum := uint32(initial)
-	for len(b) >= 2 {
-		sum += uint32(binary.BigEndian.Uint16(b))
+	// One's complement addition is associative and commutative, so 32-bit big-endian words
+	// can be added into a 64-bit accumulator and folded at the end (RFC 1071 2.(B), (C)).
+	sum := uint64(initial)
+	for len(b) >= 32 {
+		sum += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:])) +
+			uint64(binary.BigEndian.Uint32(b[8:])) + uint64(binary.BigEndian.Uint32(b[12:])) +
+			uint64(binary.BigEndian.Uint32(b[16:])) + uint64(binary.BigEndian.Uint32(b[20:])) +
+			uint64(binary.BigEndian.Uint32(b[24:])) + uint64(binary.BigEndian.Uint32(b[28:]))
+		b = b[32:]
+	}
+	for len(b) >= 4 {
+		sum += uint64(binary.BigEndian.Uint32(b))
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		sum += uint64(binary.BigEndian.Uint16(b))
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		sum += uint32(b[0]) << 8
+		sum += uint64(b[0]) << 8
 	}
 	for sum > 0xffff {
 		sum = sum>>16 + sum&0xffff

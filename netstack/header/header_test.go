@@ -101,6 +101,44 @@ func TestChecksumRFC1071(t *testing.T) {
 	}
 }
 
+// Checksum sums words in wide chunks; it must agree with RFC 1071's 16-bit loop for every
+// length (odd ones too), alignment and starting sum.
+func TestChecksumMatchesReference(t *testing.T) {
+	ref := func(b []byte, initial uint16) uint16 {
+		sum := uint32(initial)
+		for i := 0; i+1 < len(b); i += 2 {
+			sum += uint32(b[i])<<8 | uint32(b[i+1])
+		}
+		if len(b)%2 == 1 {
+			sum += uint32(b[len(b)-1]) << 8
+		}
+		for sum > 0xffff {
+			sum = sum>>16 + sum&0xffff
+		}
+		return uint16(sum)
+	}
+	buf := make([]byte, 70000)
+	for i := range buf {
+		buf[i] = byte(i*7919 + i>>8)
+	}
+	for n := 0; n < 300; n++ {
+		for _, off := range []int{0, 1, 3} {
+			for _, init := range []uint16{0, 1, 0xffff, 0x1234} {
+				b := buf[off : off+n]
+				if got, want := Checksum(b, init), ref(b, init); got != want {
+					t.Fatalf("len %d off %d init %#x: %#x, want %#x", n, off, init, got, want)
+				}
+			}
+		}
+	}
+	ones := bytes.Repeat([]byte{0xff}, 65535)
+	for _, b := range [][]byte{buf, ones} {
+		if got, want := Checksum(b, 0xffff), ref(b, 0xffff); got != want {
+			t.Fatalf("len %d: %#x, want %#x", len(b), got, want)
+		}
+	}
+}
+
 func TestICMPEchoFixture(t *testing.T) {
 	want := unhex(t, "080065f2007700016162636465666768")
 	b := make([]byte, len(want))

@@ -5,8 +5,12 @@ import (
 	"net/netip"
 )
 
-// TCPMinSize is the length of a TCP header without options (RFC 9293 3.1).
-const TCPMinSize = 20
+// TCPMinSize is the length of a TCP header without options (RFC 9293 3.1); TCPChecksumOffset
+// is where its checksum field is.
+const (
+	TCPMinSize        = 20
+	TCPChecksumOffset = 16
+)
 
 // TCPMaxOptions is the most option bytes a header can carry (data offset 15 words).
 const TCPMaxOptions = 40
@@ -92,6 +96,12 @@ func (b TCP) SetChecksum(src, dst netip.Addr) {
 	binary.BigEndian.PutUint16(b[16:], 0)
 	c := ^Checksum(b, PseudoHeaderChecksum(TCPProtocolNumber, src, dst, len(b)))
 	binary.BigEndian.PutUint16(b[16:], c)
+}
+
+// SetPartialChecksum stores only the pseudo-header sum for the whole of b, for a device to
+// complete (buffer.Offload.CsumPartial; Linux's CHECKSUM_PARTIAL, Xen's NETTXF_csum_blank).
+func (b TCP) SetPartialChecksum(src, dst netip.Addr) {
+	binary.BigEndian.PutUint16(b[16:], PseudoHeaderChecksum(TCPProtocolNumber, src, dst, len(b)))
 }
 
 // ChecksumValid reports whether the checksum over the pseudo-header and b is correct.

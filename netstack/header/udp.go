@@ -5,8 +5,12 @@ import (
 	"net/netip"
 )
 
-// UDPMinSize is the length of a UDP header (RFC 768).
-const UDPMinSize = 8
+// UDPMinSize is the length of a UDP header (RFC 768); UDPChecksumOffset is where its
+// checksum field is.
+const (
+	UDPMinSize        = 8
+	UDPChecksumOffset = 6
+)
 
 // UDP is a UDP datagram view; Valid is its length check.
 type UDP []byte

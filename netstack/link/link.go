@@ -42,3 +42,29 @@ type DispatcherFunc func(p *buffer.Packet)
 
 // DeliverFrame calls f(p).
 func (f DispatcherFunc) DeliverFrame(p *buffer.Packet) { f(p) }
+
+// Offloader is implemented by endpoints whose device does work for the stack on the packets
+// it sends (buffer.Offload). An endpoint that does not implement it gets complete packets of
+// at most MTU bytes.
+type Offloader interface {
+	Offloads() Offloads
+}
+
+// Offloads is what a device does on send.
+type Offloads struct {
+	// TxCsum: the device completes partial TCP and UDP checksums (buffer.Offload.CsumPartial).
+	TxCsum bool
+	// GSOMaxSize is the largest IP packet (header included, at most 65535) the device cuts
+	// into MTU-sized TCP segments, 0 for none; GSOv4 and GSOv6 say for which IP versions.
+	// A device with GSO also has TxCsum: every piece's checksum is the device's.
+	GSOMaxSize   int
+	GSOv4, GSOv6 bool
+}
+
+// OffloadsOf returns ep's offloads (none for an endpoint that is not an Offloader).
+func OffloadsOf(ep Endpoint) Offloads {
+	if o, ok := ep.(Offloader); ok {
+		return o.Offloads()
+	}
+	return Offloads{}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"goxen/netstack/header"
+	"goxen/netstack/link"
 	"goxen/netstack/link/channel"
 	"goxen/netstack/stack"
 	"goxen/netstack/transport/udp"
@@ -33,8 +34,15 @@ type env struct {
 // 10.0.0.254. The gratuitous ARP sent on address assignment is drained.
 func newEnv(t *testing.T, opts stack.Options) *env {
 	t.Helper()
+	return newEnvWith(t, opts, link.Offloads{})
+}
+
+// newEnvWith is newEnv on an endpoint claiming offloads o.
+func newEnvWith(t *testing.T, opts stack.Options, o link.Offloads) *env {
+	t.Helper()
 	s := stack.New(opts)
 	ep := channel.New(256, 1500, ourMAC)
+	ep.SetOffloads(o)
 	if err := s.AddNIC(1, "eth0", ep); err != nil {
 		t.Fatal(err)
 	}

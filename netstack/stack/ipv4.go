@@ -107,7 +107,12 @@ func (s *Stack) writeIPv4Locked(info PacketInfo, p *buffer.Packet) error {
 	if info.DontFrag {
 		f.Flags = header.IPv4FlagDF
 	}
+	if p.Offload.GSOType != buffer.GSONone && !n.takesGSO(header.IPv4MinSize+p.Len(), false) {
+		// A segment larger than the MTU for a device that cannot cut it: cut it here.
+		return s.softwareGSO(info, p, s.writeIPv4Locked)
+	}
 	if n.hasAddr(info.Dst) && !n.loopback { // to ourselves without a loopback NIC: asynchronously
+		p.Offload.ReceivedLocally()
 		f.TotalLen = uint16(header.IPv4MinSize + p.Len())
 		if p.Len() > header.IPv4MaxTotalLen-header.IPv4MinSize {
 			p.Release()
@@ -131,7 +136,8 @@ func (s *Stack) writeIPv4Locked(info PacketInfo, p *buffer.Packet) error {
 			n.resolveAndSend(r.NextHop, q)
 		}
 	}
-	if header.IPv4MinSize+p.Len() <= mtu {
+	n.completeChecksum(p)
+	if header.IPv4MinSize+p.Len() <= mtu || p.Offload.GSOType != buffer.GSONone {
 		f.TotalLen = uint16(header.IPv4MinSize + p.Len())
 		header.IPv4(p.Push(header.IPv4MinSize)).Encode(&f)
 		send(p)

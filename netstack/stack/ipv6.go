@@ -194,7 +194,11 @@ func (s *Stack) writeIPv6Locked(info PacketInfo, p *buffer.Packet) error {
 		p.Release()
 		return ErrMessageTooBig
 	}
+	if p.Offload.GSOType != buffer.GSONone && !n.takesGSO(header.IPv6MinSize+p.Len(), true) {
+		return s.softwareGSO(info, p, s.writeIPv6Locked)
+	}
 	if n.hasAddr(info.Dst) && !n.loopback { // to ourselves without a loopback NIC
+		p.Offload.ReceivedLocally()
 		f.PayloadLen = uint16(p.Len())
 		header.IPv6(p.Push(header.IPv6MinSize)).Encode(&f)
 		go func() {
@@ -215,7 +219,8 @@ func (s *Stack) writeIPv6Locked(info PacketInfo, p *buffer.Packet) error {
 		}
 	}
 	mtu := n.linkMTU6()
-	if header.IPv6MinSize+p.Len() <= mtu {
+	n.completeChecksum(p)
+	if header.IPv6MinSize+p.Len() <= mtu || p.Offload.GSOType != buffer.GSONone {
 		f.PayloadLen = uint16(p.Len())
 		header.IPv6(p.Push(header.IPv6MinSize)).Encode(&f)
 		send(p)

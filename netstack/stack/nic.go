@@ -23,6 +23,7 @@ type NIC struct {
 	// every address of its subnets and any of the stack's own addresses, sends no ARP, and
 	// carries the packets the stack sends to itself.
 	loopback bool
+	offloads link.Offloads // what the device does on send (link.Offloader), fixed at AddNIC
 }
 
 // loopbacker is implemented by loopback link endpoints.
@@ -36,6 +37,7 @@ type NICInfo struct {
 	LinkAddr header.LinkAddr
 	Addrs    []netip.Prefix
 	Loopback bool
+	Offloads link.Offloads
 }
 
 // AddNIC attaches ep as NIC id and starts taking its frames.
@@ -45,7 +47,7 @@ func (s *Stack) AddNIC(id NICID, name string, ep link.Endpoint) error {
 		s.mu.Unlock()
 		return ErrDuplicateNIC
 	}
-	n := &NIC{s: s, id: id, name: name, ep: ep, arp: make(map[netip.Addr]*arpEntry)}
+	n := &NIC{s: s, id: id, name: name, ep: ep, arp: make(map[netip.Addr]*arpEntry), offloads: link.OffloadsOf(ep)}
 	if lb, ok := ep.(loopbacker); ok && lb.Loopback() {
 		n.loopback = true
 	}
@@ -69,7 +71,8 @@ func (s *Stack) NICs() []NICInfo {
 				}
 			}
 		}
-		out = append(out, NICInfo{ID: n.id, Name: n.name, MTU: n.ep.MTU(), LinkAddr: n.ep.LinkAddr(), Addrs: addrs, Loopback: n.loopback})
+		out = append(out, NICInfo{ID: n.id, Name: n.name, MTU: n.ep.MTU(), LinkAddr: n.ep.LinkAddr(), Addrs: addrs, Loopback: n.loopback,
+			Offloads: n.offloads})
 	}
 	slices.SortFunc(out, func(a, b NICInfo) int { return int(a.ID - b.ID) })
 	return out

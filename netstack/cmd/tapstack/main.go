@@ -83,6 +83,7 @@ func main() {
 	noSACK := flag.Bool("nosack", false, "turn TCP SACK off (RFC 2018; loss recovery falls back to NewReno)")
 	noTS := flag.Bool("nots", false, "turn TCP timestamps off (RFC 7323)")
 	noTLP := flag.Bool("notlp", false, "turn TCP tail loss probes off (RFC 8985 7)")
+	offload := flag.Bool("offload", true, "checksum and segmentation offload with Linux (IFF_VNET_HDR); off when faults are injected, which act on wire-sized frames")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until quit")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -101,7 +102,12 @@ func main() {
 	}
 	mac, err := header.ParseLinkAddr(*macFlag)
 	check(err)
-	tp, err := tap.Open(*tapName, *mtu, mac)
+	faulty := *drop > 0 || *dup > 0 || *reorder > 0 || *delayRate > 0
+	open := tap.Open
+	if !*offload || faulty {
+		open = tap.OpenPlain
+	}
+	tp, err := open(*tapName, *mtu, mac)
 	check(err)
 	var ep link.Endpoint = tp
 	if *pcapFile != "" {
@@ -112,7 +118,7 @@ func main() {
 		check(err)
 	}
 	var faults *fault.Endpoint
-	if *drop > 0 || *dup > 0 || *reorder > 0 || *delayRate > 0 {
+	if faulty {
 		faults = fault.New(ep, fault.Config{Drop: *drop, Duplicate: *dup, Reorder: *reorder,
 			Delay: *delay, DelayRate: *delayRate, Seed: *seed})
 		ep = faults

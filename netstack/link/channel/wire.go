@@ -13,8 +13,7 @@ func Wire(ctx context.Context, a, b *Endpoint) {
 		for {
 			select {
 			case p := <-from.out:
-				to.(*Endpoint).Inject(p.Bytes())
-				p.Release()
+				to.(*Endpoint).InjectPacket(p)
 			case <-ctx.Done():
 				return
 			}

@@ -2,12 +2,20 @@
 // each read(2) returns one Ethernet frame and each write(2) sends one. The device must exist
 // or be creatable by the caller (root or CAP_NET_ADMIN); the stack uses its own MAC address,
 // distinct from the one Linux gives the device's host side.
+//
+// Open also turns on offloads (IFF_VNET_HDR, TUNSETOFFLOAD: the interface QEMU's virtio-net
+// uses): every frame is preceded by a struct virtio_net_hdr (include/uapi/linux/virtio_net.h)
+// saying what is left to do. Linux then hands the stack TCP segments of up to 64 KiB (GSO)
+// with checksums it need not verify, and takes the stack's 64 KiB segments with partial
+// checksums and cuts them itself (buffer.Offload). OpenPlain opens a device without them.
 package tap
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -18,9 +26,27 @@ import (
 
 // ioctl numbers and flags from Linux's include/uapi/linux/if_tun.h.
 const (
-	tunSetIff = 0x400454ca // TUNSETIFF = _IOW('T', 202, int)
-	iffTap    = 0x0002
-	iffNoPI   = 0x1000
+	tunSetIff     = 0x400454ca // TUNSETIFF = _IOW('T', 202, int)
+	tunSetOffload = 0x400454d0 // TUNSETOFFLOAD = _IOW('T', 208, unsigned int)
+	iffTap        = 0x0002
+	iffNoPI       = 0x1000
+	iffVnetHdr    = 0x4000
+	tunFCsum      = 0x01 // TUN_F_CSUM: we take partial checksums
+	tunFTSO4      = 0x02 // TUN_F_TSO4, TUN_F_TSO6: and TCP segments larger than the MTU
+	tunFTSO6      = 0x04
+)
+
+// struct virtio_net_hdr (10 bytes, the legacy layout TUN uses by default, in the host's byte
+// order: little-endian here).
+const (
+	vnetHdrLen        = 10
+	vnetFlagNeedsCsum = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM: checksum at csum_start+csum_offset partial
+	vnetFlagDataValid = 2 // VIRTIO_NET_HDR_F_DATA_VALID: checksum already verified
+	vnetGSONone       = 0
+	vnetGSOTCPv4      = 1
+	vnetGSOTCPv6      = 4
+	vnetGSOECN        = 0x80
+	maxFrame          = header.EthernetMinSize + header.IPv4MaxTotalLen // a 64 KiB segment
 )
 
 // ifreq mirrors struct ifreq's name and flags (include/uapi/linux/if.h), padded to 40 bytes.
@@ -32,9 +58,14 @@ type ifreq struct {
 
 // Endpoint is an open TAP device.
 type Endpoint struct {
-	f    *os.File // non-blocking, so reads wait in Go's poller and Close wakes them
-	mtu  int
-	addr header.LinkAddr
+	f       *os.File // non-blocking, so reads wait in Go's poller and Close wakes them
+	mtu     int
+	addr    header.LinkAddr
+	offload bool // IFF_VNET_HDR: frames carry a virtio_net_hdr
+
+	// RxBad counts frames dropped because their virtio_net_hdr asked for what the stack
+	// never agreed to (a GSO type other than TCP) or was cut short.
+	RxBad atomic.Uint64
 
 	mu     sync.Mutex
 	d      link.Dispatcher
@@ -44,26 +75,58 @@ type Endpoint struct {
 }
 
 // Open attaches to TAP device name (creating it if absent) with the given MTU and the
-// stack's MAC address, and starts the receive goroutine.
+// stack's MAC address, with checksum and segmentation offload, and starts the receive
+// goroutine.
 func Open(name string, mtu int, addr header.LinkAddr) (*Endpoint, error) {
+	return open(name, mtu, addr, true)
+}
+
+// OpenPlain is Open without offloads: every frame is at most MTU bytes of IP with complete
+// checksums.
+func OpenPlain(name string, mtu int, addr header.LinkAddr) (*Endpoint, error) {
+	return open(name, mtu, addr, false)
+}
+
+func open(name string, mtu int, addr header.LinkAddr, offload bool) (*Endpoint, error) {
 	fd, err := syscall.Open("/dev/net/tun", syscall.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
+	ioctl := func(req, arg uintptr) error {
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, arg); e != 0 {
+			return e
+		}
+		return nil
+	}
 	var req ifreq
 	copy(req.name[:15], name)
 	req.flags = iffTap | iffNoPI
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), tunSetIff, uintptr(unsafe.Pointer(&req))); e != 0 {
-		syscall.Close(fd)
-		return nil, e
+	if offload {
+		req.flags |= iffVnetHdr
 	}
-	if err := syscall.SetNonblock(fd, true); err != nil {
+	err = ioctl(tunSetIff, uintptr(unsafe.Pointer(&req)))
+	if err == nil && offload {
+		err = ioctl(tunSetOffload, tunFCsum|tunFTSO4|tunFTSO6)
+	}
+	if err == nil {
+		err = syscall.SetNonblock(fd, true)
+	}
+	if err != nil {
 		syscall.Close(fd)
 		return nil, err
 	}
-	e := &Endpoint{f: os.NewFile(uintptr(fd), "tap:"+name), mtu: mtu, addr: addr, done: make(chan struct{})}
+	e := &Endpoint{f: os.NewFile(uintptr(fd), "tap:"+name), mtu: mtu, addr: addr, offload: offload, done: make(chan struct{})}
 	go e.readLoop()
 	return e, nil
+}
+
+// Offloads: with the vnet header, Linux completes checksums and cuts TCP segments up to an
+// IPv4 packet's size.
+func (e *Endpoint) Offloads() link.Offloads {
+	if !e.offload {
+		return link.Offloads{}
+	}
+	return link.Offloads{TxCsum: true, GSOMaxSize: header.IPv4MaxTotalLen, GSOv4: true, GSOv6: true}
 }
 
 func (e *Endpoint) MTU() int                  { return e.mtu }
@@ -77,6 +140,9 @@ func (e *Endpoint) Attach(d link.Dispatcher) {
 
 func (e *Endpoint) WritePacket(p *buffer.Packet) error {
 	defer p.Release()
+	if e.offload {
+		e.pushVnetHdr(p)
+	}
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
 	if e.closed {
@@ -86,19 +152,59 @@ func (e *Endpoint) WritePacket(p *buffer.Packet) error {
 	return err
 }
 
+// pushVnetHdr puts the virtio_net_hdr for p's offloads in front of the frame.
+func (e *Endpoint) pushVnetHdr(p *buffer.Packet) {
+	o := p.Offload
+	var h [vnetHdrLen]byte
+	if o.CsumPartial {
+		start := p.CsumStart()
+		h[0] = vnetFlagNeedsCsum
+		binary.LittleEndian.PutUint16(h[6:], uint16(start))
+		binary.LittleEndian.PutUint16(h[8:], o.CsumOffset)
+		if o.GSOType != buffer.GSONone {
+			h[1] = vnetGSOTCPv4
+			if o.GSOType == buffer.GSOTCPv6 {
+				h[1] = vnetGSOTCPv6
+			}
+			binary.LittleEndian.PutUint16(h[2:], uint16(start+o.L4HdrLen)) // hdr_len
+			binary.LittleEndian.PutUint16(h[4:], o.GSOSize)
+		}
+	}
+	copy(p.Push(vnetHdrLen), h[:])
+}
+
 // readLoop blocks in read(2) and hands each frame to the dispatcher (frames arriving before
-// Attach are dropped).
+// Attach are dropped). Reads go into a packet big enough for a 64 KiB segment; a frame
+// that fits a small one is copied into one, so that queues are charged what it holds.
 func (e *Endpoint) readLoop() {
 	defer close(e.done)
+	size := e.mtu + header.EthernetMinSize
+	if e.offload {
+		size = vnetHdrLen + maxFrame
+	}
+	var big *buffer.Packet
 	for {
-		p := buffer.New(buffer.Headroom, e.mtu+header.EthernetMinSize)
-		b := p.Extend(e.mtu + header.EthernetMinSize)
-		n, err := e.f.Read(b)
+		if big == nil {
+			big = buffer.New(buffer.Headroom, size)
+			big.Grow(size) // New leaves room for size bytes
+		}
+		n, err := e.f.Read(big.Bytes())
 		if err != nil || n <= 0 {
-			p.Release()
+			big.Release()
 			return
 		}
-		p.Trim(n)
+		p := big
+		if n <= buffer.SmallMax {
+			p = buffer.FromBytes(big.Bytes()[:n])
+		} else {
+			p.Trim(n)
+			big = nil
+		}
+		if e.offload && !e.takeVnetHdr(p) {
+			e.RxBad.Add(1)
+			p.Release()
+			continue
+		}
 		e.mu.Lock()
 		d := e.d
 		e.mu.Unlock()
@@ -108,6 +214,24 @@ func (e *Endpoint) readLoop() {
 		}
 		d.DeliverFrame(p)
 	}
+}
+
+// takeVnetHdr consumes a received frame's virtio_net_hdr into p.Offload. Linux fills in the
+// header itself (tun_put_user), but it is checked as input all the same: a TCP segment
+// larger than the MTU is taken as one (its IP length says how long it is), a partial
+// checksum or a verified one is not checked again; anything else is refused.
+func (e *Endpoint) takeVnetHdr(p *buffer.Packet) bool {
+	h, ok := p.Consume(vnetHdrLen)
+	if !ok {
+		return false
+	}
+	switch h[1] &^ vnetGSOECN {
+	case vnetGSONone, vnetGSOTCPv4, vnetGSOTCPv6:
+	default:
+		return false
+	}
+	p.Offload.CsumValid = h[0]&(vnetFlagNeedsCsum|vnetFlagDataValid) != 0
+	return true
 }
 
 // Close closes the device and waits for the receive goroutine to end.

@@ -37,12 +37,32 @@ func (s *segment) seqLen() uint32 {
 // queue builds a segment from the given parts and queues it for sending. Called with mu
 // held.
 func (pr *Protocol) queue(info stack.PacketInfo, f *header.TCPFields, data []byte) {
-	n := header.TCPMinSize + len(f.Options) + len(data)
+	pr.queueSeg(info, f, data, 0)
+}
+
+// queueSeg is queue for a segment whose data may be larger than one MSS, gsoMSS (0: it is
+// not): the device, or the stack in software, cuts it into gsoMSS-byte segments
+// (buffer.Offload). The checksum is left partial when the NIC completes it.
+func (pr *Protocol) queueSeg(info stack.PacketInfo, f *header.TCPFields, data []byte, gsoMSS int) {
+	hl := header.TCPMinSize + len(f.Options)
+	n := hl + len(data)
 	p := buffer.New(buffer.Headroom, n)
 	t := header.TCP(p.Extend(n))
 	t.Encode(f)
-	copy(t[header.TCPMinSize+len(f.Options):], data)
-	t.SetChecksum(info.Src, info.Dst)
+	copy(t[hl:], data)
+	gso := gsoMSS > 0 && len(data) > gsoMSS
+	if gso || len(data) > 0 && pr.offl[info.NIC].TxCsum {
+		t.SetPartialChecksum(info.Src, info.Dst)
+		p.Offload = buffer.Offload{CsumPartial: true, L4Len: n, CsumOffset: header.TCPChecksumOffset, L4HdrLen: hl}
+		if gso {
+			p.Offload.GSOType, p.Offload.GSOSize = buffer.GSOTCPv4, uint16(gsoMSS)
+			if ipHeaderLen(info.Dst) == header.IPv6MinSize {
+				p.Offload.GSOType = buffer.GSOTCPv6
+			}
+		}
+	} else {
+		t.SetChecksum(info.Src, info.Dst)
+	}
 	info.Protocol = header.TCPProtocolNumber
 	pr.outq = append(pr.outq, outSeg{info, p})
 	pr.stats.OutSegs++
@@ -130,7 +150,23 @@ func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
 		e.lastAckSent = f.Ack
 		e.cancelDelack()
 	}
-	e.pr.queue(e.route, &f, data)
+	gso := 0
+	if len(data) > e.mss {
+		gso = e.mss
+	}
+	e.pr.queueSeg(e.route, &f, data, gso)
+}
+
+// segLimit is the most data one segment may carry: the MSS, or, when the route's device cuts
+// segments itself (GSO), as many whole MSS as fit in its largest packet.
+func (e *Endpoint) segLimit() int {
+	o := e.pr.offl[e.route.NIC]
+	ip := ipHeaderLen(e.route.Dst)
+	if v6 := ip == header.IPv6MinSize; o.GSOMaxSize == 0 || v6 && !o.GSOv6 || !v6 && !o.GSOv4 {
+		return e.mss
+	}
+	k := (o.GSOMaxSize - ip - header.TCPMinSize - header.TCPMaxOptions) / e.mss
+	return max(1, k) * e.mss
 }
 
 // sendACK sends a bare ACK. Its sequence number is the highest sent (SND.MAX), not SND.NXT,
@@ -156,13 +192,14 @@ func ipHeaderLen(a netip.Addr) int {
 	return header.IPv4MinSize
 }
 
-// learnMTUs records the NICs' MTUs for ourMSS. Called without mu (the stack's mutex may
+// learnMTUs records the NICs' MTUs for ourMSS and their offloads for segLimit and queueSeg. Called without mu (the stack's mutex may
 // not be taken under it: the stack holds its own while calling HandlePacket, which takes mu).
 func (pr *Protocol) learnMTUs() {
 	nics := pr.s.NICs()
 	pr.mu.Lock()
 	for _, n := range nics {
 		pr.mtus[n.ID] = n.MTU
+		pr.offl[n.ID] = n.Offloads
 	}
 	pr.mu.Unlock()
 }

@@ -58,7 +58,7 @@ func (e *Endpoint) output() {
 			}
 			return
 		}
-		n := min(e.mss, unsent, usable)
+		n := min(e.segLimit(), unsent, usable)
 		if limit > 0 {
 			n = min(n, limit)
 		}

@@ -31,6 +31,7 @@ import (
 
 	"goxen/netstack/buffer"
 	"goxen/netstack/header"
+	"goxen/netstack/link"
 	"goxen/netstack/stack"
 )
 
@@ -118,6 +119,7 @@ type Protocol struct {
 	listeners map[uint16][]*Endpoint // by local port
 	ports     map[uint16]int         // local port -> endpoints using it
 	mtus      map[stack.NICID]int
+	offl      map[stack.NICID]link.Offloads
 	next      uint16
 	outq      []outSeg
 	stats     Stats
@@ -165,7 +167,7 @@ func NewWithOptions(s *stack.Stack, opts Options) *Protocol {
 		panic("tcp: unknown congestion control " + opts.CongestionControl + " (want cubic or reno)")
 	}
 	pr := &Protocol{s: s, opts: opts, conns: make(map[tuple]*Endpoint), listeners: make(map[uint16][]*Endpoint),
-		ports: make(map[uint16]int), mtus: make(map[stack.NICID]int), kick: make(chan struct{}, 1), tsStart: time.Now()}
+		ports: make(map[uint16]int), mtus: make(map[stack.NICID]int), offl: make(map[stack.NICID]link.Offloads), kick: make(chan struct{}, 1), tsStart: time.Now()}
 	pr.isn.init()
 	pr.next = ephemeralFirst + uint16(pr.isn.random()%1000)
 	go func() {
@@ -274,7 +276,7 @@ func (pr *Protocol) HandlePacket(info stack.PacketInfo, p *buffer.Packet) bool {
 		pr.mu.Unlock()
 		return true
 	}
-	if !h.ChecksumValid(info.Src, info.Dst) {
+	if !p.Offload.CsumValid && !h.ChecksumValid(info.Src, info.Dst) {
 		pr.stats.InCsumErrors++
 		pr.stats.InErrs++
 		pr.mu.Unlock()
