@@ -96,10 +96,38 @@ int main(void)
 	OFF("NetifRxResponseOffset", struct netif_rx_response, offset);
 	OFF("NetifRxResponseFlags", struct netif_rx_response, flags);
 	OFF("NetifRxResponseStatus", struct netif_rx_response, status);
+	C("NETRXF_data_validated", NETRXF_data_validated);
+	C("NETRXF_csum_blank", NETRXF_csum_blank);
 	C("NETRXF_more_data", NETRXF_more_data);
 	C("NETRXF_extra_info", NETRXF_extra_info);
+	C("NETTXF_csum_blank", NETTXF_csum_blank);
+	C("NETTXF_data_validated", NETTXF_data_validated);
+	C("NETTXF_more_data", NETTXF_more_data);
+	C("NETTXF_extra_info", NETTXF_extra_info);
+	C("NETIF_RSP_DROPPED", NETIF_RSP_DROPPED);
+	C("NETIF_RSP_ERROR", NETIF_RSP_ERROR);
 	C("NETIF_RSP_OKAY", NETIF_RSP_OKAY);
 	C("NETIF_RSP_NULL", NETIF_RSP_NULL);
+	C("XEN_NETIF_NR_SLOTS_MIN", XEN_NETIF_NR_SLOTS_MIN);
+	C("XEN_NETIF_MAX_TX_SIZE", XEN_NETIF_MAX_TX_SIZE);
+	printf(")\n\n");
+
+	printf("// Extra-info segments (struct netif_extra_info): one ring slot each, after a\n"
+	       "// packet's first request or response.\nconst (\n");
+	OFF("NetifExtraType", struct netif_extra_info, type);
+	OFF("NetifExtraFlags", struct netif_extra_info, flags);
+	OFF("NetifExtraGSOSize", struct netif_extra_info, u.gso.size);
+	OFF("NetifExtraGSOType", struct netif_extra_info, u.gso.type);
+	OFF("NetifExtraGSOPad", struct netif_extra_info, u.gso.pad);
+	OFF("NetifExtraGSOFeatures", struct netif_extra_info, u.gso.features);
+	C("SizeofNetifExtraInfo", sizeof(struct netif_extra_info));
+	C("XEN_NETIF_EXTRA_TYPE_NONE", XEN_NETIF_EXTRA_TYPE_NONE);
+	C("XEN_NETIF_EXTRA_TYPE_GSO", XEN_NETIF_EXTRA_TYPE_GSO);
+	C("XEN_NETIF_EXTRA_TYPE_MAX", XEN_NETIF_EXTRA_TYPE_MAX);
+	C("XEN_NETIF_EXTRA_FLAG_MORE", XEN_NETIF_EXTRA_FLAG_MORE);
+	C("XEN_NETIF_GSO_TYPE_NONE", XEN_NETIF_GSO_TYPE_NONE);
+	C("XEN_NETIF_GSO_TYPE_TCPV4", XEN_NETIF_GSO_TYPE_TCPV4);
+	C("XEN_NETIF_GSO_TYPE_TCPV6", XEN_NETIF_GSO_TYPE_TCPV6);
 	printf(")\n\n");
 
 	printf("// Device states in xenstore (xen/io/xenbus.h).\nconst (\n");

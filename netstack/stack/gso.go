@@ -14,14 +14,23 @@ import (
 // takesGSO reports whether the NIC's device cuts a GSO packet of size bytes (IP header
 // included) itself.
 func (n *NIC) takesGSO(size int, v6 bool) bool {
-	o := n.offloads
+	o := n.offloads()
 	return size <= o.GSOMaxSize && (v6 && o.GSOv6 || !v6 && o.GSOv4)
 }
 
-// completeChecksum fills in a partial transport checksum for a device that cannot: the field
-// holds the pseudo-header sum, so summing the transport bytes over it gives the checksum.
+// completeChecksum fills in a partial transport checksum for a device that cannot.
 func (n *NIC) completeChecksum(p *buffer.Packet) {
-	if !p.Offload.CsumPartial || n.offloads.TxCsum {
+	if p.Offload.CsumPartial && !n.offloads().TxCsum {
+		CompleteChecksum(p)
+	}
+}
+
+// CompleteChecksum fills in p's partial transport checksum (buffer.Offload.CsumPartial) as
+// a device would: the field holds the pseudo-header sum, so summing the transport bytes over
+// it gives the checksum. For a link endpoint that takes partial checksums for some packets
+// only (netfront without IPv6 checksum offload).
+func CompleteChecksum(p *buffer.Packet) {
+	if !p.Offload.CsumPartial {
 		return
 	}
 	l4 := p.Bytes()[p.CsumStart():]

@@ -23,8 +23,11 @@ type NIC struct {
 	// every address of its subnets and any of the stack's own addresses, sends no ARP, and
 	// carries the packets the stack sends to itself.
 	loopback bool
-	offloads link.Offloads // what the device does on send (link.Offloader), fixed at AddNIC
 }
+
+// offloads is what the device does on send now (link.Offloader): asked at every packet, as a
+// device's may change (netfront connecting to a new backend after a restore).
+func (n *NIC) offloads() link.Offloads { return link.OffloadsOf(n.ep) }
 
 // loopbacker is implemented by loopback link endpoints.
 type loopbacker interface{ Loopback() bool }
@@ -47,7 +50,7 @@ func (s *Stack) AddNIC(id NICID, name string, ep link.Endpoint) error {
 		s.mu.Unlock()
 		return ErrDuplicateNIC
 	}
-	n := &NIC{s: s, id: id, name: name, ep: ep, arp: make(map[netip.Addr]*arpEntry), offloads: link.OffloadsOf(ep)}
+	n := &NIC{s: s, id: id, name: name, ep: ep, arp: make(map[netip.Addr]*arpEntry)}
 	if lb, ok := ep.(loopbacker); ok && lb.Loopback() {
 		n.loopback = true
 	}
@@ -72,7 +75,7 @@ func (s *Stack) NICs() []NICInfo {
 			}
 		}
 		out = append(out, NICInfo{ID: n.id, Name: n.name, MTU: n.ep.MTU(), LinkAddr: n.ep.LinkAddr(), Addrs: addrs, Loopback: n.loopback,
-			Offloads: n.offloads})
+			Offloads: n.offloads()})
 	}
 	slices.SortFunc(out, func(a, b NICInfo) int { return int(a.ID - b.ID) })
 	return out

@@ -334,3 +334,16 @@ def test_run_xl_settled_and_cleanup(monkeypatch):
     sh = _FakeSh(139, 0)
     assert xl.run_xl(sh, "xl create d", attempts=2, cleanup=lambda: cleaned.append(1)).rc == 0
     assert cleaned == [1]
+
+
+def test_create_command_runs_a_command_while_the_domain_is_paused():
+    from goxen.testbed import xl
+    plain = xl.create_command("kv", "/tmp/goxen/kv")
+    assert plain.startswith("xl create -p /host/domains/kv/config.xl && xl unpause kv;")
+    cmd = xl.create_command("kv", "/tmp/goxen/kv", prefix="stage && ",
+                            before_unpause="xenstore-write /x/$DOMID/y 0")
+    # Staged, created paused, the command with the domain's id, then unpaused, and the staged
+    # files removed whatever happened.
+    assert cmd.index("stage") < cmd.index("xl create -p") < cmd.index("DOMID=$(xl domid kv)") \
+        < cmd.index("xenstore-write /x/$DOMID/y 0") < cmd.index("xl unpause kv")
+    assert cmd.endswith("rc=$?; rm -rf /tmp/goxen/kv; exit $rc")

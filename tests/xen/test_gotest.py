@@ -38,8 +38,9 @@ def test_std_quick_subset_passes_on_xen(toolchain, exec_env, tmp_path):
 
 def test_drivers_distrust_their_backends(exec_env, repo):
     """internal/xen/netfront against a fake netback over in-memory rings (backend_test.go):
-    tx ids out of range or answered twice, rx ids never posted, flags never negotiated, bad
-    lengths are counted and dropped; a producer index past what the backend was given stops
+    tx ids out of range or answered twice, flags never negotiated, bad lengths, bad extra
+    info are counted and dropped; multi-slot GSO frames both ways are laid out as netif.h
+    says, a chain cut short waits for its end, one over every page posted stops the device; a producer index past what the backend was given stops
     the device (Send: ErrBroken). internal/xen/xenstore against a fake xenstored: a producer
     a ring ahead or a header past XENSTORE_PAYLOAD_MAX stops the client (ErrBroken), an
     unanswered request times out, a watch's queue is bounded. Nothing panics."""
@@ -50,6 +51,7 @@ def test_drivers_distrust_their_backends(exec_env, repo):
     print(proc.stdout, proc.stderr)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in ("TestBackendTxIDs", "TestBackendTxProducerJump", "TestBackendRx",
+                 "TestBackendRxChains", "TestBackendTxGSO",
                  "TestStoreOversizedHeader", "TestStoreProducerJump",
                  "TestStoreWatchQueueBounded", "TestStoreRequestTimeout"):
         assert f"--- PASS: {name}" in proc.stdout, proc.stdout

@@ -81,6 +81,12 @@ class Bed:
                  host_addr=HOST_ADDR, dom0_addr=DOM0_ADDR, cpus=BED_CPUS):
         self.kernel = Path(kernel)
         self.cpus = cpus
+        #: wire_offload: QEMU's TAP carries offloads (vnet_hdr, the default): the dom0's
+        #: virtio-net hands 64 KiB TCP segments with partial checksums to the host, as a NIC
+        #: with TSO would to its wire, cheaply. False: the TAP carries wire frames (MTU-sized,
+        #: complete checksums; the dom0 cuts and checksums in software), for a capture on the
+        #: host to check what a guest's segments become. Takes effect at (re)start.
+        self.wire_offload = True
         self.initramfs = Path(initramfs)
         self.xen = xen
         self.on_line = on_line
@@ -130,7 +136,8 @@ class Bed:
         self.netns.create()
         qemu_args = [
             "-smp", str(self.cpus),
-            "-netdev", f"tap,id=net0,ifname={self.netns.tap},script=no,downscript=no",
+            "-netdev", f"tap,id=net0,ifname={self.netns.tap},script=no,downscript=no"
+                       + ("" if self.wire_offload else ",vnet_hdr=off"),
             "-device", f"virtio-net-pci,netdev=net0,mac={DOM0_MAC}",
             "-device", "virtio-serial-pci",
             "-chardev", f"socket,id=ctl,path={self.control.path}",
@@ -273,7 +280,7 @@ class Bed:
             self.broken = f"{command!r} hung {attempts} times"
             raise
 
-    def xl_create(self, dom, local, timeout, prefix=""):
+    def xl_create(self, dom, local, timeout, prefix="", before_unpause=""):
         """Create Domain dom with `xl create -p` and `xl unpause` from the config in the
         share's domains/NAME/ (its files staged in the dom0's local directory by prefix, a
         shell command run first, and removed afterwards), with the bed's retry policy: a
@@ -291,7 +298,7 @@ class Bed:
             with self._cond:
                 dom.lines, dom._pos, dom._partial = [], 0, b""
                 dom.log.unlink(missing_ok=True)
-        return run_xl(sh, create_command(name, local, prefix), timeout=timeout, attempts=2,
+        return run_xl(sh, create_command(name, local, prefix, before_unpause), timeout=timeout, attempts=2,
                       cleanup=cleanup, kind="xl create failed")
 
     def ping(self, addr, timeout=30.0):
@@ -316,7 +323,9 @@ class Bed:
         called for each console line as it arrives. Returns the Domain;
         raises BedError with the xl output and the console when `xl create` fails.
 
-        Keywords: ramdisk, extra, memory, network, overrides, on_line, timeout. When the dom0
+        Keywords: ramdisk, extra, memory, network, overrides, on_line, timeout, before_unpause
+        (a dom0 shell command run while the new domain is still paused, $DOMID its id: to
+        change its backends' xenstore nodes before the guest connects). When the dom0
         agent goes silent during the creation, the bed is booted again and the domain created
         once more; domains created before are gone then (a test using them fails on that).
         """
@@ -331,7 +340,8 @@ class Bed:
             return self._create(name, kernel, xl, **kw)
 
     def _create(self, name, kernel, xl=None, *, ramdisk=None, extra=None, memory=None,
-                network=None, overrides=None, on_line=None, timeout=COMMAND_TIMEOUT):
+                network=None, overrides=None, on_line=None, timeout=COMMAND_TIMEOUT,
+                before_unpause=""):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             raise BedError(f"bad domain name {name!r}")
         text = ""
@@ -388,7 +398,7 @@ class Bed:
             subprocess.run([*self.netns.exec_prefix(), "ip", "neigh", "flush", "all"],
                            capture_output=True)
         stage = f"rm -rf {local}; mkdir -p {local} && cp {files} {local}/ && "
-        res = self.xl_create(dom, local, timeout, prefix=stage)
+        res = self.xl_create(dom, local, timeout, prefix=stage, before_unpause=before_unpause)
         dom.create_result = res
         if res.rc != 0:
             time.sleep(0.5)

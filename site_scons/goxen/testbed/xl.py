@@ -99,12 +99,15 @@ def cmdline_ip(cmdline):
     return None
 
 
-def create_command(name, local, prefix=""):
+def create_command(name, local, prefix="", before_unpause=""):
     """The dom0 command that creates domain name from /host/domains/NAME/config.xl, paused
     and then unpaused (a guest that ends at once, such as hello, otherwise races xl's
     domain-watching child while it daemonizes, which then dies and makes `xl create` fail
-    although the guest ran), and removes the staged files in local afterwards."""
-    return (f"{prefix}xl create -p /host/domains/{name}/config.xl && xl unpause {name}; "
+    although the guest ran), and removes the staged files in local afterwards.
+    before_unpause is a shell command run while the domain is paused, its devices' backends
+    ready and the guest not yet started ($DOMID is its domain id)."""
+    between = f"DOMID=$(xl domid {name}) && {before_unpause} && " if before_unpause else ""
+    return (f"{prefix}xl create -p /host/domains/{name}/config.xl && {between}xl unpause {name}; "
             f"rc=$?; rm -rf {local}; exit $rc")
 
 

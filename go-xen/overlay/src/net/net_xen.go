@@ -359,18 +359,58 @@ func (e *vifEndpoint) MTU() int { return e.d.MTU() }
 
 func (e *vifEndpoint) LinkAddr() header.LinkAddr { return header.LinkAddr(e.d.MAC()) }
 
-func (e *vifEndpoint) WritePacket(p *buffer.Packet) error {
-	err := e.d.Send(p.Bytes()) // copies into a granted tx page
-	p.Release()
-	return err
+// Offloads are the backend's (netfront.Features): partial checksums and, with
+// scatter-gather, TCP segments of up to 64 KiB that netback cuts. They are asked for every
+// packet: a restored domain's new backend may offer less.
+func (e *vifEndpoint) Offloads() link.Offloads {
+	f := e.d.Features()
+	o := link.Offloads{TxCsum: f.TxCsumV4, GSOv4: f.TxGSOv4, GSOv6: f.TxGSOv6}
+	if o.GSOv4 || o.GSOv6 {
+		o.GSOMaxSize = xen.XEN_NETIF_MAX_TX_SIZE - header.EthernetMinSize
+	}
+	return o
 }
 
+// WritePacket copies the frame into granted tx pages (netfront.SendOffload), with the
+// packet's offloads in the first request. An IPv6 partial checksum for a backend without
+// IPv6 checksum offload is completed here.
+func (e *vifEndpoint) WritePacket(p *buffer.Packet) error {
+	defer p.Release()
+	var o netfront.TxOffload
+	if p.Offload.CsumPartial {
+		if isIPv6Frame(p.Bytes()) && !e.d.Features().TxCsumV6 {
+			nsstack.CompleteChecksum(p)
+		} else {
+			o.CsumBlank = true
+		}
+	}
+	switch p.Offload.GSOType {
+	case buffer.GSOTCPv4:
+		o.GSOType, o.GSOSize = xen.XEN_NETIF_GSO_TYPE_TCPV4, p.Offload.GSOSize
+	case buffer.GSOTCPv6:
+		o.GSOType, o.GSOSize = xen.XEN_NETIF_GSO_TYPE_TCPV6, p.Offload.GSOSize
+	}
+	return e.d.SendOffload(p.Bytes(), o)
+}
+
+func isIPv6Frame(f []byte) bool {
+	return len(f) >= header.EthernetMinSize && header.Ethernet(f).Type() == header.EtherTypeIPv6
+}
+
+// Attach delivers each received frame in a pooled packet: the one copy out of the rx pages.
 func (e *vifEndpoint) Attach(disp link.Dispatcher) {
 	if disp == nil {
 		e.d.SetReceiver(nil)
 		return
 	}
-	e.d.SetReceiver(func(frame []byte) { disp.DeliverFrame(buffer.FromBytes(frame)) })
+	e.d.SetReceiver(func(f *netfront.Frame) {
+		p := buffer.New(buffer.Headroom, f.Len)
+		for _, part := range f.Parts {
+			p.Append(part)
+		}
+		p.Offload.CsumValid = f.CsumValid
+		disp.DeliverFrame(p)
+	})
 }
 
 func (e *vifEndpoint) Close() error { return e.d.Close() }

@@ -52,8 +52,14 @@ func netstats(vifs []namedVif) string {
 			"RxDropped": st.RxDropped, "TxFrames": st.TxFrames, "TxBytes": st.TxBytes,
 			"TxErrors": st.TxErrors, "TxWaits": st.TxWaits, "Events": st.Events,
 			"BadResponses": st.BadResponses, "Broken": broken, "Restores": st.Restores,
+			"RxGSO": st.RxGSO, "RxMultiSlot": st.RxMultiSlot, "TxGSO": st.TxGSO,
 		} {
 			m[vif.name+"."+k] = v
+		}
+		f := vif.d.Features()
+		for k, v := range map[string]bool{"SG": f.SG, "TxCsumV4": f.TxCsumV4, "TxCsumV6": f.TxCsumV6,
+			"TxGSOv4": f.TxGSOv4, "TxGSOv6": f.TxGSOv6, "RxCsum": f.RxCsum, "RxGSO": f.RxGSO} {
+			m[vif.name+".Feature"+k] = boolCount(v)
 		}
 	}
 	keys := make([]string, 0, len(m))
@@ -66,4 +72,11 @@ func netstats(vifs []namedVif) string {
 		b.WriteString(k + " " + strconv.FormatUint(m[k], 10) + "\n")
 	}
 	return b.String()
+}
+
+func boolCount(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -12,6 +12,7 @@
 //	cwd=/DIR                 the initial working directory (syscall; default /)
 //	netbudget=SIZE           netstack's memory budget for data in flight (net_xen.go)
 //	netconns=N               the most TCP connections open at once (net_xen.go)
+//	netfront=nosg,nogso,nocsum  offloads the vifs do not use (internal/xen/netfront)
 //	dns=ADDR,...  search=D,...  name servers and search domains (net/dns_xen.go)
 //	timerearly=NS            fault injection for tests: Xen's one-shot timer is set NS before
 //	                         each deadline, as if the guest's clock lagged Xen's (thread_xen.go)
@@ -51,7 +52,7 @@ func xenIsKernelParam(word string) bool {
 		return false
 	}
 	switch key {
-	case "boottrace", "cwd", "netbudget", "netconns", "dns", "search", "timerearly":
+	case "boottrace", "cwd", "netbudget", "netconns", "dns", "search", "timerearly", "netfront":
 		return true
 	}
 	for _, p := range [...]string{"ip", "gw"} {

@@ -70,23 +70,52 @@ const (
 
 // Network interface (xen/io/netif.h).
 const (
-	NetifTxRequestGref    = 0
-	NetifTxRequestOffset  = 4
-	NetifTxRequestFlags   = 6
-	NetifTxRequestID      = 8
-	NetifTxRequestSize    = 10
-	NetifTxResponseID     = 0
-	NetifTxResponseStatus = 2
-	NetifRxRequestID      = 0
-	NetifRxRequestGref    = 4
-	NetifRxResponseID     = 0
-	NetifRxResponseOffset = 2
-	NetifRxResponseFlags  = 4
-	NetifRxResponseStatus = 6
-	NETRXF_more_data      = 4
-	NETRXF_extra_info     = 8
-	NETIF_RSP_OKAY        = 0
-	NETIF_RSP_NULL        = 1
+	NetifTxRequestGref     = 0
+	NetifTxRequestOffset   = 4
+	NetifTxRequestFlags    = 6
+	NetifTxRequestID       = 8
+	NetifTxRequestSize     = 10
+	NetifTxResponseID      = 0
+	NetifTxResponseStatus  = 2
+	NetifRxRequestID       = 0
+	NetifRxRequestGref     = 4
+	NetifRxResponseID      = 0
+	NetifRxResponseOffset  = 2
+	NetifRxResponseFlags   = 4
+	NetifRxResponseStatus  = 6
+	NETRXF_data_validated  = 1
+	NETRXF_csum_blank      = 2
+	NETRXF_more_data       = 4
+	NETRXF_extra_info      = 8
+	NETTXF_csum_blank      = 1
+	NETTXF_data_validated  = 2
+	NETTXF_more_data       = 4
+	NETTXF_extra_info      = 8
+	NETIF_RSP_DROPPED      = -2
+	NETIF_RSP_ERROR        = -1
+	NETIF_RSP_OKAY         = 0
+	NETIF_RSP_NULL         = 1
+	XEN_NETIF_NR_SLOTS_MIN = 18
+	XEN_NETIF_MAX_TX_SIZE  = 65535
+)
+
+// Extra-info segments (struct netif_extra_info): one ring slot each, after a
+// packet's first request or response.
+const (
+	NetifExtraType            = 0
+	NetifExtraFlags           = 1
+	NetifExtraGSOSize         = 2
+	NetifExtraGSOType         = 4
+	NetifExtraGSOPad          = 5
+	NetifExtraGSOFeatures     = 6
+	SizeofNetifExtraInfo      = 8
+	XEN_NETIF_EXTRA_TYPE_NONE = 0
+	XEN_NETIF_EXTRA_TYPE_GSO  = 1
+	XEN_NETIF_EXTRA_TYPE_MAX  = 5
+	XEN_NETIF_EXTRA_FLAG_MORE = 1
+	XEN_NETIF_GSO_TYPE_NONE   = 0
+	XEN_NETIF_GSO_TYPE_TCPV4  = 1
+	XEN_NETIF_GSO_TYPE_TCPV6  = 2
 )
 
 // Device states in xenstore (xen/io/xenbus.h).

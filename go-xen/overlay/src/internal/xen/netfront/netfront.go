@@ -72,6 +72,10 @@ const (
 	txSlots    = xen.NetifTxRingSize
 	rxSlots    = xen.NetifRxRingSize
 	rxQueueLen = 1024
+	// maxRxFrame bounds a received frame: a 64 KiB IP packet behind an Ethernet header and
+	// an 802.1Q tag (netback's GSO packets with feature-sg), rxMaxSlots the slots it takes.
+	maxRxFrame = 65535 + 14 + 4
+	rxMaxSlots = (maxRxFrame+xen.PageSize-1)/xen.PageSize + 1
 
 	stateTimeout = 10 * time.Second
 )
@@ -83,16 +87,21 @@ var (
 	ErrFrameSize = errors.New("netfront: frame size out of range")
 	// ErrBroken is returned by Send once the backend broke the ring protocol.
 	ErrBroken = errors.New("netfront: backend broke the ring protocol; device stopped")
+	// ErrOffload is returned by SendOffload for an offload the device does not have now.
+	ErrOffload = errors.New("netfront: offload not negotiated with the backend")
 )
 
 // Stats counts a device's traffic.
 type Stats struct {
 	RxFrames, RxBytes uint64
-	RxErrors          uint64 // responses with an error status or a bad offset/length
+	RxErrors          uint64 // frames with an error status, a bad offset/length or extra info
+	RxGSO             uint64 // frames that came with GSO extra info (up to 64 KiB)
+	RxMultiSlot       uint64 // frames that spanned several slots
 	RxDropped         uint64 // frames dropped because the Receive queue was full
 	TxFrames, TxBytes uint64
 	TxErrors          uint64 // tx responses with an error status
 	TxWaits           uint64 // times Send blocked on a full ring
+	TxGSO             uint64 // frames sent for the backend to cut (GSO)
 	Events            uint64 // event channel wake-ups
 	// BadResponses counts responses the backend should not have sent (an id out of range
 	// or not in flight, flags never negotiated); each is dropped. Broken is set once the
@@ -120,6 +129,7 @@ type Device struct {
 	ringPages *gnttab.Pages // 0: tx sring, 1: rx sring
 	rings     [2]uintptr    // their addresses (tests point them at plain memory)
 	rxPage    func(id int) []byte
+	txPage    func(id int) []byte
 	ringRefs  [2]gnttab.Ref
 	txBufs    *gnttab.Pages
 	rxBufs    *gnttab.Pages
@@ -131,15 +141,19 @@ type Device struct {
 	txBusy    [txSlots]bool // slots handed to the backend, not yet answered
 	txReqProd uint32
 	txRspCons uint32
-	txSpace   chan struct{} // signalled when slots were freed
+	txSpace   chan struct{}            // signalled when slots were freed
+	feat      Features                 // offloads in use (features.go); written under txMu and rxMu
+	featNow   atomic.Pointer[Features] // the same, for Features without a lock
+	rxSG      bool                     // we told the backend we take multi-slot frames
 
 	rxKick    chan struct{} // loop -> rxLoop: the port fired
 	rxReqProd uint32
 	rxRspCons uint32
 	rxPosted  [rxSlots]bool // rx pages handed to the backend, not yet answered
+	rxParts   [][]byte      // receive's scratch: the slots of one frame
 
 	recvMu sync.Mutex
-	recv   func([]byte)
+	recv   func(*Frame)
 	rxq    chan []byte
 
 	closeOnce sync.Once
@@ -149,6 +163,7 @@ type Device struct {
 	rxFrames, rxBytes, rxErrors, rxDropped atomic.Uint64
 	txFrames, txBytes, txErrors, txWaits   atomic.Uint64
 	events, badResponses                   atomic.Uint64
+	rxGSO, rxMultiSlot, txGSO              atomic.Uint64
 	broken                                 atomic.Bool
 }
 
@@ -316,6 +331,7 @@ func (d *Device) rxRing() uintptr { return d.rings[1] }
 
 func u32(a uintptr) *uint32 { return (*uint32)(unsafe.Pointer(a)) }
 func u16(a uintptr) *uint16 { return (*uint16)(unsafe.Pointer(a)) }
+func u8(a uintptr) *uint8   { return (*uint8)(unsafe.Pointer(a)) }
 
 func txEntry(ring uintptr, i uint32) uintptr {
 	return ring + xen.SringRing + uintptr(i%txSlots)*xen.SizeofNetifTxEntry
@@ -331,6 +347,7 @@ func (d *Device) setupRings() error {
 	d.rxBufs = gnttab.AllocPages(rxSlots)
 	d.rings = [2]uintptr{d.ringPages.Addr(0), d.ringPages.Addr(1)}
 	d.rxPage = d.rxBufs.Bytes
+	d.txPage = d.txBufs.Bytes
 	return d.connectRings()
 }
 
@@ -385,19 +402,18 @@ func (d *Device) connectRings() error {
 	return d.port.Unmask()
 }
 
+// publish settles the offloads with the backend's (features.go) and writes the rings, the
+// event channel, our features and state Connected in one transaction.
 func (d *Device) publish() error {
-	kv := [][2]string{
+	d.negotiate()
+	kv := append([][2]string{
 		{"tx-ring-ref", strconv.Itoa(int(d.ringRefs[0]))},
 		{"rx-ring-ref", strconv.Itoa(int(d.ringRefs[1]))},
 		{"event-channel", strconv.Itoa(int(d.port.Num()))},
 		{"request-rx-copy", "1"},
 		{"feature-rx-notify", "1"},
-		{"feature-no-csum-offload", "1"},
-		{"feature-sg", "0"},
-		{"feature-gso-tcpv4", "0"},
-		{"feature-gso-tcpv6", "0"},
-		{"state", strconv.Itoa(xen.XenbusStateConnected)},
-	}
+	}, d.featureKeys()...)
+	kv = append(kv, [2]string{"state", strconv.Itoa(xen.XenbusStateConnected)})
 	for attempt := 0; ; attempt++ {
 		tx, err := d.xs.Begin()
 		if err != nil {
@@ -428,120 +444,6 @@ func (d *Device) MTU() int { return mtu }
 
 // Index returns the vif number (device/vif/<n>).
 func (d *Device) Index() int { return d.index }
-
-// Send copies frame (a whole Ethernet frame, without FCS) into a free tx slot and
-// hands it to the backend. It blocks while all 256 slots are in flight; it does not
-// drop frames.
-func (d *Device) Send(frame []byte) error {
-	if len(frame) == 0 || len(frame) > maxFrame {
-		return ErrFrameSize
-	}
-	d.txMu.Lock()
-	for {
-		select {
-		case <-d.closed:
-			d.txMu.Unlock()
-			return ErrClosed
-		default:
-		}
-		if d.broken.Load() {
-			d.txMu.Unlock()
-			return ErrBroken
-		}
-		if len(d.txFree) == 0 {
-			d.reclaimTx()
-		}
-		if len(d.txFree) > 0 {
-			break
-		}
-		d.txWaits.Add(1)
-		d.txMu.Unlock()
-		select {
-		case <-d.txSpace:
-		case <-d.closed:
-		}
-		d.txMu.Lock()
-	}
-	id := d.txFree[len(d.txFree)-1]
-	d.txFree = d.txFree[:len(d.txFree)-1]
-	d.txBusy[id] = true
-	copy(d.txBufs.Bytes(int(id)), frame)
-	ring := d.txRing()
-	e := txEntry(ring, d.txReqProd)
-	*u32(e + xen.NetifTxRequestGref) = uint32(d.txRefs[id])
-	*u16(e + xen.NetifTxRequestOffset) = 0
-	*u16(e + xen.NetifTxRequestFlags) = 0
-	*u16(e + xen.NetifTxRequestID) = id
-	*u16(e + xen.NetifTxRequestSize) = uint16(len(frame))
-	old := d.txReqProd
-	d.txReqProd++
-	notify := push(ring, old, d.txReqProd)
-	d.txMu.Unlock()
-	d.txFrames.Add(1)
-	d.txBytes.Add(uint64(len(frame)))
-	if notify {
-		d.port.Notify()
-	}
-	return nil
-}
-
-// push publishes requests [old, new) and reports whether the backend asked to be
-// notified (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY). The atomic store is a full barrier
-// on amd64, so req_event is read after req_prod is visible.
-func push(ring uintptr, old, new uint32) bool {
-	atomic.StoreUint32(u32(ring+xen.SringReqProd), new)
-	ev := atomic.LoadUint32(u32(ring + xen.SringReqEvent))
-	return new-ev < new-old
-}
-
-// reclaimTx frees the slots of answered tx requests; d.txMu is held. Nothing from the
-// backend is trusted: a producer index past the requests it was given stops the device, and
-// a response whose id is out of range or not in flight is counted and dropped, so that a slot
-// is never freed twice (two frames would share a page) and no index leaves its array.
-func (d *Device) reclaimTx() {
-	if d.broken.Load() {
-		return
-	}
-	ring := d.txRing()
-	freed := false
-	for {
-		prod := atomic.LoadUint32(u32(ring + xen.SringRspProd))
-		if prod-d.txRspCons > d.txReqProd-d.txRspCons {
-			d.breakDevice("tx response producer ahead of the requests")
-			return
-		}
-		for ; d.txRspCons != prod; d.txRspCons++ {
-			e := txEntry(ring, d.txRspCons)
-			status := int16(*u16(e + xen.NetifTxResponseStatus))
-			if status == xen.NETIF_RSP_NULL {
-				continue
-			}
-			id := *u16(e + xen.NetifTxResponseID)
-			if int(id) >= txSlots || !d.txBusy[id] {
-				d.badResponses.Add(1)
-				continue
-			}
-			if status != xen.NETIF_RSP_OKAY {
-				d.txErrors.Add(1)
-			}
-			d.txBusy[id] = false
-			d.txFree = append(d.txFree, id)
-			freed = true
-		}
-		// RING_FINAL_CHECK_FOR_RESPONSES: ask for an event at the next response, then
-		// look again in case it arrived before the threshold was visible.
-		atomic.StoreUint32(u32(ring+xen.SringRspEvent), d.txRspCons+1)
-		if atomic.LoadUint32(u32(ring+xen.SringRspProd)) == d.txRspCons {
-			break
-		}
-	}
-	if freed {
-		select {
-		case d.txSpace <- struct{}{}:
-		default:
-		}
-	}
-}
 
 // breakDevice stops the device for good after the backend broke the ring protocol: it is
 // reported once, senders get ErrBroken, nothing more is read from the rings.
@@ -581,121 +483,6 @@ func (d *Device) loop() {
 	}
 }
 
-// rxLoop consumes received frames each time loop kicks it.
-func (d *Device) rxLoop() {
-	for {
-		select {
-		case <-d.rxKick:
-		case <-d.closed:
-			return
-		}
-		d.receive()
-	}
-}
-
-// receive consumes rx responses, delivers the frames and gives the pages back. As for tx,
-// a producer index past the pages posted stops the device, and a response for an id out of
-// range or not posted is counted and dropped (never re-posted: a page is the backend's at
-// most once).
-func (d *Device) receive() {
-	d.rxMu.Lock()
-	defer d.rxMu.Unlock()
-	if d.broken.Load() {
-		return
-	}
-	ring := d.rxRing()
-	old := d.rxReqProd
-	for {
-		prod := atomic.LoadUint32(u32(ring + xen.SringRspProd))
-		if prod-d.rxRspCons > d.rxReqProd-d.rxRspCons {
-			d.breakDevice("rx response producer ahead of the pages posted")
-			return
-		}
-		for ; d.rxRspCons != prod; d.rxRspCons++ {
-			e := rxEntry(ring, d.rxRspCons)
-			id := *u16(e + xen.NetifRxResponseID)
-			off := int(*u16(e + xen.NetifRxResponseOffset))
-			flags := *u16(e + xen.NetifRxResponseFlags)
-			status := int(int16(*u16(e + xen.NetifRxResponseStatus)))
-			if int(id) >= rxSlots || !d.rxPosted[id] {
-				d.badResponses.Add(1)
-				continue
-			}
-			d.rxPosted[id] = false
-			d.rxFrame(int(id), off, flags, status)
-			// Re-post the same page (and grant) in the next request slot.
-			q := rxEntry(ring, d.rxReqProd)
-			*u16(q + xen.NetifRxRequestID) = id
-			*u32(q + xen.NetifRxRequestGref) = uint32(d.rxRefs[id])
-			d.rxPosted[id] = true
-			d.rxReqProd++
-		}
-		atomic.StoreUint32(u32(ring+xen.SringRspEvent), d.rxRspCons+1)
-		if atomic.LoadUint32(u32(ring+xen.SringRspProd)) == d.rxRspCons {
-			break
-		}
-	}
-	if d.rxReqProd != old && push(ring, old, d.rxReqProd) {
-		d.port.Notify()
-	}
-}
-
-// rxFrame delivers the frame in page id at off. feature-sg and GSO were never offered, so
-// every frame is one response: a continuation (NETRXF_more_data) or an extra-info segment is
-// the backend's error, counted and dropped like a bad status, offset or length.
-func (d *Device) rxFrame(id, off int, flags uint16, status int) {
-	if flags&(xen.NETRXF_more_data|xen.NETRXF_extra_info) != 0 {
-		d.badResponses.Add(1)
-		return
-	}
-	if status <= 0 || off+status > xen.PageSize || status > maxFrame {
-		d.rxErrors.Add(1)
-		return
-	}
-	frame := make([]byte, status)
-	copy(frame, d.rxPage(id)[off:off+status])
-	d.rxFrames.Add(1)
-	d.rxBytes.Add(uint64(len(frame)))
-	d.recvMu.Lock()
-	f := d.recv
-	d.recvMu.Unlock()
-	if f != nil {
-		f(frame)
-		return
-	}
-	select {
-	case d.rxq <- frame:
-	default:
-		d.rxDropped.Add(1)
-	}
-}
-
-// Receive returns the next received frame (a new slice the caller owns). It blocks
-// until a frame arrives or the device is closed.
-func (d *Device) Receive() ([]byte, error) {
-	select {
-	case f := <-d.rxq:
-		return f, nil
-	case <-d.closed:
-		select {
-		case f := <-d.rxq:
-			return f, nil
-		default:
-			return nil, ErrClosed
-		}
-	}
-}
-
-// SetReceiver makes the device call f with every received frame (on the device's
-// rx goroutine, one frame at a time; f owns the slice, may call Send, and should not
-// block for long: while it runs the rx ring is not refilled) instead of queueing
-// it for Receive. SetReceiver(nil) goes back to Receive.
-func (d *Device) SetReceiver(f func(frame []byte)) {
-	d.recvMu.Lock()
-	d.recv = f
-	d.recvMu.Unlock()
-}
-
 // Stats returns the device's counters.
 func (d *Device) Stats() Stats {
 	return Stats{
@@ -705,6 +492,7 @@ func (d *Device) Stats() Stats {
 		TxErrors: d.txErrors.Load(), TxWaits: d.txWaits.Load(),
 		Events: d.events.Load(), BadResponses: d.badResponses.Load(), Broken: d.broken.Load(),
 		Restores: d.restores.Load(),
+		RxGSO:    d.rxGSO.Load(), RxMultiSlot: d.rxMultiSlot.Load(), TxGSO: d.txGSO.Load(),
 	}
 }
 
@@ -732,26 +520,6 @@ func (d *Device) Close() error {
 		d.closeErr = err
 	})
 	return d.closeErr
-}
-
-// flushTx waits, at most limit, until the backend has answered every tx request in flight,
-// so that frames sent just before a clean close (a UDP reply before exit) reach the wire.
-func (d *Device) flushTx(limit time.Duration) {
-	d.txMu.Lock()
-	sent := d.txReqProd != 0
-	d.txMu.Unlock()
-	if !sent {
-		return // nothing was ever sent (or the rings were never set up)
-	}
-	for end := time.Now().Add(limit); ; time.Sleep(2 * time.Millisecond) {
-		d.txMu.Lock()
-		d.reclaimTx()
-		inFlight := txSlots - len(d.txFree)
-		d.txMu.Unlock()
-		if inFlight == 0 || d.broken.Load() || !time.Now().Before(end) {
-			return
-		}
-	}
 }
 
 func (d *Device) endGrants() {

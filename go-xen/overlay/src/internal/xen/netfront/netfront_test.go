@@ -81,7 +81,8 @@ func TestVif(t *testing.T) {
 		// The callback echoes peer frames itself: Send from the rx goroutine must not
 		// deadlock when the tx ring is full.
 		frames := make(chan []byte, 4096)
-		d.SetReceiver(func(f []byte) {
+		d.SetReceiver(func(fr *Frame) {
+			f := fr.Bytes()
 			if len(f) >= 18 && binary.BigEndian.Uint16(f[12:]) == etherPeer {
 				if err := d.Send(ethernet([6]byte(f[6:12]), mac, etherEcho, f[14:])); err != nil {
 					fmt.Printf("netfront: echo: %v\n", err)

@@ -1,0 +1,131 @@
+// Copyright 2026 The go-xen Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+
+//go:build xen
+
+package netfront
+
+import (
+	"internal/xen"
+	"strconv"
+	"strings"
+)
+
+// Offloads (xen/include/public/io/netif.h, "feature-*" nodes). Each side writes what it
+// takes: the backend (Linux netback) offers scatter-gather, GSO for TCP over IPv4 and IPv6
+// and IPv6 checksum offload in its directory; the frontend says in its own what it accepts
+// on receive. Checksum offload for IPv4 is on unless a side writes feature-no-csum-offload=1.
+//
+//	feature-sg                 frames of several slots (up to 64 KiB) both ways
+//	feature-gso-tcpv4, -tcpv6  TCP segments larger than the MTU, cut by the receiving side's
+//	                           device (netback only takes them with sg and checksums on)
+//	feature-ipv6-csum-offload  partial checksums on IPv6 packets
+//
+// The guest's boot parameter netfront= turns offloads off, for a backend that mishandles
+// them or to measure without them: a comma-separated list of nosg (no multi-slot frames,
+// hence no GSO), nogso, nocsum (complete checksums both ways, hence no GSO). The same
+// fallbacks run when the backend does not offer a feature.
+
+// Features are the offloads in use on a connected device.
+type Features struct {
+	SG       bool // we may send multi-slot frames (both sides offer feature-sg)
+	TxCsumV4 bool // we may send IPv4 TCP/UDP with a partial checksum (NETTXF_csum_blank)
+	TxCsumV6 bool // and IPv6
+	TxGSOv4  bool // we may send TCP/IPv4 segments up to 64 KiB for netback to cut
+	TxGSOv6  bool
+	RxCsum   bool // we take partial and validated checksums (NETRXF_csum_blank, data_validated)
+	RxGSO    bool // we take TCP segments up to 64 KiB
+}
+
+// localOffloads reads the netfront= boot parameter: which offloads the guest refuses.
+func localOffloads() (sg, gso, csum bool) {
+	sg, gso, csum = true, true, true
+	v, ok := xen.Param("netfront")
+	if !ok {
+		return
+	}
+	for _, w := range strings.Split(v, ",") {
+		switch w {
+		case "nosg":
+			sg = false
+		case "nogso":
+			gso = false
+		case "nocsum":
+			csum = false
+		case "":
+		default:
+			println("netfront: netfront=" + v + ": unknown word " + strconv.Quote(w) + " (want nosg, nogso, nocsum); ignored")
+		}
+	}
+	// Linux's netback (like any Linux device) takes GSO only with scatter-gather and
+	// checksum offload: without either, no GSO.
+	gso = gso && sg && csum
+	return
+}
+
+// negotiate settles the device's features from the backend's nodes and the local
+// choice, before publish writes ours. Called with txMu and rxMu held, or before the device
+// runs.
+func (d *Device) negotiate() {
+	sg, gso, csum := localOffloads()
+	back := func(key string) bool {
+		v, err := d.xs.Read(d.back + "/" + key)
+		return err == nil && strings.TrimSpace(v) == "1"
+	}
+	bsg := back("feature-sg")
+	f := Features{
+		SG:       sg && bsg,
+		TxCsumV4: csum && !back("feature-no-csum-offload"),
+		RxCsum:   csum,
+		RxGSO:    gso,
+	}
+	f.TxCsumV6 = f.TxCsumV4 && back("feature-ipv6-csum-offload")
+	f.TxGSOv4 = gso && f.SG && f.TxCsumV4 && back("feature-gso-tcpv4")
+	f.TxGSOv6 = gso && f.SG && f.TxCsumV6 && back("feature-gso-tcpv6")
+	d.feat = f
+	d.featNow.Store(&f)
+	d.rxSG = sg // what we told the backend we take (it may send multi-slot frames)
+}
+
+// featureKeys are the frontend's feature nodes for publish.
+func (d *Device) featureKeys() [][2]string {
+	b := func(v bool) string {
+		if v {
+			return "1"
+		}
+		return "0"
+	}
+	f := d.feat
+	return [][2]string{
+		{"feature-sg", b(d.rxSG)},
+		{"feature-gso-tcpv4", b(f.RxGSO)},
+		{"feature-gso-tcpv6", b(f.RxGSO)},
+		{"feature-no-csum-offload", b(!f.RxCsum)},
+		{"feature-ipv6-csum-offload", b(f.RxCsum)},
+	}
+}
+
+// Features returns the offloads in use (they may change when a restored domain connects
+// to a new backend).
+// It takes no lock: the stack asks for every packet.
+func (d *Device) Features() Features {
+	if f := d.featNow.Load(); f != nil {
+		return *f
+	}
+	return Features{}
+}
+
+// MaxFrame is the longest frame Send takes now: 64 KiB with scatter-gather, else the MTU's.
+func (d *Device) MaxFrame() int {
+	d.txMu.Lock()
+	defer d.txMu.Unlock()
+	return d.maxTxFrame()
+}
+
+func (d *Device) maxTxFrame() int {
+	if d.feat.SG {
+		return xen.XEN_NETIF_MAX_TX_SIZE
+	}
+	return maxFrame
+}
