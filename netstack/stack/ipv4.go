@@ -51,7 +51,9 @@ func (s *Stack) handleIPv4(n *NIC, p *buffer.Packet) {
 		h = header.IPv4(p.Bytes())
 	}
 	info := PacketInfo{NIC: n.id, Src: src, Dst: dst, Protocol: h.Protocol(), TTL: h.TTL(), TOS: h.TOS(), Broadcast: bcast}
-	ipHdr := append([]byte(nil), p.Bytes()[:h.HeaderLen()]...)
+	// The header stays in p's array in front of the payload (nothing pushes onto a received
+	// packet): an ICMP error quotes it from there.
+	ipHdr := p.Bytes()[:h.HeaderLen()]
 	p.Consume(h.HeaderLen())
 	if info.Protocol == header.ICMPv4ProtocolNumber {
 		s.stats.IP.InDelivers.Inc()

@@ -140,11 +140,13 @@ func (s *Stack) handleIPv6(n *NIC, p *buffer.Packet) {
 	}
 	// What an ICMPv6 error quotes if no endpoint wants the packet (the transport owns p once
 	// it takes it).
-	hdrs := append([]byte(nil), p.Bytes()[:off]...)
+	// The headers stay in p's array in front of the payload (nothing pushes onto a received
+	// packet), so the quote is the array from there.
+	hdrs := p.Bytes()[:off]
 	p.Consume(off)
 	st.InDelivers.Inc()
 	if !t.HandlePacket(info, p) {
-		s.icmp6Error(n, info, header.ICMPv6DstUnreachable, header.ICMPv6PortUnreachable, 0, append(hdrs, p.Bytes()...))
+		s.icmp6Error(n, info, header.ICMPv6DstUnreachable, header.ICMPv6PortUnreachable, 0, hdrs[:off+p.Len()])
 		p.Release()
 	}
 }

@@ -160,6 +160,7 @@ type Stack struct {
 
 	outq    []outFrame // frames to write once mu is released
 	flushMu sync.Mutex // held by the goroutine writing outq
+	spare   []outFrame // the flusher's emptied queue, outq's next array (flushMu held)
 }
 
 type outFrame struct {
@@ -246,9 +247,10 @@ func (s *Stack) flush() {
 		for {
 			s.mu.Lock()
 			q := s.outq
-			s.outq = nil
+			s.outq, s.spare = s.spare[:0], nil // two arrays take turns: no allocation
 			s.mu.Unlock()
 			if len(q) == 0 {
+				s.spare = q
 				break
 			}
 			for i, f := range q {
@@ -258,6 +260,7 @@ func (s *Stack) flush() {
 				}
 				q[i] = outFrame{}
 			}
+			s.spare = q[:0]
 		}
 		s.flushMu.Unlock()
 		s.mu.Lock()

@@ -1,6 +1,11 @@
 package tcp
 
-import "goxen/netstack/stack"
+import (
+	"math/bits"
+	"sync"
+
+	"goxen/netstack/stack"
+)
 
 // byteQueue is a connection's receive or send buffer: bytes in one contiguous array that
 // grows by doubling when they do not fit (up to the endpoint's limit) and is given back when
@@ -11,9 +16,62 @@ import "goxen/netstack/stack"
 // so it is done only when the dead space is at least as long (each byte consumed pays for at
 // most one byte moved); otherwise the array grows. Room says how much Append can take on
 // those terms, which is what a writer may queue and a receiver may offer as its window.
+//
+// Arrays whose size is a power of two from minQueue up come from pools (one per size) and go
+// back to them, so a busy connection that drains its queue and fills it again allocates
+// nothing; the budget is charged the same either way.
 type byteQueue struct {
 	buf  []byte // buf[head:] holds the bytes
 	head int
+	blk  *block // the pooled array behind buf, or nil
+}
+
+// block is a pooled array (a pointer, so that the pools hold it without allocating).
+type block struct{ b []byte }
+
+// blockPools[i] holds arrays of minQueue<<i bytes, up to maxSetBuffer (4 KiB << 12).
+var blockPools [13]sync.Pool
+
+func blockPool(size int) *sync.Pool {
+	if size < minQueue || size&(size-1) != 0 {
+		return nil
+	}
+	i := bits.Len(uint(size/minQueue)) - 1
+	if i >= len(blockPools) {
+		return nil
+	}
+	return &blockPools[i]
+}
+
+// newArray returns an array of length n and capacity size, pooled when size is a class's.
+func newArray(n, size int) ([]byte, *block) {
+	p := blockPool(size)
+	if p == nil {
+		return make([]byte, n, size), nil
+	}
+	blk, _ := p.Get().(*block)
+	if blk == nil {
+		blk = &block{make([]byte, size)}
+	}
+	return blk.b[:n], blk
+}
+
+func freeArray(blk *block) {
+	if blk != nil {
+		blockPool(cap(blk.b)).Put(blk)
+	}
+}
+
+// poolSize rounds a growth step up to a pooled size when that stays within limit.
+func poolSize(size, limit int) int {
+	if size <= minQueue {
+		return size
+	}
+	r := 1 << bits.Len(uint(size-1))
+	if r <= limit {
+		return r
+	}
+	return size
 }
 
 // minQueue is the smallest array a queue takes.
@@ -96,7 +154,8 @@ func (q *byteQueue) compact() {
 // the budget below tight (Budget.TryGrow) unless it is for promised bytes; up to minQueue a
 // queue may take from the reserve that keeps Room's promise to every queue.
 func (q *byteQueue) grow(need, limit int, budget *stack.Budget, promised bool) bool {
-	step := min(max(2*cap(q.buf), minQueue), limit)
+	step := poolSize(min(max(2*cap(q.buf), minQueue), limit), limit)
+	need = poolSize(need, limit)
 	if size := min(max(step, need), limit); promised && size > cap(q.buf) && budget.TryCharge(size-cap(q.buf)) {
 		q.moveTo(size)
 		return true
@@ -115,9 +174,10 @@ func (q *byteQueue) grow(need, limit int, budget *stack.Budget, promised bool) b
 }
 
 func (q *byteQueue) moveTo(size int) {
-	nb := make([]byte, q.Len(), size)
+	nb, blk := newArray(q.Len(), size)
 	copy(nb, q.buf[q.head:])
-	q.buf, q.head = nb, 0
+	freeArray(q.blk)
+	q.buf, q.head, q.blk = nb, 0, blk
 }
 
 // Consume drops n bytes from the front; the array goes back when the queue empties.
@@ -131,5 +191,6 @@ func (q *byteQueue) Consume(n int, budget *stack.Budget) {
 // Reset empties the queue and gives its array back.
 func (q *byteQueue) Reset(budget *stack.Budget) {
 	budget.Release(cap(q.buf))
-	q.buf, q.head = nil, 0
+	freeArray(q.blk)
+	q.buf, q.head, q.blk = nil, 0, nil
 }

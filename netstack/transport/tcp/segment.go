@@ -91,6 +91,7 @@ func (pr *Protocol) replyRST(s *segment) {
 // data; every segment but the first SYN carries an ACK of rcvNxt and the current window.
 func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
 	f := header.TCPFields{SrcPort: e.local.Port(), DstPort: e.remote.Port(), Seq: seq, Flags: flags}
+	var opts [header.TCPMaxOptions]byte // the options are copied into the packet: no allocation
 	if e.state != SynSent {
 		f.Flags |= header.TCPFlagACK
 		f.Ack = e.rcvNxt
@@ -119,7 +120,7 @@ func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
 				o.TSEcr = e.tsRecent
 			}
 		}
-		f.Options = header.AppendTCPOptions(nil, &o)
+		f.Options = header.AppendTCPOptions(opts[:0], &o)
 	} else {
 		w := min(win>>e.rcvScale, 65535)
 		// Never shrink the window already offered (RFC 9293 3.8.6.2.2).
@@ -142,7 +143,7 @@ func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
 			}
 		}
 		if o.TS || len(o.SACK) > 0 {
-			f.Options = header.AppendTCPOptions(nil, &o)
+			f.Options = header.AppendTCPOptions(opts[:0], &o)
 		}
 	}
 	if f.Flags&header.TCPFlagACK != 0 {

@@ -122,6 +122,7 @@ type Protocol struct {
 	offl      map[stack.NICID]link.Offloads
 	next      uint16
 	outq      []outSeg
+	spare     []outSeg // the flusher's emptied queue, outq's next array (flushMu held)
 	stats     Stats
 	live      int // connections counted against MaxConnections (Endpoint.live)
 
@@ -217,14 +218,17 @@ func (pr *Protocol) flush() {
 		for {
 			pr.mu.Lock()
 			q := pr.outq
-			pr.outq = nil
+			pr.outq, pr.spare = pr.spare[:0], nil // two arrays take turns: no allocation
 			pr.mu.Unlock()
 			if len(q) == 0 {
+				pr.spare = q
 				break
 			}
-			for _, o := range q {
+			for i, o := range q {
 				pr.s.WriteIP(o.info, o.p)
+				q[i] = outSeg{}
 			}
+			pr.spare = q[:0]
 		}
 		pr.flushMu.Unlock()
 		pr.mu.Lock()
