@@ -494,3 +494,18 @@ def test_throughput_parts_give_both_sides_the_same_memory():
             self.memory = memory
     assert run.same_memory({"unikernel": S(32), "baseline": S(128)}) == 128
     assert run.same_memory({"unikernel": S(256), "baseline": S(128)}) == 256
+
+
+def test_loss_part_rules_and_rows():
+    rules = run.loss_rules("10.0.0.2", 5)
+    assert "hook input" in rules and "hook output" in rules
+    assert rules.count("numgen random mod 100 < 5 drop") == 2
+    assert "ip saddr 10.0.0.2" in rules and "ip daddr 10.0.0.2" in rules
+    assert "tcploss" in run.PARTS and run.PARTS.index("tcploss") == run.PARTS.index("tcp") + 1
+    assert "tcploss" in run.METHOD
+    r = {"throughput": {"tcp_sink_loss": {"unikernel": 2.0, "baseline": 2.5},
+                        "tcp_source_loss": {"unikernel": 3.0, "baseline": 2.0}}}
+    rows = {x["metric"]: x for x in stats.rows(r) if "dropped" in x["metric"]}
+    into = rows["TCP bulk into the guest, 5% of packets dropped each way"]
+    out = rows["TCP bulk out of the guest, 5% of packets dropped each way"]
+    assert into["met"] is False and out["met"] is True      # the goal is Linux's own: 1.0

@@ -754,6 +754,47 @@ def part_tcp(b, tcpbulk, seconds):
     return res
 
 
+#: The loss part's drops: this share of TCP packets between the bed's namespace and the guest,
+#: each way (nftables numgen random, RFC-style uniform loss).
+LOSS_PERCENT = 5
+
+
+def loss_rules(guest_ip, percent):
+    """The nftables script that drops percent% of TCP packets to and from guest_ip in the
+    bed's namespace (input and output hooks: the load generator runs there)."""
+    return (f"table inet gxbloss {{\n"
+            f"  chain in {{ type filter hook input priority 0; "
+            f"ip saddr {guest_ip} meta l4proto tcp numgen random mod 100 < {percent} drop; }}\n"
+            f"  chain out {{ type filter hook output priority 0; "
+            f"ip daddr {guest_ip} meta l4proto tcp numgen random mod 100 < {percent} drop; }}\n"
+            f"}}\n")
+
+
+def part_tcploss(b, tcpbulk, seconds, percent=LOSS_PERCENT):
+    """part_tcp with percent% of TCP packets dropped each way. The bed is booted again with a
+    TAP that carries wire frames (Bed.wire_offload False), so that a drop is one MTU frame, not
+    a 64 KiB segment on its way to be cut; and once more as it was afterwards."""
+    if not shutil.which("nft"):
+        debian.apt_install(["nftables"], "the loss part's drops")
+    ip = "10.0.0.2"
+    log(f"tcploss: booting the bed with wire frames on its TAP; {percent}% of TCP packets dropped each way")
+    b.bed.wire_offload = False
+    b.bed.restart()
+    try:
+        r = subprocess.run([*b.bed.netns.exec_prefix(), "nft", "-f", "-"], input=loss_rules(ip, percent),
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"nft: {r.stderr.strip()}")
+        res = part_tcp(b, tcpbulk, seconds)
+    finally:
+        subprocess.run([*b.bed.netns.exec_prefix(), "nft", "delete", "table", "inet", "gxbloss"],
+                       capture_output=True, timeout=30)
+        b.bed.wire_offload = True
+        log("tcploss: booting the bed again as it was")
+        b.bed.restart()
+    return {"tcp_sink_loss": res["tcp_sink"], "tcp_source_loss": res["tcp_source"]}
+
+
 def part_fsread(b, fsread, expect_crc, expect_bytes):
     res = {"expected": {"crc32": expect_crc, "bytes": expect_bytes}}
     for s in SIDES:
@@ -900,6 +941,8 @@ PART_TABLE = (
     Part("http", True, ((lambda c: {"http": part_http(c.b, c.sides["httpd"], c.args.seconds)},
                          _thr()),)),
     Part("tcp", True, ((lambda c: part_tcp(c.b, c.sides["tcpbulk"], c.args.seconds), _thr()),)),
+    Part("tcploss", True, ((lambda c: part_tcploss(c.b, c.sides["tcpbulk"], c.args.seconds),
+                            _thr()),)),
     Part("fsread", True, ((lambda c: {"fsread": _fsread_part(c)}, _thr()),)),
     Part("lifecycle", True, ((lambda c: part_lifecycle(c.b, c.kv, min(c.args.runs, 3)),
                               _put("lifecycle")),)),
@@ -946,6 +989,10 @@ METHOD = {
            "PV cannot migrate with Debian's Xen 4.17) up to 3 times per side while a UDP "
            "`version` goes to kvstore every 10 ms: the command's time and the longest time "
            "between two replies (downtime as a client sees it).",
+    "tcploss": "the tcp part's two loads (3 runs each) with 5% of TCP packets to and from the "
+               "guest dropped in the bed's namespace (nftables numgen random, input and output "
+               "hooks), on the bed booted with a TAP that carries wire frames (QEMU vnet_hdr=off: "
+               "the dom0 cuts segments itself, so a drop is one frame), for both sides alike.",
     "smp": "both sides as PV guests with vcpus = 2 on a bed whose machine has 2 CPUs (QEMU "
            "-smp 2; the other parts' bed has one), the same memory= as elsewhere: "
            "apps/cpusplit's CPU-bound work (a 64-bit LCG, 2e8 steps) on one goroutine and "
