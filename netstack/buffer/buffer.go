@@ -22,9 +22,13 @@ const (
 )
 
 // SmallMax is the most bytes a packet from New(Headroom, n) holds in the small pool's
-// backing: a link that reads into a large buffer copies frames up to this size into a small
-// packet, so that queues are charged for what it holds.
-const SmallMax = poolSize - Headroom
+// backing, BigMin the fewest that New takes from the big pool: a link that reads into a
+// big packet hands it on only for a frame of at least BigMin bytes, and copies a shorter one
+// into a packet of its own size, so that queues are charged for what it holds.
+const (
+	SmallMax = poolSize - Headroom
+	BigMin   = bigPoolSize/2 - Headroom + 1
+)
 
 // Packet is a pooled byte window. The zero value is not usable; use New or FromBytes.
 type Packet struct {
@@ -55,7 +59,9 @@ func New(headroom, size int) *Packet {
 	switch n := headroom + size; {
 	case n <= poolSize:
 		p = pool.Get().(*Packet)
-	case n <= bigPoolSize:
+	case n <= bigPoolSize && n > bigPoolSize/2:
+		// Only packets that fill most of a big array come from its pool: a queue charges a
+		// packet's whole array (Size), so a 3 KiB datagram must not hold 64 KiB.
 		p = bigPool.Get().(*Packet)
 	default:
 		p = &Packet{buf: make([]byte, n)}

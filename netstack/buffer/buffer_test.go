@@ -77,4 +77,10 @@ func TestGrowAndAppend(t *testing.T) {
 	if s.pool != &bigPool {
 		t.Fatal("a 64 KiB segment comes from the big pool")
 	}
+	if m := New(Headroom, 3000); m.pool != nil || m.Size() > 4000 {
+		t.Fatal("a 3 KiB packet holds a big array")
+	}
+	if New(0, BigMin+Headroom-1).pool == &bigPool || New(Headroom, BigMin).pool != &bigPool {
+		t.Fatal("BigMin is not where the big pool starts")
+	}
 }

@@ -194,7 +194,7 @@ func (e *Endpoint) readLoop() {
 			return
 		}
 		p := big
-		if n <= buffer.SmallMax {
+		if n < buffer.BigMin {
 			p = buffer.FromBytes(big.Bytes()[:n])
 		} else {
 			p.Trim(n)

@@ -156,7 +156,8 @@ func (pr *Protocol) HandlePacket(info stack.PacketInfo, p *buffer.Packet) bool {
 	pr.mu.Lock()
 	var best *Endpoint
 	bestScore := -1
-	var all []*Endpoint
+	var few [4]*Endpoint // the matches, on the stack unless a broadcast reaches more
+	all := few[:0]
 	for _, e := range pr.ports[dport] {
 		if e.nic != 0 && e.nic != info.NIC {
 			continue
