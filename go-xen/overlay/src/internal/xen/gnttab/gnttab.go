@@ -74,8 +74,8 @@ var (
 // Hypercall arguments live in static memory: Xen gets their addresses as plain
 // integers, and a goroutine stack may move while a Go call is in progress.
 var (
-	queryArg [xen.SizeofGnttabQuerySize]byte
-	setupArg [xen.SizeofGnttabSetupTable]byte
+	queryArg   [xen.SizeofGnttabQuerySize]byte
+	setupArg   [xen.SizeofGnttabSetupTable]byte
 	physmapArg [xen.SizeofAddToPhysmap]byte
 )
 

@@ -65,14 +65,11 @@ func localOffloads() (sg, gso, csum bool) {
 }
 
 // negotiate settles the device's features from the backend's nodes and the local
-// choice, before publish writes ours. Called with txMu and rxMu held, or before the device
+// choice, before the handshake writes ours. Called with txMu and rxMu held, or before the device
 // runs.
 func (d *Device) negotiate() {
 	sg, gso, csum := localOffloads()
-	back := func(key string) bool {
-		v, err := d.xs.Read(d.back + "/" + key)
-		return err == nil && strings.TrimSpace(v) == "1"
-	}
+	back := d.bus.BackendFeature
 	bsg := back("feature-sg")
 	f := Features{
 		SG:       sg && bsg,

@@ -21,18 +21,18 @@
 //	(*Device).Stats() Stats        counters
 //	(*Device).Close() error        disconnect from the backend
 //
-// Handshake (docs/misc/xenstore-paths.pandoc, netif.h): read backend, backend-id
-// and mac; wait for the backend to reach InitWait; share one tx and one rx ring
-// page and allocate an event channel to the backend; write tx-ring-ref,
-// rx-ring-ref, event-channel, request-rx-copy=1 (the backend copies into our pages),
-// feature-rx-notify=1, feature-no-csum-offload=1 (frames arrive with complete
-// checksums) and state=Connected in one transaction; wait for the backend's state
-// to become Connected (a xenstore watch, no polling).
+// Handshake (internal/xen/xenbus, netif.h): read the vif's backend and mac; wait for the
+// backend to reach InitWait; share one tx and one rx ring page and allocate an event channel
+// to the backend; write tx-ring-ref, rx-ring-ref, event-channel, request-rx-copy=1 (the
+// backend copies into our pages), feature-rx-notify=1, the offloads we take (features.go)
+// and state=Connected in one transaction; wait for the backend's state to become Connected
+// (a xenstore watch, no polling).
 //
 // Buffers: each of the 256 rx and 256 tx ring slots owns one page, granted to the
 // backend once at Open (rx writable, tx read-only) and reused for every frame, so
-// there is no per-packet grant traffic. Send copies the frame into a free tx page;
-// received frames are copied out of the rx page before it goes back to the backend.
+// there is no per-packet grant traffic. Send copies the frame into free tx pages (tx.go);
+// a received frame is copied once out of its rx pages by the receiver before they go back
+// to the backend (rx.go).
 //
 // Events: one goroutine per device blocks in the event channel's Wait. When the port
 // fires it reclaims tx responses (waking blocked senders) and kicks a second
@@ -56,6 +56,7 @@ import (
 	"errors"
 	"internal/xen"
 	"internal/xen/gnttab"
+	"internal/xen/xenbus"
 	"internal/xen/xenstore"
 	"sort"
 	"strconv"
@@ -113,18 +114,13 @@ type Stats struct {
 
 // Device is one connected vif.
 type Device struct {
-	index     int
-	front     string // device/vif/<n>
-	back      string // backend directory
-	backendID uint16
-	mac       [6]byte
-	port      xen.Port
-	xs        *xenstore.Client
+	index int
+	bus   *xenbus.Device // device/vif/<n> and its backend in xenstore
+	mac   [6]byte
+	port  xen.Port
 
-	backendChanged chan struct{}   // the backend's state node changed
-	backendWatch   *xenstore.Watch // on its state node
-	restores       atomic.Uint64   // reconnections after a restore (resume.go)
-	rxMu           sync.Mutex      // held while rx responses are consumed; and from suspend to resume
+	restores atomic.Uint64 // reconnections after a restore (resume.go)
+	rxMu     sync.Mutex    // held while rx responses are consumed; and from suspend to resume
 
 	ringPages *gnttab.Pages // 0: tx sring, 1: rx sring
 	rings     [2]uintptr    // their addresses (tests point them at plain memory)
@@ -196,34 +192,23 @@ func Open(index int) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
+	bus, err := xenbus.Open(xs, "device/vif/"+strconv.Itoa(index), "netfront: vif "+strconv.Itoa(index))
+	if err != nil {
+		return nil, err
+	}
 	d := &Device{
 		index:   index,
-		front:   "device/vif/" + strconv.Itoa(index),
-		xs:      xs,
+		bus:     bus,
 		txSpace: make(chan struct{}, 1),
 		rxKick:  make(chan struct{}, 1),
 		rxq:     make(chan []byte, rxQueueLen),
 		closed:  make(chan struct{}),
 	}
-	if err := d.readConfig(); err != nil {
+	if err := d.readMAC(); err != nil {
 		return nil, err
 	}
-	if err := d.watchBackend(); err != nil {
+	if err := bus.Connect(d.setupRings, stateTimeout); err != nil {
 		return nil, err
-	}
-	if _, err := d.waitBackend(func(s int) bool { return s >= xen.XenbusStateInitWait && s <= xen.XenbusStateConnected }); err != nil {
-		return nil, err
-	}
-	if err := d.setupRings(); err != nil {
-		return nil, err
-	}
-	if err := d.publish(); err != nil {
-		return nil, err
-	}
-	if st, err := d.waitBackend(func(s int) bool { return s >= xen.XenbusStateConnected }); err != nil {
-		return nil, err
-	} else if st != xen.XenbusStateConnected {
-		return nil, d.errorf("backend went to state " + strconv.Itoa(st) + " instead of Connected")
 	}
 	go d.loop()
 	d.port.Notify() // the rx ring is already full of requests
@@ -232,97 +217,24 @@ func Open(index int) (*Device, error) {
 	return d, nil
 }
 
-func (d *Device) errorf(msg string) error {
-	return errors.New("netfront: vif " + strconv.Itoa(d.index) + ": " + msg)
-}
-
-func (d *Device) readConfig() error {
-	var err error
-	if d.back, err = d.xs.Read(d.front + "/backend"); err != nil {
-		return err
-	}
-	id, err := d.xs.Read(d.front + "/backend-id")
-	if err != nil {
-		return err
-	}
-	n, err := strconv.ParseUint(id, 10, 16)
-	if err != nil {
-		return d.errorf("bad backend-id " + strconv.Quote(id))
-	}
-	d.backendID = uint16(n)
-	mac, err := d.xs.Read(d.front + "/mac")
+// readMAC reads the vif's hardware address from its "mac" node.
+func (d *Device) readMAC() error {
+	mac, err := d.bus.Read("mac")
 	if err != nil {
 		return err
 	}
 	parts := strings.Split(mac, ":")
 	if len(parts) != 6 {
-		return d.errorf("bad mac " + strconv.Quote(mac))
+		return d.bus.Errorf("bad mac " + strconv.Quote(mac))
 	}
 	for i, p := range parts {
 		b, err := strconv.ParseUint(p, 16, 8)
 		if err != nil {
-			return d.errorf("bad mac " + strconv.Quote(mac))
+			return d.bus.Errorf("bad mac " + strconv.Quote(mac))
 		}
 		d.mac[i] = byte(b)
 	}
 	return nil
-}
-
-func (d *Device) backendState() int {
-	s, err := d.xs.Read(d.back + "/state")
-	if err != nil {
-		return xen.XenbusStateUnknown
-	}
-	n, _ := strconv.Atoi(s)
-	return n
-}
-
-// watchBackend starts the device's one watch on the backend's state node; its
-// goroutine (alive as long as the domain) turns watch events into wake-ups on
-// d.backendChanged.
-func (d *Device) watchBackend() error {
-	w, err := d.xs.Watch(d.back + "/state")
-	if err != nil {
-		return err
-	}
-	if d.backendChanged == nil {
-		d.backendChanged = make(chan struct{}, 1)
-	}
-	d.backendWatch = w
-	go func() {
-		for {
-			if w.Next() == "" {
-				return // stopped: the backend moved (resume.go)
-			}
-			select {
-			case d.backendChanged <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	return nil
-}
-
-// waitBackend blocks until ok(backend state) holds, and returns that state; it gives
-// up after stateTimeout, and as soon as the backend is Closed when ok does not accept
-// Closed.
-func (d *Device) waitBackend(ok func(int) bool) (int, error) {
-	timeout := time.NewTimer(stateTimeout)
-	defer timeout.Stop()
-	for {
-		st := d.backendState()
-		if ok(st) {
-			return st, nil
-		}
-		if st == xen.XenbusStateClosed {
-			return st, d.errorf("backend is Closed")
-		}
-		select {
-		case <-d.backendChanged:
-		case <-timeout.C:
-			return st, d.errorf("timed out waiting for the backend (state " + strconv.Itoa(st) + ")")
-		}
-	}
 }
 
 // Ring layout helpers (xen/include/public/io/ring.h).
@@ -341,14 +253,32 @@ func rxEntry(ring uintptr, i uint32) uintptr {
 	return ring + xen.SringRing + uintptr(i%rxSlots)*xen.SizeofNetifRxEntry
 }
 
-func (d *Device) setupRings() error {
+// setupRings allocates the rings and buffer pages, then shares them (connectRings); it
+// returns the nodes the handshake writes.
+func (d *Device) setupRings() ([][2]string, error) {
 	d.ringPages = gnttab.AllocPages(2)
 	d.txBufs = gnttab.AllocPages(txSlots)
 	d.rxBufs = gnttab.AllocPages(rxSlots)
 	d.rings = [2]uintptr{d.ringPages.Addr(0), d.ringPages.Addr(1)}
 	d.rxPage = d.rxBufs.Bytes
 	d.txPage = d.txBufs.Bytes
-	return d.connectRings()
+	return d.shareRings()
+}
+
+// shareRings is connectRings, then the nodes to write: the rings, the event channel and
+// the features settled with the backend's.
+func (d *Device) shareRings() ([][2]string, error) {
+	if err := d.connectRings(); err != nil {
+		return nil, err
+	}
+	d.negotiate()
+	return append([][2]string{
+		{"tx-ring-ref", strconv.Itoa(int(d.ringRefs[0]))},
+		{"rx-ring-ref", strconv.Itoa(int(d.ringRefs[1]))},
+		{"event-channel", strconv.Itoa(int(d.port.Num()))},
+		{"request-rx-copy", "1"},
+		{"feature-rx-notify", "1"},
+	}, d.featureKeys()...), nil
 }
 
 // connectRings initialises both rings, grants them and every buffer page to the backend,
@@ -367,18 +297,18 @@ func (d *Device) connectRings() error {
 	d.rxPosted = [rxSlots]bool{}
 	var err error
 	for i := range d.ringRefs {
-		if d.ringRefs[i], err = gnttab.GrantPage(d.backendID, d.ringPages.Addr(i), false); err != nil {
+		if d.ringRefs[i], err = gnttab.GrantPage(d.bus.BackendID, d.ringPages.Addr(i), false); err != nil {
 			return err
 		}
 	}
 	for i := range d.txRefs {
-		if d.txRefs[i], err = gnttab.GrantPage(d.backendID, d.txBufs.Addr(i), true); err != nil {
+		if d.txRefs[i], err = gnttab.GrantPage(d.bus.BackendID, d.txBufs.Addr(i), true); err != nil {
 			return err
 		}
 		d.txFree = append(d.txFree, uint16(i))
 	}
 	for i := range d.rxRefs {
-		if d.rxRefs[i], err = gnttab.GrantPage(d.backendID, d.rxBufs.Addr(i), false); err != nil {
+		if d.rxRefs[i], err = gnttab.GrantPage(d.bus.BackendID, d.rxBufs.Addr(i), false); err != nil {
 			return err
 		}
 	}
@@ -396,44 +326,10 @@ func (d *Device) connectRings() error {
 		d.rxReqProd++
 	}
 	atomic.StoreUint32(u32(ring+xen.SringReqProd), d.rxReqProd)
-	if d.port, err = xen.AllocUnbound(d.backendID); err != nil {
+	if d.port, err = xen.AllocUnbound(d.bus.BackendID); err != nil {
 		return err
 	}
 	return d.port.Unmask()
-}
-
-// publish settles the offloads with the backend's (features.go) and writes the rings, the
-// event channel, our features and state Connected in one transaction.
-func (d *Device) publish() error {
-	d.negotiate()
-	kv := append([][2]string{
-		{"tx-ring-ref", strconv.Itoa(int(d.ringRefs[0]))},
-		{"rx-ring-ref", strconv.Itoa(int(d.ringRefs[1]))},
-		{"event-channel", strconv.Itoa(int(d.port.Num()))},
-		{"request-rx-copy", "1"},
-		{"feature-rx-notify", "1"},
-	}, d.featureKeys()...)
-	kv = append(kv, [2]string{"state", strconv.Itoa(xen.XenbusStateConnected)})
-	for attempt := 0; ; attempt++ {
-		tx, err := d.xs.Begin()
-		if err != nil {
-			return err
-		}
-		for _, e := range kv {
-			if err = tx.Write(d.front+"/"+e[0], e[1]); err != nil {
-				tx.Abort()
-				return err
-			}
-		}
-		err = tx.Commit()
-		if err == nil {
-			return nil
-		}
-		var xe *xenstore.Error
-		if !errors.As(err, &xe) || xe.Errno != "EAGAIN" || attempt > 100 {
-			return err
-		}
-	}
 }
 
 // MAC returns the vif's hardware address.
@@ -505,15 +401,7 @@ func (d *Device) Close() error {
 	d.closeOnce.Do(func() {
 		d.flushTx(time.Second)
 		close(d.closed)
-		d.xs.Write(d.front+"/state", strconv.Itoa(xen.XenbusStateClosing))
-		_, err := d.waitBackend(func(s int) bool { return s >= xen.XenbusStateClosing || s == xen.XenbusStateInitWait })
-		d.xs.Write(d.front+"/state", strconv.Itoa(xen.XenbusStateClosed))
-		if err == nil {
-			_, err = d.waitBackend(func(s int) bool { return s == xen.XenbusStateClosed || s == xen.XenbusStateInitWait })
-			if err != nil && d.backendState() == xen.XenbusStateClosed {
-				err = nil
-			}
-		}
+		err := d.bus.Disconnect(stateTimeout)
 		if err == nil {
 			d.endGrants()
 		}

@@ -6,11 +6,6 @@
 
 package netfront
 
-import (
-	"internal/xen"
-	"strconv"
-)
-
 // Suspend and resume (internal/xen.OnSuspend). suspend stops the rings: it holds rxMu and
 // txMu until resume, so no frame is consumed or queued meanwhile (senders wait). After a
 // cancelled suspend the device goes on as it was. In a restored domain the old backend,
@@ -45,33 +40,11 @@ func (d *Device) resume(newDomain bool) {
 }
 
 func (d *Device) reconnect() error {
-	oldBack := d.back
-	if err := d.readConfig(); err != nil {
+	if err := d.bus.Reread(); err != nil {
 		return err
 	}
-	if d.back != oldBack || d.backendWatch == nil {
-		if d.backendWatch != nil {
-			d.backendWatch.Stop()
-		}
-		if err := d.watchBackend(); err != nil {
-			return err
-		}
-	}
-	if _, err := d.waitBackend(func(s int) bool { return s >= xen.XenbusStateInitWait && s <= xen.XenbusStateConnected }); err != nil {
+	if err := d.readMAC(); err != nil {
 		return err
 	}
-	if err := d.connectRings(); err != nil {
-		return err
-	}
-	if err := d.publish(); err != nil {
-		return err
-	}
-	st, err := d.waitBackend(func(s int) bool { return s >= xen.XenbusStateConnected })
-	if err != nil {
-		return err
-	}
-	if st != xen.XenbusStateConnected {
-		return d.errorf("backend went to state " + strconv.Itoa(st) + " instead of Connected")
-	}
-	return nil
+	return d.bus.Connect(d.shareRings, stateTimeout)
 }
