@@ -94,7 +94,6 @@ func xenSharedInfo() uintptr {
 	return uintptr(xenBootU64(_xen_boot_shared_info))
 }
 
-
 func osinit() {
 	physPageSize = 4096
 	getg().m.procid = 1

@@ -148,7 +148,7 @@ type xenCPU struct {
 
 var (
 	xenCPUs      [_XEN_MAX_CPUS]xenCPU
-	xenNCPU      uint32 // vCPUs running the thread layer (0 .. xenNCPU-1)
+	xenNCPU      uint32            // vCPUs running the thread layer (0 .. xenNCPU-1)
 	xenSchedGs   [_XEN_MAX_CPUS]*g // keeps the scheduler gs alive for the GC
 	xenIdleStack [_XEN_MAX_CPUS][8 << 10]byte
 
@@ -568,7 +568,6 @@ func xenParkLocked(me *xenCPU, cur *xthread, voluntary bool) {
 	// (after it, getg() is cur's g again: no Go code may run on this stack).
 	xenPark(me.id, uintptr(cur.ctx.fsbase)-8, cur.ctx.g) // releases the lock; never returns
 }
-
 
 // xenArmTimer sets vCPU me's one-shot timer (set_timer_op, system time) to the earliest
 // deadline of the threads blocked on it or the end of the running thread's slice when
