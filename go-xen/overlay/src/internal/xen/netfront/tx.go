@@ -38,9 +38,8 @@ type TxOffload struct {
 	GSOSize uint16
 }
 
-// txMaxDataSlots bounds the pages of one frame: a 64 KiB frame spans 16 (17 when the
-// first is not page-aligned, which ours always is); netback accepts XEN_NETIF_NR_SLOTS_MIN.
-const txMaxDataSlots = xen.XEN_NETIF_NR_SLOTS_MIN
+// A frame takes at most 16 pages (XEN_NETIF_MAX_TX_SIZE, 65535 bytes, from a page-aligned
+// start), within the XEN_NETIF_NR_SLOTS_MIN (18) slots every netback accepts.
 
 // Send copies frame (a whole Ethernet frame, without FCS) into free tx slots and hands it
 // to the backend. It blocks while too few slots are free; it does not drop frames.
