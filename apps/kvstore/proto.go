@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Version is what the `version` command and `stats` report.
@@ -25,23 +26,59 @@ var errQuit = errors.New("quit")
 type session struct {
 	store *Store
 	r     *bufio.Reader
-	w     *bufio.Writer
+	w     *bufio.Writer // from writers while answering; nil while waiting for a request
+	out   io.Writer
 	pid   int
 }
 
+// Buffers come from pools: a session's reader for its life (a line longer than it is read
+// in pieces, a data block mostly around it), its writer only while it answers, so that an
+// idle connection holds 4 KiB of buffers (memcached starts a connection's at 2 KiB) and a UDP
+// request none of its own.
+const (
+	readBufSize  = 4 << 10
+	writeBufSize = 16 << 10
+)
+
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufSize) }}
+)
+
 func newSession(store *Store, r io.Reader, w io.Writer, pid int) *session {
-	return &session{store: store, r: bufio.NewReaderSize(r, 16*1024), w: bufio.NewWriterSize(w, 16*1024), pid: pid}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &session{store: store, r: br, out: w, pid: pid}
 }
 
 // serve handles requests until EOF, a read error or quit, flushing replies whenever no
 // further request is already buffered (so pipelined requests are answered in one write).
 func (s *session) serve() error {
+	defer func() {
+		s.putWriter()
+		s.r.Reset(nil)
+		readers.Put(s.r)
+	}()
 	for {
+		if s.r.Buffered() == 0 {
+			// Wait for the next request before taking a writer.
+			if _, err := s.r.Peek(1); err != nil {
+				if err == io.EOF {
+					return nil
+				}
+				return err
+			}
+		}
+		if s.w == nil {
+			s.w = writers.Get().(*bufio.Writer)
+			s.w.Reset(s.out)
+		}
 		err := s.one()
 		if s.r.Buffered() == 0 || err != nil {
 			if ferr := s.w.Flush(); ferr != nil && err == nil {
 				err = ferr
 			}
+			s.putWriter() // nothing to answer until the next request arrives
 		}
 		if err != nil {
 			if err == errQuit || err == io.EOF {
@@ -49,6 +86,14 @@ func (s *session) serve() error {
 			}
 			return err
 		}
+	}
+}
+
+func (s *session) putWriter() {
+	if s.w != nil {
+		s.w.Reset(nil)
+		writers.Put(s.w)
+		s.w = nil
 	}
 }
 

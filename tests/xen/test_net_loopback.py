@@ -44,3 +44,17 @@ def test_netstack_limits_from_the_command_line(boot):
     lines = r.guest_lines
     for want in ("conns: 5 full: true", "reopen: ok", "budget: ok", "buffers: ok", "netstack: ok"):
         assert want in lines, explain(r)
+
+
+def test_connections_refused_under_memory_pressure(boot):
+    """With netconns= far above what the heap holds and 256 KiB kept live per accepted
+    connection, dials go on until the stack refuses one for memory (tcp.Options.MemoryPressure):
+    the guest does not run out of memory, every open connection answers, closing half makes
+    room again, TCP.PressureRefused counts it (progs/netpressure)."""
+    r = boot("netpressure", ["netconns=100000"], timeout=300)
+    assert r.outcome is Outcome.EXIT and r.status == 0, explain(r)
+    lines = r.guest_lines
+    assert any(line.startswith("refused after ") and ": refused: " in line for line in lines), \
+        explain(r)
+    for want in ("open: ok", "room again: ok", "PressureRefused: ok"):
+        assert want in lines, explain(r)

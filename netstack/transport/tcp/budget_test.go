@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -190,6 +191,44 @@ func TestMaxConnections(t *testing.T) {
 		cs[i].Close()
 		ss[i].Close()
 	}
+}
+
+// TestMemoryPressureRefusesConnections: while Options.MemoryPressure says memory is short, a
+// SYN is refused with a reset and a Connect fails with ENOBUFS, both counted; connections
+// already open go on working, and new ones are taken again once the pressure is gone.
+func TestMemoryPressureRefusesConnections(t *testing.T) {
+	var short atomic.Bool
+	a, b := budgetPair(t, 0, tcp.Options{MemoryPressure: short.Load})
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 0)
+	defer l.Close()
+	c := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	defer c.Close()
+	s := accept(t, l)
+	defer s.Close()
+	short.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := a.tp.Connect(ctx, netip.AddrPort{}, netip.AddrPortFrom(addrB, 7), 0); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("connect under pressure: %v, want ECONNREFUSED", err)
+	}
+	if st := b.tp.Stats(); st.ConnsRefused != 1 || st.PressureRefused != 1 {
+		t.Fatalf("ConnsRefused %d PressureRefused %d, want 1 and 1", st.ConnsRefused, st.PressureRefused)
+	}
+	if _, err := b.tp.Connect(ctx, netip.AddrPort{}, netip.AddrPortFrom(addrA, 9), 0); !errors.Is(err, syscall.ENOBUFS) {
+		t.Fatalf("outgoing connect under pressure: %v, want ENOBUFS", err)
+	}
+	if _, err := c.Write([]byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 10)
+	s.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(readerOf(s), got); err != nil || string(got) != "still here" {
+		t.Fatalf("open connection under pressure: %q %v", got, err)
+	}
+	short.Store(false)
+	d := dial(t, a, netip.AddrPortFrom(addrB, 7))
+	defer d.Close()
+	defer accept(t, l).Close()
 }
 
 // TestConnectOnAFullStack: Connect past MaxConnections fails at once with ENOBUFS.

@@ -58,6 +58,12 @@ type Options struct {
 	// included, TIME-WAIT not (0: no limit). Past it a SYN is answered with a reset and
 	// Connect fails with ErrNoBufs; both count in Stats.ConnsRefused.
 	MaxConnections int
+	// MemoryPressure, when set, is asked before each new connection (a SYN, a SYN cookie's
+	// ACK, a Connect): true refuses it as past MaxConnections (counted in PressureRefused
+	// too), so that connections a peer opens cannot take the memory the program needs (on
+	// xen: the Go heap near its limit). Called with the protocol's lock held: it must not
+	// call into the stack.
+	MemoryPressure func() bool
 	TimeWait       time.Duration // 60 s (2 MSL as Linux counts it)
 	MinRTO         time.Duration // 200 ms (Linux's floor; RFC 6298 says 1 s)
 	MaxRTO         time.Duration // 60 s
@@ -153,7 +159,8 @@ type Stats struct {
 	// was spent (the peer retransmits them); ConnsRefused the connection attempts refused
 	// because MaxConnections were open or the memory budget was tight (answered with a
 	// reset), and connects that failed past MaxConnections.
-	MemoryDrops, ConnsRefused uint64
+	// PressureRefused counts those refused because Options.MemoryPressure said so.
+	MemoryDrops, ConnsRefused, PressureRefused uint64
 	// OfoPruned counts out-of-order segments dropped to make room for in-order data.
 	OfoPruned uint64
 }
@@ -332,9 +339,17 @@ func seqLE(a, b uint32) bool { return int32(a-b) <= 0 }
 func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
 func seqGE(a, b uint32) bool { return int32(a-b) >= 0 }
 
-// full reports whether MaxConnections connections are open. Called with mu held.
+// full reports whether a new connection must be refused: MaxConnections are open, or
+// Options.MemoryPressure says memory is short. Called with mu held.
 func (pr *Protocol) full() bool {
-	return pr.opts.MaxConnections > 0 && pr.live >= pr.opts.MaxConnections
+	if pr.opts.MaxConnections > 0 && pr.live >= pr.opts.MaxConnections {
+		return true
+	}
+	if pr.opts.MemoryPressure != nil && pr.opts.MemoryPressure() {
+		pr.stats.PressureRefused++
+		return true
+	}
+	return false
 }
 
 // countLive counts e against MaxConnections until it closes or enters TIME-WAIT.

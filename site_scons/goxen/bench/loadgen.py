@@ -16,6 +16,9 @@ prints one JSON object on stdout (the last line); times are CLOCK_MONOTONIC seco
     tcpsink ADDR PORT SECONDS         send for SECONDS, CloseWrite, read the sink's byte count:
                                       {"bytes", "acked", "seconds"}
     tcpsource ADDR PORT SECONDS       receive for SECONDS: {"bytes", "seconds"}
+    idlehold ADDR PORT MOST STEP      open idle TCP connections to kvstore STEP at a time until
+                                      MOST or the guest refuses one; then every one must answer
+                                      `version`: {"held", "answered", "survived", "stop", ...}
     gap ADDR PORT SECONDS             a kvstore UDP `version` every 10 ms for SECONDS, or until
                                       a line on stdin (prints "gap started" first): the longest
                                       time between two replies: {"max_gap", "sent", "answered",
@@ -24,6 +27,7 @@ prints one JSON object on stdout (the last line); times are CLOCK_MONOTONIC seco
 A mode that cannot connect prints {"error": "..."} and exits 1.
 """
 
+import errno
 import json
 import os
 import random
@@ -163,23 +167,183 @@ def kvkeep(addr, port, write):
     _out({"value": lines[1].decode() if lines[0].startswith(b"VALUE ") else None})
 
 
-def kvstats(addr, port):
+def _stats(addr, port, tries=5):
+    """kvstore's `stats` over UDP as {name: value}, or None when it does not answer."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((addr, port))
-    for attempt in range(5):
-        try:
-            reply = _udp_req(s, 7000 + attempt, b"stats\r\n", 3.0)
-            break
-        except socket.timeout:
-            continue
-    else:
-        _out({"error": "no answer to stats"}, 1)
+    try:
+        for attempt in range(tries):
+            try:
+                reply = _udp_req(s, 7000 + attempt, b"stats\r\n", 3.0)
+                break
+            except (socket.timeout, ConnectionRefusedError):
+                continue
+        else:
+            return None
+    finally:
+        s.close()
     stats = {}
     for line in reply.decode().splitlines():
         w = line.split()
         if len(w) == 3 and w[0] == "STAT":
             stats[w[1]] = int(w[2]) if w[2].isdigit() else w[2]
+    return stats
+
+
+def kvstats(addr, port):
+    stats = _stats(addr, port)
+    if stats is None:
+        _out({"error": "no answer to stats"}, 1)
     _out({"stats": stats})
+
+
+#: What idlehold keeps of each `stats` reply: memory (see run.py's _resident) and connections.
+IDLE_STATS = ("go_sys", "go_heap_inuse", "mem_used", "rss", "curr_connections",
+              "rejected_connections")
+IDLE_CONNECT_TIMEOUT = 10.0     # a connect unanswered this long ends the opening
+IDLE_ACCEPT_TIMEOUT = 20.0      # the app must count every connection within this
+IDLE_ANSWER_TIMEOUT = 60.0      # every held connection must answer `version` within this
+IDLE_SAMPLE = 20                # connections that must answer `version` after each step
+
+
+def _open_batch(addr, port, n, timeout):
+    """n non-blocking connects at once: (established sockets, first error or None)."""
+    sel = selectors.DefaultSelector()
+    pending, done, err = {}, [], None
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        rc = s.connect_ex((addr, port))
+        if rc not in (0, errno.EINPROGRESS):
+            s.close()
+            err = err or f"connect: {os.strerror(rc)}"
+            break
+        pending[s.fileno()] = s
+        sel.register(s, selectors.EVENT_WRITE)
+    end = time.monotonic() + timeout
+    while pending and time.monotonic() < end:
+        for key, _ in sel.select(max(0.0, end - time.monotonic())):
+            s = pending.pop(key.fd)
+            sel.unregister(s)
+            rc = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if rc:
+                err = err or f"connect: {os.strerror(rc)}"
+                s.close()
+            else:
+                done.append(s)
+    if pending:
+        err = err or f"connect: {len(pending)} unanswered after {timeout:.0f} s"
+        for s in pending.values():
+            s.close()
+    sel.close()
+    return done, err
+
+
+def _closed_conns(socks):
+    """How many of socks the far end has closed or reset (readable while idle: EOF, a reset,
+    or an unasked reply such as kvstore's "too many connections")."""
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    n = len(sel.select(0))
+    sel.close()
+    return n
+
+
+def _answer_all(socks, timeout):
+    """Send `version` on every socket; how many answered "VERSION ..." within timeout."""
+    sel = selectors.DefaultSelector()
+    bufs = {}
+    for s in socks:
+        try:
+            s.send(b"version\r\n")
+        except OSError:
+            continue
+        bufs[s.fileno()] = b""
+        sel.register(s, selectors.EVENT_READ)
+    ok = 0
+    end = time.monotonic() + timeout
+    while bufs and time.monotonic() < end:
+        for key, _ in sel.select(max(0.0, end - time.monotonic())):
+            try:
+                d = key.fileobj.recv(256)
+            except OSError:
+                d = b""
+            b = bufs[key.fd] + d
+            if not d or b"\r\n" in b:
+                ok += b.startswith(b"VERSION ") and b"\r\n" in b
+                del bufs[key.fd]
+                sel.unregister(key.fileobj)
+            else:
+                bufs[key.fd] = b
+    sel.close()
+    return ok
+
+
+def idlehold(addr, port, most, step):
+    """Open idle TCP connections to kvstore, `step` at a time, until `most`, a connect fails,
+    the guest closes one, does not count them all as open, or stops answering `stats`; then
+    every connection still open must answer a `version`. {"held": connections open, counted by
+    kvstore and a sample of IDLE_SAMPLE answering `version` after the last step that passed
+    every check, "answered": how many answered
+    `version` at the end, "survived": the guest still answered `stats`, "opened", "stop": why
+    it ended, "rest": stats before, "steps": [{"conns", "seconds", stats...}]}."""
+    import resource
+    # The client's open files bound it too (a container may refuse to raise the hard limit).
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < most + 100:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (most + 100, most + 100))
+            hard = most + 100
+        except (ValueError, OSError):
+            most = hard - 100
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    rest = _stats(addr, port)
+    if rest is None:
+        _out({"error": "no answer to stats before the first connection"}, 1)
+    pick = lambda st: {k: st[k] for k in IDLE_STATS if k in st}
+    base = rest.get("curr_connections", 0)
+    socks, steps, stop = [], [], f"reached {most} connections (the client's bound)"
+    held, rng = 0, random.Random(1)
+    t0 = time.monotonic()
+    while len(socks) < most:
+        new, err = _open_batch(addr, port, min(step, most - len(socks)), IDLE_CONNECT_TIMEOUT)
+        socks += new
+        st, end = None, time.monotonic() + IDLE_ACCEPT_TIMEOUT
+        while time.monotonic() < end:
+            st = _stats(addr, port, tries=2)
+            if st is None or st.get("curr_connections", 0) - base >= len(socks):
+                break
+            time.sleep(0.2)
+        if st is None:
+            stop = f"the guest stopped answering stats at {len(socks)} connections"
+            break
+        steps.append({"conns": len(socks), "seconds": round(time.monotonic() - t0, 2)} | pick(st))
+        closed = _closed_conns(socks)
+        counted = st.get("curr_connections", 0) - base
+        if closed:
+            stop = f"the guest closed {closed} of {len(socks)} connections"
+            break
+        if counted < len(socks):
+            stop = f"kvstore counted {counted} of {len(socks)} connections"
+            break
+        sample = rng.sample(socks, min(IDLE_SAMPLE, len(socks)))
+        ok = _answer_all(sample, IDLE_CONNECT_TIMEOUT)
+        if ok < len(sample):
+            stop = f"{len(sample) - ok} of {len(sample)} sampled connections did not answer"
+            break
+        held = len(socks)
+        if err:
+            stop = f"{err} (after {len(socks)} connections)"
+            break
+    answered = _answer_all(socks, IDLE_ANSWER_TIMEOUT)
+    after = _stats(addr, port, tries=2)
+    for s in socks:
+        s.close()
+    _out({"held": held, "answered": answered, "survived": after is not None,
+          "opened": len(socks), "stop": stop, "rest": pick(rest),
+          "steps": steps, "after": pick(after) if after else "no answer to stats",
+          "seconds": round(time.monotonic() - t0, 2)})
 
 
 def kvfill(addr, port, keys, start=0):
@@ -499,7 +663,7 @@ def main(argv):
     nums = [float(x) if "." in x else int(x) for x in rest]
     modes = {"probe": probe, "smoke": smoke, "kvfill": kvfill, "kvstats": kvstats, "kvkeep": kvkeep,
              "kvudp": kvudp, "kvtcp": kvtcp, "udpecho": udpecho, "tcpsink": tcpsink,
-             "tcpsource": tcpsource, "gap": gap}
+             "tcpsource": tcpsource, "gap": gap, "idlehold": idlehold}
     if mode not in modes:
         _out({"error": f"unknown mode {mode!r}"}, 2)
     modes[mode](addr, port, *nums)

@@ -40,8 +40,13 @@ def _median_of(v):
     """v itself, or the median of a summarize() dict (None median: "unavailable: ...")."""
     if isinstance(v, dict) and "median" in v:
         if v["median"] is None:
-            return f"unavailable: all {v.get('failed', 0)} runs failed" if v.get("failed") \
-                else "missing: not measured"
+            if not v.get("failed"):
+                return "missing: not measured"
+            why = next((r for r in v.get("runs", ()) if isinstance(r, str)), "")
+            why = why.removeprefix("unavailable: ")
+            n = v["failed"]
+            return f"unavailable: {'all ' + str(n) + ' runs' if n > 1 else 'the run'} " \
+                   f"failed" + (f": {why}" if why else "")
         return v["median"]
     return v
 
@@ -293,6 +298,7 @@ def rows(results):
                                  ("http", "httpd requests/s (wrk)", "req/s")):
             out.append(row("smp", f"{label} ({n} vCPUs)", unit, _get(smp, key, "unikernel"),
                            _get(smp, key, "baseline"), "higher"))
+    out += _idle_rows(results.get("idle"))
     for key, (label, unit, better, *goal) in THROUGHPUT.items():
         t = results.get("throughput", {}).get(key, {})
         target = ("ratio_min", 1.5) if better == "higher" else ("ratio_max", 1 / 1.5)
@@ -300,6 +306,25 @@ def rows(results):
             target = goal[0]
         out.append(row("throughput", label, unit, t.get("unikernel", "missing: not measured"),
                        t.get("baseline", "missing: not measured"), better, target))
+    return out
+
+
+def _idle_rows(idle):
+    """Idle TCP connections held per memory size, and the memory one costs."""
+    if not idle:
+        return []
+    out = []
+    for mb in idle.get("memory_mb", ()):
+        out.append(row("idle", f"idle TCP connections kvstore holds in {mb} MB", "conns",
+                       _get(idle, f"held_{mb}", "unikernel"),
+                       _get(idle, f"held_{mb}", "baseline"), "higher"))
+        out.append(row("idle", f"... still answering once the client opened all it could "
+                       f"({mb} MB)", "conns", _get(idle, f"answered_{mb}", "unikernel"),
+                       _get(idle, f"answered_{mb}", "baseline"), "higher"))
+    pc = idle.get("per_conn", {})
+    out.append(row("idle", f"memory per idle TCP connection (kvstore, "
+                   f"{idle.get('per_conn_at', '?')} connections, {pc.get('memory_mb', '?')} MB)",
+                   "bytes", _get(pc, "unikernel"), _get(pc, "baseline"), "lower"))
     return out
 
 

@@ -157,7 +157,8 @@ func parseSize(v string) (int64, bool) {
 func startNetstack() {
 	budget, conns := netLimits()
 	s := nsstack.New(nsstack.Options{MemoryBudget: budget, Logf: netLog})
-	xenNet.s, xenNet.udp, xenNet.tcp = s, udp.New(s), tcp.NewWithOptions(s, tcp.Options{MaxConnections: conns})
+	xenNet.s, xenNet.udp, xenNet.tcp = s, udp.New(s), tcp.NewWithOptions(s, tcp.Options{MaxConnections: conns,
+		MemoryPressure: memoryPressure})
 	if err := s.AddNIC(loNIC, "lo", loopback.New(0)); err != nil {
 		netLog("lo: " + err.Error())
 	} else if err := s.AddAddress(loNIC, netip.MustParsePrefix("127.0.0.1/8")); err != nil {

@@ -1,0 +1,73 @@
+// Copyright 2026 The go-xen Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+
+package net
+
+import (
+	"internal/xen"
+	"math"
+	"runtime/metrics"
+	"sync"
+	"time"
+)
+
+// Memory pressure on new TCP connections (tcp.Options.MemoryPressure). netconns= bounds how
+// many connections are open, at an assumed cost each; what one costs is the program's own
+// (kvstore's buffers, net/http's), so the bound alone cannot keep connections a peer opens
+// from taking the heap the program needs: 1,266 idle kvstore connections crashed a 64 MB
+// guest with "out of memory" below it. So a new connection is also refused (a reset, as past
+// netconns=) while the heap is short, as Linux refuses sockets under tcp_mem pressure:
+//
+//   - what the last GC found live, plus goroutine stacks, is past 3/4 of the runtime's memory
+//     limit (runtime/mem_xen.go: 7/8 of the domain's heap unless GOMEMLIMIT says otherwise):
+//     what stays when garbage is gone;
+//   - or heap objects and stacks now, garbage included, are past 15/16 of it: between two
+//     GCs the first lags, and a heap this close to the limit has no room left either way.
+//
+// metrics.Read is called at most once per pressureEvery; in between the last answer stands.
+const (
+	pressureLiveNum, pressureLiveDen = 3, 4
+	pressureNowNum, pressureNowDen   = 15, 16
+	pressureEvery                    = 10 * time.Millisecond
+)
+
+var pressure struct {
+	mu      sync.Mutex
+	at      time.Time
+	short   bool
+	samples []metrics.Sample
+}
+
+// memoryPressure reports whether the heap is too short for another TCP connection.
+func memoryPressure() bool {
+	pressure.mu.Lock()
+	defer pressure.mu.Unlock()
+	now := time.Now()
+	if pressure.samples != nil && now.Sub(pressure.at) < pressureEvery {
+		return pressure.short
+	}
+	if pressure.samples == nil {
+		pressure.samples = []metrics.Sample{
+			{Name: "/gc/heap/live:bytes"},
+			{Name: "/memory/classes/heap/stacks:bytes"},
+			{Name: "/memory/classes/heap/objects:bytes"},
+			{Name: "/gc/gomemlimit:bytes"},
+		}
+	}
+	metrics.Read(pressure.samples)
+	v := func(i int) uint64 {
+		if s := pressure.samples[i]; s.Value.Kind() == metrics.KindUint64 {
+			return s.Value.Uint64()
+		}
+		return 0
+	}
+	live, stacks, objects, limit := v(0), v(1), v(2), v(3)
+	if limit == 0 || limit == math.MaxInt64 {
+		limit = uint64(xen.MemoryBytes()) // GOMEMLIMIT=off: the domain's memory stands in
+	}
+	pressure.at = now
+	pressure.short = live+stacks > limit/pressureLiveDen*pressureLiveNum ||
+		objects+stacks > limit/pressureNowDen*pressureNowNum
+	return pressure.short
+}
