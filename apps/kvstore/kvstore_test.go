@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -295,5 +296,51 @@ func TestReadBlock(t *testing.T) {
 	}
 	if _, err := readBlock(strings.NewReader("short"), blockChunk+10); err == nil {
 		t.Error("a short large block read without error")
+	}
+}
+
+// chunkReader returns one chunk per Read (as a connection delivers segments), calling seen
+// first: what the session holds at each read.
+type chunkReader struct {
+	chunks []string
+	seen   func()
+}
+
+func (c *chunkReader) Read(b []byte) (int, error) {
+	c.seen()
+	if len(c.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, c.chunks[0])
+	if c.chunks[0] = c.chunks[0][n:]; c.chunks[0] == "" {
+		c.chunks = c.chunks[1:]
+	}
+	return n, nil
+}
+
+// TestIdleSessionHoldsNoBuffers: a session waits for each request with neither its reader
+// nor its writer (both back in their pools), holds them while a request is read and answered
+// (a data block arriving later), and pipelined requests are answered in order in one write.
+func TestIdleSessionHoldsNoBuffers(t *testing.T) {
+	st, _ := newTestStore()
+	in := &chunkReader{chunks: []string{"set a 0 0 1\r\n", "x\r\n", "get a\r\nversion\r\n", "get a\r\n"}}
+	var out strings.Builder
+	s := newSession(st, in, &out, 1)
+	var idle []bool
+	in.seen = func() { idle = append(idle, s.r == nil && s.w == nil) }
+	if err := s.serve(); err != nil {
+		t.Fatal(err)
+	}
+	want := "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\nVERSION " + Version + "\r\nVALUE a 0 1\r\nx\r\nEND\r\n"
+	if out.String() != want {
+		t.Fatalf("answers %q, want %q", out.String(), want)
+	}
+	// Reads: the set's line (idle), its data block (buffers held), the pipelined pair, the
+	// last get, EOF: idle each time.
+	if fmt.Sprint(idle) != "[true false true true true]" {
+		t.Fatalf("idle at each read: %v, want [true false true true true]", idle)
+	}
+	if s.r != nil || s.w != nil {
+		t.Fatal("buffers held after serve returned")
 	}
 }

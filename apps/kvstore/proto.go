@@ -25,16 +25,20 @@ var errQuit = errors.New("quit")
 // the session goes on with the next request.
 type session struct {
 	store *Store
-	r     *bufio.Reader
-	w     *bufio.Writer // from writers while answering; nil while waiting for a request
+	in    io.Reader
 	out   io.Writer
+	r     *bufio.Reader // from readers while a request is read; nil while waiting for one
+	w     *bufio.Writer // from writers while answering
 	pid   int
+	next  prefixReader // a request's first bytes, read while no buffer was held, then in
+	first [512]byte    // holds them: most requests whole
 }
 
-// Buffers come from pools: a session's reader for its life (a line longer than it is read
-// in pieces, a data block mostly around it), its writer only while it answers, so that an
-// idle connection holds 4 KiB of buffers (memcached starts a connection's at 2 KiB) and a UDP
-// request none of its own.
+// A connection holds its buffers only while it has a request to read and answer: between
+// requests it waits with a 512-byte array (memcached shrinks an idle connection's buffers
+// too), so an idle connection costs its goroutine and its socket, and a UDP request no
+// buffer of its own. A line longer than the reader is read in pieces (readLine), a data
+// block mostly around it.
 const (
 	readBufSize  = 4 << 10
 	writeBufSize = 16 << 10
@@ -46,30 +50,47 @@ var (
 )
 
 func newSession(store *Store, r io.Reader, w io.Writer, pid int) *session {
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(r)
-	return &session{store: store, r: br, out: w, pid: pid}
+	return &session{store: store, in: r, out: w, pid: pid}
+}
+
+// prefixReader reads buf, then err if set, then r.
+type prefixReader struct {
+	buf []byte
+	err error
+	r   io.Reader
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if len(p.buf) > 0 {
+		n := copy(b, p.buf)
+		p.buf = p.buf[n:]
+		return n, nil
+	}
+	if p.err != nil {
+		return 0, p.err
+	}
+	return p.r.Read(b)
 }
 
 // serve handles requests until EOF, a read error or quit, flushing replies whenever no
 // further request is already buffered (so pipelined requests are answered in one write).
 func (s *session) serve() error {
-	defer func() {
-		s.putWriter()
-		s.r.Reset(nil)
-		readers.Put(s.r)
-	}()
+	defer s.release()
 	for {
-		if s.r.Buffered() == 0 {
-			// Wait for the next request before taking a writer.
-			if _, err := s.r.Peek(1); err != nil {
+		if s.r == nil {
+			n, err := s.in.Read(s.first[:])
+			if n == 0 {
 				if err == io.EOF {
 					return nil
 				}
-				return err
+				if err != nil {
+					return err
+				}
+				continue
 			}
-		}
-		if s.w == nil {
+			s.next = prefixReader{buf: s.first[:n], err: err, r: s.in}
+			s.r = readers.Get().(*bufio.Reader)
+			s.r.Reset(&s.next)
 			s.w = writers.Get().(*bufio.Writer)
 			s.w.Reset(s.out)
 		}
@@ -78,7 +99,9 @@ func (s *session) serve() error {
 			if ferr := s.w.Flush(); ferr != nil && err == nil {
 				err = ferr
 			}
-			s.putWriter() // nothing to answer until the next request arrives
+			if len(s.next.buf) == 0 && s.next.err == nil {
+				s.release() // nothing read ahead: wait for the next request without buffers
+			}
 		}
 		if err != nil {
 			if err == errQuit || err == io.EOF {
@@ -89,12 +112,19 @@ func (s *session) serve() error {
 	}
 }
 
-func (s *session) putWriter() {
+// release returns the session's buffers to their pools.
+func (s *session) release() {
+	if s.r != nil {
+		s.r.Reset(nil)
+		readers.Put(s.r)
+		s.r = nil
+	}
 	if s.w != nil {
 		s.w.Reset(nil)
 		writers.Put(s.w)
 		s.w = nil
 	}
+	s.next = prefixReader{}
 }
 
 // readLine returns one request line without its line end; an over-long line is discarded

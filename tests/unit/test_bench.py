@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from goxen.bench import loadgen, run, stats, tree
+from goxen.bench import loadgen, report, run, stats, tree
 
 PING_IPUTILS = """PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.
 
@@ -509,3 +509,134 @@ def test_loss_part_rules_and_rows():
     into = rows["TCP bulk into the guest, 5% of packets dropped each way"]
     out = rows["TCP bulk out of the guest, 5% of packets dropped each way"]
     assert into["met"] is False and out["met"] is True      # the goal is Linux's own: 1.0
+
+
+class _FakeKV:
+    """A local kvstore stand-in for loadgen's idlehold: TCP connections answer `version`, a
+    UDP `stats` reports curr_connections and go_sys (1000 bytes per open connection); past
+    `most` connections the listener closes (connects are refused)."""
+
+    def __init__(self, most):
+        self.most, self.conns, self.lock = most, [], threading.Lock()
+        self.tcp = socket.socket()
+        self.tcp.bind(("127.0.0.1", 0))
+        self.tcp.listen(1024)
+        self.port = self.tcp.getsockname()[1]
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.udp.settimeout(0.05)
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=f, daemon=True)
+                        for f in (self._accept, self._stats, self._answer)]
+        for t in self.threads:
+            t.start()
+
+    def _accept(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.tcp.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.conns.append(c)
+                if len(self.conns) >= self.most:
+                    self.tcp.close()
+                    return
+
+    def _stats(self):
+        while not self.stop.is_set():
+            try:
+                d, peer = self.udp.recvfrom(2048)
+            except (socket.timeout, OSError):
+                continue
+            with self.lock:
+                n = len(self.conns)
+            body = f"STAT curr_connections {n}\r\nSTAT go_sys {1_000_000 + 1000 * n}\r\nEND\r\n"
+            self.udp.sendto(d[:8] + body.encode(), peer)
+
+    def _answer(self):
+        import selectors
+        while not self.stop.is_set():
+            with self.lock:
+                conns = list(self.conns)
+            sel = selectors.DefaultSelector()
+            for c in conns:
+                sel.register(c, selectors.EVENT_READ)
+            for key, _ in sel.select(0.05) if conns else ():
+                try:
+                    if key.fileobj.recv(100):
+                        key.fileobj.sendall(b"VERSION 1.6.0\r\n")
+                except OSError:
+                    pass
+            sel.close()
+            if not conns:
+                time.sleep(0.05)
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(5)
+        for s in [self.tcp, self.udp, *self.conns]:
+            s.close()
+
+
+def test_idlehold_counts_held_connections_until_refused():
+    """loadgen's idlehold against a fake kvstore that takes 150 connections: held 150 (the
+    last step that passed every check), the next step stops it, the 150 answer `version` at
+    the end, and the steps carry the memory numbers per_conn_bytes reads."""
+    kv = _FakeKV(150)
+    try:
+        r = subprocess.run([sys.executable, str(run.LOADGEN), "idlehold", "127.0.0.1",
+                            str(kv.port), "1000", "50"], capture_output=True, text=True,
+                           timeout=120)
+    finally:
+        kv.close()
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert out["held"] == 150 and out["answered"] == 150 and out["survived"], out
+    assert out["opened"] >= 150 and "after 150 connections" in out["stop"], out
+    assert [s["conns"] for s in out["steps"]][:3] == [50, 100, 150], out
+    assert run.per_conn_bytes("unikernel", out, at=100) == 1000
+    assert run.per_conn_bytes("baseline", out, at=100).startswith("unavailable: ")  # no mem_used
+    assert run.per_conn_bytes("unikernel", out, at=1000).startswith(
+        "unavailable: the run did not reach 1000")
+
+
+def test_idle_and_atmin_rows():
+    idle = {"memory_mb": [64, 128], "per_conn_at": 1000,
+            "held_64": {"unikernel": stats.summarize([2800, 2900]) | {"runs": [2800, 2900]},
+                        "baseline": stats.summarize(["unavailable: xl create with 64 MB failed"])
+                        | {"runs": ["unavailable: xl create with 64 MB failed"]}},
+            "answered_64": {"unikernel": 2900, "baseline": "unavailable: no run"},
+            "held_128": {"unikernel": 6000, "baseline": 5000},
+            "answered_128": {"unikernel": 6000, "baseline": 0},
+            "per_conn": {"memory_mb": 128, "unikernel": 9000.0, "baseline": 8500.0}}
+    rs = stats.rows({"idle": idle, "atmin": {"memory_mb": {"unikernel": 9, "baseline": 90},
+                                             "kv_udp": {"unikernel": 2000, "baseline": 200},
+                                             "kv_tcp": {"unikernel": "unavailable: x",
+                                                        "baseline": 300}}})
+    by = {r["metric"]: r for r in rs}
+    held = by["idle TCP connections kvstore holds in 64 MB"]
+    assert held["unikernel"] == 2850 and held["unikernel_spread"]["n"] == 2
+    assert held["baseline"] == "unavailable: the run failed: xl create with 64 MB failed"
+    assert by["... still answering once the client opened all it could (128 MB)"]["ratio"] is None
+    pc = by["memory per idle TCP connection (kvstore, 1000 connections, 128 MB)"]
+    assert pc["better"] == "lower" and pc["ratio"] == pytest.approx(9000 / 8500)
+    udp = by["kvstore ops/s over UDP, each side at its smallest memory (9 vs 90 MB)"]
+    assert udp["ratio"] == 10
+    assert "idle" in report.PARTS and "atmin" in report.PARTS
+
+
+def test_repeat_first_failure_can_end_the_runs():
+    class B:
+        repeats = 3
+    calls = []
+
+    def fails():
+        calls.append(1)
+        raise run.Unavailable("does not boot")
+    r, details = run.repeat(B(), "x", fails, first_fails_all=True)
+    assert len(calls) == 1 and r["failed"] == 1 and details == [None]
+    calls.clear()
+    r, _ = run.repeat(B(), "x", lambda: (calls.append(1), 5.0)[1:] + (None,),
+                      first_fails_all=True)
+    assert len(calls) == 3 and r["median"] == 5.0

@@ -28,7 +28,7 @@ BEGIN, END = "<!-- bench-table -->", "<!-- /bench-table -->"
 
 #: Top-level keys of a results file that are measurements (the rest: meta, method, rows, ...).
 PARTS = ("image", "boot", "memory", "throughput", "lifecycle", "boot_pvh", "lifecycle_pvh",
-         "host", "smp", "idle")
+         "host", "smp", "idle", "atmin")
 
 
 def load(path):

@@ -416,12 +416,12 @@ def _fill(b, dom, ip, keys):
     return b.loadgen("kvstats", ip, 11211)["stats"], time.monotonic() - t0
 
 
-def part_kv(b, kv, seconds, clients=32, keys=100_000, memory=256, fill=True):
+def part_kv(b, kv, seconds, clients=32, keys=100_000, memory=256, fill=True, sides=SIDES):
     """kvstore per side, both with memory= `memory` MB (room for 100k keys on both): UDP and TCP
     ops/s with `clients` parallel clients, resident memory at rest, then (fill) after `keys`
     keys (filled in chunks; a guest that dies on the way is reported with its fatal line)."""
     res = {"resident": {}, "kv_udp": {}, "kv_tcp": {}}
-    for s in SIDES:
+    for s in sides:
         ip = "10.0.0.2"
         dom, _ = b.create(kv[s], "kv", ip=ip, memory=memory)
         img = kv[s].image_bytes()
@@ -809,6 +809,21 @@ def per_conn_bytes(side, detail, at=IDLE_PER_CONN_AT):
     return (step[key] - rest[key]) / at
 
 
+def part_atmin(ctx):
+    """kvstore's UDP and TCP rates with each side at its own smallest memory (the memory
+    part's min_mb, found earlier in the same run), as the throughput rows measure them."""
+    mins = ctx.results.get("memory", {}).get("min_mb", {})
+    if not all(isinstance(mins.get(s), int) for s in SIDES):
+        raise Unavailable(f"needs the memory part's smallest sizes in the same run (have {mins})")
+    res = {"memory_mb": {s: mins[s] for s in SIDES}, "kv_udp": {}, "kv_tcp": {}}
+    for s in SIDES:
+        kv = part_kv(ctx.b, {s: ctx.kv[s]}, ctx.args.seconds, memory=mins[s], fill=False,
+                     sides=(s,))
+        res["kv_udp"] |= kv["kv_udp"]
+        res["kv_tcp"] |= kv["kv_tcp"]
+    return res
+
+
 def part_idle(b, kv, memories=IDLE_MEMORY):
     """Idle TCP connections kvstore holds with memory= mb on each side (b.repeats fresh guests
     each), how many still answer once the client has opened all it could (0: the guest or
@@ -954,8 +969,9 @@ class Context:
     """What the parts measure with: the arguments, the apps and their two sides, the output
     directory and (once the bed is up) the Bench."""
 
-    def __init__(self, args, apps, sides, out_dir):
+    def __init__(self, args, apps, sides, out_dir, results=None):
         self.args, self.apps, self.sides, self.out_dir = args, apps, sides, out_dir
+        self.results = {} if results is None else results   # what earlier parts measured
         self.b = None
 
     @property
@@ -1023,6 +1039,7 @@ PART_TABLE = (
     Part("tcploss", True, ((lambda c: part_tcploss(c.b, c.sides["tcpbulk"], c.args.seconds),
                             _thr()),)),
     Part("idle", True, ((lambda c: part_idle(c.b, c.kv), _put("idle")),)),
+    Part("atmin", True, ((part_atmin, _put("atmin")),)),
     Part("fsread", True, ((lambda c: {"fsread": _fsread_part(c)}, _thr()),)),
     Part("lifecycle", True, ((lambda c: part_lifecycle(c.b, c.kv, min(c.args.runs, 3)),
                               _put("lifecycle")),)),
@@ -1088,6 +1105,9 @@ METHOD = {
             "KiB per connection; Linux's). Memory per idle connection: (memory used at 1,000 "
             "connections - at rest) / 1,000 in the 128 MB runs; used = Go runtime Sys on the "
             "unikernel, MemTotal - MemAvailable (kernel and process) on Linux.",
+    "atmin": "kvstore UDP and TCP ops/s as in the throughput rows, with each side at its own "
+             "smallest memory= (the memory part's min_mb of the same run) instead of the same "
+             "memory on both.",
     "smp": "both sides as PV guests with vcpus = 2 on a bed whose machine has 2 CPUs (QEMU "
            "-smp 2; the other parts' bed has one), the same memory= as elsewhere: "
            "apps/cpusplit's CPU-bound work (a 64-bit LCG, 2e8 steps) on one goroutine and "
@@ -1160,7 +1180,7 @@ def main(argv=None):
         log(f"{part.name}: {results['errors'][part.name][:300]}")
         return None
 
-    ctx = Context(args, apps, sides, out_dir)
+    ctx = Context(args, apps, sides, out_dir, results)
     need_bed = [part for part in PART_TABLE if part.name in only and part.bed]
     bed = None
     if need_bed:

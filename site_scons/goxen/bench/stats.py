@@ -299,6 +299,15 @@ def rows(results):
             out.append(row("smp", f"{label} ({n} vCPUs)", unit, _get(smp, key, "unikernel"),
                            _get(smp, key, "baseline"), "higher"))
     out += _idle_rows(results.get("idle"))
+    atmin = results.get("atmin")
+    if atmin:
+        mb = atmin.get("memory_mb", {})
+        for key, label, unit in (("kv_udp", "kvstore ops/s over UDP", "ops/s"),
+                                 ("kv_tcp", "kvstore ops/s over TCP", "ops/s")):
+            out.append(row("memory", f"{label}, each side at its smallest memory "
+                           f"({mb.get('unikernel', '?')} vs {mb.get('baseline', '?')} MB)", unit,
+                           _get(atmin, key, "unikernel"), _get(atmin, key, "baseline"),
+                           "higher"))
     for key, (label, unit, better, *goal) in THROUGHPUT.items():
         t = results.get("throughput", {}).get(key, {})
         target = ("ratio_min", 1.5) if better == "higher" else ("ratio_max", 1 / 1.5)

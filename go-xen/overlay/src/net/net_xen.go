@@ -99,11 +99,13 @@ const (
 // data in flight (netstack/stack/budget.go) and the most TCP connections open at once.
 // netbudget= and netconns= on the command line set them; by default they come from the
 // memory: a quarter of the domain's for buffers, and for connections half the heap at
-// connCost each (an idle net/http connection costs about 17 KiB: its goroutine's stack, its
-// bufio.Reader, net's and netstack's structures; 5,000 of them crashed httpd's 24 MB before
-// this bound).
+// connCost each. What a connection costs beyond the stack's own structures is the program's
+// (an idle kvstore connection about 13 KiB in all, net/http's about 17): that part is held
+// in check by memory pressure (netpressure_xen.go), which refuses new connections when the
+// heap is short whatever they cost, so connCost only bounds the stack's own state (an
+// endpoint, its timers, net's netFD: a few KiB) with room to spare.
 const (
-	connCost     = 24 << 10
+	connCost     = 8 << 10
 	minNetConns  = 64
 	minNetBudget = 1 << 20
 )

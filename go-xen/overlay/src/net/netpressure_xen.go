@@ -15,20 +15,24 @@ import (
 // Memory pressure on new TCP connections (tcp.Options.MemoryPressure). netconns= bounds how
 // many connections are open, at an assumed cost each; what one costs is the program's own
 // (kvstore's buffers, net/http's), so the bound alone cannot keep connections a peer opens
-// from taking the heap the program needs: 1,266 idle kvstore connections crashed a 64 MB
-// guest with "out of memory" below it. So a new connection is also refused (a reset, as past
-// netconns=) while the heap is short, as Linux refuses sockets under tcp_mem pressure:
+// from taking the heap the program needs: 1,266 idle kvstore connections (32 KiB of buffers
+// each then) crashed a 64 MB guest with "out of memory" below it. So a new connection is
+// also refused (a reset, as past netconns=) while the heap is short, as Linux refuses
+// sockets under tcp_mem pressure:
 //
-//   - what the last GC found live, plus goroutine stacks, is past 3/4 of the runtime's memory
+//   - what the last GC found live, plus goroutine stacks, is past half the runtime's memory
 //     limit (runtime/mem_xen.go: 7/8 of the domain's heap unless GOMEMLIMIT says otherwise):
-//     what stays when garbage is gone;
-//   - or heap objects and stacks now, garbage included, are past 15/16 of it: between two
+//     what stays when garbage is gone. The other half is for what the open connections
+//     need when they all wake at once (packets, the program's buffers, timer goroutines):
+//     with 3/4, 3,798 idle kvstore connections in 64 MB each sent one request and the
+//     answers ran the heap out;
+//   - or heap objects and stacks now, garbage included, are past 7/8 of it: between two
 //     GCs the first lags, and a heap this close to the limit has no room left either way.
 //
 // metrics.Read is called at most once per pressureEvery; in between the last answer stands.
 const (
-	pressureLiveNum, pressureLiveDen = 3, 4
-	pressureNowNum, pressureNowDen   = 15, 16
+	pressureLiveNum, pressureLiveDen = 1, 2
+	pressureNowNum, pressureNowDen   = 7, 8
 	pressureEvery                    = 10 * time.Millisecond
 )
 
