@@ -4,23 +4,18 @@
 
 // Package net on xen: sockets are endpoints of goxen/netstack, the project's TCP/IP stack,
 // running over the domain's netfront vifs and a loopback NIC (net_xen.go starts it). A netFD
-// is one such endpoint: UDP (udp.Endpoint) or TCP (tcp.Endpoint, a listener or a
-// connection), over IPv4 and IPv6. There are no file descriptors: pfd stays an unused poll.FD so
-// that the shared code compiles.
+// is package net's handle on one; what it does is its socket's, one type per kind (as
+// gVisor's gonet has TCPConn, TCPListener and UDPConn): tcpConn and tcpListener
+// (fdtcp_xen.go), udpSocket (fdudp_xen.go). There are no file descriptors: pfd stays an
+// unused poll.FD so that the shared code compiles.
 
 package net
 
 import (
-	"errors"
-	"goxen/netstack/stack"
 	"goxen/netstack/transport/tcp"
-	"goxen/netstack/transport/udp"
 	"internal/poll"
-	"io"
 	"net/netip"
 	"os"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -30,7 +25,7 @@ const (
 	writeSyscallName = "write"
 )
 
-// Network file descriptor: a netstack endpoint.
+// Network file descriptor: a netstack socket.
 type netFD struct {
 	pfd poll.FD
 
@@ -41,14 +36,75 @@ type netFD struct {
 	net         string
 	laddr       Addr
 	raddr       Addr
+	sock        xenSocket
+}
 
-	ep *udp.Endpoint // UDP
+// xenSocket is one kind of netstack socket. A call its kind has no answer fails as on Linux
+// (EOPNOTSUPP, ENOTCONN, ENOPROTOOPT, ...); the shared defaults are notStream and notDatagram.
+type xenSocket interface {
+	read(p []byte) (int, error)
+	write(p []byte) (int, error)
+	close() error
+	closeRead() error  // shutdown(SHUT_RD)
+	closeWrite() error // shutdown(SHUT_WR)
+	accept(family int, net string) (*netFD, error)
+	readFrom(p []byte) (int, netip.AddrPort, error)
+	writeTo(p []byte, to netip.AddrPort) (int, error)
+	SetDeadline(t time.Time) error
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
 
-	tcp    *tcp.Endpoint // TCP: a listener or a connection
-	closed atomic.Bool   // Close was called: every later call fails with ErrClosed
-	rdShut atomic.Bool   // CloseRead was called: reads return io.EOF
-	kaMu   sync.Mutex
-	ka     tcp.KeepAlive // keepalive as set so far (setKeepAlive* change one field each)
+	// Socket options (sockopt_xen.go).
+	setReadBuffer(bytes int)
+	setWriteBuffer(bytes int)
+	setLinger(sec int) error
+	setNoDelay(noDelay bool) error
+	setKeepAlive(set func(*tcp.KeepAlive)) error
+}
+
+// notStream answers the calls of a socket that is not a TCP connection.
+type notStream struct{}
+
+func (notStream) closeRead() error                        { return os.NewSyscallError("shutdown", syscall.ENOTSUP) }
+func (notStream) closeWrite() error                       { return os.NewSyscallError("shutdown", syscall.ENOTSUP) }
+func (notStream) setLinger(int) error                     { return syscall.ENOPROTOOPT }
+func (notStream) setNoDelay(bool) error                   { return syscall.ENOPROTOOPT }
+func (notStream) setKeepAlive(func(*tcp.KeepAlive)) error { return syscall.ENOPROTOOPT }
+
+// setWriteBuffer: a datagram socket has no send queue to bound (each datagram goes at once).
+func (notStream) setWriteBuffer(int) {}
+
+// notDatagram answers the calls of a socket that is not UDP.
+type notDatagram struct{}
+
+func (notDatagram) readFrom([]byte) (int, netip.AddrPort, error) {
+	return 0, netip.AddrPort{}, syscall.EOPNOTSUPP
+}
+func (notDatagram) writeTo([]byte, netip.AddrPort) (int, error) { return 0, syscall.EOPNOTSUPP }
+
+// unboundSocket stands for the socket of a netFD that has none yet (the one a Dialer's or
+// ListenConfig's Control function sees).
+type unboundSocket struct {
+	notStream
+	notDatagram
+}
+
+func (unboundSocket) read([]byte) (int, error)  { return 0, syscall.EBADF }
+func (unboundSocket) write([]byte) (int, error) { return 0, syscall.EBADF }
+func (unboundSocket) close() error              { return nil }
+func (unboundSocket) accept(int, string) (*netFD, error) {
+	return nil, os.NewSyscallError("accept", syscall.EBADF)
+}
+func (unboundSocket) SetDeadline(time.Time) error      { return syscall.EBADF }
+func (unboundSocket) SetReadDeadline(time.Time) error  { return syscall.EBADF }
+func (unboundSocket) SetWriteDeadline(time.Time) error { return syscall.EBADF }
+func (unboundSocket) setReadBuffer(int)                {}
+
+// newFD wraps sock.
+func newFD(family, sotype int, net string, sock xenSocket) *netFD {
+	fd := &netFD{family: family, sotype: sotype, net: net, sock: sock}
+	fd.pfd.Sysfd = -1
+	return fd
 }
 
 func (fd *netFD) setAddr(laddr, raddr Addr) {
@@ -67,175 +123,18 @@ func (fd *netFD) name() string {
 	return fd.net + ":" + ls + "->" + rs
 }
 
-// stackErr turns netstack's errors into the ones package net's callers test for.
-func stackErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, udp.ErrClosed):
-		return ErrClosed
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return os.ErrDeadlineExceeded
-	}
-	return err
-}
-
-// tcpErr turns netstack's TCP and routing errors into what package net's callers test for:
-// ErrClosed, os.ErrDeadlineExceeded, io.EOF, or an *os.SyscallError carrying the errno Linux
-// would give (ECONNREFUSED, ECONNRESET, EADDRINUSE, ...).
-func tcpErr(call string, err error) error {
-	var errno syscall.Errno
-	switch {
-	case err == nil || err == io.EOF:
-		return err
-	case errors.Is(err, tcp.ErrClosed):
-		return ErrClosed
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return os.ErrDeadlineExceeded
-	case errors.As(err, &errno):
-		return os.NewSyscallError(call, errno)
-	case err == tcp.ErrPortInUse:
-		errno = syscall.EADDRINUSE
-	case err == tcp.ErrNoPorts, err == stack.ErrNoAddress:
-		errno = syscall.EADDRNOTAVAIL
-	case err == tcp.ErrNotConnected:
-		errno = syscall.ENOTCONN
-	case err == stack.ErrNoRoute:
-		errno = syscall.ENETUNREACH
-	case err == stack.ErrHostUnreach:
-		errno = syscall.EHOSTUNREACH
-	default:
-		return err
-	}
-	return os.NewSyscallError(call, errno)
-}
-
-func (fd *netFD) Close() error {
-	if fd.tcp != nil {
-		if fd.closed.Swap(true) {
-			return ErrClosed
-		}
-		return tcpErr("close", fd.tcp.Close())
-	}
-	if fd.ep == nil {
-		return nil
-	}
-	return stackErr(fd.ep.Close())
-}
-
-// closeRead is shutdown(SHUT_RD): later reads return io.EOF, and a blocked one is woken.
-func (fd *netFD) closeRead() error {
-	if fd.tcp == nil {
-		return os.NewSyscallError("shutdown", syscall.ENOTSUP)
-	}
-	if fd.closed.Load() {
-		return ErrClosed
-	}
-	fd.rdShut.Store(true)
-	return fd.tcp.SetReadDeadline(aLongTimeAgo)
-}
-
-// closeWrite is shutdown(SHUT_WR): a FIN after the queued data.
-func (fd *netFD) closeWrite() error {
-	if fd.tcp == nil {
-		return os.NewSyscallError("shutdown", syscall.ENOTSUP)
-	}
-	if fd.closed.Load() {
-		return ErrClosed
-	}
-	return tcpErr("shutdown", fd.tcp.CloseWrite())
-}
-
-func (fd *netFD) accept() (*netFD, error) {
-	if fd.tcp == nil {
-		return nil, os.NewSyscallError("accept", syscall.EOPNOTSUPP)
-	}
-	if fd.closed.Load() {
-		return nil, ErrClosed
-	}
-	c, err := fd.tcp.Accept()
-	if err != nil {
-		if fd.closed.Load() {
-			return nil, ErrClosed
-		}
-		return nil, tcpErr("accept", err)
-	}
-	return newTCPFD(fd.family, fd.net, c), nil
-}
-
-// newTCPFD wraps a connected TCP endpoint.
-func newTCPFD(family int, net string, c *tcp.Endpoint) *netFD {
-	nfd := &netFD{family: family, sotype: syscall.SOCK_STREAM, net: net, isConnected: true, tcp: c}
-	nfd.pfd.Sysfd = -1
-	nfd.setAddr(TCPAddrFromAddrPort(c.LocalAddr()), TCPAddrFromAddrPort(c.RemoteAddr()))
-	return nfd
-}
+func (fd *netFD) Close() error                       { return fd.sock.close() }
+func (fd *netFD) closeRead() error                   { return fd.sock.closeRead() }
+func (fd *netFD) closeWrite() error                  { return fd.sock.closeWrite() }
+func (fd *netFD) accept() (*netFD, error)            { return fd.sock.accept(fd.family, fd.net) }
+func (fd *netFD) Read(p []byte) (int, error)         { return fd.sock.read(p) }
+func (fd *netFD) Write(p []byte) (int, error)        { return fd.sock.write(p) }
+func (fd *netFD) SetDeadline(t time.Time) error      { return fd.sock.SetDeadline(t) }
+func (fd *netFD) SetReadDeadline(t time.Time) error  { return fd.sock.SetReadDeadline(t) }
+func (fd *netFD) SetWriteDeadline(t time.Time) error { return fd.sock.SetWriteDeadline(t) }
 
 func (fd *netFD) dup() (*os.File, error) {
 	return nil, os.NewSyscallError("dup", syscall.ENOTSUP)
-}
-
-func (fd *netFD) Read(p []byte) (int, error) {
-	if fd.tcp != nil {
-		if fd.closed.Load() {
-			return 0, ErrClosed
-		}
-		if len(p) == 0 {
-			return 0, nil // a zero-byte read returns at once, as internal/poll's on Unix
-		}
-		if fd.rdShut.Load() {
-			return 0, io.EOF
-		}
-		n, err := fd.tcp.Read(p)
-		switch {
-		case err == nil:
-		case fd.closed.Load():
-			err = ErrClosed
-		case fd.rdShut.Load():
-			err = io.EOF
-		default:
-			err = tcpErr(readSyscallName, err)
-		}
-		return n, err
-	}
-	n, err := fd.ep.Read(p)
-	return n, stackErr(err)
-}
-
-func (fd *netFD) Write(p []byte) (int, error) {
-	if fd.tcp != nil {
-		if fd.closed.Load() {
-			return 0, ErrClosed
-		}
-		n, err := fd.tcp.Write(p)
-		if err != nil && fd.closed.Load() {
-			err = ErrClosed
-		}
-		return n, tcpErr(writeSyscallName, err)
-	}
-	n, err := fd.ep.Write(p)
-	return n, stackErr(err)
-}
-
-func (fd *netFD) SetDeadline(t time.Time) error {
-	if fd.tcp != nil {
-		return fd.tcp.SetDeadline(t)
-	}
-	return fd.ep.SetDeadline(t)
-}
-
-func (fd *netFD) SetReadDeadline(t time.Time) error {
-	if fd.tcp != nil {
-		return fd.tcp.SetReadDeadline(t)
-	}
-	return fd.ep.SetReadDeadline(t)
-}
-
-func (fd *netFD) SetWriteDeadline(t time.Time) error {
-	if fd.tcp != nil {
-		return fd.tcp.SetWriteDeadline(t)
-	}
-	return fd.ep.SetWriteDeadline(t)
 }
 
 // toSockaddr converts a netstack address to the socket address of the fd's family
@@ -264,36 +163,27 @@ func fromSockaddr(sa syscall.Sockaddr) (netip.AddrPort, error) {
 }
 
 func (fd *netFD) readFrom(p []byte) (int, syscall.Sockaddr, error) {
-	if fd.ep == nil {
-		return 0, nil, syscall.EOPNOTSUPP
-	}
-	n, from, err := fd.ep.ReadFrom(p)
+	n, from, err := fd.sock.readFrom(p)
 	if err != nil {
-		return n, nil, stackErr(err)
+		return n, nil, err
 	}
 	return n, fd.toSockaddr(from), nil
 }
 
 func (fd *netFD) readFromInet4(p []byte, sa *syscall.SockaddrInet4) (int, error) {
-	if fd.ep == nil {
-		return 0, syscall.EOPNOTSUPP
-	}
-	n, from, err := fd.ep.ReadFrom(p)
+	n, from, err := fd.sock.readFrom(p)
 	if err == nil {
 		sa.Port, sa.Addr = int(from.Port()), from.Addr().Unmap().As4()
 	}
-	return n, stackErr(err)
+	return n, err
 }
 
 func (fd *netFD) readFromInet6(p []byte, sa *syscall.SockaddrInet6) (int, error) {
-	if fd.ep == nil {
-		return 0, syscall.EOPNOTSUPP
-	}
-	n, from, err := fd.ep.ReadFrom(p)
+	n, from, err := fd.sock.readFrom(p)
 	if err == nil {
 		sa.Port, sa.Addr = int(from.Port()), from.Addr().As16()
 	}
-	return n, stackErr(err)
+	return n, err
 }
 
 func (fd *netFD) readMsg(p []byte, oob []byte, flags int) (n, oobn, retflags int, sa syscall.Sockaddr, err error) {
@@ -312,18 +202,11 @@ func (fd *netFD) readMsgInet6(p []byte, oob []byte, flags int, sa *syscall.Socka
 }
 
 func (fd *netFD) writeTo(p []byte, sa syscall.Sockaddr) (int, error) {
-	if fd.ep == nil {
-		return 0, syscall.EOPNOTSUPP
-	}
-	if fd.isConnected {
-		return 0, syscall.EISCONN
-	}
 	to, err := fromSockaddr(sa)
 	if err != nil {
 		return 0, err
 	}
-	n, err := fd.ep.WriteTo(p, to)
-	return n, stackErr(err)
+	return fd.sock.writeTo(p, to)
 }
 
 func (fd *netFD) writeToInet4(p []byte, sa *syscall.SockaddrInet4) (int, error) {

@@ -523,8 +523,7 @@ func socket(ctx context.Context, net string, family, sotype, proto int, ipv6only
 		if raddr != nil {
 			addr = sockaddrString(raddr)
 		}
-		pending := &netFD{family: family, sotype: sotype, net: net}
-		pending.pfd.Sysfd = -1
+		pending := newFD(family, sotype, net, unboundSocket{})
 		if err := ctrlCtxFn(ctx, ctrlNetwork(net, family), addr, newRawConn(pending)); err != nil {
 			return nil, err
 		}
@@ -543,14 +542,14 @@ func socket(ctx context.Context, net string, family, sotype, proto int, ipv6only
 		}
 		return nil, os.NewSyscallError("bind", err)
 	}
-	fd := &netFD{family: family, sotype: sotype, net: net, ep: ep}
-	fd.pfd.Sysfd = -1
+	u := &udpSocket{Endpoint: ep}
+	fd := newFD(family, sotype, net, u)
 	if raddr != nil {
 		if err := ep.Connect(remote); err != nil {
 			ep.Close()
 			return nil, os.NewSyscallError("connect", err)
 		}
-		fd.isConnected = true
+		fd.isConnected, u.connected = true, true
 	}
 	fd.setAddr(fd.udpAddr(ep.LocalAddr()), nil)
 	if raddr != nil {
@@ -577,10 +576,7 @@ func tcpSocket(ctx context.Context, net string, family int, local, remote netip.
 		if err != nil {
 			return nil, tcpErr("bind", err)
 		}
-		fd := &netFD{family: family, sotype: syscall.SOCK_STREAM, net: net, tcp: l}
-		fd.pfd.Sysfd = -1
-		fd.setAddr(TCPAddrFromAddrPort(l.LocalAddr()), nil)
-		return fd, nil
+		return newTCPListenerFD(family, net, l), nil
 	}
 	if remote.Addr().IsUnspecified() {
 		lo := netip.AddrFrom4([4]byte{127, 0, 0, 1})
