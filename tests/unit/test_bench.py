@@ -599,6 +599,8 @@ def test_idlehold_counts_held_connections_until_refused():
     assert run.per_conn_bytes("baseline", out, at=100).startswith("unavailable: ")  # no mem_used
     assert run.per_conn_bytes("unikernel", out, at=1000).startswith(
         "unavailable: the run did not reach 1000")
+    assert run.common_conns([out, {"steps": [{"conns": 100}]}, None]) == 0
+    assert run.common_conns([out, {"steps": [{"conns": 50}, {"conns": 100}]}]) == 100
 
 
 def test_idle_and_atmin_rows():

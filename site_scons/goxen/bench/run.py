@@ -762,11 +762,12 @@ def part_tcp(b, tcpbulk, seconds):
 
 #: The idle part: connections are opened IDLE_STEP at a time up to IDLE_MOST (the bench's own
 #: bound; the client's open-file limit may lower it: 20,000 here), with kvstore's own cap
-#: (KV_MAX_CONNS) above it on both sides; memory per connection is read at IDLE_PER_CONN_AT.
+#: (KV_MAX_CONNS) above it on both sides; memory per connection is read at the most
+#: connections every run of both sides reached at the larger size (the runtime's Sys grows in
+#: chunks: the more connections, the less a chunk weighs).
 IDLE_MEMORY = (64, 128)
 IDLE_MOST = 30_000
 IDLE_STEP = 100
-IDLE_PER_CONN_AT = 1000
 
 
 def _idle_run(b, kv_side, s, mb):
@@ -794,7 +795,14 @@ def _idle_run(b, kv_side, s, mb):
         b.destroy(dom)
 
 
-def per_conn_bytes(side, detail, at=IDLE_PER_CONN_AT):
+def common_conns(details):
+    """The most connections every one of the idlehold runs `details` counted at a step."""
+    reached = [max((st["conns"] for st in d.get("steps", [])), default=0)
+               if isinstance(d, dict) else 0 for d in details]
+    return min(reached, default=0)
+
+
+def per_conn_bytes(side, detail, at):
     """Memory per idle connection from one idlehold run: (used at `at` connections - used at
     rest) / at, where used is the Go runtime's Sys for the unikernel (all the memory it takes
     beyond its fixed image) and MemTotal - MemAvailable for the Linux guest (kernel and
@@ -828,8 +836,7 @@ def part_idle(b, kv, memories=IDLE_MEMORY):
     """Idle TCP connections kvstore holds with memory= mb on each side (b.repeats fresh guests
     each), how many still answer once the client has opened all it could (0: the guest or
     the app died of it), and the memory each one costs (per_conn_bytes, at the larger size)."""
-    res = {"memory_mb": list(memories), "most": IDLE_MOST, "step": IDLE_STEP,
-           "per_conn_at": IDLE_PER_CONN_AT}
+    res = {"memory_mb": list(memories), "most": IDLE_MOST, "step": IDLE_STEP}
     for mb in memories:
         held = res[f"held_{mb}"] = {}
         after = res[f"answered_{mb}"] = {}
@@ -841,9 +848,12 @@ def part_idle(b, kv, memories=IDLE_MEMORY):
                     for d in held[s + "_detail"]]
             after[s] = stats.summarize(vals) | {"runs": vals}
     big = max(memories)
+    at = common_conns([d for s in SIDES for d in res[f"held_{big}"][s + "_detail"]])
+    res["per_conn_at"] = at
     res["per_conn"] = {"memory_mb": big}
     for s in SIDES:
-        vals = [per_conn_bytes(s, d) for d in res[f"held_{big}"][s + "_detail"]]
+        vals = [per_conn_bytes(s, d, at) if at else "unavailable: a run reached no step"
+                for d in res[f"held_{big}"][s + "_detail"]]
         res["per_conn"][s] = stats.summarize(vals) | {"runs": vals}
     return res
 
@@ -1101,9 +1111,10 @@ METHOD = {
             "held = the connections open after the last step that passed; then every open "
             "connection is sent `version`: still answering = those that answered (0 when "
             "the client's push killed the guest or the app). Each side's own "
-            "limits stay as they are (the unikernel's netconns= default: half the heap at 24 "
-            "KiB per connection; Linux's). Memory per idle connection: (memory used at 1,000 "
-            "connections - at rest) / 1,000 in the 128 MB runs; used = Go runtime Sys on the "
+            "limits stay as they are (the unikernel's netconns= default: half the heap at 8 "
+            "KiB per connection, and memory pressure; Linux's). Memory per idle connection: "
+            "(memory used at N connections - at rest) / N in the 128 MB runs, N the most "
+            "connections every run of both sides reached; used = Go runtime Sys on the "
             "unikernel, MemTotal - MemAvailable (kernel and process) on Linux.",
     "atmin": "kvstore UDP and TCP ops/s as in the throughput rows, with each side at its own "
              "smallest memory= (the memory part's min_mb of the same run) instead of the same "
