@@ -7,6 +7,7 @@ package net
 import (
 	"internal/xen"
 	"math"
+	"runtime"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -30,17 +31,22 @@ import (
 //     GCs the first lags, and a heap this close to the limit has no room left either way.
 //
 // metrics.Read is called at most once per pressureEvery; in between the last answer stands.
+// What the last GC found is stale once connections close and nothing else allocates (no GC
+// runs), which would refuse connections long after the memory came back: while memory is
+// short, a goroutine runs a GC every pressureGC and reads again, until it is not.
 const (
 	pressureLiveNum, pressureLiveDen = 1, 2
 	pressureNowNum, pressureNowDen   = 7, 8
 	pressureEvery                    = 10 * time.Millisecond
+	pressureGC                       = time.Second
 )
 
 var pressure struct {
-	mu      sync.Mutex
-	at      time.Time
-	short   bool
-	samples []metrics.Sample
+	mu       sync.Mutex
+	at       time.Time
+	short    bool
+	watching bool // the GC goroutine runs
+	samples  []metrics.Sample
 }
 
 // memoryPressure reports whether the heap is too short for another TCP connection.
@@ -51,6 +57,32 @@ func memoryPressure() bool {
 	if pressure.samples != nil && now.Sub(pressure.at) < pressureEvery {
 		return pressure.short
 	}
+	readPressure(now)
+	if pressure.short && !pressure.watching {
+		pressure.watching = true
+		go watchPressure()
+	}
+	return pressure.short
+}
+
+// watchPressure runs a GC every pressureGC while memory is short.
+func watchPressure() {
+	for {
+		time.Sleep(pressureGC)
+		runtime.GC()
+		pressure.mu.Lock()
+		readPressure(time.Now())
+		if !pressure.short {
+			pressure.watching = false
+			pressure.mu.Unlock()
+			return
+		}
+		pressure.mu.Unlock()
+	}
+}
+
+// readPressure reads the runtime's metrics into pressure.short. Called with pressure.mu held.
+func readPressure(now time.Time) {
 	if pressure.samples == nil {
 		pressure.samples = []metrics.Sample{
 			{Name: "/gc/heap/live:bytes"},
@@ -73,5 +105,4 @@ func memoryPressure() bool {
 	pressure.at = now
 	pressure.short = live+stacks > limit/pressureLiveDen*pressureLiveNum ||
 		objects+stacks > limit/pressureNowDen*pressureNowNum
-	return pressure.short
 }
