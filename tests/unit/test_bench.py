@@ -642,3 +642,14 @@ def test_repeat_first_failure_can_end_the_runs():
     r, _ = run.repeat(B(), "x", lambda: (calls.append(1), 5.0)[1:] + (None,),
                       first_fails_all=True)
     assert len(calls) == 3 and r["median"] == 5.0
+
+
+def test_bed_error_line_keeps_xl_reason():
+    e = RuntimeError("xl create idle-base-2 failed (rc=3):\nParsing config\nxc: error: panic: "
+                     "xc_dom_core.c:702: xc_dom_alloc_segment: segment ramdisk too large\n"
+                     "libxl: error: libxl_create.c: cannot (re-)build domain: -3\n"
+                     "--- console ---\nerror on the console\n--- end ---")
+    line = run.bed_error_line(e)
+    assert line.startswith("xl create idle-base-2 failed (rc=3): xc: error: panic: ") and \
+        line.endswith("segment ramdisk too large") and "console" not in line
+    assert run.bed_error_line(RuntimeError("only one line")) == "only one line"

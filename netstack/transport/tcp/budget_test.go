@@ -198,7 +198,11 @@ func TestMaxConnections(t *testing.T) {
 // already open go on working, and new ones are taken again once the pressure is gone.
 func TestMemoryPressureRefusesConnections(t *testing.T) {
 	var short atomic.Bool
-	a, b := budgetPair(t, 0, tcp.Options{MemoryPressure: short.Load})
+	var asked atomic.Int64
+	a, b := budgetPair(t, 0, tcp.Options{MemoryPressure: func(open int) bool {
+		asked.Store(int64(open))
+		return short.Load()
+	}})
 	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 7), 0, 0)
 	defer l.Close()
 	c := dial(t, a, netip.AddrPortFrom(addrB, 7))
@@ -213,6 +217,9 @@ func TestMemoryPressureRefusesConnections(t *testing.T) {
 	}
 	if st := b.tp.Stats(); st.ConnsRefused != 1 || st.PressureRefused != 1 {
 		t.Fatalf("ConnsRefused %d PressureRefused %d, want 1 and 1", st.ConnsRefused, st.PressureRefused)
+	}
+	if n := asked.Load(); n != 1 {
+		t.Fatalf("asked with %d connections open, want 1 (the one accepted)", n)
 	}
 	if _, err := b.tp.Connect(ctx, netip.AddrPort{}, netip.AddrPortFrom(addrA, 9), 0); !errors.Is(err, syscall.ENOBUFS) {
 		t.Fatalf("outgoing connect under pressure: %v, want ENOBUFS", err)

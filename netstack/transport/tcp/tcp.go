@@ -59,11 +59,11 @@ type Options struct {
 	// Connect fails with ErrNoBufs; both count in Stats.ConnsRefused.
 	MaxConnections int
 	// MemoryPressure, when set, is asked before each new connection (a SYN, a SYN cookie's
-	// ACK, a Connect): true refuses it as past MaxConnections (counted in PressureRefused
-	// too), so that connections a peer opens cannot take the memory the program needs (on
-	// xen: the Go heap near its limit). Called with the protocol's lock held: it must not
-	// call into the stack.
-	MemoryPressure func() bool
+	// ACK, a Connect) with the number open now: true refuses it as past MaxConnections
+	// (counted in PressureRefused too), so that connections a peer opens cannot take the
+	// memory the program needs (on xen: the Go heap near its limit). Called with the
+	// protocol's lock held: it must not call into the stack.
+	MemoryPressure func(open int) bool
 	TimeWait       time.Duration // 60 s (2 MSL as Linux counts it)
 	MinRTO         time.Duration // 200 ms (Linux's floor; RFC 6298 says 1 s)
 	MaxRTO         time.Duration // 60 s
@@ -345,7 +345,7 @@ func (pr *Protocol) full() bool {
 	if pr.opts.MaxConnections > 0 && pr.live >= pr.opts.MaxConnections {
 		return true
 	}
-	if pr.opts.MemoryPressure != nil && pr.opts.MemoryPressure() {
+	if pr.opts.MemoryPressure != nil && pr.opts.MemoryPressure(pr.live) {
 		pr.stats.PressureRefused++
 		return true
 	}

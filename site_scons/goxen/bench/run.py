@@ -239,6 +239,20 @@ def _with_cpu(b, dom, fn):
     return out
 
 
+def bed_error_line(e):
+    """One line for a BedError of `xl create`: its first line and xl's own reason (the first
+    line of xl's output that names an error: the cause, before what it made fail), not the
+    console after it."""
+    lines = [line.strip() for line in str(e).split("--- console ---")[0].splitlines()
+             if line.strip()]
+    if not lines:
+        return ""
+    why = next((line for line in lines[1:]
+                if re.search(r"error|fail|too|cannot|not enough|insufficient", line, re.I)),
+               lines[-1] if len(lines) > 1 else "")
+    return f"{lines[0]} {why}".strip()
+
+
 def _last_lines(dom, n=6):
     lines = [line.text for line in dom.lines[-n:]]
     return " | ".join(lines) if lines else "(no console output)"
@@ -595,7 +609,7 @@ def part_memory(b, app, smoke=_kv_smoke, tries=3, lo_hi=MEMORY_RANGE):
             try:
                 dom, _ = b.create(app[s], "mem", ip="10.0.0.2", memory=mb)
             except bedmod.BedError as e:
-                log(f"memory {s} {mb} MB try {i}: xl create failed: {str(e).splitlines()[0]}")
+                log(f"memory {s} {mb} MB try {i}: xl create failed: {bed_error_line(e)}")
                 return False
             try:
                 smoke(b, dom, MEMORY_SMOKE_SECONDS)
@@ -778,7 +792,7 @@ def _idle_run(b, kv_side, s, mb):
         dom, _ = b.create(kv_side, "idle", ip=ip, memory=mb,
                           words=(f"env.KV_MAX_CONNS={IDLE_MOST + 1000}",))
     except bedmod.BedError as e:
-        raise Unavailable(f"xl create with {mb} MB failed: {str(e).splitlines()[0]}") from None
+        raise Unavailable(f"xl create with {mb} MB failed: {bed_error_line(e)}") from None
     try:
         try:
             b.wait_up(dom, 11211)

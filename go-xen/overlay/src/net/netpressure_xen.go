@@ -21,58 +21,75 @@ import (
 // also refused (a reset, as past netconns=) while the heap is short, as Linux refuses
 // sockets under tcp_mem pressure:
 //
-//   - what the last GC found live, plus goroutine stacks, is past half the runtime's memory
-//     limit (runtime/mem_xen.go: 7/8 of the domain's heap unless GOMEMLIMIT says otherwise):
-//     what stays when garbage is gone. The other half is for what the open connections
-//     need when they all wake at once (packets, the program's buffers, timer goroutines):
-//     with 3/4, 3,798 idle kvstore connections in 64 MB each sent one request and the
-//     answers ran the heap out;
-//   - or heap objects and stacks now, garbage included, are past 7/8 of it: between two
-//     GCs the first lags, and a heap this close to the limit has no room left either way.
+//   - what the last GC found live, plus goroutine stacks, plus a reserve, would pass the
+//     runtime's memory limit (runtime/mem_xen.go: 7/8 of the domain's heap unless
+//     GOMEMLIMIT says otherwise). The reserve is pressureFloor plus pressureReserve for
+//     each open connection and the new one: room for what they need when they all wake at
+//     once (a request's buffers, packets, timer goroutines). A fixed share of the limit
+//     does not do: with 3/4 of it for connections, 3,798 idle kvstore connections in 64 MB
+//     each sent one request at once and the answers (a 16 KiB writer each then) ran the
+//     heap out; with 1/2, 3,100 of them (4 KiB writers) still did in some runs, and httpd
+//     in 16 MB, whose own data is half its heap, took none. 16 KiB a connection covers
+//     kvstore's burst (buffers 6.5 KiB, a packet each way, timer goroutines' stacks). It
+//     is a margin, not a bound: what a program allocates per request is its own;
+//   - or heap objects and stacks now, garbage included, are past 7/8 of the limit: between
+//     two GCs the first lags, and a heap this close to the limit has no room left either way.
 //
-// metrics.Read is called at most once per pressureEvery; in between the last answer stands.
+// metrics.Read is called at most once per pressureEvery; in between the last reading stands.
 // What the last GC found is stale once connections close and nothing else allocates (no GC
 // runs), which would refuse connections long after the memory came back: while memory is
 // short, a goroutine runs a GC every pressureGC and reads again, until it is not.
 const (
-	pressureLiveNum, pressureLiveDen = 1, 2
-	pressureNowNum, pressureNowDen   = 7, 8
-	pressureEvery                    = 10 * time.Millisecond
-	pressureGC                       = time.Second
+	pressureFloor                  = 1 << 20
+	pressureReserve                = 16 << 10
+	pressureNowNum, pressureNowDen = 7, 8
+	pressureEvery                  = 10 * time.Millisecond
+	pressureGC                     = time.Second
 )
 
 var pressure struct {
 	mu       sync.Mutex
 	at       time.Time
-	short    bool
+	open     int  // connections open at the last call
 	watching bool // the GC goroutine runs
 	samples  []metrics.Sample
+	// The last reading.
+	live, stacks, objects, limit uint64
 }
 
-// memoryPressure reports whether the heap is too short for another TCP connection.
-func memoryPressure() bool {
+// memoryPressure reports whether the heap is too short for another TCP connection when
+// open are open.
+func memoryPressure(open int) bool {
 	pressure.mu.Lock()
 	defer pressure.mu.Unlock()
 	now := time.Now()
-	if pressure.samples != nil && now.Sub(pressure.at) < pressureEvery {
-		return pressure.short
+	if pressure.samples == nil || now.Sub(pressure.at) >= pressureEvery {
+		readPressure(now)
 	}
-	readPressure(now)
-	if pressure.short && !pressure.watching {
+	pressure.open = open
+	short := isShort(open)
+	if short && !pressure.watching {
 		pressure.watching = true
 		go watchPressure()
 	}
-	return pressure.short
+	return short
 }
 
-// watchPressure runs a GC every pressureGC while memory is short.
+// isShort applies the rules to the last reading. Called with pressure.mu held.
+func isShort(open int) bool {
+	p := &pressure
+	reserve := uint64(pressureFloor + pressureReserve*(open+1))
+	return p.live+p.stacks+reserve > p.limit || p.objects+p.stacks > p.limit/pressureNowDen*pressureNowNum
+}
+
+// watchPressure runs a GC every pressureGC while memory is short for one more connection.
 func watchPressure() {
 	for {
 		time.Sleep(pressureGC)
 		runtime.GC()
 		pressure.mu.Lock()
 		readPressure(time.Now())
-		if !pressure.short {
+		if !isShort(pressure.open) {
 			pressure.watching = false
 			pressure.mu.Unlock()
 			return
@@ -81,7 +98,7 @@ func watchPressure() {
 	}
 }
 
-// readPressure reads the runtime's metrics into pressure.short. Called with pressure.mu held.
+// readPressure reads the runtime's metrics. Called with pressure.mu held.
 func readPressure(now time.Time) {
 	if pressure.samples == nil {
 		pressure.samples = []metrics.Sample{
@@ -98,11 +115,10 @@ func readPressure(now time.Time) {
 		}
 		return 0
 	}
-	live, stacks, objects, limit := v(0), v(1), v(2), v(3)
+	limit := v(3)
 	if limit == 0 || limit == math.MaxInt64 {
 		limit = uint64(xen.MemoryBytes()) // GOMEMLIMIT=off: the domain's memory stands in
 	}
 	pressure.at = now
-	pressure.short = live+stacks > limit/pressureLiveDen*pressureLiveNum ||
-		objects+stacks > limit/pressureNowDen*pressureNowNum
+	pressure.live, pressure.stacks, pressure.objects, pressure.limit = v(0), v(1), v(2), limit
 }
