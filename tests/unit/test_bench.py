@@ -601,6 +601,8 @@ def test_idlehold_counts_held_connections_until_refused():
         "unavailable: the run did not reach 1000")
     assert run.common_conns([out, {"steps": [{"conns": 100}]}, None]) == 0
     assert run.common_conns([out, {"steps": [{"conns": 50}, {"conns": 100}]}]) == 100
+    assert run.common_conns([{"steps": [{"conns": 100}, {"conns": 170}]},
+                             {"steps": [{"conns": 100}, {"conns": 200}]}]) == 100
 
 
 def test_idle_and_atmin_rows():

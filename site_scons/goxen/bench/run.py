@@ -810,10 +810,13 @@ def _idle_run(b, kv_side, s, mb):
 
 
 def common_conns(details):
-    """The most connections every one of the idlehold runs `details` counted at a step."""
-    reached = [max((st["conns"] for st in d.get("steps", [])), default=0)
-               if isinstance(d, dict) else 0 for d in details]
-    return min(reached, default=0)
+    """The most connections at which every one of the idlehold runs `details` took a step
+    (steps are IDLE_STEP apart; a run's last may fall between)."""
+    counts = None
+    for d in details:
+        c = {st["conns"] for st in d.get("steps", [])} if isinstance(d, dict) else set()
+        counts = c if counts is None else counts & c
+    return max(counts or (), default=0)
 
 
 def per_conn_bytes(side, detail, at):
