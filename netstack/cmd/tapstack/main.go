@@ -20,7 +20,7 @@
 //
 // TCP services: an echo on -tcpecho; a sink on -tcpsink that reads to EOF and answers with
 // the sha256 hex of what it read; and a tiny HTTP responder (net/http through adapters/gonet)
-// on -http: "/" says hello, "/bytes/N" returns N pseudo-random bytes (seed 1) and "/bytes/N/sha256" their hash.
+// on -http: "/" says hello, "/bytes/N" returns N bytes (a pseudo-random block repeated) and "/bytes/N/sha256" their hash.
 //
 // -cc picks TCP's congestion control (cubic, the default, or reno); -nosack, -nots and
 // -notlp turn SACK, timestamps and tail loss probes off.

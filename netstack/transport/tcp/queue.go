@@ -24,6 +24,7 @@ type byteQueue struct {
 	buf  []byte // buf[head:] holds the bytes
 	head int
 	blk  *block // the pooled array behind buf, or nil
+	last int    // the capacity the queue had when it last emptied, if above minQueue
 }
 
 // block is a pooled array (a pointer, so that the pools hold it without allocating).
@@ -155,6 +156,12 @@ func (q *byteQueue) compact() {
 // queue may take from the reserve that keeps Room's promise to every queue.
 func (q *byteQueue) grow(need, limit int, budget *stack.Budget, promised bool) bool {
 	step := poolSize(min(max(2*cap(q.buf), minQueue), limit), limit)
+	if cap(q.buf) == 0 && need >= minQueue {
+		// A bulk write into an empty queue: take the size the queue had when it last
+		// emptied at once. A sender that outruns its peer empties its queue on every
+		// ACK, and doubling from minQueue each time moved every byte several times.
+		step = max(step, min(q.last, limit))
+	}
 	need = poolSize(need, limit)
 	if size := min(max(step, need), limit); promised && size > cap(q.buf) && budget.TryCharge(size-cap(q.buf)) {
 		q.moveTo(size)
@@ -192,5 +199,8 @@ func (q *byteQueue) Consume(n int, budget *stack.Budget) {
 func (q *byteQueue) Reset(budget *stack.Budget) {
 	budget.Release(cap(q.buf))
 	freeArray(q.blk)
+	if cap(q.buf) > minQueue { // a short message between bulk writes does not reset it
+		q.last = cap(q.buf)
+	}
 	q.buf, q.head, q.blk = nil, 0, nil
 }

