@@ -120,7 +120,9 @@ type Endpoint struct {
 	rxtSeq   uint32
 	rxtMark  uint32 // ...when SND.MAX was here
 	tlpArmed bool   // the armed RTO timer is the tail loss probe's (tlp.go)
+	reoArmed bool   // the armed RTO timer is RACK's reordering timer (rack.go)
 	tlpOut   bool   // a probe was sent and nothing new acknowledged since
+	rack     rackState
 
 	// timestamps (RFC 7323, ts.go)
 	tsOK        bool // both sides sent TSopt
@@ -236,6 +238,7 @@ func (e *Endpoint) teardown(err error) {
 	}
 	e.pr.s.Budget().Release(e.oooBytes)
 	e.ooo, e.oooBytes = nil, 0
+	e.rack.recs, e.rack.rexmits = nil, 0
 	e.sndBuf.Reset(e.pr.s.Budget())
 	if e.userClosed {
 		e.rcvBuf.Reset(e.pr.s.Budget()) // else unread data stays readable until Close

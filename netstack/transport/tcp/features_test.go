@@ -264,7 +264,7 @@ func TestSACKBlocks(t *testing.T) {
 
 // sbEndpoint is a sender with sndUna=0 and n bytes sent, MSS 1000, SACK on.
 func sbEndpoint(n int) *Endpoint {
-	pr := &Protocol{s: stack.New(stack.Options{}), opts: Options{}}
+	pr := &Protocol{s: stack.New(stack.Options{}), opts: Options{NoRACK: true}} // RFC 6675's rules
 	pr.opts.setDefaults()
 	e := pr.newEndpoint()
 	e.sackOK, e.mss, e.state = true, 1000, Established

@@ -157,13 +157,27 @@ func (e *Endpoint) processAck(s *segment) bool {
 	wnd := uint32(s.wnd) << e.sndScale
 	dup := s.ack == e.sndUna && len(s.data) == 0 && !s.has(header.TCPFlagFIN) &&
 		wnd == e.sndWnd && e.sndMax != e.sndUna
-	sacked := false
+	sacked, rack := false, e.rackOn()
+	var now int64
+	if rack {
+		now = monoNow()
+	}
 	if e.sackOK && len(s.opts.SACK) > 0 {
+		if rack && isDSACK(s.opts.SACK, s.ack) {
+			e.rackDSACK()
+		}
+		if rack {
+			e.rackSacked(s.opts.SACK, now) // before the scoreboard: it splits what is new
+		}
 		sacked = e.sbUpdate(s.opts.SACK)
 		// An ACK with new SACK information counts as a duplicate (RFC 6675 2).
 		dup = dup || (sacked && s.ack == e.sndUna && e.sndMax != e.sndUna)
 	}
-	if seqGT(s.ack, e.sndUna) {
+	advanced := seqGT(s.ack, e.sndUna)
+	if advanced {
+		if rack {
+			e.rackAcked(s.ack, now)
+		}
 		e.ackNew(s)
 		if sacked {
 			e.maybeEnterRecovery()
@@ -171,7 +185,9 @@ func (e *Endpoint) processAck(s *segment) bool {
 	} else if dup {
 		e.onDupAck()
 	}
-	if sacked {
+	if rack && e.rackOn() && (advanced || sacked) {
+		e.rackCheck(now)
+	} else if sacked {
 		e.lostRetransmit()
 	}
 	// Window update (RFC 9293 3.10.7.4).
@@ -227,7 +243,9 @@ func (e *Endpoint) ackNew(s *segment) {
 	e.sbTrim()
 	if e.rttActive && seqGE(ack, e.rttSeq) {
 		e.rttActive = false
-		e.updateRTO(timeSince(e.rttStart))
+		r := timeSince(e.rttStart)
+		e.updateRTO(r)
+		e.rackRTT(r)
 	} else if r, ok := e.tsRTT(s); ok {
 		// RTTM (RFC 7323 4.1): every ACK of new data, retransmitted or not, echoes
 		// the TSval of the segment that triggered it.

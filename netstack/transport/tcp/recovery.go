@@ -15,6 +15,7 @@ func (e *Endpoint) onAck(acked int, ack uint32) {
 	if e.inRecovery {
 		if seqGE(ack, e.recover) { // full acknowledgement: leave recovery
 			e.inRecovery = false
+			e.rackRecoveryEnded()
 			if e.sackOK {
 				e.cwnd = e.ssthresh
 			} else {
@@ -55,7 +56,11 @@ func (e *Endpoint) maybeEnterRecovery() {
 	if e.inRecovery || e.sndUna == e.sndMax || seqLT(e.sndUna, e.recover) {
 		return
 	}
-	if e.dupAcks < dupThresh && !(e.sackOK && e.isLost(e.sndUna)) {
+	if e.rackOn() {
+		if !e.rackLostAny() { // RACK alone decides (RFC 8985 6.3), no DupThresh
+			return
+		}
+	} else if e.dupAcks < dupThresh && !(e.sackOK && e.isLost(e.sndUna)) {
 		return
 	}
 	e.congestionEvent()
@@ -73,6 +78,11 @@ func (e *Endpoint) maybeEnterRecovery() {
 	e.cwnd = e.ssthresh
 	e.highRxt = e.sndUna
 	e.rttActive = false
+	if e.rackOn() { // what RACK marked lost goes first (sackOutput), not SND.UNA as such
+		e.armRTO()
+		e.sackOutput()
+		return
+	}
 	if n := e.resend(e.sndUna, e.mss); n > 0 {
 		e.highRxt = e.sndUna + n
 		e.pr.stats.SACKRetrans++
@@ -215,6 +225,14 @@ func (e *Endpoint) lostEdge() uint32 {
 }
 
 func (e *Endpoint) isLost(seq uint32) bool {
+	if e.rackOn() {
+		for _, x := range e.rack.recs {
+			if seqLE(x.start, seq) && seqLT(seq, x.end) {
+				return x.lost && !x.delivered
+			}
+		}
+		return false
+	}
 	if !seqLT(seq, e.lostEdge()) {
 		return false
 	}
@@ -247,6 +265,9 @@ func (e *Endpoint) holes() [][2]uint32 {
 // pipe estimates the bytes in flight (RFC 6675 4 SetPipe): every unSACKed byte not
 // considered lost, plus every one retransmitted (below HighRxt).
 func (e *Endpoint) pipe() int {
+	if e.rackOn() {
+		return e.rackPipe()
+	}
 	edge := e.lostEdge()
 	p := 0
 	for _, h := range e.holes() {
@@ -275,6 +296,19 @@ func span(a, b, lo, hi uint32) int {
 // n == 0); else unSACKed bytes above HighRxt not yet deemed lost (rule 3). It returns the
 // sequence number and the most bytes to send.
 func (e *Endpoint) nextSeg() (seq uint32, n int, ok bool) {
+	if e.rackOn() {
+		// RACK: what it marked lost (rule 1, as many segments at once as the device
+		// takes), else new data (rule 2). No rule 3: unSACKed bytes not yet lost are left
+		// to RACK's timer and the tail loss probe.
+		if s, k, lost := e.rackLostSeg(); lost {
+			return s, min(k, e.segLimit()), true
+		}
+		unsent := e.sndBuf.Len() - int(e.sndMax-e.sndUna)
+		if unsent > 0 || (e.finQueued && e.sndMax == e.finSeq) {
+			return e.sndMax, 0, true
+		}
+		return 0, 0, false
+	}
 	edge := e.lostEdge()
 	hs := e.holes()
 	for _, h := range hs { // rule 1
@@ -305,29 +339,35 @@ func (e *Endpoint) nextSeg() (seq uint32, n int, ok bool) {
 // sackOutput sends while cwnd - pipe allows a full segment (RFC 6675 5 step 4.4 and
 // later ACKs in recovery).
 func (e *Endpoint) sackOutput() {
-	for e.cwnd-e.pipe() >= e.mss {
+	pipe := e.pipe() // kept up to date below: counting it is linear in what is in flight
+	for e.cwnd-pipe >= e.mss {
 		seq, n, ok := e.nextSeg()
 		if !ok {
 			break
 		}
+		// Whole segments, as many as one GSO packet holds.
+		allowed := min(e.segLimit(), (e.cwnd-pipe)/e.mss*e.mss)
 		if n == 0 { // new data, within the peer's window
 			off := int(e.sndMax - e.sndUna)
-			k := min(e.mss, e.sndBuf.Len()-off, int(e.sndUna+e.sndWnd-e.sndMax))
+			k := min(allowed, e.sndBuf.Len()-off, int(e.sndUna+e.sndWnd-e.sndMax))
 			if k > 0 {
 				e.send(e.sndMax, 0, e.sndBuf.Slice(off, k))
 				e.sndMax += uint32(k)
 			} else if e.finQueued && e.sndMax == e.finSeq && e.sndBuf.Len() == off {
 				e.send(e.sndMax, header.TCPFlagFIN, nil)
 				e.sndMax++
+				k = 1
 			} else {
 				break
 			}
 			e.sndNxt = e.sndMax
+			pipe += k
 		} else {
-			k := e.resend(seq, n)
+			k := e.resend(seq, min(n, allowed))
 			if k == 0 {
 				break
 			}
+			pipe += int(k)
 			e.highRxt = seq + k
 			e.pr.stats.SACKRetrans++
 			if seq == e.sndUna {
@@ -346,7 +386,7 @@ func (e *Endpoint) sackOutput() {
 // that one segment). RFC 6675 alone leaves this loss to the RTO. If so, HighRxt goes back to
 // SND.UNA, so NextSeg's rule 1 resends it (and any other lost bytes) within this recovery.
 func (e *Endpoint) lostRetransmit() {
-	if !e.inRecovery || !e.sackOK || !e.rxtUna || e.sndUna != e.rxtSeq {
+	if !e.inRecovery || !e.sackOK || e.rackOn() || !e.rxtUna || e.sndUna != e.rxtSeq {
 		return
 	}
 	above := 0

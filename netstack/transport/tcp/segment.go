@@ -156,6 +156,9 @@ func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
 	if len(data) > e.mss {
 		gso = e.mss
 	}
+	if n := len(data) + int(flags&header.TCPFlagFIN); n > 0 && flags&header.TCPFlagSYN == 0 && e.rackOn() {
+		e.rackSent(seq, n, monoNow())
+	}
 	e.pr.queueSeg(e.route, &f, data, gso)
 }
 

@@ -77,6 +77,7 @@ type Options struct {
 	NoSACK            bool   // neither offer nor accept SACK (RFC 2018)
 	NoTimestamps      bool   // neither offer nor accept timestamps (RFC 7323)
 	NoTLP             bool   // no tail loss probes (RFC 8985 7): wait for the RTO
+	NoRACK            bool   // no RACK loss detection (RFC 8985 6): RFC 6675's DupThresh rule
 }
 
 func (o *Options) setDefaults() {
@@ -163,6 +164,11 @@ type Stats struct {
 	MemoryDrops, ConnsRefused, PressureRefused uint64
 	// OfoPruned counts out-of-order segments dropped to make room for in-order data.
 	OfoPruned uint64
+	// RACK (rack.go): RACKLost counts transmissions marked lost, RACKReoTimeouts the
+	// reordering timer's expiries, RACKReorderings the connections that saw reordering,
+	// DSACKsRecv the D-SACKs that widened a reordering window, RACKFallbacks the connections
+	// that tracked too many transmissions and went back to RFC 6675.
+	RACKLost, RACKReoTimeouts, RACKReorderings, DSACKsRecv, RACKFallbacks uint64
 }
 
 // New creates the TCP layer with default options and registers it with s.

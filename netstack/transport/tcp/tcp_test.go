@@ -363,9 +363,11 @@ func TestCloseEndsEveryWaiter(t *testing.T) {
 // TestBulkUnderFaults sends a few MB each way through 5% loss plus reordering and
 // duplication on B's link (both directions) and checks the bytes by hash.
 // TestBulkUnderFaults moves data both ways at once under loss, duplication and reordering:
-// with SACK and timestamps (CUBIC), and without either (NewReno recovery, Reno).
+// with SACK and timestamps (CUBIC) and RACK's loss detection or RFC 6675's DupThresh, and
+// without either (NewReno recovery, Reno).
 func TestBulkUnderFaults(t *testing.T) {
 	t.Run("sack-cubic", func(t *testing.T) { bulkUnderFaults(t, tcp.Options{}) })
+	t.Run("sack-dupthresh", func(t *testing.T) { bulkUnderFaults(t, tcp.Options{NoRACK: true}) })
 	t.Run("newreno", func(t *testing.T) {
 		bulkUnderFaults(t, tcp.Options{NoSACK: true, NoTimestamps: true, CongestionControl: tcp.CCReno})
 	})

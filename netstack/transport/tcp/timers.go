@@ -33,7 +33,7 @@ func (e *Endpoint) rttSampleOnHandshake() {
 
 // armRTO (re)starts the retransmission timer at the current RTO.
 func (e *Endpoint) armRTO() {
-	e.persist = false
+	e.persist, e.reoArmed = false, false
 	if d, ok := e.pto(); ok {
 		e.tlpArmed = true
 		e.armRTOFor(d)
@@ -55,7 +55,7 @@ func (e *Endpoint) armRTOFor(d time.Duration) {
 func (e *Endpoint) restartRTO() { e.armRTO() }
 
 func (e *Endpoint) cancelRTO() {
-	e.rtoArmed, e.persist, e.tlpArmed = false, false, false
+	e.rtoArmed, e.persist, e.tlpArmed, e.reoArmed = false, false, false, false
 	if e.rtoTimer != nil {
 		e.rtoTimer.Stop()
 	}
@@ -64,7 +64,7 @@ func (e *Endpoint) cancelRTO() {
 // armPersist starts the zero-window probe timer (RFC 9293 3.8.6.1).
 func (e *Endpoint) armPersist() {
 	e.armRTOFor(e.rto)
-	e.persist, e.tlpArmed = true, false
+	e.persist, e.tlpArmed, e.reoArmed = true, false, false
 }
 
 func (e *Endpoint) rtoFired() {
@@ -79,6 +79,11 @@ func (e *Endpoint) rtoFired() {
 		return
 	}
 	e.rtoArmed = false
+	if e.reoArmed {
+		e.reoArmed = false
+		e.onReoTimeout()
+		return
+	}
 	if e.tlpArmed {
 		e.tlpArmed = false
 		e.onPTO()
