@@ -98,8 +98,8 @@ type Endpoint struct {
 	retries           int
 	persist           bool // the armed RTO timer is the zero-window probe timer
 
-	// timers: time.AfterFunc callbacks re-checking their armed flag and due time under mu
-	rtoTimer, dackTimer, lingerTimer *time.Timer
+	// timers: entries in the protocol's timer heap (timerq.go); the flags say which are armed
+	rtoTimer, dackTimer, lingerTimer epTimer
 	rtoAt, lingerAt                  time.Time
 	rtoArmed, dackArmed, lingerArmed bool
 
@@ -134,7 +134,7 @@ type Endpoint struct {
 
 	// keepalive
 	ka       KeepAlive
-	kaTimer  *time.Timer
+	kaTimer  epTimer
 	kaProbes int
 	lastRecv time.Time
 
@@ -145,12 +145,17 @@ type Endpoint struct {
 }
 
 func (pr *Protocol) newEndpoint() *Endpoint {
-	return &Endpoint{pr: pr, sndBufMax: pr.opts.SendBuffer, rcvBufMax: pr.opts.ReceiveBuffer,
+	e := &Endpoint{pr: pr, sndBufMax: pr.opts.SendBuffer, rcvBufMax: pr.opts.ReceiveBuffer,
 		rcvBufCur: min(pr.opts.ReceiveBuffer, initialRcvWindow),
 		rto:       pr.opts.InitialRTO, mss: 536, ssthresh: 1 << 30, cc: newCC(pr.opts.CongestionControl),
 		tsOffset: uint32(pr.isn.random()),
 		rcvCh:    make(chan struct{}, 1), sndCh: make(chan struct{}, 1), acceptCh: make(chan struct{}, 1),
 		connCh: make(chan struct{}), rd: newDeadline(), wd: newDeadline()}
+	e.rtoTimer.init(e, timerRTO)
+	e.dackTimer.init(e, timerDelack)
+	e.lingerTimer.init(e, timerLinger)
+	e.kaTimer.init(e, timerKeepalive)
+	return e
 }
 
 func wake(c chan struct{}) {
@@ -220,9 +225,7 @@ func (e *Endpoint) teardown(err error) {
 	e.cancelRTO()
 	e.cancelDelack()
 	e.cancelLinger()
-	if e.kaTimer != nil {
-		e.kaTimer.Stop()
-	}
+	e.cancelKeepalive()
 	if e.inConns {
 		delete(e.pr.conns, tuple{e.local, e.remote})
 		e.inConns = false

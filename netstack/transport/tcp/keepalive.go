@@ -32,9 +32,7 @@ func (e *Endpoint) SetKeepAlive(k KeepAlive) {
 	e.ka = k
 	e.kaProbes = 0
 	if !k.Enable {
-		if e.kaTimer != nil {
-			e.kaTimer.Stop()
-		}
+		e.cancelKeepalive()
 		return
 	}
 	if e.lastRecv.IsZero() {
@@ -44,17 +42,13 @@ func (e *Endpoint) SetKeepAlive(k KeepAlive) {
 }
 
 func (e *Endpoint) armKeepalive(d time.Duration) {
-	if e.kaTimer == nil {
-		e.kaTimer = time.AfterFunc(d, e.keepaliveFired)
-	} else {
-		e.kaTimer.Reset(d)
-	}
+	e.pr.armTimer(&e.kaTimer, time.Now().Add(d))
 }
 
+func (e *Endpoint) cancelKeepalive() { e.pr.cancelTimer(&e.kaTimer) }
+
+// keepaliveFired sends a probe or gives up (timerq.go, mu held).
 func (e *Endpoint) keepaliveFired() {
-	pr := e.pr
-	pr.mu.Lock()
-	defer pr.unlock()
 	switch e.state {
 	case Established, CloseWait, FinWait1, FinWait2:
 	default:

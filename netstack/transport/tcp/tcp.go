@@ -10,15 +10,16 @@
 // handled to completion under it; the segments they produce are queued and written with
 // stack.WriteIP after the mutex is released, in order, by one goroutine at a time. The
 // stack calls HandlePacket with its own mutex held, so segments produced there are written
-// by the protocol's sender goroutine instead. Timers are time.AfterFunc callbacks taking the
-// same mutex; socket calls block on channels and deadline timers. Nothing polls.
+// by the protocol's sender goroutine instead. Timers are run by one goroutine per protocol,
+// in batches under the same mutex (timerq.go); socket calls block on channels and deadline
+// timers. Nothing polls.
 //
 // Files: tcp.go (protocol, demultiplexing), segment.go (building and sending segments),
 // accept.go (passive open), connect.go (active open), receive.go (incoming segments),
 // send.go (the send path, Nagle, Read/Write), timers.go (RTO, delayed ACK, persist,
-// TIME-WAIT), cc.go (the congestion-control interface), reno.go, cubic.go, recovery.go
-// (fast recovery, the SACK scoreboard), sack.go (SACK blocks we send), ts.go (timestamps),
-// isn.go (RFC 6528), cookie.go (SYN cookies), keepalive.go.
+// TIME-WAIT), timerq.go (the timer service), cc.go (the congestion-control interface),
+// reno.go, cubic.go, recovery.go (fast recovery, the SACK scoreboard), sack.go (SACK blocks
+// we send), ts.go (timestamps), isn.go (RFC 6528), cookie.go (SYN cookies), keepalive.go.
 package tcp
 
 import (
@@ -131,7 +132,8 @@ type Protocol struct {
 	outq      []outSeg
 	spare     []outSeg // the flusher's emptied queue, outq's next array (flushMu held)
 	stats     Stats
-	live      int // connections counted against MaxConnections (Endpoint.live)
+	live      int        // connections counted against MaxConnections (Endpoint.live)
+	timers    timerQueue // armed endpoint timers (timerq.go)
 
 	flushMu sync.Mutex
 	kick    chan struct{}

@@ -45,20 +45,14 @@ func (e *Endpoint) armRTO() {
 
 func (e *Endpoint) armRTOFor(d time.Duration) {
 	e.rtoArmed, e.rtoAt = true, time.Now().Add(d)
-	if e.rtoTimer == nil {
-		e.rtoTimer = time.AfterFunc(d, e.rtoFired)
-	} else {
-		e.rtoTimer.Reset(d)
-	}
+	e.pr.armTimer(&e.rtoTimer, e.rtoAt)
 }
 
 func (e *Endpoint) restartRTO() { e.armRTO() }
 
 func (e *Endpoint) cancelRTO() {
 	e.rtoArmed, e.persist, e.tlpArmed, e.reoArmed = false, false, false, false
-	if e.rtoTimer != nil {
-		e.rtoTimer.Stop()
-	}
+	e.pr.cancelTimer(&e.rtoTimer)
 }
 
 // armPersist starts the zero-window probe timer (RFC 9293 3.8.6.1).
@@ -67,15 +61,9 @@ func (e *Endpoint) armPersist() {
 	e.persist, e.tlpArmed, e.reoArmed = true, false, false
 }
 
+// rtoFired runs the retransmission timer's handler at rtoAt (timerq.go, mu held).
 func (e *Endpoint) rtoFired() {
-	pr := e.pr
-	pr.mu.Lock()
-	defer pr.unlock()
 	if !e.rtoArmed {
-		return
-	}
-	if d := time.Until(e.rtoAt); d > 0 {
-		e.rtoTimer.Reset(d)
 		return
 	}
 	e.rtoArmed = false
@@ -151,24 +139,18 @@ func (e *Endpoint) armDelayedAck() {
 		return
 	}
 	e.dackArmed = true
-	if e.dackTimer == nil {
-		e.dackTimer = time.AfterFunc(e.pr.opts.DelayedAck, e.dackFired)
-	} else {
-		e.dackTimer.Reset(e.pr.opts.DelayedAck)
-	}
+	e.pr.armTimer(&e.dackTimer, time.Now().Add(e.pr.opts.DelayedAck))
 }
 
 func (e *Endpoint) cancelDelack() {
 	if e.dackArmed {
 		e.dackArmed = false
-		e.dackTimer.Stop()
+		e.pr.cancelTimer(&e.dackTimer)
 	}
 }
 
+// dackFired sends the delayed ACK (timerq.go, mu held).
 func (e *Endpoint) dackFired() {
-	pr := e.pr
-	pr.mu.Lock()
-	defer pr.unlock()
 	if !e.dackArmed {
 		return
 	}
@@ -195,29 +177,19 @@ func (e *Endpoint) armFinWait2() { e.armLinger(e.pr.opts.FinWait2) }
 
 func (e *Endpoint) armLinger(d time.Duration) {
 	e.lingerArmed, e.lingerAt = true, time.Now().Add(d)
-	if e.lingerTimer == nil {
-		e.lingerTimer = time.AfterFunc(d, e.lingerFired)
-	} else {
-		e.lingerTimer.Reset(d)
-	}
+	e.pr.armTimer(&e.lingerTimer, e.lingerAt)
 }
 
 func (e *Endpoint) cancelLinger() {
 	if e.lingerArmed {
 		e.lingerArmed = false
-		e.lingerTimer.Stop()
+		e.pr.cancelTimer(&e.lingerTimer)
 	}
 }
 
+// lingerFired ends TIME-WAIT or FIN-WAIT-2 at lingerAt (timerq.go, mu held).
 func (e *Endpoint) lingerFired() {
-	pr := e.pr
-	pr.mu.Lock()
-	defer pr.unlock()
 	if !e.lingerArmed {
-		return
-	}
-	if d := time.Until(e.lingerAt); d > 0 {
-		e.lingerTimer.Reset(d)
 		return
 	}
 	e.lingerArmed = false
