@@ -83,6 +83,7 @@ func main() {
 	noSACK := flag.Bool("nosack", false, "turn TCP SACK off (RFC 2018; loss recovery falls back to NewReno)")
 	noTS := flag.Bool("nots", false, "turn TCP timestamps off (RFC 7323)")
 	noTLP := flag.Bool("notlp", false, "turn TCP tail loss probes off (RFC 8985 7)")
+	noRACK := flag.Bool("norack", false, "turn RACK loss detection off (RFC 8985 6; RFC 6675's DupThresh instead)")
 	offload := flag.Bool("offload", true, "checksum and segmentation offload with Linux (IFF_VNET_HDR); off when faults are injected, which act on wire-sized frames")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until quit")
 	flag.Parse()
@@ -135,7 +136,7 @@ func main() {
 	}
 	u := udp.New(s)
 	tcpp := tcp.NewWithOptions(s, tcp.Options{CongestionControl: *ccFlag, NoSACK: *noSACK, NoTimestamps: *noTS,
-		NoTLP: *noTLP})
+		NoTLP: *noTLP, NoRACK: *noRACK})
 
 	var client *dhcp.Client
 	if *useDHCP {
