@@ -98,7 +98,9 @@ const (
 // Limits against memory exhaustion (README.md, "Limits"): the stack's memory budget for
 // data in flight (netstack/stack/budget.go) and the most TCP connections open at once.
 // netbudget= and netconns= on the command line set them; by default they come from the
-// memory: a quarter of the domain's for buffers, and for connections half the heap at
+// memory: a quarter of the heap for buffers (the domain's memory less the image and the
+// runtime's own: in a 10 MB domain a quarter of the domain was half the heap, and kvstore
+// under load ran out of memory), and for connections half the heap at
 // connCost each. What a connection costs beyond the stack's own structures is the program's
 // (an idle kvstore connection about 13 KiB in all, net/http's about 17): that part is held
 // in check by memory pressure (netpressure_xen.go), which refuses new connections when the
@@ -118,7 +120,7 @@ func netLimits() (budget int64, conns int) {
 	if l := debug.SetMemoryLimit(-1); l > 0 && l < mem {
 		heap = l / 7 * 8
 	}
-	budget, conns = max(mem/4, minNetBudget), max(int(heap/2/connCost), minNetConns)
+	budget, conns = max(heap/4, minNetBudget), max(int(heap/2/connCost), minNetConns)
 	if v, ok := xen.Param("netbudget"); ok {
 		if n, ok := parseSize(v); ok && n > 0 {
 			budget = n
