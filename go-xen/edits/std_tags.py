@@ -72,7 +72,7 @@ _TAGS = [
     ("net/ipsock_posix.go", "unix || js || wasip1 || windows", None),
     ("net/lookup_unix.go", "unix || js || wasip1", None),
     ("net/port_unix.go", "unix || js || wasip1", None),
-    ("net/sock_stub.go", "aix || js || solaris || wasip1", None),
+    # (net/sock_stub.go stays aix/js/solaris/wasip1: sock_xen.go gives Linux's somaxconn)
     ("net/sockaddr_posix.go", "unix || js || wasip1 || windows", None),
     ("net/sockoptip_stub.go", "js || wasip1", None),
     ("net/tcpsock_posix.go", "unix || js || wasip1 || windows", None),

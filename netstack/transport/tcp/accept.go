@@ -9,9 +9,17 @@ import (
 )
 
 // Listen opens a listening endpoint on local (unspecified address: any; port 0: ephemeral).
-// backlog (0: Options.Backlog) bounds the half-open connections, beyond which SYNs are
-// answered with SYN cookies, and separately the unaccepted ones, beyond which SYNs are
-// dropped and counted (ListenDrops). nic, if nonzero, restricts it to that NIC.
+// backlog (0: Options.Backlog) bounds the accept queue, the connections established but
+// not yet accepted; Options.SynBacklog bounds the half-open ones, beyond which SYNs are
+// answered with SYN cookies. nic, if nonzero, restricts it to that NIC.
+//
+// With the accept queue full, as on Linux, a SYN is dropped and so is the ACK completing a
+// handshake: the connection stays half-open and nothing the peer believes established is
+// lost. Its SYN-ACK retransmissions each draw the peer's ACK again (RFC 9293 3.10.7.4),
+// as the peer's own retransmissions of data do, and one that finds room joins the queue;
+// if the SYN-ACK's retries run out first, the peer is reset (leaveListener). A cookie ACK
+// that finds the queue full becomes such a half-open connection if the SYN queue has room,
+// else it is reset (acceptCookie). All are counted in ListenOverflows and ListenDrops.
 func (pr *Protocol) Listen(local netip.AddrPort, nic stack.NICID, backlog int) (*Endpoint, error) {
 	return pr.listen(local, nic, backlog, false)
 }
@@ -65,7 +73,7 @@ func (l *Endpoint) handleListen(s *segment) {
 		return
 	}
 	if len(l.acceptQ) >= l.backlog {
-		pr.stats.ListenDrops++
+		l.overflow() // the peer retransmits its SYN
 		return
 	}
 	if pr.full() || pr.s.Budget().Tight() {
@@ -73,7 +81,7 @@ func (l *Endpoint) handleListen(s *segment) {
 		pr.replyRST(s)
 		return
 	}
-	if l.pending >= l.backlog {
+	if l.pending >= pr.opts.SynBacklog {
 		l.sendCookie(s) // SYN queue full: answer statelessly
 		return
 	}
@@ -157,6 +165,40 @@ func (e *Endpoint) sendSYN() {
 		e.sndMax = e.sndNxt
 	}
 	e.armRTO()
+}
+
+// overflow counts a segment l drops because its accept queue is full.
+func (l *Endpoint) overflow() {
+	l.pr.stats.ListenOverflows++
+	l.pr.stats.ListenDrops++
+}
+
+// acceptQFull is asked when the ACK completing passive child e's handshake arrives: if its
+// listener's accept queue is full, the ACK is dropped and e stays SYN-RECEIVED (Listen).
+func (e *Endpoint) acceptQFull() bool {
+	l := e.listener
+	if l == nil || l.state != Listen || len(l.acceptQ) < l.backlog {
+		return false
+	}
+	l.overflow()
+	e.peerAcked = true
+	return true
+}
+
+// leaveListener detaches a half-open child from its listener as it closes with err. One
+// whose peer completed the handshake (acceptQFull) and that timed out waiting for room is
+// reset: its peer believes it established and would otherwise wait on it forever.
+func (e *Endpoint) leaveListener(err error) {
+	l := e.listener
+	if l == nil {
+		return
+	}
+	l.pending--
+	e.listener = nil
+	if e.peerAcked && err == ErrTimedOut {
+		e.pr.queue(e.route, &header.TCPFields{SrcPort: e.local.Port(), DstPort: e.remote.Port(),
+			Seq: e.sndMax, Flags: header.TCPFlagRST}, nil)
+	}
 }
 
 // established is called when a passive connection completes: it joins its listener's

@@ -10,11 +10,12 @@ import (
 	"goxen/netstack/stack"
 )
 
-// SYN cookies (RFC 4987 3.6): when a listener's half-open connections reach its backlog, a
-// SYN is answered statelessly with a SYN-ACK whose ISN encodes the connection; a returning
-// ACK that carries a valid cookie creates the connection then. Layout of the ISN: 5 bits of
-// a 64-second counter, 24 bits of a keyed hash of the 4-tuple, the peer's ISN and the
-// counter, and 3 bits indexing cookieMSS. Cookie connections do without window scaling.
+// SYN cookies (RFC 4987 3.6): when a listener's half-open connections reach
+// Options.SynBacklog, a SYN is answered statelessly with a SYN-ACK whose ISN encodes the
+// connection; a returning ACK that carries a valid cookie creates the connection then.
+// Layout of the ISN: 5 bits of a 64-second counter, 24 bits of a keyed hash of the 4-tuple,
+// the peer's ISN and the counter, and 3 bits indexing cookieMSS. Cookie connections do
+// without window scaling.
 
 var cookieMSS = [...]uint16{536, 1200, 1360, 1440, 1460, 4036, 8960, 8960}
 
@@ -80,7 +81,11 @@ func (l *Endpoint) sendCookie(s *segment) {
 }
 
 // acceptCookie creates the connection an ACK with a valid cookie completes and reports
-// whether it did.
+// whether it did (false: answer with a reset). With the accept queue full, the connection
+// is created half-open instead, as if its SYN had been queued and its ACK dropped (Listen):
+// our SYN-ACK retransmissions then draw the peer's ACK again, which a cookie ACK alone
+// would not (the peer may be waiting for us to speak). Past the SYN queue's bound too it is
+// reset: the peer learns at once rather than never.
 func (l *Endpoint) acceptCookie(s *segment) bool {
 	pr := l.pr
 	local := netip.AddrPortFrom(s.info.Dst, s.h.DstPort())
@@ -89,18 +94,18 @@ func (l *Endpoint) acceptCookie(s *segment) bool {
 	if mss == 0 {
 		return false
 	}
-	if len(l.acceptQ) >= l.backlog {
-		pr.stats.ListenDrops++
-		return true // dropped; the peer retransmits
+	room := len(l.acceptQ) < l.backlog
+	if !room && l.pending >= pr.opts.SynBacklog {
+		l.overflow()
+		return false
 	}
 	if pr.full() {
 		pr.stats.ConnsRefused++
-		return false // answered with a reset
+		return false
 	}
 	pr.stats.SynCookiesRecv++
 	pr.stats.PassiveOpens++
 	c := pr.newEndpoint()
-	c.state = Established
 	c.local, c.remote, c.nic = local, remote, l.nic
 	c.route = stack.PacketInfo{NIC: s.info.NIC, Src: s.info.Dst, Dst: s.info.Src}
 	c.inherit(l)
@@ -110,13 +115,23 @@ func (l *Endpoint) acceptCookie(s *segment) bool {
 	c.rcvAdv = c.rcvNxt + uint32(min(pr.opts.ReceiveBuffer, 65535))
 	c.mss = mss
 	c.cwnd = 10 * mss
-	c.sndWnd, c.maxSndWnd = uint32(s.wnd), uint32(s.wnd)
-	c.sndWl1, c.sndWl2 = s.seq, s.ack
 	pr.conns[tuple{local, remote}] = c
 	c.inConns = true
 	pr.countLive(c)
 	pr.ports[local.Port()]++
 	c.portHeld = true
+	if !room {
+		l.overflow()
+		c.state = SynRcvd
+		c.sndUna, c.recover = c.iss, c.iss // the SYN-ACK is outstanding again
+		c.listener, c.peerAcked = l, true
+		l.pending++
+		c.armRTO()
+		return true
+	}
+	c.state = Established
+	c.sndWnd, c.maxSndWnd = uint32(s.wnd), uint32(s.wnd)
+	c.sndWl1, c.sndWl2 = s.seq, s.ack
 	close(c.connCh)
 	l.acceptQ = append(l.acceptQ, c)
 	wake(l.acceptCh)

@@ -58,10 +58,11 @@ type Endpoint struct {
 	portHeld      bool
 
 	// listener
-	backlog  int
-	pending  int         // half-open children
-	acceptQ  []*Endpoint // established, not yet accepted
-	listener *Endpoint   // the listener a passive child belongs to, until accepted
+	backlog   int         // bounds acceptQ
+	pending   int         // half-open children (bounded by Options.SynBacklog)
+	acceptQ   []*Endpoint // established, not yet accepted
+	listener  *Endpoint   // the listener a passive child belongs to, until accepted
+	peerAcked bool        // a half-open child whose handshake's ACK found acceptQ full
 
 	// send sequence space (RFC 9293 3.3.1)
 	iss, sndUna, sndNxt, sndMax uint32
@@ -235,10 +236,7 @@ func (e *Endpoint) teardown(err error) {
 		e.pr.releasePort(e.local.Port())
 		e.portHeld = false
 	}
-	if l := e.listener; l != nil {
-		l.pending--
-		e.listener = nil
-	}
+	e.leaveListener(err)
 	e.pr.s.Budget().Release(e.oooBytes)
 	e.ooo, e.oooBytes = nil, 0
 	e.rack.recs, e.rack.rexmits = nil, 0

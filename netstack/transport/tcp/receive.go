@@ -91,6 +91,9 @@ func (e *Endpoint) handleSegment(s *segment) {
 			pr.replyRST(s)
 			return
 		}
+		if e.acceptQFull() {
+			return // dropped: the peer's retransmissions and ours retry it (accept.go)
+		}
 		e.state = Established
 		e.sndUna = s.ack
 		e.rttSampleOnHandshake()

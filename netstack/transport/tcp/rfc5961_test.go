@@ -203,8 +203,8 @@ func TestKeepAlive(t *testing.T) {
 	}
 }
 
-// TestSYNFloodCookies fills a listener's SYN queue with spoofed SYNs that are never
-// completed; a real client still connects, through a SYN cookie.
+// TestSYNFloodCookies fills a listener's SYN queue (SynBacklog 4) with spoofed SYNs that are
+// never completed; a real client still connects, through a SYN cookie.
 func TestSYNFloodCookies(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -214,13 +214,13 @@ func TestSYNFloodCookies(t *testing.T) {
 		st.AddNIC(1, "eth0", ep)
 		st.AddAddress(1, netip.MustParsePrefix(addr))
 		t.Cleanup(st.Close)
-		return New(st), ep
+		return NewWithOptions(st, Options{SynBacklog: 4}), ep
 	}
 	pa, ea := mk(macA, "10.3.0.1/24")
 	pb, eb := mk(macB, "10.3.0.2/24")
 	channel.Wire(ctx, ea, eb)
 	srv := netip.MustParseAddrPort("10.3.0.2:80")
-	l, err := pb.Listen(srv, 0, 4)
+	l, err := pb.Listen(srv, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

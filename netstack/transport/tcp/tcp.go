@@ -54,7 +54,16 @@ var (
 type Options struct {
 	ReceiveBuffer int // 1 MiB: the receive window's ceiling (scaled, RFC 7323)
 	SendBuffer    int // 1 MiB of unacknowledged plus unsent data per endpoint
-	Backlog       int // 128 half-open plus unaccepted connections per listener
+	Backlog       int // 128 unaccepted connections per listener (Listen's backlog if given)
+	// SynBacklog bounds each listener's half-open connections (256); SYNs past it get SYN
+	// cookies (RFC 4987 3.6), which complete whenever the accept queue has room but carry no
+	// window scaling, SACK or timestamps. Linux's tcp_max_syn_backlog is 128 on small
+	// machines and grows with memory; here a half-open connection costs about 2 KiB and
+	// counts against MaxConnections and MemoryPressure (on xen a 16 KiB reserve each), so
+	// 256 lets a burst of a few hundred connects keep every option while a flood of spoofed
+	// SYNs holds at most 512 KiB (4 MiB of xen's reserve) per listener before cookies make
+	// it free.
+	SynBacklog int
 	// MaxConnections bounds the connections open at once, half-open and closing ones
 	// included, TIME-WAIT not (0: no limit). Past it a SYN is answered with a reset and
 	// Connect fails with ErrNoBufs; both count in Stats.ConnsRefused.
@@ -95,6 +104,7 @@ func (o *Options) setDefaults() {
 	i(&o.ReceiveBuffer, 1<<20)
 	i(&o.SendBuffer, 1<<20)
 	i(&o.Backlog, 128)
+	i(&o.SynBacklog, 256)
 	i(&o.SynRetries, 6)
 	i(&o.Retries, 15)
 	d(&o.TimeWait, 60*time.Second)
@@ -148,6 +158,9 @@ type Stats struct {
 	OutRsts, ListenDrops, ChallengeACKs, FastRetrans     uint64
 	RTOs, OutOfWindow, OfoQueued                         uint64
 	SynCookiesSent, SynCookiesRecv                       uint64
+	// ListenOverflows counts SYNs and handshake-completing ACKs dropped because a listener's
+	// accept queue was full (also in ListenDrops; accept.go).
+	ListenOverflows uint64
 	// SACKRecoveries counts fast recoveries run by RFC 6675 (also in FastRetrans),
 	// SACKRetrans the segments they retransmitted, SACKBlocksRecv the ACKs whose SACK
 	// blocks told us something new, SACKBlocksSent the segments we sent with SACK
