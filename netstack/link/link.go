@@ -23,7 +23,8 @@ type Endpoint interface {
 	// not spin.
 	WritePacket(p *buffer.Packet) error
 	// Attach makes d the receiver of incoming frames (nil detaches). Endpoints call
-	// d.DeliverFrame from their own receive goroutine, one frame at a time.
+	// d.DeliverFrame from their own receive goroutine, one frame at a time, or Deliver with
+	// a batch of frames.
 	Attach(d Dispatcher)
 	// Close stops the device; WritePacket fails afterwards.
 	Close() error
@@ -32,6 +33,31 @@ type Endpoint interface {
 // Dispatcher receives frames from an Endpoint. DeliverFrame owns the packet.
 type Dispatcher interface {
 	DeliverFrame(p *buffer.Packet)
+}
+
+// BatchDispatcher is a Dispatcher that also takes frames in batches: a device that drains a
+// ring in one go or reads several frames at once hands them over together, and the
+// dispatcher may hold TCP segments of one flow back until the end of the batch to coalesce
+// them (stack/gro.go). It owns the packets, not the slice, which the endpoint reuses. An
+// endpoint that only calls DeliverFrame gets no coalescing and no added latency.
+type BatchDispatcher interface {
+	Dispatcher
+	DeliverFrames(ps []*buffer.Packet)
+}
+
+// MaxBatch is the most frames an endpoint should gather for one DeliverFrames (Linux's NAPI
+// weight): the first frame waits for the others.
+const MaxBatch = 64
+
+// Deliver hands ps to d as one batch if d takes batches, else one frame at a time.
+func Deliver(d Dispatcher, ps []*buffer.Packet) {
+	if bd, ok := d.(BatchDispatcher); ok {
+		bd.DeliverFrames(ps)
+		return
+	}
+	for _, p := range ps {
+		d.DeliverFrame(p)
+	}
 }
 
 // ErrClosed is returned by WritePacket on a closed endpoint.

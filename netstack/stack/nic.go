@@ -23,6 +23,7 @@ type NIC struct {
 	// every address of its subnets and any of the stack's own addresses, sends no ARP, and
 	// carries the packets the stack sends to itself.
 	loopback bool
+	gro      groTable // TCP segments held during a batch (gro.go)
 }
 
 // offloads is what the device does on send now (link.Offloader): asked at every packet, as a
@@ -226,12 +227,33 @@ func (n *NIC) primary() netip.Addr {
 }
 
 // DeliverFrame is the NIC's link.Dispatcher: validate the Ethernet header and hand the
-// payload to ARP or IPv4.
+// payload to ARP, IPv4 or IPv6.
 func (n *NIC) DeliverFrame(p *buffer.Packet) {
 	s := n.s
 	s.mu.Lock()
 	defer s.unlock()
 	s.stats.Link.RxFrames.Inc()
+	n.receive(p)
+}
+
+// DeliverFrames is the NIC's link.BatchDispatcher: the frames of one batch, in order, with
+// consecutive TCP segments of a flow coalesced (gro.go). The frames sent in answer go out
+// once the batch is done.
+func (n *NIC) DeliverFrames(ps []*buffer.Packet) {
+	s := n.s
+	s.mu.Lock()
+	defer s.unlock()
+	for _, p := range ps {
+		s.stats.Link.RxFrames.Inc()
+		n.groReceive(p)
+	}
+	n.groFlushAll()
+}
+
+// receive takes one frame (or a coalesced segment) past the Ethernet header. Called with
+// s.mu held; owns p.
+func (n *NIC) receive(p *buffer.Packet) {
+	s := n.s
 	h, ok := p.Consume(header.EthernetMinSize)
 	if !ok {
 		s.stats.Link.RxMalformed.Inc()

@@ -28,6 +28,9 @@ type Stats struct {
 		RxMalformed                  Counter // shorter than an Ethernet header
 		RxNotForUs                   Counter // unicast to another MAC
 		RxUnknownType                Counter // EtherType other than IPv4, ARP or (on a NIC with IPv6 on) IPv6
+		// Receive coalescing (gro.go): TCP segments appended to a held one (IP and TCP never
+		// see them alone), and held segments handed on (each with those merged into it).
+		GROMerged, GROFlushed Counter
 	}
 	ARP struct {
 		RxRequests, RxReplies, TxRequests, TxReplies Counter

@@ -22,6 +22,7 @@ type Endpoint struct {
 	d        link.Dispatcher
 	closed   bool
 	offloads link.Offloads
+	batch    int // Wire's batches towards this endpoint (SetBatch)
 	Dropped  int // frames sent while the queue was full
 }
 
@@ -34,6 +35,11 @@ func New(size, mtu int, addr header.LinkAddr) *Endpoint {
 // hands it partial checksums and segments larger than the MTU, as it would a TAP with a
 // vnet header or netfront with GSO, and the test sees the packets as the device would.
 func (e *Endpoint) SetOffloads(o link.Offloads) { e.offloads = o }
+
+// SetBatch makes Wire hand the frames sent to this endpoint over in batches of up to n
+// (link.Deliver), as many as are queued when it looks, as a device draining its ring in one
+// go does, instead of one at a time (before Wire).
+func (e *Endpoint) SetBatch(n int) { e.batch = n }
 
 // Offloads returns what SetOffloads set (none by default).
 func (e *Endpoint) Offloads() link.Offloads { return e.offloads }
@@ -93,6 +99,23 @@ func (e *Endpoint) InjectPacket(p *buffer.Packet) {
 		return
 	}
 	d.DeliverFrame(p)
+}
+
+// InjectPackets delivers ps as one batch (link.Deliver), each packet with its offload state
+// set as InjectPacket sets it; it owns the packets, not the slice.
+func (e *Endpoint) InjectPackets(ps []*buffer.Packet) {
+	e.mu.Lock()
+	d := e.d
+	e.mu.Unlock()
+	for _, p := range ps {
+		p.Offload.ReceivedLocally()
+		if d == nil {
+			p.Release()
+		}
+	}
+	if d != nil {
+		link.Deliver(d, ps)
+	}
 }
 
 // C is the queue of sent frames.

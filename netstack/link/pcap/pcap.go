@@ -72,8 +72,23 @@ func (e *Endpoint) Attach(d link.Dispatcher) {
 		e.Endpoint.Attach(nil)
 		return
 	}
-	e.Endpoint.Attach(link.DispatcherFunc(func(p *buffer.Packet) {
-		e.record(p.Bytes())
-		d.DeliverFrame(p)
-	}))
+	e.Endpoint.Attach(recorder{e, d})
+}
+
+// recorder records incoming frames on their way to d, passing batches on as batches.
+type recorder struct {
+	e *Endpoint
+	d link.Dispatcher
+}
+
+func (r recorder) DeliverFrame(p *buffer.Packet) {
+	r.e.record(p.Bytes())
+	r.d.DeliverFrame(p)
+}
+
+func (r recorder) DeliverFrames(ps []*buffer.Packet) {
+	for _, p := range ps {
+		r.e.record(p.Bytes())
+	}
+	link.Deliver(r.d, ps)
 }

@@ -173,47 +173,92 @@ func (e *Endpoint) pushVnetHdr(p *buffer.Packet) {
 	copy(p.Push(vnetHdrLen), h[:])
 }
 
-// readLoop blocks in read(2) and hands each frame to the dispatcher (frames arriving before
-// Attach are dropped). Reads go into a packet big enough for a 64 KiB segment; a frame
-// that fits a small one is copied into one, so that queues are charged what it holds.
+// readLoop reads frames and hands them to the dispatcher in batches (link.Deliver): it waits
+// for the first frame of a batch, then takes the frames already queued without waiting, up
+// to link.MaxBatch, so that the stack can coalesce a burst's TCP segments (stack/gro.go)
+// while a lone frame goes on at once. Frames arriving before Attach are dropped. Reads go
+// into a packet big enough for the largest frame; where that is a 64 KiB one (offloads), a
+// frame that fits a small packet is copied into one, so that queues are charged what it
+// holds.
 func (e *Endpoint) readLoop() {
 	defer close(e.done)
+	rc, err := e.f.SyscallConn()
+	if err != nil {
+		return
+	}
 	size := e.mtu + header.EthernetMinSize
 	if e.offload {
 		size = vnetHdrLen + maxFrame
 	}
-	var big *buffer.Packet
-	for {
-		if big == nil {
-			big = buffer.New(buffer.Headroom, size)
-			big.Grow(size) // New leaves room for size bytes
+	var (
+		next  *buffer.Packet // what the next read goes into
+		n     int
+		rerr  error
+		wait  bool // the first frame of a batch: wait in Go's poller for one
+		batch [link.MaxBatch]*buffer.Packet
+	)
+	read := func(fd uintptr) bool {
+		for {
+			n, rerr = syscall.Read(int(fd), next.Bytes())
+			if rerr != syscall.EINTR {
+				return !wait || rerr != syscall.EAGAIN
+			}
 		}
-		n, err := e.f.Read(big.Bytes())
-		if err != nil || n <= 0 {
-			big.Release()
+	}
+	for {
+		k, closed := 0, false
+		for k < len(batch) {
+			if next == nil {
+				next = buffer.New(buffer.Headroom, size)
+				next.Grow(size) // New leaves room for size bytes
+			}
+			wait = k == 0
+			if err := rc.Read(read); err != nil || (rerr != nil && rerr != syscall.EAGAIN) || (rerr == nil && n <= 0) {
+				closed = true
+				break
+			}
+			if rerr == syscall.EAGAIN {
+				break
+			}
+			p := next
+			if size > buffer.SmallMax && n < buffer.BigMin {
+				p = buffer.FromBytes(next.Bytes()[:n])
+			} else {
+				p.Trim(n)
+				next = nil
+			}
+			if e.offload && !e.takeVnetHdr(p) {
+				e.RxBad.Add(1)
+				p.Release()
+				continue
+			}
+			batch[k] = p
+			k++
+		}
+		e.deliver(batch[:k])
+		clear(batch[:k])
+		if closed {
+			next.Release()
 			return
 		}
-		p := big
-		if n < buffer.BigMin {
-			p = buffer.FromBytes(big.Bytes()[:n])
-		} else {
-			p.Trim(n)
-			big = nil
-		}
-		if e.offload && !e.takeVnetHdr(p) {
-			e.RxBad.Add(1)
-			p.Release()
-			continue
-		}
-		e.mu.Lock()
-		d := e.d
-		e.mu.Unlock()
-		if d == nil {
-			p.Release()
-			continue
-		}
-		d.DeliverFrame(p)
 	}
+}
+
+// deliver hands a batch to the dispatcher, or drops it before Attach.
+func (e *Endpoint) deliver(ps []*buffer.Packet) {
+	if len(ps) == 0 {
+		return
+	}
+	e.mu.Lock()
+	d := e.d
+	e.mu.Unlock()
+	if d == nil {
+		for _, p := range ps {
+			p.Release()
+		}
+		return
+	}
+	link.Deliver(d, ps)
 }
 
 // takeVnetHdr consumes a received frame's virtio_net_hdr into p.Offload. Linux fills in the

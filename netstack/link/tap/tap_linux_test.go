@@ -1,7 +1,9 @@
 package tap
 
 import (
+	"bytes"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,5 +97,69 @@ func TestVnetHdrOnReceive(t *testing.T) {
 		if ok && p.Len() != 60 {
 			t.Errorf("%x: %d bytes left", c.hdr, p.Len())
 		}
+	}
+}
+
+// batchRecorder is a link.BatchDispatcher that reports each batch's frames.
+type batchRecorder struct{ batches chan [][]byte }
+
+func (r batchRecorder) DeliverFrame(p *buffer.Packet) { r.DeliverFrames([]*buffer.Packet{p}) }
+
+func (r batchRecorder) DeliverFrames(ps []*buffer.Packet) {
+	var b [][]byte
+	for _, p := range ps {
+		b = append(b, append([]byte(nil), p.Bytes()...))
+		p.Release()
+	}
+	r.batches <- b
+}
+
+// The read loop hands over what is queued in batches of up to link.MaxBatch, and a lone
+// frame at once. A SOCK_SEQPACKET socket stands in for the device: one frame per read(2).
+func TestReadLoopBatches(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.SetNonblock(fds[0], true); err != nil {
+		t.Fatal(err)
+	}
+	e := &Endpoint{f: os.NewFile(uintptr(fds[0]), "tap-test"), mtu: 1500, done: make(chan struct{})}
+	peer := os.NewFile(uintptr(fds[1]), "peer")
+	defer peer.Close()
+	r := batchRecorder{make(chan [][]byte, 8)}
+	e.Attach(r)
+	frame := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 60+i) }
+	for i := range link.MaxBatch + 6 {
+		if _, err := peer.Write(frame(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go e.readLoop()
+	next := func() [][]byte {
+		select {
+		case b := <-r.batches:
+			return b
+		case <-time.After(5 * time.Second):
+			t.Fatal("no batch")
+			return nil
+		}
+	}
+	first, second := next(), next()
+	if len(first) != link.MaxBatch || len(second) != 6 {
+		t.Fatalf("batches of %d and %d frames", len(first), len(second))
+	}
+	got := append(first, second...)
+	for i, b := range got {
+		if !bytes.Equal(b, frame(i)) {
+			t.Fatalf("frame %d: %d bytes %x...", i, len(b), b[:1])
+		}
+	}
+	peer.Write(frame(1))
+	if b := next(); len(b) != 1 || !bytes.Equal(b[0], frame(1)) {
+		t.Fatalf("lone frame: %d frames", len(b))
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -14,22 +14,29 @@ import (
 )
 
 // BenchmarkBulk moves 64 KiB per op from one stack to another over a wire that passes
-// packets (no copy in the wire), through a device with GSO and one without. allocs/pkt is
+// packets (no copy in the wire), through a device with GSO, one without, and one without
+// that hands frames over in batches, which the stack coalesces (stack/gro.go). allocs/pkt is
 // the heap allocations of both stacks, the apps' Write and Read included, per TCP segment
 // either side sent: the steady path's goal is 0.
 //
 //	go test -run - -bench Bulk -benchmem ./transport/tcp
 func BenchmarkBulk(b *testing.B) {
-	b.Run("gso", func(b *testing.B) { benchBulk(b, gsoDevice) })
-	b.Run("mtu", func(b *testing.B) { benchBulk(b, link.Offloads{}) })
+	b.Run("gso", func(b *testing.B) { benchBulk(b, gsoDevice, 0) })
+	b.Run("mtu", func(b *testing.B) { benchBulk(b, link.Offloads{}, 0) })
+	b.Run("mtu-gro", func(b *testing.B) { benchBulk(b, link.Offloads{}, link.MaxBatch) })
 }
 
-// bulkPair connects two stacks whose devices have offloads o over a packet-passing wire and
-// starts a reader that discards what arrives; it returns the writing end and a function
-// that waits until n bytes more have been read.
-func bulkPair(tb testing.TB, o link.Offloads) (*tcp.Endpoint, func(n int), *host, *host) {
+// bulkPair connects two stacks whose devices have offloads o (and hand frames over in
+// batches of up to batch) over a packet-passing wire and starts a reader that discards what
+// arrives; it returns the writing end and a function that waits until n bytes more have
+// been read.
+func bulkPair(tb testing.TB, o link.Offloads, batch int) (*tcp.Endpoint, func(n int), *host, *host) {
 	t := &testing.T{}
-	with := func(l link.Endpoint) link.Endpoint { l.(*channel.Endpoint).SetOffloads(o); return l }
+	with := func(l link.Endpoint) link.Endpoint {
+		l.(*channel.Endpoint).SetOffloads(o)
+		l.(*channel.Endpoint).SetBatch(batch)
+		return l
+	}
 	a := newHost(t, 1, addrA, with, tcp.Options{})
 	c := newHost(t, 2, addrB, with, tcp.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -72,8 +79,8 @@ func bulkPair(tb testing.TB, o link.Offloads) (*tcp.Endpoint, func(n int), *host
 	return cl, wait, a, c
 }
 
-func benchBulk(b *testing.B, o link.Offloads) {
-	cl, wait, a, c := bulkPair(b, o)
+func benchBulk(b *testing.B, o link.Offloads, batch int) {
+	cl, wait, a, c := bulkPair(b, o, batch)
 	const chunk = 64 << 10
 	data := make([]byte, chunk)
 	for i := 0; i < 64; i++ { // warm up: windows open, pools fill
@@ -83,6 +90,7 @@ func benchBulk(b *testing.B, o link.Offloads) {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	s0 := a.tp.Stats().OutSegs + c.tp.Stats().OutSegs
+	in0 := c.tp.Stats().InSegs
 	b.SetBytes(chunk)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -97,23 +105,26 @@ func benchBulk(b *testing.B, o link.Offloads) {
 	if segs > 0 {
 		b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(segs), "allocs/pkt")
 		b.ReportMetric(float64(segs)/float64(b.N), "pkts/op")
+		// The segments the receiver's TCP took: fewer than the sender's pieces when coalesced.
+		b.ReportMetric(float64(c.tp.Stats().InSegs-in0)/float64(b.N), "rxsegs/op")
 	}
 }
 
 // The steady bulk path allocates nothing per packet: 100 writes of 64 KiB, each read by the
-// peer, with and without GSO (about 3 and 70 segments each, ACKs included), average less
-// than one allocation per write. (A GC during the run empties the pools once: that is the
-// margin.)
+// peer, with and without GSO (about 3 and 70 segments each, ACKs included), and without GSO
+// but coalesced on receive, average less than one allocation per write. (A GC during the
+// run empties the pools once: that is the margin.)
 func TestBulkSteadyPathAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
 	for _, c := range []struct {
-		name string
-		o    link.Offloads
-	}{{"gso", gsoDevice}, {"mtu", link.Offloads{}}} {
+		name  string
+		o     link.Offloads
+		batch int
+	}{{"gso", gsoDevice, 0}, {"mtu", link.Offloads{}, 0}, {"mtu-gro", link.Offloads{}, link.MaxBatch}} {
 		t.Run(c.name, func(t *testing.T) {
-			cl, wait, _, _ := bulkPair(t, c.o)
+			cl, wait, _, _ := bulkPair(t, c.o, c.batch)
 			data := make([]byte, 64<<10)
 			for i := 0; i < 64; i++ {
 				cl.Write(data)
