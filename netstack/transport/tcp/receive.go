@@ -324,7 +324,9 @@ func (e *Endpoint) receiveData(s *segment) {
 		return
 	}
 	// Delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2): every second full-sized segment at once.
-	e.ackPending++
+	// A segment the device joined (GRO, or GSO from a TAP) counts as the segments it holds,
+	// as Linux counts by its receive MSS: one of two or more is acknowledged at once.
+	e.ackPending += max(1, (len(s.data)+e.mss-1)/max(e.mss, 1))
 	if e.ackPending >= 2 {
 		e.sendACK()
 		return
