@@ -21,6 +21,7 @@ from goxen import paths
 #: (module directory, package, target): every fuzz target in the project.
 TARGETS = [
     ("netstack", "./stack", "FuzzDeliverFrame"),
+    ("netstack", "./stack", "FuzzGROBatch"),
     ("netstack", "./transport/tcp", "FuzzSegment"),
     ("netstack", "./dhcp", "FuzzMessage"),
     ("apps/kvstore", ".", "FuzzProtocol"),
