@@ -403,19 +403,34 @@ func isIPv6Frame(f []byte) bool {
 }
 
 // Attach delivers each received frame in a pooled packet: the one copy out of the rx pages.
+// The frames of one drain of the rx ring go to the stack together, up to link.MaxBatch at a
+// time, so that it can coalesce a flow's TCP segments (netstack/stack/gro.go) when netback
+// does not send large ones itself; nothing waits past the drain.
 func (e *vifEndpoint) Attach(disp link.Dispatcher) {
 	if disp == nil {
 		e.d.SetReceiver(nil)
 		return
 	}
-	e.d.SetReceiver(func(f *netfront.Frame) {
+	var batch [link.MaxBatch]*buffer.Packet
+	n := 0
+	flush := func() {
+		if n > 0 {
+			link.Deliver(disp, batch[:n])
+			clear(batch[:n])
+			n = 0
+		}
+	}
+	e.d.SetBatchReceiver(func(f *netfront.Frame) {
 		p := buffer.New(buffer.Headroom, f.Len)
 		for _, part := range f.Parts {
 			p.Append(part)
 		}
 		p.Offload.CsumValid = f.CsumValid
-		disp.DeliverFrame(p)
-	})
+		batch[n] = p
+		if n++; n == len(batch) {
+			flush()
+		}
+	}, flush)
 }
 
 func (e *vifEndpoint) Close() error { return e.d.Close() }

@@ -18,6 +18,7 @@
 //	(*Device).Send(frame) error    queue one frame; blocks while the tx ring is full
 //	(*Device).Receive() ([]byte, error)  next received frame; blocks until one arrives
 //	(*Device).SetReceiver(f)       deliver frames to f instead of Receive
+//	(*Device).SetBatchReceiver(f, end) and call end when a drain of the rx ring ends
 //	(*Device).Stats() Stats        counters
 //	(*Device).Close() error        disconnect from the backend
 //
@@ -148,8 +149,9 @@ type Device struct {
 	rxPosted  [rxSlots]bool // rx pages handed to the backend, not yet answered
 	rxParts   [][]byte      // receive's scratch: the slots of one frame
 
-	recvMu sync.Mutex
-	recv   func(*Frame)
+	recvMu  sync.Mutex
+	recv    func(*Frame)
+	recvEnd func() // called when a drain of the rx ring ends (SetBatchReceiver)
 	rxq    chan []byte
 
 	closeOnce sync.Once

@@ -70,6 +70,7 @@ func (d *Device) rxLoop() {
 func (d *Device) receive() {
 	d.rxMu.Lock()
 	defer d.rxMu.Unlock()
+	defer d.drained()
 	if d.broken.Load() {
 		return
 	}
@@ -95,6 +96,16 @@ func (d *Device) receive() {
 	}
 	if d.rxReqProd != old && push(ring, old, d.rxReqProd) {
 		d.port.Notify()
+	}
+}
+
+// drained tells a batch receiver that a drain of the rx ring ended (also a cut-short one).
+func (d *Device) drained() {
+	d.recvMu.Lock()
+	end := d.recvEnd
+	d.recvMu.Unlock()
+	if end != nil {
+		end()
 	}
 }
 
@@ -255,7 +266,15 @@ func (d *Device) Receive() ([]byte, error) {
 // Send, and should not block for long: while it runs the rx ring is not refilled) instead
 // of queueing it for Receive. SetReceiver(nil) goes back to Receive.
 func (d *Device) SetReceiver(f func(*Frame)) {
+	d.SetBatchReceiver(f, nil)
+}
+
+// SetBatchReceiver is SetReceiver, and also calls end when the device has drained the rx
+// ring (after the last frame of a batch: the pages are posted again), on the same goroutine.
+// A receiver may hold frames it was given (copied out) until then, to hand them on together
+// (netstack's receive coalescing); nothing is held past end.
+func (d *Device) SetBatchReceiver(f func(*Frame), end func()) {
 	d.recvMu.Lock()
-	d.recv = f
+	d.recv, d.recvEnd = f, end
 	d.recvMu.Unlock()
 }
