@@ -9,7 +9,8 @@ flow each) and ping work, with frames sent and received on both queues (kvstore'
 netstack`). With netfront=noqueues on the guest's command line, or one vCPU, it uses one
 queue and the flat nodes. Save and restore into a backend that offers one queue (netback's
 max_queues set to 1 in the dom0) renegotiates one, and the next restore two again.
-(PV only: the bed runs PVH guests on one CPU, testbed.bed.BED_CPUS says why.)"""
+(PV only there: the bed runs PVH guests on one CPU, testbed.bed.BED_CPUS says why. A PVH guest
+with two vCPUs takes two queues on the one-CPU bed, whose netback is told to offer two.)"""
 
 import re
 import subprocess
@@ -58,6 +59,29 @@ print("ok" if not errors else "failed", flush=True)
 """
 
 CONNECTIONS = 16
+
+
+def test_pvh_two_queues_on_one_cpu(testbed, domu, go_build, kvstore_config):
+    """PVH (events through the HVM callback vector on each vCPU): netback's max_queues set to
+    2 in the one-vCPU dom0 before the guest is made, two queues, both carrying traffic."""
+    if testbed.cpus != 1:
+        pytest.skip("PVH guests run on the one-CPU bed only")
+    ip = kvstore_config.network[0].ip.split("/")[0]
+    testbed.sh("echo 2 > /sys/module/xen_netback/parameters/max_queues", check=True)
+    try:
+        xl = f'memory = {kvstore_config.memory_mib}\ntype = "pvh"\nvcpus = 2\n'
+        dom = domu("kvqpvh", go_build("kvstore"), xl, extra=kvstore_config.cmdline, network=True)
+        dom.wait_for(r"^kvstore: listening on tcp", timeout=60)
+        testbed.ping(ip, timeout=90)
+        assert _layout(testbed, dom, 2) == 2
+        st = _traffic(testbed, ip)
+    finally:
+        testbed.sh("echo 1 > /sys/module/xen_netback/parameters/max_queues")
+    _clean(st)
+    assert st["eth0.Queues"] == 2, st
+    for k in ("TxFrames", "RxFrames", "Events"):
+        assert st[f"eth0.Queue1{k}"] > 0, (k, st)
+    assert "fatal error" not in dom.console and "panic" not in dom.console, dom.console[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -178,23 +202,24 @@ def _save_restore(bed, dom, max_queues):
 
 
 def test_restore_renegotiates_queues(bed2, domu, go_build, kvstore_config):
-    dom, ip = _boot(bed2, domu, go_build, kvstore_config, "kvqrestore", 2)
-    _layout(bed2, dom, 2)
-    before = _traffic(bed2, ip)
+    """Made while netback offers one queue; restored with two offered (a queue made in the
+    restored domain), one (queue 1 parks), two (queue 1 in use again)."""
+    bed2.sh("echo 1 > /sys/module/xen_netback/parameters/max_queues", check=True)
     try:
-        _save_restore(bed2, dom, 1)
+        dom, ip = _boot(bed2, domu, go_build, kvstore_config, "kvqrestore", 2)
         assert _layout(bed2, dom, 1) == 1
-        st = _traffic(bed2, ip)
-        _clean(st)
-        assert st["eth0.Queues"] == 1 and st["eth0.Restores"] == 1, st
-        _save_restore(bed2, dom, 2)
-        assert _layout(bed2, dom, 2) == 2
-        st = _traffic(bed2, ip)
-        _clean(st)
-        assert st["eth0.Queues"] == 2 and st["eth0.Restores"] == 2, st
-        # Queue 1, unused while the backend took one queue, carries traffic again.
-        for k in ("TxFrames", "RxFrames"):
-            assert st[f"eth0.Queue1{k}"] > before[f"eth0.Queue1{k}"], (k, before, st)
+        before = None
+        for n, (offer, queues) in enumerate([(2, 2), (1, 1), (2, 2)], 1):
+            _save_restore(bed2, dom, offer)
+            assert _layout(bed2, dom, queues) == offer
+            st = _traffic(bed2, ip)
+            _clean(st)
+            assert st["eth0.Queues"] == queues and st["eth0.Restores"] == n, st
+            if queues == 2:
+                # Queue 1, new or unused while the backend took one queue, carries traffic.
+                for k in ("TxFrames", "RxFrames"):
+                    assert st[f"eth0.Queue1{k}"] > (before or {}).get(f"eth0.Queue1{k}", 0), (k, st)
+                before = st
     finally:
         bed2.sh("echo 2 > /sys/module/xen_netback/parameters/max_queues")
     assert "fatal error" not in dom.console and "panic" not in dom.console, dom.console[-3000:]

@@ -83,8 +83,7 @@ func localParams() params {
 // negotiate settles the device's features from the backend's nodes and the local
 // choice, before the handshake writes ours. Called with every queue's txMu and rxMu held, or
 // before the device runs.
-func (d *Device) negotiate() {
-	p := localParams()
+func (d *Device) negotiate(p params) {
 	sg, gso, csum := p.sg, p.gso, p.csum
 	back := d.bus.BackendFeature
 	bsg := back("feature-sg")

@@ -327,7 +327,8 @@ func rxEntry(ring uintptr, i uint32) uintptr {
 // backend's. At Open, and again after a restore (resume.go), when the old grants and ports
 // are gone.
 func (d *Device) setupRings() ([][2]string, error) {
-	n := d.numQueues()
+	p := localParams()
+	n := d.numQueues(p.queues)
 	for i := 0; i < n; i++ {
 		if d.queues[i] == nil {
 			d.queues[i] = newQueue(d, i)
@@ -343,7 +344,7 @@ func (d *Device) setupRings() ([][2]string, error) {
 			q.signalSpace()
 		}
 	}
-	d.negotiate()
+	d.negotiate(p)
 	return d.handshakeKeys(n), nil
 }
 
@@ -377,9 +378,9 @@ func (d *Device) ringKeys(n int) [][2]string {
 }
 
 // numQueues settles how many queues to use: the backend's multi-queue-max-queues (1 when
-// it has none), the vCPUs, the netfront= boot parameter and maxQueues, the smallest.
-func (d *Device) numQueues() int {
-	local := localParams().queues
+// it has none), the vCPUs, local (the netfront= boot parameter's bound) and maxQueues, the
+// smallest.
+func (d *Device) numQueues(local int) int {
 	if local <= 1 || runtime.NumCPU() <= 1 {
 		return 1
 	}
