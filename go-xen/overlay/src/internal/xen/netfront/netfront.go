@@ -18,7 +18,8 @@
 //	(*Device).Send(frame) error    queue one frame; blocks while the tx ring is full
 //	(*Device).Receive() ([]byte, error)  next received frame; blocks until one arrives
 //	(*Device).SetReceiver(f)       deliver frames to f instead of Receive
-//	(*Device).Stats() Stats        counters
+//	(*Device).Stats() Stats        counters, the device's and each queue's
+//	(*Device).Queues() int         queues in use
 //	(*Device).Close() error        disconnect from the backend
 //
 // Handshake (internal/xen/xenbus, netif.h): read the vif's backend and mac; wait for the
