@@ -9,6 +9,7 @@
 #include <xen/xen.h>
 #include <xen/grant_table.h>
 #include <xen/memory.h>
+#include <xen/event_channel.h>
 #include <xen/io/ring.h>
 #include <xen/io/netif.h>
 #include <xen/io/xenbus.h>
@@ -33,6 +34,14 @@ int main(void)
 	C("HYPERVISOR_memory_op", __HYPERVISOR_memory_op);
 	C("XENMEM_add_to_physmap", XENMEM_add_to_physmap);
 	C("XENMAPSPACE_grant_table", XENMAPSPACE_grant_table);
+	C("HYPERVISOR_event_channel_op", __HYPERVISOR_event_channel_op);
+	C("EVTCHNOP_bind_vcpu", EVTCHNOP_bind_vcpu);
+	printf(")\n\n");
+
+	printf("// struct evtchn_bind_vcpu (xen/event_channel.h): which vCPU a port notifies.\nconst (\n");
+	C("SizeofEvtchnBindVCPU", sizeof(struct evtchn_bind_vcpu));
+	OFF("EvtchnBindVCPUPort", struct evtchn_bind_vcpu, port);
+	OFF("EvtchnBindVCPUVCPU", struct evtchn_bind_vcpu, vcpu);
 	printf(")\n\n");
 
 	printf("// struct xen_add_to_physmap (xen/memory.h): PVH places grant-table frames.\nconst (\n");

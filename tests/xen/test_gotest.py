@@ -43,7 +43,11 @@ def test_drivers_distrust_their_backends(exec_env, repo):
     says, a chain cut short waits for its end, one over every page posted stops the device; a producer index past what the backend was given stops
     the device (Send: ErrBroken). internal/xen/xenstore against a fake xenstored: a producer
     a ring ahead or a header past XENSTORE_PAYLOAD_MAX stops the client (ErrBroken), an
-    unanswered request times out, a watch's queue is bounded. Nothing panics."""
+    unanswered request times out, a watch's queue is bounded. Nothing panics.
+    Multi-queue (queues_test.go): one queue writes exactly the flat nodes of the single-queue
+    driver, two write multi-queue-num-queues and queue-<i>/ nodes; the count is the smallest
+    of the backend's offer, the vCPUs and the guest's bound; a flow keeps one tx queue; each
+    queue checks its own answers and a bad one on any queue stops the device."""
     proc = subprocess.run(["go", "test", "-exec", "go_xen_exec", "-count=1", "-v", "-run",
                            "TestBackend|TestStore", "internal/xen/netfront",
                            "internal/xen/xenstore"], cwd=repo, env=exec_env,
@@ -52,6 +56,8 @@ def test_drivers_distrust_their_backends(exec_env, repo):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in ("TestBackendTxIDs", "TestBackendTxProducerJump", "TestBackendRx",
                  "TestBackendRxChains", "TestBackendTxGSO",
+                 "TestBackendQueueKeys", "TestBackendQueueCount", "TestBackendQueueByFlow",
+                 "TestBackendQueueBadAnswers", "TestBackendQueueFewerAfterRestore",
                  "TestStoreOversizedHeader", "TestStoreProducerJump",
                  "TestStoreWatchQueueBounded", "TestStoreRequestTimeout"):
         assert f"--- PASS: {name}" in proc.stdout, proc.stdout

@@ -87,6 +87,10 @@ class Bed:
         #: complete checksums; the dom0 cuts and checksums in software), for a capture on the
         #: host to check what a guest's segments become. Takes effect at (re)start.
         self.wire_offload = True
+        #: dom0_vcpus: the dom0's vCPUs (Xen's dom0_max_vcpus; xenrun.XEN_ARGS gives it one).
+        #: Linux's netback offers a guest as many queues as the dom0 has vCPUs
+        #: (multi-queue-max-queues). At most cpus; takes effect at (re)start.
+        self.dom0_vcpus = 1
         self.initramfs = Path(initramfs)
         self.xen = xen
         self.on_line = on_line
@@ -151,7 +155,8 @@ class Bed:
         self.run = xenrun.Dom0Run(
             self.kernel, cmdline, self.dom0_mem, timeout=0, xen=self.xen,
             on_line=self._console_line, qemu_mem=self.qemu_mem, modules=[self.initramfs],
-            wrapper=self.netns.exec_prefix(), extra_qemu_args=qemu_args)
+            wrapper=self.netns.exec_prefix(), extra_qemu_args=qemu_args,
+            extra_xen_args=[f"dom0_max_vcpus={self.dom0_vcpus}"] if self.dom0_vcpus != 1 else [])
         self.run.start()
         try:
             self.control.accept(timeout=120, alive=lambda: self.run.running)

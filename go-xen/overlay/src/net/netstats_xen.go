@@ -9,7 +9,9 @@
 //	TCP                        netstack's TCP counters, Connections and MaxConnections
 //	Budget                     the memory budget: Limit, Used, Peak (bytes), Refused
 //	eth<N>                     vif N's netfront counters (Broken: 1 once the backend broke
-//	                           the ring protocol and the device stopped)
+//	                           the ring protocol and the device stopped); Queues, the queues in
+//	                           use, and each one's QueueI{Tx,Rx}Frames, QueueIEvents and
+//	                           QueueIBadResponses
 //
 // The file is empty until the program first uses the network (the stack starts then).
 
@@ -55,6 +57,12 @@ func netstats(vifs []namedVif) string {
 			"RxGSO": st.RxGSO, "RxMultiSlot": st.RxMultiSlot, "TxGSO": st.TxGSO,
 		} {
 			m[vif.name+"."+k] = v
+		}
+		m[vif.name+".Queues"] = uint64(len(st.Queues))
+		for i, q := range st.Queues {
+			p := vif.name + ".Queue" + strconv.Itoa(i)
+			m[p+"TxFrames"], m[p+"RxFrames"] = q.TxFrames, q.RxFrames
+			m[p+"Events"], m[p+"BadResponses"] = q.Events, q.BadResponses
 		}
 		f := vif.d.Features()
 		for k, v := range map[string]bool{"SG": f.SG, "TxCsumV4": f.TxCsumV4, "TxCsumV6": f.TxCsumV6,

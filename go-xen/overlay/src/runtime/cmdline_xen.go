@@ -12,7 +12,8 @@
 //	cwd=/DIR                 the initial working directory (syscall; default /)
 //	netbudget=SIZE           netstack's memory budget for data in flight (net_xen.go)
 //	netconns=N               the most TCP connections open at once (net_xen.go)
-//	netfront=nosg,nogso,nocsum  offloads the vifs do not use (internal/xen/netfront)
+//	netfront=nosg,nogso,nocsum,noqueues,queues=N  offloads the vifs do not use, and
+//	                         their bound on queues (internal/xen/netfront)
 //	dns=ADDR,...  search=D,...  name servers and search domains (net/dns_xen.go)
 //	timerearly=NS            fault injection for tests: Xen's one-shot timer is set NS before
 //	                         each deadline, as if the guest's clock lagged Xen's (thread_xen.go)

@@ -87,6 +87,19 @@ func (p Port) Close() error {
 	return errno(evtchnClose(p.n))
 }
 
+// BindVCPU makes p's events interrupt vCPU vcpu instead of vCPU 0 (EVTCHNOP_bind_vcpu,
+// struct evtchn_bind_vcpu in xen/event_channel.h). Whichever vCPU takes the interrupt, the
+// goroutine waiting on p runs wherever the scheduler puts it.
+func (p Port) BindVCPU(vcpu uint32) error {
+	if p.Stale() {
+		return errStale
+	}
+	var a [SizeofEvtchnBindVCPU]byte
+	*(*uint32)(unsafe.Pointer(&a[EvtchnBindVCPUPort])) = p.n
+	*(*uint32)(unsafe.Pointer(&a[EvtchnBindVCPUVCPU])) = vcpu
+	return errno(int64(hypercall(HYPERVISOR_event_channel_op, EVTCHNOP_bind_vcpu, uintptr(unsafe.Pointer(&a)), 0)))
+}
+
 var errStale = errors.New("xen: event channel of the domain before a restore")
 
 // BindVIRQ binds virtual interrupt virq of vCPU 0 to a new port.

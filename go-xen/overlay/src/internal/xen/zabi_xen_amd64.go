@@ -15,6 +15,15 @@ const (
 	HYPERVISOR_memory_op         = 12
 	XENMEM_add_to_physmap        = 7
 	XENMAPSPACE_grant_table      = 1
+	HYPERVISOR_event_channel_op  = 32
+	EVTCHNOP_bind_vcpu           = 8
+)
+
+// struct evtchn_bind_vcpu (xen/event_channel.h): which vCPU a port notifies.
+const (
+	SizeofEvtchnBindVCPU = 8
+	EvtchnBindVCPUPort   = 0
+	EvtchnBindVCPUVCPU   = 4
 )
 
 // struct xen_add_to_physmap (xen/memory.h): PVH places grant-table frames.

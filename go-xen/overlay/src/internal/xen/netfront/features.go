@@ -25,7 +25,8 @@ import (
 // The guest's boot parameter netfront= turns offloads off, for a backend that mishandles
 // them or to measure without them: a comma-separated list of nosg (no multi-slot frames,
 // hence no GSO), nogso, nocsum (complete checksums both ways, hence no GSO). The same
-// fallbacks run when the backend does not offer a feature.
+// fallbacks run when the backend does not offer a feature. It also bounds the queues
+// (netfront.go): noqueues (one queue, the flat xenstore layout) or queues=N.
 
 // Features are the offloads in use on a connected device.
 type Features struct {
@@ -38,37 +39,52 @@ type Features struct {
 	RxGSO    bool // we take TCP segments up to 64 KiB
 }
 
-// localOffloads reads the netfront= boot parameter: which offloads the guest refuses.
-func localOffloads() (sg, gso, csum bool) {
-	sg, gso, csum = true, true, true
+// params is what the netfront= boot parameter asks for.
+type params struct {
+	sg, gso, csum bool // offloads the guest takes
+	queues        int  // the most queues it uses
+}
+
+// localParams reads the netfront= boot parameter.
+func localParams() params {
+	p := params{sg: true, gso: true, csum: true, queues: maxQueues}
 	v, ok := xen.Param("netfront")
 	if !ok {
-		return
+		return p
 	}
 	for _, w := range strings.Split(v, ",") {
-		switch w {
-		case "nosg":
-			sg = false
-		case "nogso":
-			gso = false
-		case "nocsum":
-			csum = false
-		case "":
+		switch {
+		case w == "nosg":
+			p.sg = false
+		case w == "nogso":
+			p.gso = false
+		case w == "nocsum":
+			p.csum = false
+		case w == "noqueues":
+			p.queues = 1
+		case strings.HasPrefix(w, "queues="):
+			n, err := strconv.Atoi(w[len("queues="):])
+			if err != nil || n < 1 {
+				println("netfront: netfront=" + v + ": bad " + strconv.Quote(w) + " (want queues=N, N >= 1); ignored")
+				continue
+			}
+			p.queues = n
+		case w == "":
 		default:
-			println("netfront: netfront=" + v + ": unknown word " + strconv.Quote(w) + " (want nosg, nogso, nocsum); ignored")
+			println("netfront: netfront=" + v + ": unknown word " + strconv.Quote(w) + " (want nosg, nogso, nocsum, noqueues, queues=N); ignored")
 		}
 	}
 	// Linux's netback (like any Linux device) takes GSO only with scatter-gather and
 	// checksum offload: without either, no GSO.
-	gso = gso && sg && csum
-	return
+	p.gso = p.gso && p.sg && p.csum
+	return p
 }
 
 // negotiate settles the device's features from the backend's nodes and the local
-// choice, before the handshake writes ours. Called with txMu and rxMu held, or before the device
-// runs.
-func (d *Device) negotiate() {
-	sg, gso, csum := localOffloads()
+// choice, before the handshake writes ours. Called with every queue's txMu and rxMu held, or
+// before the device runs.
+func (d *Device) negotiate(p params) {
+	sg, gso, csum := p.sg, p.gso, p.csum
 	back := d.bus.BackendFeature
 	bsg := back("feature-sg")
 	f := Features{
@@ -115,8 +131,9 @@ func (d *Device) Features() Features {
 
 // MaxFrame is the longest frame Send takes now: 64 KiB with scatter-gather, else the MTU's.
 func (d *Device) MaxFrame() int {
-	d.txMu.Lock()
-	defer d.txMu.Unlock()
+	q := d.queues[0]
+	q.txMu.Lock()
+	defer q.txMu.Unlock()
 	return d.maxTxFrame()
 }
 

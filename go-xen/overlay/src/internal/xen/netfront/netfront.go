@@ -19,29 +19,45 @@
 //	(*Device).Receive() ([]byte, error)  next received frame; blocks until one arrives
 //	(*Device).SetReceiver(f)       deliver frames to f instead of Receive
 //	(*Device).SetBatchReceiver(f, end) and call end when a drain of the rx ring ends
-//	(*Device).Stats() Stats        counters
+//	(*Device).Stats() Stats        counters, the device's and each queue's
+//	(*Device).Queues() int         queues in use
 //	(*Device).Close() error        disconnect from the backend
 //
 // Handshake (internal/xen/xenbus, netif.h): read the vif's backend and mac; wait for the
-// backend to reach InitWait; share one tx and one rx ring page and allocate an event channel
-// to the backend; write tx-ring-ref, rx-ring-ref, event-channel, request-rx-copy=1 (the
-// backend copies into our pages), feature-rx-notify=1, the offloads we take (features.go)
-// and state=Connected in one transaction; wait for the backend's state to become Connected
-// (a xenstore watch, no polling).
+// backend to reach InitWait; settle the number of queues (below); for each queue share one tx
+// and one rx ring page and allocate an event channel to the backend; write the rings and
+// channels, request-rx-copy=1 (the backend copies into our pages), feature-rx-notify=1, the
+// offloads we take (features.go) and state=Connected in one transaction; wait for the
+// backend's state to become Connected (a xenstore watch, no polling).
 //
-// Buffers: each of the 256 rx and 256 tx ring slots owns one page, granted to the
+// Queues (netif.h "Multiple transmit and receive queues"): a queue is a tx ring, an rx ring,
+// their pages and grants, an event channel and counters, driven by goroutines of its own.
+// The device uses N = min(the backend's multi-queue-max-queues, the guest's vCPUs,
+// maxQueues) queues, one when the backend has no such node, the guest one vCPU, or the boot
+// parameter says netfront=noqueues (or queues=N, a smaller bound). With one queue the
+// xenstore nodes are the flat ones every backend knows (tx-ring-ref, rx-ring-ref,
+// event-channel), unchanged; with N > 1 they are multi-queue-num-queues=N and
+// queue-<i>/tx-ring-ref, queue-<i>/rx-ring-ref, queue-<i>/event-channel. Queue i's event
+// channel notifies vCPU i (EVTCHNOP_bind_vcpu), so the backend's interrupts are spread over
+// the vCPUs. A frame goes out on the queue its flow hashes to (addresses, protocol and ports:
+// one TCP connection keeps one queue and its order; tx.go); frames from every queue go to
+// the one receiver. Every queue checks the backend's answers on its own rings; a backend
+// that breaks the protocol on any of them stops the device.
+//
+// Buffers: each of a queue's 256 rx and 256 tx ring slots owns one page, granted to the
 // backend once at Open (rx writable, tx read-only) and reused for every frame, so
 // there is no per-packet grant traffic. Send copies the frame into free tx pages (tx.go);
 // a received frame is copied once out of its rx pages by the receiver before they go back
 // to the backend (rx.go).
 //
-// Events: one goroutine per device blocks in the event channel's Wait. When the port
+// Events: one goroutine per queue blocks in the queue's event channel's Wait. When the port
 // fires it reclaims tx responses (waking blocked senders) and kicks a second
 // goroutine that consumes rx responses, delivers the frames and re-posts the rx
 // pages; response event thresholds are re-armed with the ring protocol's final
 // check, so nothing is missed and nothing spins. A sender finding no free tx slot
 // blocks until the event goroutine frees one (a receiver callback may send too);
-// frames are never dropped on send. On receive, a frame is dropped (and counted) only when Receive's queue of
+// frames are never dropped on send. The receiver gets one frame at a time, whichever queue
+// it came on. On receive, a frame is dropped (and counted) only when Receive's queue of
 // rxQueueLen frames is full because nobody reads it.
 //
 // Shutdown: Open registers Close with xen.AtShutdown, so a toolstack shutdown
@@ -49,8 +65,9 @@
 // backend) before the domain ends.
 //
 // Suspend (xl save, migration; resume.go): the rings stop until the domain runs again; in
-// a restored domain the device connects to its new backend as at Open, and the frames in
-// flight at the suspend are lost (TCP sends them again).
+// a restored domain the device connects to its new backend as at Open, settling the number
+// of queues again (the new host's backend may take fewer), and the frames in flight at the
+// suspend are lost (TCP sends them again).
 package netfront
 
 import (
@@ -59,6 +76,7 @@ import (
 	"internal/xen/gnttab"
 	"internal/xen/xenbus"
 	"internal/xen/xenstore"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,6 +96,8 @@ const (
 	// an 802.1Q tag (netback's GSO packets with feature-sg), rxMaxSlots the slots it takes.
 	maxRxFrame = 65535 + 14 + 4
 	rxMaxSlots = (maxRxFrame+xen.PageSize-1)/xen.PageSize + 1
+	// maxQueues bounds the queues of a device: each holds 514 pages (2 MiB).
+	maxQueues = 8
 
 	stateTimeout = 10 * time.Second
 )
@@ -111,6 +131,13 @@ type Stats struct {
 	BadResponses uint64
 	Broken       bool
 	Restores     uint64 // reconnections to a new backend after the domain was restored
+	// Queues are the counters of each queue in use (one, or multi-queue-num-queues).
+	Queues []QueueStats
+}
+
+// QueueStats counts one queue's traffic (its share of the device's).
+type QueueStats struct {
+	TxFrames, RxFrames, Events, BadResponses uint64
 }
 
 // Device is one connected vif.
@@ -118,10 +145,42 @@ type Device struct {
 	index int
 	bus   *xenbus.Device // device/vif/<n> and its backend in xenstore
 	mac   [6]byte
-	port  xen.Port
 
 	restores atomic.Uint64 // reconnections after a restore (resume.go)
-	rxMu     sync.Mutex    // held while rx responses are consumed; and from suspend to resume
+	// queues are made as the negotiation asks for them and kept (a restored domain may
+	// use them again); active is how many are in use, queues [0, active). It changes only
+	// before the device runs or with every queue's locks held (resume.go).
+	queues  [maxQueues]*queue
+	active  atomic.Int32
+	locked  int                      // queues suspend locked
+	feat    Features                 // offloads in use (features.go); written with every queue's locks held
+	featNow atomic.Pointer[Features] // the same, for Features without a lock
+	rxSG    bool                     // we told the backend we take multi-slot frames
+
+	recvMu    sync.Mutex
+	recv      func(*Frame)
+	recvEnd   func()     // called when a drain of a queue's rx ring ends (SetBatchReceiver)
+	deliverMu sync.Mutex // the receiver gets one frame at a time, from any queue
+	rxq       chan []byte
+
+	closeOnce sync.Once
+	closed    chan struct{}
+	closeErr  error
+
+	rxFrames, rxBytes, rxErrors, rxDropped atomic.Uint64
+	txFrames, txBytes, txErrors, txWaits   atomic.Uint64
+	events, badResponses                   atomic.Uint64
+	rxGSO, rxMultiSlot, txGSO              atomic.Uint64
+	broken                                 atomic.Bool
+}
+
+// queue is one tx and rx ring pair with its pages, grants and event channel.
+type queue struct {
+	d    *Device
+	id   int // queue-<id>
+	port xen.Port
+
+	rxMu sync.Mutex // held while rx responses are consumed; and from suspend to resume
 
 	ringPages *gnttab.Pages // 0: tx sring, 1: rx sring
 	rings     [2]uintptr    // their addresses (tests point them at plain memory)
@@ -138,10 +197,7 @@ type Device struct {
 	txBusy    [txSlots]bool // slots handed to the backend, not yet answered
 	txReqProd uint32
 	txRspCons uint32
-	txSpace   chan struct{}            // signalled when slots were freed
-	feat      Features                 // offloads in use (features.go); written under txMu and rxMu
-	featNow   atomic.Pointer[Features] // the same, for Features without a lock
-	rxSG      bool                     // we told the backend we take multi-slot frames
+	txSpace   chan struct{} // signalled when slots were freed (or the queue stopped)
 
 	rxKick    chan struct{} // loop -> rxLoop: the port fired
 	rxReqProd uint32
@@ -149,21 +205,19 @@ type Device struct {
 	rxPosted  [rxSlots]bool // rx pages handed to the backend, not yet answered
 	rxParts   [][]byte      // receive's scratch: the slots of one frame
 
-	recvMu  sync.Mutex
-	recv    func(*Frame)
-	recvEnd func() // called when a drain of the rx ring ends (SetBatchReceiver)
-	rxq    chan []byte
+	started bool          // its goroutines run
+	wake    chan struct{} // the queue is in use again after a restore (resume.go)
 
-	closeOnce sync.Once
-	closed    chan struct{}
-	closeErr  error
-
-	rxFrames, rxBytes, rxErrors, rxDropped atomic.Uint64
-	txFrames, txBytes, txErrors, txWaits   atomic.Uint64
-	events, badResponses                   atomic.Uint64
-	rxGSO, rxMultiSlot, txGSO              atomic.Uint64
-	broken                                 atomic.Bool
+	txFrames, rxFrames, events, badResponses atomic.Uint64
 }
+
+func newQueue(d *Device, id int) *queue {
+	return &queue{d: d, id: id, txSpace: make(chan struct{}, 1), rxKick: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1)}
+}
+
+// inUse reports whether the queue is one of the device's active ones.
+func (q *queue) inUse() bool { return q.id < int(q.d.active.Load()) }
 
 // Devices returns the indices of the domain's vifs (from xenstore device/vif), sorted.
 func Devices() ([]int, error) {
@@ -199,12 +253,10 @@ func Open(index int) (*Device, error) {
 		return nil, err
 	}
 	d := &Device{
-		index:   index,
-		bus:     bus,
-		txSpace: make(chan struct{}, 1),
-		rxKick:  make(chan struct{}, 1),
-		rxq:     make(chan []byte, rxQueueLen),
-		closed:  make(chan struct{}),
+		index:  index,
+		bus:    bus,
+		rxq:    make(chan []byte, rxQueueLen),
+		closed: make(chan struct{}),
 	}
 	if err := d.readMAC(); err != nil {
 		return nil, err
@@ -212,11 +264,28 @@ func Open(index int) (*Device, error) {
 	if err := bus.Connect(d.setupRings, stateTimeout); err != nil {
 		return nil, err
 	}
-	go d.loop()
-	d.port.Notify() // the rx ring is already full of requests
+	d.start()
 	xen.AtShutdown(func() { d.Close() })
 	xen.OnSuspend(d.suspend, d.resume)
 	return d, nil
+}
+
+// start runs the goroutines of the queues in use that have none yet, wakes the ones a
+// restore brought back into use, and tells the backend that every rx ring is full of
+// requests.
+func (d *Device) start() {
+	for _, q := range d.queues[:d.active.Load()] {
+		if !q.started {
+			q.started = true
+			go q.loop()
+		} else {
+			select {
+			case q.wake <- struct{}{}:
+			default:
+			}
+		}
+		q.port.Notify()
+	}
 }
 
 // readMAC reads the vif's hardware address from its "mac" node.
@@ -240,8 +309,8 @@ func (d *Device) readMAC() error {
 }
 
 // Ring layout helpers (xen/include/public/io/ring.h).
-func (d *Device) txRing() uintptr { return d.rings[0] }
-func (d *Device) rxRing() uintptr { return d.rings[1] }
+func (q *queue) txRing() uintptr { return q.rings[0] }
+func (q *queue) rxRing() uintptr { return q.rings[1] }
 
 func u32(a uintptr) *uint32 { return (*uint32)(unsafe.Pointer(a)) }
 func u16(a uintptr) *uint16 { return (*uint16)(unsafe.Pointer(a)) }
@@ -255,83 +324,156 @@ func rxEntry(ring uintptr, i uint32) uintptr {
 	return ring + xen.SringRing + uintptr(i%rxSlots)*xen.SizeofNetifRxEntry
 }
 
-// setupRings allocates the rings and buffer pages, then shares them (connectRings); it
-// returns the nodes the handshake writes.
+// setupRings settles the number of queues, makes the queues it lacks (rings and buffer
+// pages), shares each queue's rings with the backend (connectRings) and returns the nodes
+// the handshake writes: the rings, the event channels and the features settled with the
+// backend's. At Open, and again after a restore (resume.go), when the old grants and ports
+// are gone.
 func (d *Device) setupRings() ([][2]string, error) {
-	d.ringPages = gnttab.AllocPages(2)
-	d.txBufs = gnttab.AllocPages(txSlots)
-	d.rxBufs = gnttab.AllocPages(rxSlots)
-	d.rings = [2]uintptr{d.ringPages.Addr(0), d.ringPages.Addr(1)}
-	d.rxPage = d.rxBufs.Bytes
-	d.txPage = d.txBufs.Bytes
-	return d.shareRings()
+	p := localParams()
+	n := d.numQueues(p.queues)
+	for i := 0; i < n; i++ {
+		if d.queues[i] == nil {
+			d.queues[i] = newQueue(d, i)
+			d.queues[i].allocPages()
+		}
+		if err := d.queues[i].connectRings(); err != nil {
+			return nil, err
+		}
+	}
+	d.active.Store(int32(n))
+	for _, q := range d.queues[n:] {
+		if q != nil { // in use before a restore: its senders pick another queue
+			q.signalSpace()
+		}
+	}
+	d.negotiate(p)
+	return d.handshakeKeys(n), nil
 }
 
-// shareRings is connectRings, then the nodes to write: the rings, the event channel and
-// the features settled with the backend's.
-func (d *Device) shareRings() ([][2]string, error) {
-	if err := d.connectRings(); err != nil {
-		return nil, err
+// handshakeKeys are the nodes the handshake writes for n queues: their rings and event
+// channels, request-rx-copy, feature-rx-notify and the features.
+func (d *Device) handshakeKeys(n int) [][2]string {
+	return append(append(d.ringKeys(n),
+		[2]string{"request-rx-copy", "1"},
+		[2]string{"feature-rx-notify", "1"}),
+		d.featureKeys()...)
+}
+
+// ringKeys are the nodes that name the rings and event channels of n queues: the flat ones
+// for one queue (what every backend knows), else multi-queue-num-queues and queue-<i>/.
+func (d *Device) ringKeys(n int) [][2]string {
+	keys := func(prefix string, q *queue) [][2]string {
+		return [][2]string{
+			{prefix + "tx-ring-ref", strconv.Itoa(int(q.ringRefs[0]))},
+			{prefix + "rx-ring-ref", strconv.Itoa(int(q.ringRefs[1]))},
+			{prefix + "event-channel", strconv.Itoa(int(q.port.Num()))},
+		}
 	}
-	d.negotiate()
-	return append([][2]string{
-		{"tx-ring-ref", strconv.Itoa(int(d.ringRefs[0]))},
-		{"rx-ring-ref", strconv.Itoa(int(d.ringRefs[1]))},
-		{"event-channel", strconv.Itoa(int(d.port.Num()))},
-		{"request-rx-copy", "1"},
-		{"feature-rx-notify", "1"},
-	}, d.featureKeys()...), nil
+	if n == 1 {
+		return keys("", d.queues[0])
+	}
+	kv := [][2]string{{"multi-queue-num-queues", strconv.Itoa(n)}}
+	for i := 0; i < n; i++ {
+		kv = append(kv, keys("queue-"+strconv.Itoa(i)+"/", d.queues[i])...)
+	}
+	return kv
+}
+
+// numQueues settles how many queues to use: the backend's multi-queue-max-queues (1 when
+// it has none), the vCPUs, local (the netfront= boot parameter's bound) and maxQueues, the
+// smallest.
+func (d *Device) numQueues(local int) int {
+	if local <= 1 || runtime.NumCPU() <= 1 {
+		return 1
+	}
+	back, ok := d.bus.BackendUint("multi-queue-max-queues")
+	return queuesFor(local, runtime.NumCPU(), back, ok)
+}
+
+// queuesFor is numQueues' rule: local is the guest's bound, cpus its vCPUs, back the
+// backend's multi-queue-max-queues (ok false: it has none).
+func queuesFor(local, cpus int, back uint64, ok bool) int {
+	n := min(local, cpus, maxQueues)
+	if !ok {
+		return 1
+	}
+	if back < uint64(n) {
+		n = int(back)
+	}
+	return max(n, 1)
+}
+
+func (q *queue) allocPages() {
+	q.ringPages = gnttab.AllocPages(2)
+	q.txBufs = gnttab.AllocPages(txSlots)
+	q.rxBufs = gnttab.AllocPages(rxSlots)
+	q.rings = [2]uintptr{q.ringPages.Addr(0), q.ringPages.Addr(1)}
+	q.rxPage = q.rxBufs.Bytes
+	q.txPage = q.txBufs.Bytes
 }
 
 // connectRings initialises both rings, grants them and every buffer page to the backend,
-// posts every rx page and allocates the event channel (at Open, and again after a restore,
-// when the old grants and port are gone).
-func (d *Device) connectRings() error {
-	for _, r := range []uintptr{d.txRing(), d.rxRing()} {
+// posts every rx page and allocates the event channel, bound to vCPU id (modulo the vCPUs).
+func (q *queue) connectRings() error {
+	backend := q.d.bus.BackendID
+	for _, r := range []uintptr{q.txRing(), q.rxRing()} {
 		// SHARED_RING_INIT: producers 0, event thresholds 1.
 		clear(unsafe.Slice((*byte)(unsafe.Pointer(r)), xen.PageSize))
 		*u32(r + xen.SringReqEvent) = 1
 		*u32(r + xen.SringRspEvent) = 1
 	}
-	d.txReqProd, d.txRspCons, d.rxReqProd, d.rxRspCons = 0, 0, 0, 0
-	d.txFree = d.txFree[:0]
-	d.txBusy = [txSlots]bool{}
-	d.rxPosted = [rxSlots]bool{}
+	q.txReqProd, q.txRspCons, q.rxReqProd, q.rxRspCons = 0, 0, 0, 0
+	q.txFree = q.txFree[:0]
+	q.txBusy = [txSlots]bool{}
+	q.rxPosted = [rxSlots]bool{}
 	var err error
-	for i := range d.ringRefs {
-		if d.ringRefs[i], err = gnttab.GrantPage(d.bus.BackendID, d.ringPages.Addr(i), false); err != nil {
+	for i := range q.ringRefs {
+		if q.ringRefs[i], err = gnttab.GrantPage(backend, q.ringPages.Addr(i), false); err != nil {
 			return err
 		}
 	}
-	for i := range d.txRefs {
-		if d.txRefs[i], err = gnttab.GrantPage(d.bus.BackendID, d.txBufs.Addr(i), true); err != nil {
+	for i := range q.txRefs {
+		if q.txRefs[i], err = gnttab.GrantPage(backend, q.txBufs.Addr(i), true); err != nil {
 			return err
 		}
-		d.txFree = append(d.txFree, uint16(i))
+		q.txFree = append(q.txFree, uint16(i))
 	}
-	for i := range d.rxRefs {
-		if d.rxRefs[i], err = gnttab.GrantPage(d.bus.BackendID, d.rxBufs.Addr(i), false); err != nil {
+	for i := range q.rxRefs {
+		if q.rxRefs[i], err = gnttab.GrantPage(backend, q.rxBufs.Addr(i), false); err != nil {
 			return err
 		}
 	}
-	select { // wake senders: every slot is free
-	case d.txSpace <- struct{}{}:
-	default:
-	}
+	q.signalSpace() // wake senders: every slot is free
 	// Every rx page goes to the backend at once.
-	ring := d.rxRing()
+	ring := q.rxRing()
 	for i := uint32(0); i < rxSlots; i++ {
-		e := rxEntry(ring, d.rxReqProd)
+		e := rxEntry(ring, q.rxReqProd)
 		*u16(e + xen.NetifRxRequestID) = uint16(i)
-		*u32(e + xen.NetifRxRequestGref) = uint32(d.rxRefs[i])
-		d.rxPosted[i] = true
-		d.rxReqProd++
+		*u32(e + xen.NetifRxRequestGref) = uint32(q.rxRefs[i])
+		q.rxPosted[i] = true
+		q.rxReqProd++
 	}
-	atomic.StoreUint32(u32(ring+xen.SringReqProd), d.rxReqProd)
-	if d.port, err = xen.AllocUnbound(d.bus.BackendID); err != nil {
+	atomic.StoreUint32(u32(ring+xen.SringReqProd), q.rxReqProd)
+	if q.port, err = xen.AllocUnbound(backend); err != nil {
 		return err
 	}
-	return d.port.Unmask()
+	if cpu := q.id % runtime.NumCPU(); cpu != 0 {
+		if err := q.port.BindVCPU(uint32(cpu)); err != nil {
+			// Its events go to vCPU 0 instead: slower, not wrong.
+			println("netfront: vif" + strconv.Itoa(q.d.index) + ": queue " + strconv.Itoa(q.id) +
+				": binding its event channel to vCPU " + strconv.Itoa(cpu) + ": " + err.Error())
+		}
+	}
+	return q.port.Unmask()
+}
+
+// signalSpace wakes a sender waiting for room on the queue.
+func (q *queue) signalSpace() {
+	select {
+	case q.txSpace <- struct{}{}:
+	default:
+	}
 }
 
 // MAC returns the vif's hardware address.
@@ -343,6 +485,9 @@ func (d *Device) MTU() int { return mtu }
 // Index returns the vif number (device/vif/<n>).
 func (d *Device) Index() int { return d.index }
 
+// Queues returns the number of queues in use.
+func (d *Device) Queues() int { return int(d.active.Load()) }
+
 // breakDevice stops the device for good after the backend broke the ring protocol: it is
 // reported once, senders get ErrBroken, nothing more is read from the rings.
 func (d *Device) breakDevice(why string) {
@@ -350,40 +495,56 @@ func (d *Device) breakDevice(why string) {
 		return
 	}
 	println("netfront: vif" + strconv.Itoa(d.index) + ": " + why + ": device stopped")
-	select {
-	case d.txSpace <- struct{}{}:
-	default:
+	for _, q := range d.queues {
+		if q != nil {
+			q.signalSpace()
+		}
 	}
 }
 
-// loop is the device's event goroutine: it sleeps in the event channel until the
+// loop is a queue's event goroutine: it sleeps in the event channel until the
 // backend signals, reclaims tx slots (waking blocked senders) and kicks rxLoop. Rx
 // runs on its own goroutine so that a receiver callback may call Send even when the
-// tx ring is full: the slots it waits for are freed here.
-func (d *Device) loop() {
-	go d.rxLoop()
+// tx ring is full: the slots it waits for are freed here. A queue the backend no longer
+// takes after a restore waits until it is in use again.
+func (q *queue) loop() {
+	go q.rxLoop()
 	for {
-		d.txMu.Lock()
-		d.reclaimTx()
-		port := d.port // a new one after a restore (resume.go)
-		d.txMu.Unlock()
-		select {
-		case d.rxKick <- struct{}{}:
-		default:
+		q.txMu.Lock()
+		inUse := q.inUse()
+		if inUse {
+			q.reclaimTx()
+		}
+		port := q.port // a new one after a restore (resume.go)
+		q.txMu.Unlock()
+		if inUse {
+			select {
+			case q.rxKick <- struct{}{}:
+			default:
+			}
 		}
 		select {
-		case <-d.closed:
+		case <-q.d.closed:
 			return
 		default:
 		}
+		if !inUse {
+			select {
+			case <-q.wake:
+			case <-q.d.closed:
+				return
+			}
+			continue
+		}
 		port.Wait() // returns at once for a port of the domain before a restore
-		d.events.Add(1)
+		q.events.Add(1)
+		q.d.events.Add(1)
 	}
 }
 
 // Stats returns the device's counters.
 func (d *Device) Stats() Stats {
-	return Stats{
+	st := Stats{
 		RxFrames: d.rxFrames.Load(), RxBytes: d.rxBytes.Load(),
 		RxErrors: d.rxErrors.Load(), RxDropped: d.rxDropped.Load(),
 		TxFrames: d.txFrames.Load(), TxBytes: d.txBytes.Load(),
@@ -392,16 +553,24 @@ func (d *Device) Stats() Stats {
 		Restores: d.restores.Load(),
 		RxGSO:    d.rxGSO.Load(), RxMultiSlot: d.rxMultiSlot.Load(), TxGSO: d.txGSO.Load(),
 	}
+	for _, q := range d.queues[:d.active.Load()] {
+		st.Queues = append(st.Queues, QueueStats{TxFrames: q.txFrames.Load(),
+			RxFrames: q.rxFrames.Load(), Events: q.events.Load(), BadResponses: q.badResponses.Load()})
+	}
+	return st
 }
 
 // Close disconnects from the backend: the tx requests in flight are answered first (at most
 // 1 s), then state Closing, wait for the backend to close,
 // state Closed, then end the grants the backend no longer uses. Senders and receivers
-// blocked on the device return ErrClosed. The event goroutine stays parked on the
-// (now silent) port.
+// blocked on the device return ErrClosed. The event goroutines stay parked on the
+// (now silent) ports.
 func (d *Device) Close() error {
 	d.closeOnce.Do(func() {
-		d.flushTx(time.Second)
+		end := time.Now().Add(time.Second)
+		for _, q := range d.queues[:d.active.Load()] {
+			q.flushTx(time.Until(end))
+		}
 		close(d.closed)
 		err := d.bus.Disconnect(stateTimeout)
 		if err == nil {
@@ -413,13 +582,15 @@ func (d *Device) Close() error {
 }
 
 func (d *Device) endGrants() {
-	for _, r := range d.ringRefs {
-		gnttab.End(r)
-	}
-	for _, r := range d.txRefs {
-		gnttab.End(r)
-	}
-	for _, r := range d.rxRefs {
-		gnttab.End(r)
+	for _, q := range d.queues[:d.active.Load()] {
+		for _, r := range q.ringRefs {
+			gnttab.End(r)
+		}
+		for _, r := range q.txRefs {
+			gnttab.End(r)
+		}
+		for _, r := range q.rxRefs {
+			gnttab.End(r)
+		}
 	}
 }

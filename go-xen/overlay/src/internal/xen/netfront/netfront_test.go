@@ -76,7 +76,7 @@ func TestVif(t *testing.T) {
 			t.Fatalf("Open(%d): %v", id, err)
 		}
 		mac := d.MAC()
-		fmt.Printf("netfront: vif %d mac %s mtu %d\n", id, macString(mac), d.MTU())
+		fmt.Printf("netfront: vif %d mac %s mtu %d queues %d\n", id, macString(mac), d.MTU(), d.Queues())
 
 		// The callback echoes peer frames itself: Send from the rx goroutine must not
 		// deadlock when the tx ring is full.

@@ -53,38 +53,38 @@ func (f *Frame) Bytes() []byte {
 	return b
 }
 
-// rxLoop consumes received frames each time loop kicks it.
-func (d *Device) rxLoop() {
+// rxLoop consumes the queue's received frames each time loop kicks it.
+func (q *queue) rxLoop() {
 	for {
 		select {
-		case <-d.rxKick:
-		case <-d.closed:
+		case <-q.rxKick:
+		case <-q.d.closed:
 			return
 		}
-		d.receive()
+		q.receive()
 	}
 }
 
 // receive consumes rx responses, delivers the frames and posts the pages again. A producer
 // index past the pages posted stops the device.
-func (d *Device) receive() {
-	d.rxMu.Lock()
-	defer d.rxMu.Unlock()
-	defer d.drained()
-	if d.broken.Load() {
+func (q *queue) receive() {
+	q.rxMu.Lock()
+	defer q.rxMu.Unlock()
+	defer q.d.drained()
+	if q.d.broken.Load() || !q.inUse() {
 		return
 	}
-	ring := d.rxRing()
-	old := d.rxReqProd
+	ring := q.rxRing()
+	old := q.rxReqProd
 	for {
 		prod := atomic.LoadUint32(u32(ring + xen.SringRspProd))
-		if prod-d.rxRspCons > d.rxReqProd-d.rxRspCons {
-			d.breakDevice("rx response producer ahead of the pages posted")
+		if prod-q.rxRspCons > q.rxReqProd-q.rxRspCons {
+			q.d.breakDevice("rx response producer ahead of the pages posted")
 			return
 		}
-		for d.rxRspCons != prod && d.rxChain(ring, prod) {
+		for q.rxRspCons != prod && q.rxChain(ring, prod) {
 		}
-		if d.broken.Load() {
+		if q.d.broken.Load() {
 			return
 		}
 		// RING_FINAL_CHECK_FOR_RESPONSES: an event at the next response (past an unfinished
@@ -94,26 +94,30 @@ func (d *Device) receive() {
 			break
 		}
 	}
-	if d.rxReqProd != old && push(ring, old, d.rxReqProd) {
-		d.port.Notify()
+	if q.rxReqProd != old && push(ring, old, q.rxReqProd) {
+		q.port.Notify()
 	}
 }
 
-// drained tells a batch receiver that a drain of the rx ring ended (also a cut-short one).
+// drained tells a batch receiver that a drain of a queue's rx ring ended (also a cut-short
+// one). Frames from other queues it holds go on with this queue's: nothing waits past the
+// end of the drain that is under way.
 func (d *Device) drained() {
 	d.recvMu.Lock()
 	end := d.recvEnd
 	d.recvMu.Unlock()
 	if end != nil {
+		d.deliverMu.Lock()
 		end()
+		d.deliverMu.Unlock()
 	}
 }
 
-// rxChain takes the frame whose first response is at d.rxRspCons when all of its slots are
+// rxChain takes the frame whose first response is at q.rxRspCons when all of its slots are
 // before prod: it delivers it (or counts why not), posts its pages again and reports true.
 // It reports false, consuming nothing, when the chain goes on past prod.
-func (d *Device) rxChain(ring uintptr, prod uint32) bool {
-	start := d.rxRspCons
+func (q *queue) rxChain(ring uintptr, prod uint32) bool {
+	start := q.rxRspCons
 	first := rxEntry(ring, start)
 	flags := *u16(first + xen.NetifRxResponseFlags)
 	var (
@@ -126,7 +130,7 @@ func (d *Device) rxChain(ring uintptr, prod uint32) bool {
 	if flags&xen.NETRXF_extra_info != 0 {
 		for more := true; more; {
 			if end == prod {
-				return d.rxIncomplete(start, end)
+				return q.rxIncomplete(start, end)
 			}
 			x := rxEntry(ring, end)
 			end++
@@ -142,35 +146,35 @@ func (d *Device) rxChain(ring uintptr, prod uint32) bool {
 				err = true // none, or a type we never asked for (hash, multicast)
 			}
 			if end-start >= rxSlots {
-				d.breakDevice("rx extra-info chain as long as the ring")
+				q.d.breakDevice("rx extra-info chain as long as the ring")
 				return false
 			}
 		}
-		if !d.feat.RxGSO {
+		if !q.d.feat.RxGSO {
 			bad = true
 		}
 	}
 	for more := flags&xen.NETRXF_more_data != 0; more; {
 		if end == prod {
-			return d.rxIncomplete(start, end)
+			return q.rxIncomplete(start, end)
 		}
 		e := rxEntry(ring, end)
 		end++
 		dataSlots++
 		more = *u16(e + xen.NetifRxResponseFlags)&xen.NETRXF_more_data != 0
 		if end-start >= rxSlots {
-			d.breakDevice("rx frame chain as long as the ring")
+			q.d.breakDevice("rx frame chain as long as the ring")
 			return false
 		}
 	}
-	if dataSlots > 1 && !d.rxSG {
+	if dataSlots > 1 && !q.d.rxSG {
 		bad = true // several slots were never offered
 	}
 	if dataSlots > rxMaxSlots {
 		err = true
 	}
 	// The data slots' offsets and lengths, each within its page.
-	parts := d.rxParts[:0]
+	parts := q.rxParts[:0]
 	if !bad && !err {
 		for i := start; i != end; i++ {
 			if i != start && int(i-start) <= int(end-start)-dataSlots {
@@ -180,49 +184,51 @@ func (d *Device) rxChain(ring uintptr, prod uint32) bool {
 			off := int(*u16(e + xen.NetifRxResponseOffset))
 			n := int(int16(*u16(e + xen.NetifRxResponseStatus)))
 			page := int(i % rxSlots)
-			if n < 0 || off+n > xen.PageSize || !d.rxPosted[page] {
+			if n < 0 || off+n > xen.PageSize || !q.rxPosted[page] {
 				err = true
 				break
 			}
 			total += n
-			parts = append(parts, d.rxPage(page)[off:off+n])
+			parts = append(parts, q.rxPage(page)[off:off+n])
 		}
 	}
 	switch {
 	case bad:
-		d.badResponses.Add(1)
-	case err || total < 14 || total > maxRxFrame || total > maxFrame && !d.rxSG:
-		d.rxErrors.Add(1)
+		q.badResponses.Add(1)
+		q.d.badResponses.Add(1)
+	case err || total < 14 || total > maxRxFrame || total > maxFrame && !q.d.rxSG:
+		q.d.rxErrors.Add(1)
 	default:
 		f := Frame{Parts: parts, Len: total, GSOType: gsoType, GSOSize: gsoSize,
 			CsumBlank: flags&xen.NETRXF_csum_blank != 0,
-			CsumValid: flags&(xen.NETRXF_csum_blank|xen.NETRXF_data_validated) != 0 && d.feat.RxCsum}
+			CsumValid: flags&(xen.NETRXF_csum_blank|xen.NETRXF_data_validated) != 0 && q.d.feat.RxCsum}
 		if gsoType != 0 {
-			d.rxGSO.Add(1)
+			q.d.rxGSO.Add(1)
 		}
 		if dataSlots > 1 {
-			d.rxMultiSlot.Add(1)
+			q.d.rxMultiSlot.Add(1)
 		}
-		d.deliver(&f)
+		q.rxFrames.Add(1)
+		q.d.deliver(&f)
 	}
-	d.rxParts = parts[:0]
+	q.rxParts = parts[:0]
 	// Post every page of the chain again, in the positions 256 on (the same pages).
 	for i := start; i != end; i++ {
-		q := rxEntry(ring, d.rxReqProd)
-		page := d.rxReqProd % rxSlots
-		*u16(q + xen.NetifRxRequestID) = uint16(page)
-		*u32(q + xen.NetifRxRequestGref) = uint32(d.rxRefs[page])
-		d.rxReqProd++
+		e := rxEntry(ring, q.rxReqProd)
+		page := q.rxReqProd % rxSlots
+		*u16(e + xen.NetifRxRequestID) = uint16(page)
+		*u32(e + xen.NetifRxRequestGref) = uint32(q.rxRefs[page])
+		q.rxReqProd++
 	}
-	d.rxRspCons = end
+	q.rxRspCons = end
 	return true
 }
 
 // rxIncomplete handles a chain that runs up to prod without its end: wait for the rest, or,
 // when the backend holds every page already, it never comes: the device stops.
-func (d *Device) rxIncomplete(start, end uint32) bool {
-	if end-start >= d.rxReqProd-start {
-		d.breakDevice("rx frame chain over every page posted (" + strconv.Itoa(int(end-start)) + " slots)")
+func (q *queue) rxIncomplete(start, end uint32) bool {
+	if end-start >= q.rxReqProd-start {
+		q.d.breakDevice("rx frame chain over every page posted (" + strconv.Itoa(int(end-start)) + " slots)")
 	}
 	return false
 }
@@ -235,7 +241,9 @@ func (d *Device) deliver(f *Frame) {
 	recv := d.recv
 	d.recvMu.Unlock()
 	if recv != nil {
+		d.deliverMu.Lock()
 		recv(f)
+		d.deliverMu.Unlock()
 		return
 	}
 	select {
@@ -261,8 +269,8 @@ func (d *Device) Receive() ([]byte, error) {
 	}
 }
 
-// SetReceiver makes the device call f with every received frame (on the device's rx
-// goroutine, one frame at a time; f copies the frame's parts out before returning, may call
+// SetReceiver makes the device call f with every received frame (on a queue's rx
+// goroutine, one frame at a time whatever the queue; f copies the frame's parts out before returning, may call
 // Send, and should not block for long: while it runs the rx ring is not refilled) instead
 // of queueing it for Receive. SetReceiver(nil) goes back to Receive.
 func (d *Device) SetReceiver(f func(*Frame)) {

@@ -7,6 +7,7 @@
 package netfront
 
 import (
+	"errors"
 	"internal/xen"
 	"sync/atomic"
 	"time"
@@ -46,21 +47,44 @@ type TxOffload struct {
 func (d *Device) Send(frame []byte) error { return d.SendOffload(frame, TxOffload{}) }
 
 // SendOffload is Send with offloads for the backend (Features says which it takes). A
-// frame longer than a page needs Features.SG.
+// frame longer than a page needs Features.SG. The frame goes out on the queue its flow
+// hashes to (flowHash).
 func (d *Device) SendOffload(frame []byte, o TxOffload) error {
 	if len(frame) < 14 {
 		return ErrFrameSize
 	}
-	d.txMu.Lock()
+	h := flowHash(frame)
+	for {
+		q := d.queues[h%uint32(d.active.Load())]
+		q.txMu.Lock()
+		if err := q.send(frame, o); err != errRequeue {
+			return err
+		}
+		// The queue went out of use (a restore whose new backend takes fewer): wake the
+		// next sender waiting on it, then pick again.
+		q.signalSpace()
+	}
+}
+
+// errRequeue: the queue send was given is no longer in use; pick another.
+var errRequeue = errors.New("netfront: queue out of use")
+
+// send is SendOffload on queue q, called with q.txMu held; it unlocks it.
+func (q *queue) send(frame []byte, o TxOffload) error {
+	d := q.d
+	if !q.inUse() {
+		q.txMu.Unlock()
+		return errRequeue
+	}
 	if len(frame) > d.maxTxFrame() {
-		d.txMu.Unlock()
+		q.txMu.Unlock()
 		return ErrFrameSize
 	}
 	f := d.feat
 	if o.CsumBlank && !f.TxCsumV4 && !f.TxCsumV6 ||
 		o.GSOType != 0 && (!o.CsumBlank || o.GSOSize == 0 ||
 			!(o.GSOType == xen.XEN_NETIF_GSO_TYPE_TCPV4 && f.TxGSOv4 || o.GSOType == xen.XEN_NETIF_GSO_TYPE_TCPV6 && f.TxGSOv6)) {
-		d.txMu.Unlock()
+		q.txMu.Unlock()
 		return ErrOffload
 	}
 	data := (len(frame) + xen.PageSize - 1) / xen.PageSize
@@ -71,39 +95,44 @@ func (d *Device) SendOffload(frame []byte, o TxOffload) error {
 	for {
 		select {
 		case <-d.closed:
-			d.txMu.Unlock()
+			q.txMu.Unlock()
 			return ErrClosed
 		default:
 		}
 		if d.broken.Load() {
-			d.txMu.Unlock()
+			q.txMu.Unlock()
+			q.signalSpace() // the next sender waiting here learns it too
 			return ErrBroken
 		}
-		if !d.txRoom(data, slots) {
-			d.reclaimTx()
+		if !q.inUse() {
+			q.txMu.Unlock()
+			return errRequeue
 		}
-		if d.txRoom(data, slots) {
+		if !q.txRoom(data, slots) {
+			q.reclaimTx()
+		}
+		if q.txRoom(data, slots) {
 			break
 		}
 		d.txWaits.Add(1)
-		d.txMu.Unlock()
+		q.txMu.Unlock()
 		select {
-		case <-d.txSpace:
+		case <-q.txSpace:
 		case <-d.closed:
 		}
-		d.txMu.Lock()
+		q.txMu.Lock()
 	}
-	ring := d.txRing()
-	old := d.txReqProd
+	ring := q.txRing()
+	old := q.txReqProd
 	for i := 0; i < data; i++ {
-		id := d.txFree[len(d.txFree)-1]
-		d.txFree = d.txFree[:len(d.txFree)-1]
-		d.txBusy[id] = true
+		id := q.txFree[len(q.txFree)-1]
+		q.txFree = q.txFree[:len(q.txFree)-1]
+		q.txBusy[id] = true
 		chunk := frame[i*xen.PageSize : min((i+1)*xen.PageSize, len(frame))]
-		copy(d.txPage(int(id)), chunk)
-		e := txEntry(ring, d.txReqProd)
-		d.txReqProd++
-		*u32(e + xen.NetifTxRequestGref) = uint32(d.txRefs[id])
+		copy(q.txPage(int(id)), chunk)
+		e := txEntry(ring, q.txReqProd)
+		q.txReqProd++
+		*u32(e + xen.NetifTxRequestGref) = uint32(q.txRefs[id])
 		*u16(e + xen.NetifTxRequestOffset) = 0
 		*u16(e + xen.NetifTxRequestID) = id
 		size, flags := len(chunk), uint16(0)
@@ -117,8 +146,8 @@ func (d *Device) SendOffload(frame []byte, o TxOffload) error {
 			}
 			if o.GSOType != 0 {
 				flags |= xen.NETTXF_extra_info
-				x := txEntry(ring, d.txReqProd)
-				d.txReqProd++
+				x := txEntry(ring, q.txReqProd)
+				q.txReqProd++
 				clear((*[xen.SizeofNetifTxEntry]byte)(unsafe.Pointer(x))[:])
 				*u8(x + xen.NetifExtraType) = xen.XEN_NETIF_EXTRA_TYPE_GSO
 				*u16(x + xen.NetifExtraGSOSize) = o.GSOSize
@@ -128,22 +157,74 @@ func (d *Device) SendOffload(frame []byte, o TxOffload) error {
 		*u16(e + xen.NetifTxRequestFlags) = flags
 		*u16(e + xen.NetifTxRequestSize) = uint16(size)
 	}
-	notify := push(ring, old, d.txReqProd)
-	d.txMu.Unlock()
+	notify := push(ring, old, q.txReqProd)
+	port := q.port
+	q.txMu.Unlock()
+	q.txFrames.Add(1)
 	d.txFrames.Add(1)
 	d.txBytes.Add(uint64(len(frame)))
 	if o.GSOType != 0 {
 		d.txGSO.Add(1)
 	}
 	if notify {
-		d.port.Notify()
+		port.Notify()
 	}
 	return nil
 }
 
-// txRoom reports whether data pages and slots ring entries are free; d.txMu is held.
-func (d *Device) txRoom(data, slots int) bool {
-	return len(d.txFree) >= data && int(d.txReqProd-d.txRspCons)+slots <= txSlots
+// txRoom reports whether data pages and slots ring entries are free; q.txMu is held.
+func (q *queue) txRoom(data, slots int) bool {
+	return len(q.txFree) >= data && int(q.txReqProd-q.txRspCons)+slots <= txSlots
+}
+
+// flowHash picks a frame's tx queue: a hash of its IP addresses, protocol and, for TCP and
+// UDP outside fragments, ports, so that the frames of one flow keep one queue and their
+// order. Other frames (ARP) hash to 0, queue 0.
+func flowHash(f []byte) uint32 {
+	typ, l3 := uint16(f[12])<<8|uint16(f[13]), 14
+	if typ == 0x8100 && len(f) >= 18 { // an 802.1Q tag
+		typ, l3 = uint16(f[16])<<8|uint16(f[17]), 18
+	}
+	ip := f[l3:]
+	var addrs []byte
+	var proto byte
+	var l4 []byte
+	switch typ {
+	case 0x0800:
+		if len(ip) < 20 || ip[0]>>4 != 4 {
+			return 0
+		}
+		ihl := int(ip[0]&0xf) * 4
+		if ihl < 20 || len(ip) < ihl {
+			return 0
+		}
+		addrs, proto = ip[12:20], ip[9]
+		if (uint16(ip[6])<<8|uint16(ip[7]))&0x3fff == 0 { // not a fragment: MF clear, offset 0
+			l4 = ip[ihl:]
+		}
+	case 0x86dd:
+		if len(ip) < 40 {
+			return 0
+		}
+		addrs, proto, l4 = ip[8:40], ip[6], ip[40:] // no extension headers: their ports stay out
+	default:
+		return 0
+	}
+	h := uint32(2166136261) // FNV-1a
+	for _, b := range addrs {
+		h = (h ^ uint32(b)) * 16777619
+	}
+	h = (h ^ uint32(proto)) * 16777619
+	if (proto == 6 || proto == 17) && len(l4) >= 4 {
+		for _, b := range l4[:4] {
+			h = (h ^ uint32(b)) * 16777619
+		}
+	}
+	// Spread the low bits (the queue is h modulo a small number).
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	return h
 }
 
 // push publishes requests [old, new) and reports whether the backend asked to be
@@ -155,70 +236,68 @@ func push(ring uintptr, old, new uint32) bool {
 	return new-ev < new-old
 }
 
-// reclaimTx frees the slots of answered tx requests; d.txMu is held. Nothing from the
+// reclaimTx frees the slots of answered tx requests; q.txMu is held. Nothing from the
 // backend is trusted: a producer index past the requests it was given stops the device, and
 // a response whose id is out of range or not in flight is counted and dropped, so that a slot
 // is never freed twice (two frames would share a page) and no index leaves its array.
-func (d *Device) reclaimTx() {
-	if d.broken.Load() {
+func (q *queue) reclaimTx() {
+	if q.d.broken.Load() {
 		return
 	}
-	ring := d.txRing()
+	ring := q.txRing()
 	freed := false
 	for {
 		prod := atomic.LoadUint32(u32(ring + xen.SringRspProd))
-		if prod-d.txRspCons > d.txReqProd-d.txRspCons {
-			d.breakDevice("tx response producer ahead of the requests")
+		if prod-q.txRspCons > q.txReqProd-q.txRspCons {
+			q.d.breakDevice("tx response producer ahead of the requests")
 			return
 		}
-		for ; d.txRspCons != prod; d.txRspCons++ {
-			e := txEntry(ring, d.txRspCons)
+		for ; q.txRspCons != prod; q.txRspCons++ {
+			e := txEntry(ring, q.txRspCons)
 			status := int16(*u16(e + xen.NetifTxResponseStatus))
 			if status == xen.NETIF_RSP_NULL {
 				continue // an extra-info slot's answer
 			}
 			id := *u16(e + xen.NetifTxResponseID)
-			if int(id) >= txSlots || !d.txBusy[id] {
-				d.badResponses.Add(1)
+			if int(id) >= txSlots || !q.txBusy[id] {
+				q.badResponses.Add(1)
+				q.d.badResponses.Add(1)
 				continue
 			}
 			if status != xen.NETIF_RSP_OKAY {
-				d.txErrors.Add(1)
+				q.d.txErrors.Add(1)
 			}
-			d.txBusy[id] = false
-			d.txFree = append(d.txFree, id)
+			q.txBusy[id] = false
+			q.txFree = append(q.txFree, id)
 			freed = true
 		}
 		// RING_FINAL_CHECK_FOR_RESPONSES: ask for an event at the next response, then
 		// look again in case it arrived before the threshold was visible.
-		atomic.StoreUint32(u32(ring+xen.SringRspEvent), d.txRspCons+1)
-		if atomic.LoadUint32(u32(ring+xen.SringRspProd)) == d.txRspCons {
+		atomic.StoreUint32(u32(ring+xen.SringRspEvent), q.txRspCons+1)
+		if atomic.LoadUint32(u32(ring+xen.SringRspProd)) == q.txRspCons {
 			break
 		}
 	}
 	if freed {
-		select {
-		case d.txSpace <- struct{}{}:
-		default:
-		}
+		q.signalSpace()
 	}
 }
 
 // flushTx waits, at most limit, until the backend has answered every tx request in flight,
 // so that frames sent just before a clean close (a UDP reply before exit) reach the wire.
-func (d *Device) flushTx(limit time.Duration) {
-	d.txMu.Lock()
-	sent := d.txReqProd != 0
-	d.txMu.Unlock()
+func (q *queue) flushTx(limit time.Duration) {
+	q.txMu.Lock()
+	sent := q.txReqProd != 0
+	q.txMu.Unlock()
 	if !sent {
 		return // nothing was ever sent (or the rings were never set up)
 	}
 	for end := time.Now().Add(limit); ; time.Sleep(2 * time.Millisecond) {
-		d.txMu.Lock()
-		d.reclaimTx()
-		inFlight := d.txReqProd != d.txRspCons
-		d.txMu.Unlock()
-		if !inFlight || d.broken.Load() || !time.Now().Before(end) {
+		q.txMu.Lock()
+		q.reclaimTx()
+		inFlight := q.txReqProd != q.txRspCons
+		q.txMu.Unlock()
+		if !inFlight || q.d.broken.Load() || !time.Now().Before(end) {
 			return
 		}
 	}

@@ -127,6 +127,17 @@ func (d *Device) BackendFeature(key string) bool {
 	return err == nil && strings.TrimSpace(v) == "1"
 }
 
+// BackendUint reads a number the backend offers in its node key (ok false when it is
+// absent, unreadable or not a decimal number).
+func (d *Device) BackendUint(key string) (n uint64, ok bool) {
+	v, err := d.XS.Read(d.Back + "/" + key)
+	if err != nil {
+		return 0, false
+	}
+	n, err = strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+	return n, err == nil
+}
+
 // WaitBackend blocks until ok(backend state) holds and returns that state; it gives up
 // after timeout, and as soon as the backend is Closed when ok does not accept Closed.
 func (d *Device) WaitBackend(ok func(int) bool, timeout time.Duration) (int, error) {
