@@ -1,13 +1,7 @@
 package tcp_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"io"
-	"math/rand"
-	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,35 +21,8 @@ func TestGROBulk(t *testing.T) {
 	t.Cleanup(cancel)
 	channel.Wire(ctx, a.ch, b.ch)
 
-	const size = 4 << 20
-	data := make([]byte, size)
-	rand.New(rand.NewSource(5)).Read(data)
-	want := sha256.Sum256(data)
-	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 9), 0, 0)
-	defer l.Close()
-	cl := dial(t, a, netip.AddrPortFrom(addrB, 9))
-	sv := accept(t, l)
 	start := time.Now()
-	var wg sync.WaitGroup
-	for _, r := range []*tcp.Endpoint{cl, sv} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.SetReadDeadline(time.Now().Add(60 * time.Second))
-			h := sha256.New()
-			n, err := io.Copy(h, r)
-			if err != nil || n != size || !bytes.Equal(h.Sum(nil), want[:]) {
-				t.Errorf("%d bytes, %v, hash ok %v", n, err, bytes.Equal(h.Sum(nil), want[:]))
-			}
-		}()
-		go func() {
-			if _, err := r.Write(data); err != nil {
-				t.Error(err)
-			}
-			r.CloseWrite()
-		}()
-	}
-	wg.Wait()
+	exchange(t, a, b, 4<<20, 5)
 	for i, h := range []*host{a, b} {
 		st, m := h.tp.Stats(), h.s.Snapshot()
 		t.Logf("side %d in %v: %d frames, %d merged into %d, TCP took %d segments", i, time.Since(start),

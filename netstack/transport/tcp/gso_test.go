@@ -1,16 +1,9 @@
 package tcp_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"io"
-	"math/rand"
-	"net/netip"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"goxen/netstack/buffer"
 	"goxen/netstack/link"
@@ -69,34 +62,7 @@ func gsoBulk(t *testing.T, oa, ob link.Offloads) {
 	go pump(0, a.ch, b.ch)
 	go pump(1, b.ch, a.ch)
 
-	const size = 4 << 20
-	data := make([]byte, size)
-	rand.New(rand.NewSource(3)).Read(data)
-	want := sha256.Sum256(data)
-	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 9), 0, 0)
-	defer l.Close()
-	cl := dial(t, a, netip.AddrPortFrom(addrB, 9))
-	sv := accept(t, l)
-	var wg sync.WaitGroup
-	for _, r := range []*tcp.Endpoint{cl, sv} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.SetReadDeadline(time.Now().Add(60 * time.Second))
-			h := sha256.New()
-			n, err := io.Copy(h, r)
-			if err != nil || n != size || !bytes.Equal(h.Sum(nil), want[:]) {
-				t.Errorf("%d bytes, %v, hash ok %v", n, err, bytes.Equal(h.Sum(nil), want[:]))
-			}
-		}()
-		go func() {
-			if _, err := r.Write(data); err != nil {
-				t.Error(err)
-			}
-			r.CloseWrite()
-		}()
-	}
-	wg.Wait()
+	exchange(t, a, b, 4<<20, 3)
 	for i, o := range []link.Offloads{oa, ob} {
 		st := []*host{a, b}[i].tp.Stats()
 		t.Logf("side %d: %d GSO frames, %d partial, biggest frame %d; %+v", i, gsoFrames[i].Load(), partial[i].Load(), biggest[i].Load(), st)

@@ -433,6 +433,39 @@ func bulkUnderFaults(t *testing.T, opts tcp.Options) {
 	}
 }
 
+// exchange sends size pseudo-random bytes (from seed) each way at once over a new
+// connection from a to b's port 9 and checks what each side reads by its hash.
+func exchange(t *testing.T, a, b *host, size int, seed int64) {
+	t.Helper()
+	data := make([]byte, size)
+	rand.New(rand.NewSource(seed)).Read(data)
+	want := sha256.Sum256(data)
+	l, _ := b.tp.Listen(netip.AddrPortFrom(addrB, 9), 0, 0)
+	defer l.Close()
+	cl := dial(t, a, netip.AddrPortFrom(addrB, 9))
+	sv := accept(t, l)
+	var wg sync.WaitGroup
+	for _, r := range []*tcp.Endpoint{cl, sv} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.SetReadDeadline(time.Now().Add(60 * time.Second))
+			h := sha256.New()
+			n, err := io.Copy(h, r)
+			if err != nil || n != int64(size) || !bytes.Equal(h.Sum(nil), want[:]) {
+				t.Errorf("%d bytes, %v, hash ok %v", n, err, bytes.Equal(h.Sum(nil), want[:]))
+			}
+		}()
+		go func() {
+			if _, err := r.Write(data); err != nil {
+				t.Error(err)
+			}
+			r.CloseWrite()
+		}()
+	}
+	wg.Wait()
+}
+
 // TestManyConnections runs 300 concurrent echo connections through one listener.
 func TestManyConnections(t *testing.T) {
 	a, b := pair(t, nil, tcp.Options{Backlog: 512})
