@@ -15,7 +15,6 @@ import (
 	"goxen/netstack/buffer"
 	"goxen/netstack/header"
 	"goxen/netstack/link/channel"
-	"goxen/netstack/stack"
 )
 
 // A listener's two queues (accept.go, cookie.go): the accept queue bounded by Listen's
@@ -60,16 +59,8 @@ var backlogSrv = netip.MustParseAddrPort("10.3.0.2:80")
 func gatedPair(t *testing.T, oa, ob Options, backlog int) (pa *Protocol, l *Endpoint, g *gate) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	mk := func(mac header.LinkAddr, addr string, o Options) (*Protocol, *channel.Endpoint) {
-		st := stack.New(stack.Options{})
-		ep := channel.New(1024, 1500, mac)
-		st.AddNIC(1, "eth0", ep)
-		st.AddAddress(1, netip.MustParsePrefix(addr))
-		t.Cleanup(st.Close)
-		return NewWithOptions(st, o), ep
-	}
-	pa, ea := mk(macA, "10.3.0.1/24", oa)
-	pb, eb := mk(macB, "10.3.0.2/24", ob)
+	pa, ea := testProto(t, macA, "10.3.0.1/24", oa, 1024)
+	pb, eb := testProto(t, macB, "10.3.0.2/24", ob, 1024)
 	g = &gate{to: ea}
 	pump := func(from <-chan *buffer.Packet, deliver func(*buffer.Packet)) {
 		for {

@@ -17,16 +17,8 @@ import (
 func connectedOpts(t *testing.T, oa, ob Options) (c, s *Endpoint, ea *channel.Endpoint) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	mk := func(mac header.LinkAddr, addr string, o Options) (*Protocol, *channel.Endpoint) {
-		st := stack.New(stack.Options{})
-		ep := channel.New(256, 1500, mac)
-		st.AddNIC(1, "eth0", ep)
-		st.AddAddress(1, netip.MustParsePrefix(addr))
-		t.Cleanup(st.Close)
-		return NewWithOptions(st, o), ep
-	}
-	pa, ea := mk(macA, "10.3.0.1/24", oa)
-	pb, eb := mk(macB, "10.3.0.2/24", ob)
+	pa, ea := testProto(t, macA, "10.3.0.1/24", oa, 256)
+	pb, eb := testProto(t, macB, "10.3.0.2/24", ob, 256)
 	channel.Wire(ctx, ea, eb)
 	l, err := pb.Listen(netip.MustParseAddrPort("10.3.0.2:80"), 0, 0)
 	if err != nil {
@@ -45,6 +37,17 @@ func connectedOpts(t *testing.T, oa, ob Options) (c, s *Endpoint, ea *channel.En
 		t.Fatal(err)
 	}
 	return c, s, ea
+}
+
+// testProto is TCP on a stack of its own with one NIC at addr over a channel endpoint
+// queueing up to qlen frames.
+func testProto(t *testing.T, mac header.LinkAddr, addr string, o Options, qlen int) (*Protocol, *channel.Endpoint) {
+	st := stack.New(stack.Options{})
+	ep := channel.New(qlen, 1500, mac)
+	st.AddNIC(1, "eth0", ep)
+	st.AddAddress(1, netip.MustParsePrefix(addr))
+	t.Cleanup(st.Close)
+	return NewWithOptions(st, o), ep
 }
 
 // lastSent returns the options of the last segment e queued (call with mu held) and drops
