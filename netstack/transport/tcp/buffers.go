@@ -49,9 +49,8 @@ func (e *Endpoint) SetReceiveBuffer(n int) {
 	n = min(max(n, minSetBuffer), maxSetBuffer)
 	e.pr.mu.Lock()
 	defer e.pr.unlock()
-	before := e.rcvWindow()
 	e.rcvBufMax, e.rcvBufCur, e.rcvLocked = n, n, true
-	e.windowUpdate(before)
+	e.windowUpdate()
 }
 
 // SetSendBuffer bounds unacknowledged plus unsent data at n bytes (clamped to 2 KiB..16 MiB),

@@ -162,11 +162,10 @@ func (e *Endpoint) Read(b []byte) (int, error) {
 	for {
 		pr.mu.Lock()
 		if e.rcvBuf.Len() > 0 {
-			before := e.rcvWindow()
 			n := copy(b, e.rcvBuf.Bytes())
 			e.rcvBuf.Consume(n, pr.s.Budget())
 			e.rcvTune(n)
-			e.windowUpdate(before)
+			e.windowUpdate()
 			more := e.rcvBuf.Len() > 0
 			pr.unlock()
 			if more {
@@ -199,8 +198,14 @@ func (e *Endpoint) Read(b []byte) (int, error) {
 }
 
 // windowUpdate sends an ACK when reading opened the window enough to matter to the peer:
-// by two segments or half the buffer since the last advertisement (RFC 9293 3.8.6.2.2).
-func (e *Endpoint) windowUpdate(before int) {
+// the window it sees is at most half the buffer and now at least doubles, to half the buffer
+// or more, as Linux decides (tcp_cleanup_rbuf, __tcp_select_window). The increase is then
+// always worth announcing under receiver SWS avoidance (RFC 9293 3.8.6.2.2). A peer that
+// sees more than half the buffer open is not held up: the ACKs of what it sends next carry
+// the new window. And a window that closed behind a slow reader reopens for half the
+// buffer at once, not for each read: announcing every read's increase doubled the segments a
+// bulk receiver sent and had the sender come back for one read's worth at a time.
+func (e *Endpoint) windowUpdate() {
 	if !e.state.synchronized() || e.finRcvd {
 		return
 	}
@@ -209,9 +214,10 @@ func (e *Endpoint) windowUpdate(before int) {
 		adv = 0
 	}
 	now := e.rcvWindow() >> e.rcvScale << e.rcvScale
-	// The buffer in RFC 9293's rule is what the window can reach now: under memory pressure
-	// that may be only the 4 KiB every queue is promised (queue.go), not rcvBufCur.
-	if buf := min(e.rcvBufCur, now+e.rcvBuf.Len()); now-adv >= 2*e.mss || now-adv >= buf/2 || (adv < e.mss && now >= e.mss) {
+	// The buffer here is what the window can reach now: under memory pressure that may be
+	// only the 4 KiB every queue is promised (queue.go), not rcvBufCur.
+	buf := min(e.rcvBufCur, now+e.rcvBuf.Len())
+	if 2*adv <= buf && now >= max(2*adv, buf/2, min(e.mss, buf)) && now > adv {
 		e.sendACK()
 	}
 }
