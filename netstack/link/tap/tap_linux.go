@@ -175,8 +175,12 @@ func (e *Endpoint) pushVnetHdr(p *buffer.Packet) {
 
 // readLoop reads frames and hands them to the dispatcher in batches (link.Deliver): it waits
 // for the first frame of a batch, then takes the frames already queued without waiting, up
-// to link.MaxBatch, so that the stack can coalesce a burst's TCP segments (stack/gro.go)
-// while a lone frame goes on at once. Frames arriving before Attach are dropped. Reads go
+// to link.MaxBatch, so that the stack can coalesce a burst's TCP segments (stack/gro.go).
+// Looking for a second frame costs a read(2) that fails when none is queued, and the first
+// frame would be late by that much: a frame that had to be waited for (the queue was empty,
+// as in request and answer traffic) goes on alone at once, and the read that finds the queue
+// empty comes after it, as a socket's reader makes it; a frame that was already queued starts
+// a batch. Frames arriving before Attach are dropped. Reads go
 // into a packet big enough for the largest frame; where that is a 64 KiB one (offloads), a
 // frame that fits a small packet is copied into one, so that queues are charged what it
 // holds.
@@ -196,17 +200,23 @@ func (e *Endpoint) readLoop() {
 		rerr  error
 		wait  bool // the first frame of a batch: wait in Go's poller for one
 		batch [link.MaxBatch]*buffer.Packet
+		lone  bool // the batch's first frame had to be waited for: hand it on by itself
 	)
 	read := func(fd uintptr) bool {
 		for {
 			n, rerr = syscall.Read(int(fd), next.Bytes())
 			if rerr != syscall.EINTR {
-				return !wait || rerr != syscall.EAGAIN
+				if wait && rerr == syscall.EAGAIN {
+					lone = true
+					return false // wait in Go's poller, then read again
+				}
+				return true
 			}
 		}
 	}
 	for {
 		k, closed := 0, false
+		lone = false
 		for k < len(batch) {
 			if next == nil {
 				next = buffer.New(buffer.Headroom, size)
@@ -234,6 +244,9 @@ func (e *Endpoint) readLoop() {
 			}
 			batch[k] = p
 			k++
+			if lone {
+				break
+			}
 		}
 		e.deliver(batch[:k])
 		clear(batch[:k])

@@ -114,8 +114,8 @@ func (r batchRecorder) DeliverFrames(ps []*buffer.Packet) {
 	r.batches <- b
 }
 
-// The read loop hands over what is queued in batches of up to link.MaxBatch, and a lone
-// frame at once. A SOCK_SEQPACKET socket stands in for the device: one frame per read(2).
+// The read loop hands over what is queued in batches of up to link.MaxBatch, and a frame it
+// waited for at once. A SOCK_SEQPACKET socket stands in for the device: one frame per read(2).
 func TestReadLoopBatches(t *testing.T) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -158,6 +158,23 @@ func TestReadLoopBatches(t *testing.T) {
 	peer.Write(frame(1))
 	if b := next(); len(b) != 1 || !bytes.Equal(b[0], frame(1)) {
 		t.Fatalf("lone frame: %d frames", len(b))
+	}
+	// A frame that had to be waited for goes on alone, even when more follow at once; the
+	// rest come in order.
+	time.Sleep(20 * time.Millisecond) // the loop waits in the poller again
+	for i := range 8 {
+		peer.Write(frame(i))
+	}
+	if b := next(); len(b) != 1 || !bytes.Equal(b[0], frame(0)) {
+		t.Fatalf("after a wait: a batch of %d frames first", len(b))
+	}
+	for i := 1; i < 8; {
+		for _, b := range next() {
+			if !bytes.Equal(b, frame(i)) {
+				t.Fatalf("frame %d: %d bytes", i, len(b))
+			}
+			i++
+		}
 	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
