@@ -14,10 +14,11 @@ Two set-ups of the same shape, each in network namespaces of its own (deleted af
 The client is the same Python program (hostclient.py) run in A or B: TCP bulk, Linux to the peer's sink (which
 answers with the sha256 of what it read, checked) and from the peer's HTTP /bytes/N (checked
 against /bytes/N/sha256), N = --mb MB, --runs times each; UDP echo round trips per second
-(64-byte datagrams, one outstanding, --seconds long), with the host's GOMAXPROCS and again with
-GOMAXPROCS=1 on both peers: a unikernel guest of one vCPU runs with one P, and with two the Go
-runtime wakes a second thread for every datagram netstack hands from its link's goroutine to
-the application's (Linux's peer has no such hand-off). Both set-ups are up at once and take
+(64-byte datagrams, one outstanding, --seconds long). Each with the host's GOMAXPROCS and
+again with GOMAXPROCS=1 on both peers: a unikernel guest of one vCPU runs with one P, and
+with two the Go runtime wakes a second thread whenever netstack hands a frame's work from its
+link's goroutine to the application's (a datagram, an ACK that frees room for a writer), where
+Linux's peer does that work in the kernel on the thread already running. Both set-ups are up at once and take
 turns run by run (which side goes first alternates), so that the machine's slow spells fall on
 both. /bytes/N repeats a 1 MB pseudo-random block (generating the bytes as they went out took
 more of the peer's CPU than its stack did). Each number is the median of the runs;
@@ -52,6 +53,8 @@ MEASURES = (  # key, client mode, unit, what, GOMAXPROCS of both peers (None: th
     ("tcp_send", "send", "MB/s", "TCP bulk, Linux client -> peer's sink", None),
     ("tcp_recv", "recv", "MB/s", "TCP bulk, peer's HTTP /bytes/N -> Linux client", None),
     ("udp_echo", "udp", "round trips/s", "UDP echo, 64 B, one outstanding", None),
+    ("tcp_send_1p", "send", "MB/s", "TCP bulk into the peer, both peers GOMAXPROCS=1", 1),
+    ("tcp_recv_1p", "recv", "MB/s", "TCP bulk out of the peer, both peers GOMAXPROCS=1", 1),
     ("udp_echo_1p", "udp", "round trips/s", "UDP echo as above, both peers GOMAXPROCS=1", 1),
 )
 
