@@ -75,7 +75,8 @@ type Endpoint struct {
 	remote netip.AddrPort // valid once connected
 
 	mu       sync.Mutex
-	queue    []datagram
+	queue    []datagram // queue[qhead:] waits to be read; the array is reused (no allocation per datagram)
+	qhead    int
 	qbytes   int
 	maxBytes int
 	notify   chan struct{} // capacity 1: a datagram arrived or the endpoint closed
@@ -244,6 +245,12 @@ func (e *Endpoint) deliver(from netip.AddrPort, p *buffer.Packet) {
 		p.Release()
 		return
 	}
+	if len(e.queue) == cap(e.queue) && e.qhead >= len(e.queue)/2 {
+		// Move the waiting datagrams down rather than grow the array.
+		n := copy(e.queue, e.queue[e.qhead:])
+		clear(e.queue[n:])
+		e.queue, e.qhead = e.queue[:n], 0
+	}
 	e.queue = append(e.queue, datagram{from, p})
 	e.qbytes += size
 	e.mu.Unlock()
@@ -271,13 +278,16 @@ func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 	}
 	for {
 		e.mu.Lock()
-		if len(e.queue) > 0 {
-			d := e.queue[0]
-			e.queue[0] = datagram{}
-			e.queue = e.queue[1:]
+		if e.qhead < len(e.queue) {
+			d := e.queue[e.qhead]
+			e.queue[e.qhead] = datagram{}
+			e.qhead++
+			if e.qhead == len(e.queue) {
+				e.queue, e.qhead = e.queue[:0], 0
+			}
 			e.qbytes -= d.p.Size()
 			e.pr.s.Budget().Release(d.p.Size())
-			more := len(e.queue) > 0
+			more := e.qhead < len(e.queue)
 			e.mu.Unlock()
 			if more {
 				select {
@@ -442,11 +452,11 @@ func (e *Endpoint) Close() error {
 		return ErrClosed
 	}
 	e.closed = true
-	for _, d := range e.queue {
+	for _, d := range e.queue[e.qhead:] {
 		e.pr.s.Budget().Release(d.p.Size())
 		d.p.Release()
 	}
-	e.queue, e.qbytes = nil, 0
+	e.queue, e.qhead, e.qbytes = nil, 0, 0
 	e.mu.Unlock()
 	select {
 	case e.notify <- struct{}{}:
