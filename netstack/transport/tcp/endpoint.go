@@ -115,9 +115,12 @@ type Endpoint struct {
 	// SACK (RFC 2018, RFC 6675)
 	sackOK   bool                  // both sides sent SACK-permitted
 	sackList []header.TCPSACKBlock // blocks our ACKs report, most recent first (sack.go)
-	sb       []header.TCPSACKBlock // the scoreboard: SACKed ranges above sndUna (recovery.go)
-	highRxt  uint32                // end of the highest retransmission in SACK recovery
-	rxtUna   bool                  // the segment at rxtSeq (then SND.UNA) was retransmitted...
+	dsack    header.TCPSACKBlock   // a duplicate to report first in the next ACK (RFC 2883)
+	dsackOn  bool
+	sackOpt  [maxSACKList + 1]header.TCPSACKBlock // the blocks of the segment being built
+	sb       []header.TCPSACKBlock                // the scoreboard: SACKed ranges above sndUna (recovery.go)
+	highRxt  uint32                               // end of the highest retransmission in SACK recovery
+	rxtUna   bool                                 // the segment at rxtSeq (then SND.UNA) was retransmitted...
 	rxtSeq   uint32
 	rxtMark  uint32 // ...when SND.MAX was here
 	tlpArmed bool   // the armed RTO timer is the tail loss probe's (tlp.go)

@@ -25,6 +25,7 @@ func (e *Endpoint) handleSegment(s *segment) {
 	// acknowledged like any unacceptable segment.
 	if e.paws(s) {
 		pr.stats.PAWSDrops++
+		e.noteOldDup(s)
 		e.sendACK()
 		return
 	}
@@ -40,6 +41,7 @@ func (e *Endpoint) handleSegment(s *segment) {
 			if e.state == TimeWait && s.has(header.TCPFlagSYN) {
 				return
 			}
+			e.noteOldDup(s)
 			e.sendACK()
 		}
 		return
@@ -121,6 +123,16 @@ func (e *Endpoint) handleSegment(s *segment) {
 			e.sendACK()
 			e.armTimeWait()
 		}
+	}
+}
+
+// noteOldDup records the data of a segment dropped as old (below RCV.NXT) as a D-SACK.
+func (e *Endpoint) noteOldDup(s *segment) {
+	if end := s.seq + uint32(len(s.data)); len(s.data) > 0 && seqLT(s.seq, e.rcvNxt) {
+		if seqGT(end, e.rcvNxt) {
+			end = e.rcvNxt
+		}
+		e.noteDup(s.seq, end)
 	}
 }
 
@@ -276,6 +288,7 @@ func (e *Endpoint) receiveData(s *segment) {
 		if d > len(data) {
 			d = len(data)
 		}
+		e.noteDup(seq, seq+uint32(d))
 		data, seq = data[d:], seq+uint32(d)
 	}
 	if e.userClosed && len(data) > 0 {
@@ -319,7 +332,7 @@ func (e *Endpoint) receiveData(s *segment) {
 	if e.sackList != nil {
 		e.updateSACKList(0, false)
 	}
-	if e.finRcvd || len(e.ooo) > 0 || len(s.data) == 0 {
+	if e.finRcvd || len(e.ooo) > 0 || len(s.data) == 0 || e.dsackOn {
 		e.sendACK()
 		return
 	}
@@ -402,6 +415,7 @@ func (e *Endpoint) queueOOO(seq uint32, data []byte, fin bool) {
 		i++
 	}
 	if i < len(e.ooo) && e.ooo[i].seq == seq && len(e.ooo[i].data) >= len(data) {
+		e.noteDup(seq, seq+uint32(len(data)))
 		return // duplicate
 	}
 	if len(e.ooo) >= maxOOO {

@@ -8,6 +8,32 @@ import "goxen/netstack/header"
 
 const maxSACKList = 4 // the most blocks that fit without timestamps
 
+// noteDup records that a segment brought [start, end), data we already hold, to be reported
+// as a D-SACK (RFC 2883): the first SACK block of the next ACK, which goes out at once, names
+// the duplicate, once. Its sender learns that the retransmission was needless: Linux then
+// undoes the congestion window cut and widens its reordering window, as rack.go does for the
+// D-SACKs it receives. The latest duplicate wins.
+func (e *Endpoint) noteDup(start, end uint32) {
+	if e.sackOK && seqLT(start, end) {
+		e.dsack, e.dsackOn = header.TCPSACKBlock{Start: start, End: end}, true
+	}
+}
+
+// ackBlocks returns the SACK blocks for the next segment: a pending D-SACK first (then
+// reported), then the out-of-order blocks; at most room blocks.
+func (e *Endpoint) ackBlocks(room int) []header.TCPSACKBlock {
+	if room <= 0 {
+		return nil
+	}
+	if !e.dsackOn {
+		return e.sackList[:min(room, len(e.sackList))]
+	}
+	e.dsackOn = false
+	e.pr.stats.DSACKsSent++
+	bs := append(append(e.sackOpt[:0], e.dsack), e.sackList...)
+	return bs[:min(room, len(bs))]
+}
+
 // oooBlocks returns the out-of-order queue's contiguous ranges, lowest first.
 func (e *Endpoint) oooBlocks() []header.TCPSACKBlock {
 	var bs []header.TCPSACKBlock

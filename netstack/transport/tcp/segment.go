@@ -135,11 +135,10 @@ func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
 		if e.tsOK {
 			o.TS, o.TSVal, o.TSEcr = true, e.tsNow(), e.tsRecent
 		}
-		if e.sackOK && len(e.sackList) > 0 {
+		if e.sackOK && (len(e.sackList) > 0 || e.dsackOn) {
 			// As many blocks as fit beside the data in the peer's MSS (the MSS less the
 			// options we always send being e.mss).
-			if n := (e.mss - len(data) - 4) / 8; n > 0 {
-				o.SACK = e.sackList[:min(n, len(e.sackList))]
+			if o.SACK = e.ackBlocks((e.mss - len(data) - 4) / 8); len(o.SACK) > 0 {
 				e.pr.stats.SACKBlocksSent++
 			}
 		}

@@ -164,9 +164,10 @@ type Stats struct {
 	// SACKRecoveries counts fast recoveries run by RFC 6675 (also in FastRetrans),
 	// SACKRetrans the segments they retransmitted, SACKBlocksRecv the ACKs whose SACK
 	// blocks told us something new, SACKBlocksSent the segments we sent with SACK
-	// blocks; PAWSDrops counts segments dropped by PAWS (RFC 7323 5) and TSRTTSamples the
+	// blocks, DSACKsSent those reporting a duplicate first (RFC 2883); PAWSDrops counts segments dropped by PAWS (RFC 7323 5) and TSRTTSamples the
 	// RTT samples taken from echoed timestamps.
 	SACKRecoveries, SACKRetrans, SACKBlocksRecv, SACKBlocksSent uint64
+	DSACKsSent                                                  uint64
 	PAWSDrops, TSRTTSamples                                     uint64
 	// LostRetransmits counts retransmissions found lost in SACK recovery (recovery.go),
 	// TLPProbes the tail loss probes sent (tlp.go).
