@@ -126,6 +126,9 @@ type Endpoint struct {
 	tlpArmed bool   // the armed RTO timer is the tail loss probe's (tlp.go)
 	reoArmed bool   // the armed RTO timer is RACK's reordering timer (rack.go)
 	tlpOut   bool   // a probe was sent and nothing new acknowledged since
+	tlpRxt   bool   // a probe sent [tlpStart, tlpEnd) again; its ACKs say whether it was needed
+	tlpStart uint32
+	tlpEnd   uint32
 	rack     rackState
 
 	// timestamps (RFC 7323, ts.go)

@@ -177,6 +177,9 @@ func (e *Endpoint) processAck(s *segment) bool {
 	if rack {
 		now = monoNow()
 	}
+	if e.tlpRxt {
+		e.tlpVerdict(s, s.ack == e.sndUna && len(s.data) == 0 && !s.has(header.TCPFlagFIN) && len(s.opts.SACK) == 0)
+	}
 	if e.sackOK && len(s.opts.SACK) > 0 {
 		if rack && isDSACK(s.opts.SACK, s.ack) {
 			e.rackDSACK()

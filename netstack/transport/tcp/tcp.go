@@ -170,8 +170,9 @@ type Stats struct {
 	DSACKsSent                                                  uint64
 	PAWSDrops, TSRTTSamples                                     uint64
 	// LostRetransmits counts retransmissions found lost in SACK recovery (recovery.go),
-	// TLPProbes the tail loss probes sent (tlp.go).
-	LostRetransmits, TLPProbes uint64
+	// TLPProbes the tail loss probes sent (tlp.go), TLPRepairs the probes found to have
+	// repaired a loss (the window was cut then).
+	LostRetransmits, TLPProbes, TLPRepairs uint64
 	// MemoryDrops counts segments (or their tails) dropped because the stack's memory budget
 	// was spent (the peer retransmits them); ConnsRefused the connection attempts refused
 	// because MaxConnections were open or the memory budget was tight (answered with a

@@ -10,6 +10,12 @@ import (
 // the ACK or SACK it draws starts fast recovery instead of the sender waiting out the RTO
 // (200 ms at least). It matters most when the ACKs of a small window are lost. After a
 // probe the full RTO runs; the probe is not repeated until new data is acknowledged.
+//
+// A probe that sent the last segment again may have repaired a loss the congestion control
+// never saw, or may have duplicated a segment that had arrived (its ACK was lost). Which one
+// the ACKs tell (7.4, as Linux's tcp_process_tlp_ack): a D-SACK for the probe, or a pure
+// duplicate ACK of its end, means both copies arrived; an ACK beyond the probe without one
+// means the probe was needed, and the window is cut as for a fast recovery.
 
 const (
 	minPTO    = 10 * time.Millisecond
@@ -55,10 +61,36 @@ func (e *Endpoint) onPTO() {
 		}
 		e.rttActive = false
 		if e.resend(seq, int(e.sndMax-seq)) > 0 {
-			e.congestionEvent()
-			e.cwnd = max(min(e.cwnd, e.ssthresh), 2*e.mss)
+			e.tlpRxt, e.tlpStart, e.tlpEnd = true, seq, e.sndMax
 		}
 	}
 	e.tlpArmed = false
 	e.armRTOFor(e.rto)
+}
+
+// tlpVerdict looks at an ACK while a probe's retransmission awaits its verdict (7.4.3). dup:
+// the ACK is a pure duplicate (it acknowledges nothing new and carries nothing).
+func (e *Endpoint) tlpVerdict(s *segment, dup bool) {
+	if e.inRecovery {
+		e.tlpRxt = false // recovery's own response covers it
+		return
+	}
+	if seqLT(s.ack, e.tlpEnd) {
+		return
+	}
+	if e.sackOK && len(s.opts.SACK) > 0 && isDSACK(s.opts.SACK, s.ack) {
+		if b := s.opts.SACK[0]; seqLE(e.tlpStart, b.Start) && seqLE(b.End, e.tlpEnd) {
+			e.tlpRxt = false // the probe was a duplicate: nothing was lost
+			return
+		}
+	}
+	switch {
+	case seqGT(s.ack, e.tlpEnd):
+		e.tlpRxt = false
+		e.pr.stats.TLPRepairs++
+		e.congestionEvent()
+		e.cwnd = max(min(e.cwnd, e.ssthresh), 2*e.mss)
+	case dup:
+		e.tlpRxt = false // both copies arrived; the receiver acknowledged the second again
+	}
 }
