@@ -24,7 +24,7 @@ var (
 )
 
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	s   *stack.Stack
 	ep  *channel.Endpoint
 	udp *udp.Protocol
@@ -32,13 +32,13 @@ type env struct {
 
 // newEnv is a stack with one NIC on a channel endpoint, 10.0.0.1/24, default route via
 // 10.0.0.254. The gratuitous ARP sent on address assignment is drained.
-func newEnv(t *testing.T, opts stack.Options) *env {
+func newEnv(t testing.TB, opts stack.Options) *env {
 	t.Helper()
 	return newEnvWith(t, opts, link.Offloads{})
 }
 
 // newEnvWith is newEnv on an endpoint claiming offloads o.
-func newEnvWith(t *testing.T, opts stack.Options, o link.Offloads) *env {
+func newEnvWith(t testing.TB, opts stack.Options, o link.Offloads) *env {
 	t.Helper()
 	s := stack.New(opts)
 	ep := channel.New(256, 1500, ourMAC)
