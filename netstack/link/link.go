@@ -6,6 +6,7 @@ package link
 
 import (
 	"errors"
+	"time"
 
 	"goxen/netstack/buffer"
 	"goxen/netstack/header"
@@ -58,6 +59,23 @@ func Deliver(d Dispatcher, ps []*buffer.Packet) {
 	for _, p := range ps {
 		d.DeliverFrame(p)
 	}
+}
+
+// Poller is an Endpoint whose frames a goroutine about to wait for the network may read and
+// deliver itself, instead of the endpoint's receive goroutine reading them and handing the
+// work over (link/tap: Go's scheduler wakes a second thread for each such hand-off while a P
+// is idle, where Linux's stack does that work on the thread already running).
+type Poller interface {
+	// PollWait reads and delivers frames on the calling goroutine until ready has a value
+	// (which it takes), Kick is called or deadline (if not zero) passes, and then reports
+	// true: the caller looks again at what it waits for. It reports false at once when the
+	// caller cannot read here (another goroutine does, or the device is closed): the caller
+	// then waits as it would have.
+	PollWait(ready <-chan struct{}, deadline time.Time) bool
+	// Kick makes a PollWait in progress return. Whoever changes what a waiter waits for
+	// otherwise than by a frame (a close, a deadline, a loopback delivery) signals its
+	// channel first, then kicks.
+	Kick()
 }
 
 // ErrClosed is returned by WritePacket on a closed endpoint.

@@ -56,8 +56,41 @@ func (s *Stack) AddNIC(id NICID, name string, ep link.Endpoint) error {
 		n.loopback = true
 	}
 	s.nics[id] = n
+	s.setPoller()
 	s.mu.Unlock()
 	ep.Attach(n)
+	return nil
+}
+
+// setPoller picks the device that waiting goroutines read themselves (link.Poller): the only
+// NIC that is not a loopback, if its endpoint can be polled. With several, the devices' own
+// goroutines read them. Called with mu held.
+func (s *Stack) setPoller() {
+	var p link.Poller
+	for _, n := range s.nics {
+		if n.loopback {
+			continue
+		}
+		if p != nil {
+			p = nil
+			break
+		}
+		var ok bool
+		if p, ok = n.ep.(link.Poller); !ok {
+			break
+		}
+	}
+	s.poller.Store(&pollerRef{p})
+}
+
+type pollerRef struct{ p link.Poller }
+
+// Poller returns the device a goroutine about to wait for the network should read itself
+// (link.Poller), or nil.
+func (s *Stack) Poller() link.Poller {
+	if r := s.poller.Load(); r != nil {
+		return r.p
+	}
 	return nil
 }
 

@@ -8,7 +8,10 @@
 // mutex. Frames produced under the mutex are queued and written to the link after it is
 // released (flush), in order, by one goroutine at a time, so a link blocking for
 // back-pressure never holds up the stack; replies such as ARP and echo are written before
-// DeliverFrame returns unless another goroutine is already flushing. Nothing polls or spins,
+// DeliverFrame returns unless another goroutine is already flushing. A device that is a
+// link.Poller (the only one besides loopbacks: Poller) may instead be read by a goroutine of
+// a transport about to wait for the network, which then processes the frames itself, as
+// the device's goroutine would. Nothing polls or spins,
 // so the stack runs on GOOS=xen's single M. Transport handlers are called with the
 // mutex held and must not call back into the Stack; their sockets call WriteIPv4 from
 // user goroutines.
@@ -18,6 +21,7 @@ import (
 	"errors"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"goxen/netstack/buffer"
@@ -146,6 +150,7 @@ type Stack struct {
 	mu         sync.Mutex
 	opts       Options
 	nics       map[NICID]*NIC
+	poller     atomic.Pointer[pollerRef] // nic.go
 	routes     []Route
 	transports map[uint8]TransportHandler
 	reasm      reassembler
@@ -211,6 +216,7 @@ func (s *Stack) Close() {
 	s.mu.Lock()
 	nics := s.nics
 	s.nics = map[NICID]*NIC{}
+	s.poller.Store(nil)
 	for _, n := range nics {
 		n.arpFlush()
 	}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"goxen/netstack/buffer"
@@ -72,6 +73,17 @@ type Endpoint struct {
 	closed bool
 	wmu    sync.Mutex
 	done   chan struct{}
+
+	rx     rxState // the reader's state: used by one goroutine at a time (rx_linux.go)
+	pmu    sync.Mutex
+	duty   rxDuty // guarded by pmu, as is the rest
+	inside bool   // a goroutine is reading now
+	want   bool   // a waiter asked the loop for the duty
+	awayAt time.Time
+	kicks  uint64
+	parked bool          // the loop sleeps until a waiter leaves
+	rxDone bool          // the device is closed: nobody reads
+	wake   chan struct{} // wakes the loop while waiters have the duty (Close)
 }
 
 // Open attaches to TAP device name (creating it if absent) with the given MTU and the
@@ -115,7 +127,12 @@ func open(name string, mtu int, addr header.LinkAddr, offload bool) (*Endpoint, 
 		syscall.Close(fd)
 		return nil, err
 	}
-	e := &Endpoint{f: os.NewFile(uintptr(fd), "tap:"+name), mtu: mtu, addr: addr, offload: offload, done: make(chan struct{})}
+	e := &Endpoint{f: os.NewFile(uintptr(fd), "tap:"+name), mtu: mtu, addr: addr, offload: offload,
+		done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	if err := e.initRx(); err != nil {
+		e.f.Close()
+		return nil, err
+	}
 	go e.readLoop()
 	return e, nil
 }
@@ -173,90 +190,6 @@ func (e *Endpoint) pushVnetHdr(p *buffer.Packet) {
 	copy(p.Push(vnetHdrLen), h[:])
 }
 
-// readLoop reads frames and hands them to the dispatcher in batches (link.Deliver): it waits
-// for the first frame of a batch, then takes the frames already queued without waiting, up
-// to link.MaxBatch, so that the stack can coalesce a burst's TCP segments (stack/gro.go).
-// Looking for a second frame costs a read(2) that fails when none is queued, and the first
-// frame would be late by that much: a frame that had to be waited for (the queue was empty,
-// as in request and answer traffic) goes on alone at once, and the read that finds the queue
-// empty comes after it, as a socket's reader makes it; a frame that was already queued starts
-// a batch. Frames arriving before Attach are dropped. Reads go
-// into a packet big enough for the largest frame; where that is a 64 KiB one (offloads), a
-// frame that fits a small packet is copied into one, so that queues are charged what it
-// holds.
-func (e *Endpoint) readLoop() {
-	defer close(e.done)
-	rc, err := e.f.SyscallConn()
-	if err != nil {
-		return
-	}
-	size := e.mtu + header.EthernetMinSize
-	if e.offload {
-		size = vnetHdrLen + maxFrame
-	}
-	var (
-		next  *buffer.Packet // what the next read goes into
-		n     int
-		rerr  error
-		wait  bool // the first frame of a batch: wait in Go's poller for one
-		batch [link.MaxBatch]*buffer.Packet
-		lone  bool // the batch's first frame had to be waited for: hand it on by itself
-	)
-	read := func(fd uintptr) bool {
-		for {
-			n, rerr = syscall.Read(int(fd), next.Bytes())
-			if rerr != syscall.EINTR {
-				if wait && rerr == syscall.EAGAIN {
-					lone = true
-					return false // wait in Go's poller, then read again
-				}
-				return true
-			}
-		}
-	}
-	for {
-		k, closed := 0, false
-		lone = false
-		for k < len(batch) {
-			if next == nil {
-				next = buffer.New(buffer.Headroom, size)
-				next.Grow(size) // New leaves room for size bytes
-			}
-			wait = k == 0
-			if err := rc.Read(read); err != nil || (rerr != nil && rerr != syscall.EAGAIN) || (rerr == nil && n <= 0) {
-				closed = true
-				break
-			}
-			if rerr == syscall.EAGAIN {
-				break
-			}
-			p := next
-			if size > buffer.SmallMax && n < buffer.BigMin {
-				p = buffer.FromBytes(next.Bytes()[:n])
-			} else {
-				p.Trim(n)
-				next = nil
-			}
-			if e.offload && !e.takeVnetHdr(p) {
-				e.RxBad.Add(1)
-				p.Release()
-				continue
-			}
-			batch[k] = p
-			k++
-			if lone {
-				break
-			}
-		}
-		e.deliver(batch[:k])
-		clear(batch[:k])
-		if closed {
-			next.Release()
-			return
-		}
-	}
-}
-
 // deliver hands a batch to the dispatcher, or drops it before Attach.
 func (e *Endpoint) deliver(ps []*buffer.Packet) {
 	if len(ps) == 0 {
@@ -302,6 +235,13 @@ func (e *Endpoint) Close() error {
 	e.closed = true
 	err := e.f.Close()
 	e.wmu.Unlock()
+	e.pmu.Lock()
+	e.rxDone = true
+	e.pmu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
 	<-e.done
 	if errors.Is(err, os.ErrClosed) {
 		err = nil

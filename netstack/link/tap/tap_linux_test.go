@@ -117,16 +117,7 @@ func (r batchRecorder) DeliverFrames(ps []*buffer.Packet) {
 // The read loop hands over what is queued in batches of up to link.MaxBatch, and a frame it
 // waited for at once. A SOCK_SEQPACKET socket stands in for the device: one frame per read(2).
 func TestReadLoopBatches(t *testing.T) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.SetNonblock(fds[0], true); err != nil {
-		t.Fatal(err)
-	}
-	e := &Endpoint{f: os.NewFile(uintptr(fds[0]), "tap-test"), mtu: 1500, done: make(chan struct{})}
-	peer := os.NewFile(uintptr(fds[1]), "peer")
-	defer peer.Close()
+	e, peer := seqpacketDevice(t)
 	r := batchRecorder{make(chan [][]byte, 8)}
 	e.Attach(r)
 	frame := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 60+i) }
@@ -179,4 +170,25 @@ func TestReadLoopBatches(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// seqpacketDevice is an Endpoint whose device is one end of a SOCK_SEQPACKET socket pair (one
+// frame per read(2), as a TAP's), and the other end; the read loop is not started.
+func seqpacketDevice(t *testing.T) (*Endpoint, *os.File) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.SetNonblock(fds[0], true); err != nil {
+		t.Fatal(err)
+	}
+	e := &Endpoint{f: os.NewFile(uintptr(fds[0]), "tap-test"), mtu: 1500, done: make(chan struct{}),
+		wake: make(chan struct{}, 1)}
+	if err := e.initRx(); err != nil {
+		t.Fatal(err)
+	}
+	peer := os.NewFile(uintptr(fds[1]), "peer")
+	t.Cleanup(func() { peer.Close() })
+	return e, peer
 }

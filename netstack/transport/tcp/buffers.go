@@ -60,7 +60,7 @@ func (e *Endpoint) SetSendBuffer(n int) {
 	e.pr.mu.Lock()
 	defer e.pr.unlock()
 	e.sndBufMax = n
-	wake(e.sndCh)
+	e.signal(e.sndCh)
 }
 
 // ReceiveBuffer and SendBuffer report the current limits (the receive window's ceiling now

@@ -11,6 +11,7 @@ type deadline struct {
 	mu     sync.Mutex
 	timer  *time.Timer
 	cancel chan struct{}
+	at     time.Time // zero: none
 }
 
 func newDeadline() *deadline { return &deadline{cancel: make(chan struct{})} }
@@ -22,6 +23,7 @@ func (d *deadline) set(t time.Time) {
 		<-d.cancel
 	}
 	d.timer = nil
+	d.at = t
 	closed := isClosed(d.cancel)
 	if t.IsZero() {
 		if closed {
@@ -40,6 +42,13 @@ func (d *deadline) set(t time.Time) {
 	if !closed {
 		close(d.cancel)
 	}
+}
+
+// when is the deadline set (zero: none).
+func (d *deadline) when() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.at
 }
 
 func (d *deadline) wait() chan struct{} {

@@ -3,6 +3,7 @@ package tcp
 import (
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"goxen/netstack/header"
@@ -146,6 +147,7 @@ type Endpoint struct {
 	lastRecv time.Time
 
 	rcvCh, sndCh chan struct{} // capacity 1: readable / writable (or state changed)
+	leading      atomic.Int32  // a reader or writer is in the stack's Poller().PollWait
 	acceptCh     chan struct{}
 	connCh       chan struct{} // closed when a connect completes or fails
 	rd, wd       *deadline
@@ -172,10 +174,34 @@ func wake(c chan struct{}) {
 	}
 }
 
+// signal wakes a reader or writer waiting on c (e.rcvCh, e.sndCh), and kicks it if it is
+// reading the device itself (link.Poller).
+func (e *Endpoint) signal(c chan struct{}) {
+	wake(c)
+	if e.leading.Load() > 0 {
+		if p := e.pr.s.Poller(); p != nil {
+			p.Kick()
+		}
+	}
+}
+
+// pollWait has a goroutine about to wait on c read the device itself while it waits
+// (link.Poller); true: look again at what it waits for.
+func (e *Endpoint) pollWait(c chan struct{}, d *deadline) bool {
+	p := e.pr.s.Poller()
+	if p == nil {
+		return false
+	}
+	e.leading.Add(1)
+	again := p.PollWait(c, d.when())
+	e.leading.Add(-1)
+	return again
+}
+
 // wakeAll wakes every waiter on e so it re-examines the state.
 func (e *Endpoint) wakeAll() {
-	wake(e.rcvCh)
-	wake(e.sndCh)
+	e.signal(e.rcvCh)
+	e.signal(e.sndCh)
 	wake(e.acceptCh)
 }
 
@@ -209,11 +235,21 @@ func (e *Endpoint) SetNoDelay(b bool) {
 }
 
 // SetReadDeadline, SetWriteDeadline and SetDeadline behave as net.Conn's.
-func (e *Endpoint) SetReadDeadline(t time.Time) error  { e.rd.set(t); return nil }
-func (e *Endpoint) SetWriteDeadline(t time.Time) error { e.wd.set(t); return nil }
+func (e *Endpoint) SetReadDeadline(t time.Time) error  { e.rd.set(t); e.kick(); return nil }
+func (e *Endpoint) SetWriteDeadline(t time.Time) error { e.wd.set(t); e.kick(); return nil }
+
+// kick makes a reader or writer reading the device itself look again (a deadline changed).
+func (e *Endpoint) kick() {
+	if e.leading.Load() > 0 {
+		if p := e.pr.s.Poller(); p != nil {
+			p.Kick()
+		}
+	}
+}
 func (e *Endpoint) SetDeadline(t time.Time) error {
 	e.rd.set(t)
 	e.wd.set(t)
+	e.kick()
 	return nil
 }
 

@@ -276,7 +276,7 @@ func (e *Endpoint) ackNew(s *segment) {
 	} else {
 		e.restartRTO()
 	}
-	wake(e.sndCh)
+	e.signal(e.sndCh)
 }
 
 // receiveData takes the segment's data and FIN (RFC 9293 3.10.7.4, seventh and eighth).
@@ -386,7 +386,7 @@ func (e *Endpoint) deliver(data []byte, fin bool) {
 			}
 		}
 		e.rcvNxt += uint32(len(data))
-		wake(e.rcvCh)
+		e.signal(e.rcvCh)
 	}
 	if fin && !e.finRcvd {
 		e.finRcvd = true

@@ -128,7 +128,7 @@ func (e *Endpoint) Write(b []byte) (int, error) {
 		}
 		if err != nil {
 			pr.mu.Unlock()
-			wake(e.sndCh) // the next writer waiting (one wake per change) ends too
+			e.signal(e.sndCh) // the next writer waiting (one wake per change) ends too
 			return written, err
 		}
 		budget := pr.s.Budget()
@@ -142,6 +142,9 @@ func (e *Endpoint) Write(b []byte) (int, error) {
 		pr.unlock()
 		if done {
 			return written, nil
+		}
+		if !isClosed(e.wd.wait()) && !budgetFreed(freed) && e.pollWait(e.sndCh, e.wd) {
+			continue // room may have come (ACKs read here); look again
 		}
 		select {
 		case <-e.sndCh:
@@ -169,7 +172,7 @@ func (e *Endpoint) Read(b []byte) (int, error) {
 			more := e.rcvBuf.Len() > 0
 			pr.unlock()
 			if more {
-				wake(e.rcvCh)
+				e.signal(e.rcvCh)
 			}
 			return n, nil
 		}
@@ -186,8 +189,11 @@ func (e *Endpoint) Read(b []byte) (int, error) {
 		}
 		pr.mu.Unlock()
 		if err != nil {
-			wake(e.rcvCh) // the next reader waiting (one wake per change) ends too
+			e.signal(e.rcvCh) // the next reader waiting (one wake per change) ends too
 			return 0, err
+		}
+		if !isClosed(e.rd.wait()) && e.pollWait(e.rcvCh, e.rd) {
+			continue // data may have come (read here); look again
 		}
 		select {
 		case <-e.rcvCh:
@@ -249,7 +255,7 @@ func (e *Endpoint) shutdownLocked() error {
 		e.finSeq = e.sndUna + uint32(e.sndBuf.Len())
 		e.output()
 	}
-	wake(e.sndCh)
+	e.signal(e.sndCh)
 	return nil
 }
 
@@ -304,4 +310,14 @@ func (e *Endpoint) Close() error {
 		e.shutdownLocked()
 	}
 	return nil
+}
+
+// budgetFreed reports whether c (stack.Budget.Freed) is closed.
+func budgetFreed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }

@@ -11,6 +11,7 @@ type deadline struct {
 	mu     sync.Mutex
 	timer  *time.Timer
 	cancel chan struct{}
+	at     time.Time // zero: none
 }
 
 func newDeadline() *deadline { return &deadline{cancel: make(chan struct{})} }
@@ -22,6 +23,7 @@ func (d *deadline) set(t time.Time) {
 		<-d.cancel // the timer fired: the channel is closed
 	}
 	d.timer = nil
+	d.at = t
 	closed := isClosed(d.cancel)
 	if t.IsZero() {
 		if closed {
@@ -55,4 +57,11 @@ func isClosed(c chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// when is the deadline set (zero: none).
+func (d *deadline) when() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.at
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,6 +81,7 @@ type Endpoint struct {
 	qbytes   int
 	maxBytes int
 	notify   chan struct{} // capacity 1: a datagram arrived or the endpoint closed
+	leading  atomic.Int32  // a reader is in the stack's Poller().PollWait
 	closed   bool
 	softErr  error // from an ICMP error, returned once by the next read (connected only)
 	rd, wd   *deadline
@@ -226,10 +228,7 @@ func (pr *Protocol) HandleError(ie stack.ICMPError) {
 		e.mu.Lock()
 		e.softErr = err
 		e.mu.Unlock()
-		select {
-		case e.notify <- struct{}{}:
-		default:
-		}
+		e.signal()
 	}
 }
 
@@ -255,10 +254,7 @@ func (e *Endpoint) deliver(from netip.AddrPort, p *buffer.Packet) {
 	e.qbytes += size
 	e.mu.Unlock()
 	st.UDP.InDatagrams.Inc()
-	select {
-	case e.notify <- struct{}{}:
-	default:
-	}
+	e.signal()
 }
 
 // ReadFrom waits for a datagram, copies its payload into b (truncating like recvfrom) and
@@ -290,10 +286,7 @@ func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 			more := e.qhead < len(e.queue)
 			e.mu.Unlock()
 			if more {
-				select {
-				case e.notify <- struct{}{}:
-				default:
-				}
+				e.signal()
 			}
 			n := copy(b, d.p.Bytes())
 			d.p.Release()
@@ -303,19 +296,42 @@ func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 		e.softErr = nil
 		e.mu.Unlock()
 		if closed {
-			select { // the next reader waiting (one wake per change) ends too
-			case e.notify <- struct{}{}:
-			default:
-			}
+			e.signal() // the next reader waiting (one wake per change) ends too
 			return 0, netip.AddrPort{}, ErrClosed
 		}
 		if soft != nil {
 			return 0, netip.AddrPort{}, soft
 		}
+		if isClosed(e.rd.wait()) {
+			return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
+		}
+		if p := e.pr.s.Poller(); p != nil {
+			// Read the device here rather than be handed the datagram (link.Poller).
+			e.leading.Add(1)
+			again := p.PollWait(e.notify, e.rd.when())
+			e.leading.Add(-1)
+			if again {
+				continue
+			}
+		}
 		select {
 		case <-e.notify:
 		case <-e.rd.wait():
 			return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// signal tells a reader waiting that something changed (a datagram, an error, Close),
+// and kicks it if it is reading the device itself (link.Poller).
+func (e *Endpoint) signal() {
+	select {
+	case e.notify <- struct{}{}:
+	default:
+	}
+	if e.leading.Load() > 0 {
+		if p := e.pr.s.Poller(); p != nil {
+			p.Kick()
 		}
 	}
 }
@@ -420,12 +436,22 @@ func (e *Endpoint) RemoteAddr() netip.AddrPort {
 }
 
 // SetReadDeadline, SetWriteDeadline and SetDeadline behave as net.Conn's.
-func (e *Endpoint) SetReadDeadline(t time.Time) error  { e.rd.set(t); return nil }
+func (e *Endpoint) SetReadDeadline(t time.Time) error  { e.rd.set(t); e.kick(); return nil }
 func (e *Endpoint) SetWriteDeadline(t time.Time) error { e.wd.set(t); return nil }
 func (e *Endpoint) SetDeadline(t time.Time) error {
 	e.rd.set(t)
 	e.wd.set(t)
+	e.kick()
 	return nil
+}
+
+// kick makes a reader reading the device itself look again (its deadline changed).
+func (e *Endpoint) kick() {
+	if e.leading.Load() > 0 {
+		if p := e.pr.s.Poller(); p != nil {
+			p.Kick()
+		}
+	}
 }
 
 // SetReceiveBuffer sets the receive queue limit in payload bytes.
@@ -458,9 +484,6 @@ func (e *Endpoint) Close() error {
 	}
 	e.queue, e.qhead, e.qbytes = nil, 0, 0
 	e.mu.Unlock()
-	select {
-	case e.notify <- struct{}{}:
-	default:
-	}
+	e.signal()
 	return nil
 }
