@@ -48,7 +48,7 @@ func waitDuty(t *testing.T, e *Endpoint, d rxDuty) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		e.pmu.Lock()
-		got := e.duty == d && (d == dutyLoop || !e.inside) // the loop reads once it has it
+		got := e.duty == d && (d == dutyLoop || e.inside) // a waiter with the duty reads
 		e.pmu.Unlock()
 		if got {
 			return
@@ -70,18 +70,24 @@ func TestPollWait(t *testing.T) {
 	go e.readLoop()
 	frame := bytes.Repeat([]byte{7}, 60)
 
-	// The loop reads: the first wait asks it to hand over and waits as before.
-	if ok, _ := r.pollWait(e, time.Time{}); ok {
-		t.Fatal("PollWait read while the loop had the duty")
-	}
-	waitDuty(t, e, dutyWaiters)
-
-	// A frame arriving while a waiter polls is delivered on the waiter's goroutine.
+	// The loop reads; a waiter asks it for the duty, gets it, and a frame arriving while it
+	// polls is delivered on its goroutine.
+	waitDuty(t, e, dutyLoop)
 	done := make(chan bool)
 	go func() { ok, _ := r.pollWait(e, time.Time{}); done <- ok }()
+	waitDuty(t, e, dutyWaiters)
 	time.Sleep(10 * time.Millisecond)
 	peer.Write(frame)
 	if ok := <-done; !ok || r.byPoll.Load() != 1 || r.byLoop.Load() != 0 {
+		t.Fatalf("PollWait %v; delivered by the waiter %d, by the loop %d", ok, r.byPoll.Load(), r.byLoop.Load())
+	}
+	<-r.frames
+
+	// Right after, the duty stays with the waiters.
+	go func() { ok, _ := r.pollWait(e, time.Time{}); done <- ok }()
+	time.Sleep(10 * time.Millisecond)
+	peer.Write(frame)
+	if ok := <-done; !ok || r.byPoll.Load() != 2 || r.byLoop.Load() != 0 {
 		t.Fatalf("PollWait %v; delivered by the waiter %d, by the loop %d", ok, r.byPoll.Load(), r.byLoop.Load())
 	}
 	<-r.frames
@@ -111,10 +117,9 @@ func TestPollWait(t *testing.T) {
 	}
 	<-r.ready // the loop's delivery signalled it too
 
-	// Close ends a PollWait in progress with false.
-	r.pollWait(e, time.Time{}) // hand over again
-	waitDuty(t, e, dutyWaiters)
+	// Close ends a PollWait in progress (which got the duty back from the loop) with false.
 	go func() { ok, _ := r.pollWait(e, time.Time{}); done <- ok }()
+	waitDuty(t, e, dutyWaiters)
 	time.Sleep(10 * time.Millisecond)
 	if err := e.Close(); err != nil {
 		t.Fatal(err)

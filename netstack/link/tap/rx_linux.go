@@ -53,6 +53,7 @@ var errDeviceClosed = errors.New("tap: device closed")
 var aLongTimeAgo = time.Unix(1, 0)
 
 func (e *Endpoint) initRx() error {
+	e.handed.L = &e.pmu
 	rc, err := e.f.SyscallConn()
 	if err != nil {
 		return err
@@ -152,16 +153,16 @@ func (e *Endpoint) readLoop() {
 		e.deliverBatch(k)
 		e.pmu.Lock()
 		e.inside = false
-		handed := e.want && !e.rxDone
-		if handed {
-			e.want, e.duty, e.awayAt = false, dutyWaiters, time.Now()
+		gave := e.want && !e.rxDone
+		if gave {
+			e.handOver()
 		}
 		e.pmu.Unlock()
 		if errors.Is(err, errDeviceClosed) {
 			e.releaseNext()
 			break
 		}
-		if err != nil && !handed {
+		if err != nil && !gave {
 			e.f.SetReadDeadline(time.Time{}) // not a hand-over's kick: do not spin on it
 		}
 	}
@@ -174,6 +175,13 @@ func (e *Endpoint) releaseNext() {
 		e.rx.next.Release()
 		e.rx.next = nil
 	}
+}
+
+// handOver gives the duty to the waiter that asked for it, which waits for it (PollWait).
+// Called with pmu held.
+func (e *Endpoint) handOver() {
+	e.want, e.duty, e.awayAt = false, dutyWaiters, time.Now()
+	e.handed.Broadcast()
 }
 
 // loopTakes waits until the loop has the duty (taking it back from waiters that left the
@@ -192,7 +200,7 @@ func (e *Endpoint) loopTakes(t *time.Timer) bool {
 		}
 		if e.duty == dutyLoop && !e.inside {
 			if e.want {
-				e.want, e.duty, e.awayAt = false, dutyWaiters, time.Now()
+				e.handOver()
 				e.pmu.Unlock()
 				continue
 			}
@@ -206,7 +214,8 @@ func (e *Endpoint) loopTakes(t *time.Timer) bool {
 			e.f.SetReadDeadline(time.Time{})
 			e.pmu.Lock()
 			if e.want {
-				e.want, e.duty, e.inside, e.awayAt = false, dutyWaiters, false, time.Now()
+				e.inside = false
+				e.handOver()
 				e.pmu.Unlock()
 				continue
 			}
@@ -233,18 +242,27 @@ func (e *Endpoint) loopTakes(t *time.Timer) bool {
 
 // PollWait (link.Poller) reads frames and delivers them on the calling goroutine until ready
 // has a value (taken), Kick is called or deadline (if not zero) passes, and then reports
-// true: the caller looks again at what it waits for. It reports false at once when it cannot
-// read here: another goroutine reads, the loop has the duty (it is asked to hand it over, for
-// the next wait), or the device is closed; the caller then waits as it would otherwise.
+// true: the caller looks again at what it waits for. While the loop has the duty, it asks for
+// it and waits until the loop hands it over (a waiter that went back to its channel instead
+// would leave the device unread until the loop took the duty back). It reports false at once
+// when it cannot read here: another goroutine reads, or the device is closed; the caller then
+// waits as it would otherwise.
 func (e *Endpoint) PollWait(ready <-chan struct{}, deadline time.Time) bool {
 	e.pmu.Lock()
-	if e.rxDone || e.inside || e.duty == dutyLoop {
-		if !e.rxDone && e.duty == dutyLoop && !e.want {
+	if !e.rxDone && e.duty == dutyLoop {
+		// Ask the loop for the duty and wait for it: the loop hands over after its batch
+		// (kicked out of its read), or at once if it is not reading.
+		if !e.want {
 			e.want = true
 			if e.inside {
-				e.f.SetReadDeadline(aLongTimeAgo) // the loop hands over after its batch
+				e.f.SetReadDeadline(aLongTimeAgo)
 			}
 		}
+		for !e.rxDone && e.duty == dutyLoop {
+			e.handed.Wait()
+		}
+	}
+	if e.rxDone || e.inside {
 		e.pmu.Unlock()
 		return false
 	}

@@ -82,6 +82,7 @@ type Endpoint struct {
 	awayAt time.Time
 	kicks  uint64
 	parked bool          // the loop sleeps until a waiter leaves
+	handed sync.Cond     // on pmu: the loop handed the duty over, or the device closed
 	rxDone bool          // the device is closed: nobody reads
 	wake   chan struct{} // wakes the loop while waiters have the duty (Close)
 }
@@ -237,6 +238,7 @@ func (e *Endpoint) Close() error {
 	e.wmu.Unlock()
 	e.pmu.Lock()
 	e.rxDone = true
+	e.handed.Broadcast()
 	e.pmu.Unlock()
 	select {
 	case e.wake <- struct{}{}:
