@@ -29,16 +29,11 @@ type sackedAck struct {
 }
 
 func (l *sackLog) WritePacket(p *buffer.Packet) error {
-	b := p.Bytes()
-	if len(b) >= header.EthernetMinSize+header.IPv4MinSize && b[12] == 0x08 && b[13] == 0x00 {
-		ip := header.IPv4(b[header.EthernetMinSize:])
-		if ip.Protocol() == uint8(header.TCPProtocolNumber) {
-			t := header.TCP(ip[ip.HeaderLen():ip.TotalLen()])
-			if o, ok := header.ParseTCPOptions(t.Options()); ok && len(o.SACK) > 0 {
-				l.mu.Lock()
-				l.acks = append(l.acks, sackedAck{t.Ack(), append([]header.TCPSACKBlock(nil), o.SACK...)})
-				l.mu.Unlock()
-			}
+	if t, ok := tcpSegment(p); ok {
+		if o, ok := header.ParseTCPOptions(t.Options()); ok && len(o.SACK) > 0 {
+			l.mu.Lock()
+			l.acks = append(l.acks, sackedAck{t.Ack(), append([]header.TCPSACKBlock(nil), o.SACK...)})
+			l.mu.Unlock()
 		}
 	}
 	return l.Endpoint.WritePacket(p)

@@ -26,18 +26,24 @@ type segDropper struct {
 }
 
 func (d *segDropper) WritePacket(p *buffer.Packet) error {
-	b := p.Bytes()
-	if len(b) >= header.EthernetMinSize+header.IPv4MinSize && b[12] == 0x08 && b[13] == 0x00 {
-		ip := header.IPv4(b[header.EthernetMinSize:])
-		if ip.Protocol() == uint8(header.TCPProtocolNumber) {
-			tcpHdr := header.TCP(ip[ip.HeaderLen():ip.TotalLen()])
-			if len(tcpHdr.Payload()) > 0 && d.pick(tcpHdr.Seq()) {
-				p.Release()
-				return nil
-			}
-		}
+	if t, ok := tcpSegment(p); ok && len(t.Payload()) > 0 && d.pick(t.Seq()) {
+		p.Release()
+		return nil
 	}
 	return d.Endpoint.WritePacket(p)
+}
+
+// tcpSegment returns the TCP segment a frame carries over IPv4, if it carries one.
+func tcpSegment(p *buffer.Packet) (header.TCP, bool) {
+	b := p.Bytes()
+	if len(b) < header.EthernetMinSize+header.IPv4MinSize || b[12] != 0x08 || b[13] != 0x00 {
+		return nil, false
+	}
+	ip := header.IPv4(b[header.EthernetMinSize:])
+	if ip.Protocol() != uint8(header.TCPProtocolNumber) {
+		return nil, false
+	}
+	return header.TCP(ip[ip.HeaderLen():ip.TotalLen()]), true
 }
 
 func (d *segDropper) pick(seq uint32) bool {

@@ -22,18 +22,14 @@ type segFilter struct {
 }
 
 func (f *segFilter) WritePacket(p *buffer.Packet) error {
-	b := p.Bytes()
-	if len(b) >= header.EthernetMinSize+header.IPv4MinSize && b[12] == 0x08 && b[13] == 0x00 {
-		ip := header.IPv4(b[header.EthernetMinSize:])
-		if ip.Protocol() == uint8(header.TCPProtocolNumber) {
-			f.mu.Lock()
-			drop := !f.dropped && f.pick(header.TCP(ip[ip.HeaderLen():ip.TotalLen()]))
-			f.dropped = f.dropped || drop
-			f.mu.Unlock()
-			if drop {
-				p.Release()
-				return nil
-			}
+	if t, ok := tcpSegment(p); ok {
+		f.mu.Lock()
+		drop := !f.dropped && f.pick(t)
+		f.dropped = f.dropped || drop
+		f.mu.Unlock()
+		if drop {
+			p.Release()
+			return nil
 		}
 	}
 	return f.Endpoint.WritePacket(p)
