@@ -3,6 +3,8 @@ package stack
 import (
 	"net/netip"
 	"slices"
+	"sync/atomic"
+	"time"
 
 	"goxen/netstack/buffer"
 	"goxen/netstack/header"
@@ -84,6 +86,35 @@ func (s *Stack) setPoller() {
 }
 
 type pollerRef struct{ p link.Poller }
+
+// PollWaiters is what the blocking calls of one transport endpoint share to read the stack's
+// device themselves while they wait (link.Poller): how many of them are doing so now, so
+// that whatever changes what they wait for otherwise than by a frame kicks them.
+type PollWaiters struct{ n atomic.Int32 }
+
+// Wait has the caller, about to wait on ready until deadline (zero: none), read the device
+// itself meanwhile (link.Poller.PollWait): true means look again at what it waits for; false,
+// that it cannot read here (no such device, or another goroutine reads it), and should wait
+// on ready as it would have.
+func (w *PollWaiters) Wait(s *Stack, ready <-chan struct{}, deadline time.Time) bool {
+	p := s.Poller()
+	if p == nil {
+		return false
+	}
+	w.n.Add(1)
+	again := p.PollWait(ready, deadline)
+	w.n.Add(-1)
+	return again
+}
+
+// Kick makes those reading the device look again: call it after signalling their channel.
+func (w *PollWaiters) Kick(s *Stack) {
+	if w.n.Load() > 0 {
+		if p := s.Poller(); p != nil {
+			p.Kick()
+		}
+	}
+}
 
 // Poller returns the device a goroutine about to wait for the network should read itself
 // (link.Poller), or nil.

@@ -3,7 +3,6 @@ package tcp
 import (
 	"fmt"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"goxen/netstack/header"
@@ -146,8 +145,8 @@ type Endpoint struct {
 	kaProbes int
 	lastRecv time.Time
 
-	rcvCh, sndCh chan struct{} // capacity 1: readable / writable (or state changed)
-	leading      atomic.Int32  // a reader or writer is in the stack's Poller().PollWait
+	rcvCh, sndCh chan struct{}     // capacity 1: readable / writable (or state changed)
+	polling      stack.PollWaiters // readers and writers reading the device while they wait
 	acceptCh     chan struct{}
 	connCh       chan struct{} // closed when a connect completes or fails
 	rd, wd       *deadline
@@ -178,24 +177,13 @@ func wake(c chan struct{}) {
 // reading the device itself (link.Poller).
 func (e *Endpoint) signal(c chan struct{}) {
 	wake(c)
-	if e.leading.Load() > 0 {
-		if p := e.pr.s.Poller(); p != nil {
-			p.Kick()
-		}
-	}
+	e.polling.Kick(e.pr.s)
 }
 
 // pollWait has a goroutine about to wait on c read the device itself while it waits
-// (link.Poller); true: look again at what it waits for.
+// (stack.PollWaiters); true: look again at what it waits for.
 func (e *Endpoint) pollWait(c chan struct{}, d *deadline) bool {
-	p := e.pr.s.Poller()
-	if p == nil {
-		return false
-	}
-	e.leading.Add(1)
-	again := p.PollWait(c, d.when())
-	e.leading.Add(-1)
-	return again
+	return e.polling.Wait(e.pr.s, c, d.when())
 }
 
 // wakeAll wakes every waiter on e so it re-examines the state.
@@ -235,21 +223,20 @@ func (e *Endpoint) SetNoDelay(b bool) {
 }
 
 // SetReadDeadline, SetWriteDeadline and SetDeadline behave as net.Conn's.
-func (e *Endpoint) SetReadDeadline(t time.Time) error  { e.rd.set(t); e.kick(); return nil }
-func (e *Endpoint) SetWriteDeadline(t time.Time) error { e.wd.set(t); e.kick(); return nil }
-
-// kick makes a reader or writer reading the device itself look again (a deadline changed).
-func (e *Endpoint) kick() {
-	if e.leading.Load() > 0 {
-		if p := e.pr.s.Poller(); p != nil {
-			p.Kick()
-		}
-	}
+func (e *Endpoint) SetReadDeadline(t time.Time) error {
+	e.rd.set(t)
+	e.polling.Kick(e.pr.s)
+	return nil
+}
+func (e *Endpoint) SetWriteDeadline(t time.Time) error {
+	e.wd.set(t)
+	e.polling.Kick(e.pr.s)
+	return nil
 }
 func (e *Endpoint) SetDeadline(t time.Time) error {
 	e.rd.set(t)
 	e.wd.set(t)
-	e.kick()
+	e.polling.Kick(e.pr.s)
 	return nil
 }
 

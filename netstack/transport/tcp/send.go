@@ -143,7 +143,7 @@ func (e *Endpoint) Write(b []byte) (int, error) {
 		if done {
 			return written, nil
 		}
-		if !isClosed(e.wd.wait()) && !budgetFreed(freed) && e.pollWait(e.sndCh, e.wd) {
+		if !isClosed(e.wd.wait()) && !isClosed(freed) && e.pollWait(e.sndCh, e.wd) {
 			continue // room may have come (ACKs read here); look again
 		}
 		select {
@@ -310,14 +310,4 @@ func (e *Endpoint) Close() error {
 		e.shutdownLocked()
 	}
 	return nil
-}
-
-// budgetFreed reports whether c (stack.Budget.Freed) is closed.
-func budgetFreed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
 }

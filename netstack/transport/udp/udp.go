@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,8 +79,8 @@ type Endpoint struct {
 	qhead    int
 	qbytes   int
 	maxBytes int
-	notify   chan struct{} // capacity 1: a datagram arrived or the endpoint closed
-	leading  atomic.Int32  // a reader is in the stack's Poller().PollWait
+	notify   chan struct{}     // capacity 1: a datagram arrived or the endpoint closed
+	polling  stack.PollWaiters // readers reading the device while they wait
 	closed   bool
 	softErr  error // from an ICMP error, returned once by the next read (connected only)
 	rd, wd   *deadline
@@ -305,14 +304,8 @@ func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 		if isClosed(e.rd.wait()) {
 			return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
 		}
-		if p := e.pr.s.Poller(); p != nil {
-			// Read the device here rather than be handed the datagram (link.Poller).
-			e.leading.Add(1)
-			again := p.PollWait(e.notify, e.rd.when())
-			e.leading.Add(-1)
-			if again {
-				continue
-			}
+		if e.polling.Wait(e.pr.s, e.notify, e.rd.when()) {
+			continue // read the device here rather than be handed the datagram
 		}
 		select {
 		case <-e.notify:
@@ -329,11 +322,7 @@ func (e *Endpoint) signal() {
 	case e.notify <- struct{}{}:
 	default:
 	}
-	if e.leading.Load() > 0 {
-		if p := e.pr.s.Poller(); p != nil {
-			p.Kick()
-		}
-	}
+	e.polling.Kick(e.pr.s)
 }
 
 // WriteTo sends b as one datagram to dst.
@@ -436,22 +425,17 @@ func (e *Endpoint) RemoteAddr() netip.AddrPort {
 }
 
 // SetReadDeadline, SetWriteDeadline and SetDeadline behave as net.Conn's.
-func (e *Endpoint) SetReadDeadline(t time.Time) error  { e.rd.set(t); e.kick(); return nil }
+func (e *Endpoint) SetReadDeadline(t time.Time) error {
+	e.rd.set(t)
+	e.polling.Kick(e.pr.s)
+	return nil
+}
 func (e *Endpoint) SetWriteDeadline(t time.Time) error { e.wd.set(t); return nil }
 func (e *Endpoint) SetDeadline(t time.Time) error {
 	e.rd.set(t)
 	e.wd.set(t)
-	e.kick()
+	e.polling.Kick(e.pr.s)
 	return nil
-}
-
-// kick makes a reader reading the device itself look again (its deadline changed).
-func (e *Endpoint) kick() {
-	if e.leading.Load() > 0 {
-		if p := e.pr.s.Poller(); p != nil {
-			p.Kick()
-		}
-	}
 }
 
 // SetReceiveBuffer sets the receive queue limit in payload bytes.
