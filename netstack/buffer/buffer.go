@@ -4,6 +4,11 @@
 // pushes its header in front of the payload (Push) without copying; on receive, each layer
 // consumes its header from the front (Consume) and trims link padding from the back (Trim).
 // Packets come from a sync.Pool; Release returns one to it.
+//
+// On send, a packet may end in a fragment: payload in memory the packet does not own (a TCP
+// send queue's array), kept valid by a reference until Release (SetFrag). A link that
+// declares it (link.Offloads.Frags) writes the two parts as they are (Parts), sparing a copy;
+// every other reader of Bytes gets the fragment copied in behind the headers first.
 package buffer
 
 import "sync"
@@ -36,6 +41,9 @@ type Packet struct {
 	head int
 	tail int
 	pool *sync.Pool // the pool the packet goes back to, nil for none
+
+	frag    []byte // contents after buf[head:tail] that live elsewhere (SetFrag), or nil
+	fragRef Ref    // keeps frag's memory unchanged until the packet lets go of it
 
 	// Offload is the work a device does for the stack on this packet (offload.go): zero
 	// for a packet whose checksums are complete and that fits the link's MTU.
@@ -78,7 +86,57 @@ func FromBytes(b []byte) *Packet {
 }
 
 // Bytes returns the packet's current contents (valid until the next Push, Consume or Release).
-func (p *Packet) Bytes() []byte { return p.buf[p.head:p.tail] }
+// A fragment is first copied in behind the rest (see Parts).
+func (p *Packet) Bytes() []byte {
+	if p.frag != nil {
+		p.linearize()
+	}
+	return p.buf[p.head:p.tail]
+}
+
+// Ref is a reference to memory a packet's fragment points into: Unref lets go of it, once.
+type Ref interface{ Unref() }
+
+// SetFrag makes b, which r keeps unchanged until Unref, the end of the packet's contents
+// without copying it: the headers go into the packet's own array in front (Push), and Len
+// counts both. Release, or anything that copies the fragment in (Bytes, Append), calls
+// r.Unref.
+func (p *Packet) SetFrag(b []byte, r Ref) {
+	if p.frag != nil {
+		p.linearize()
+	}
+	p.frag, p.fragRef = b, r
+}
+
+// Parts returns the packet's contents as its own bytes and the fragment after them (nil
+// without one), for a device that writes both where they are (link.Offloads.Frags).
+func (p *Packet) Parts() (head, frag []byte) { return p.buf[p.head:p.tail], p.frag }
+
+// linearize copies the fragment in behind the packet's own bytes, into a larger array when
+// they do not fit, and lets go of its reference.
+func (p *Packet) linearize() {
+	n := p.Len()
+	if p.head+n <= len(p.buf) {
+		copy(p.buf[p.tail:], p.frag)
+	} else {
+		q := New(p.head, n)
+		copy(q.buf[p.head:], p.buf[p.head:p.tail])
+		copy(q.buf[p.tail:], p.frag)
+		// Swap the arrays (each with its own pool): p keeps the larger, q goes back.
+		p.buf, q.buf = q.buf, p.buf
+		p.pool, q.pool = q.pool, p.pool
+		q.Release()
+	}
+	p.tail = p.head + n
+	p.dropFrag()
+}
+
+func (p *Packet) dropFrag() {
+	if p.fragRef != nil {
+		p.fragRef.Unref()
+	}
+	p.frag, p.fragRef = nil, nil
+}
 
 // Size is the memory the packet holds: its backing array and its own header, whatever the
 // length of its contents (what a queue charges, as Linux charges an skb's truesize).
@@ -87,8 +145,8 @@ func (p *Packet) Size() int { return cap(p.buf) + packetHeader }
 // packetHeader approximates a Packet and the queue entry that holds it.
 const packetHeader = 64
 
-// Len returns the length of the packet's contents.
-func (p *Packet) Len() int { return p.tail - p.head }
+// Len returns the length of the packet's contents, a fragment included.
+func (p *Packet) Len() int { return p.tail - p.head + len(p.frag) }
 
 // Headroom returns how many bytes Push can still add in front.
 func (p *Packet) Headroom() int { return p.head }
@@ -108,6 +166,9 @@ func (p *Packet) Push(n int) []byte {
 // Consume removes n bytes from the front and returns them, or returns false if the packet is
 // shorter than n (the packet is then unchanged).
 func (p *Packet) Consume(n int) ([]byte, bool) {
+	if p.frag != nil {
+		p.linearize()
+	}
 	if n < 0 || n > p.Len() {
 		return nil, false
 	}
@@ -118,6 +179,9 @@ func (p *Packet) Consume(n int) ([]byte, bool) {
 
 // Trim shortens the packet to n bytes (dropping link-layer padding); n beyond Len is ignored.
 func (p *Packet) Trim(n int) {
+	if p.frag != nil {
+		p.linearize()
+	}
 	if n >= 0 && n < p.Len() {
 		p.tail = p.head + n
 	}
@@ -125,6 +189,9 @@ func (p *Packet) Trim(n int) {
 
 // Extend grows the packet by n bytes at the back and returns them (zeroed).
 func (p *Packet) Extend(n int) []byte {
+	if p.frag != nil {
+		p.linearize()
+	}
 	if p.tail+n > len(p.buf) {
 		nb := make([]byte, p.tail+n+(p.tail+n)/4)
 		copy(nb[p.head:], p.buf[p.head:p.tail])
@@ -139,6 +206,9 @@ func (p *Packet) Extend(n int) []byte {
 // Grow is Extend without zeroing, for a reader about to fill the n bytes (read(2) into the
 // packet); it does not reallocate, and returns false when the backing array has no room.
 func (p *Packet) Grow(n int) ([]byte, bool) {
+	if p.frag != nil {
+		p.linearize()
+	}
 	if n < 0 || p.tail+n > len(p.buf) {
 		return nil, false
 	}
@@ -157,16 +227,25 @@ func (p *Packet) Append(b []byte) {
 }
 
 // Clone returns an independent copy of the packet's contents (and offload state) with
-// Headroom in front.
+// Headroom in front; p is left as it is.
 func (p *Packet) Clone() *Packet {
-	q := FromBytes(p.Bytes())
+	head, frag := p.Parts()
+	q := New(Headroom, len(head)+len(frag))
+	q.Append(head)
+	q.Append(frag)
 	q.Offload = p.Offload
 	return q
 }
 
 // Release returns the packet to its pool. The packet must not be used afterwards.
 func (p *Packet) Release() {
-	if p == nil || p.pool == nil {
+	if p == nil {
+		return
+	}
+	if p.frag != nil {
+		p.dropFrag()
+	}
+	if p.pool == nil {
 		return
 	}
 	p.head, p.tail, p.Offload = 0, 0, Offload{}

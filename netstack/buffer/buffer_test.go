@@ -84,3 +84,56 @@ func TestGrowAndAppend(t *testing.T) {
 		t.Fatal("BigMin is not where the big pool starts")
 	}
 }
+
+// countRef counts Unref calls.
+type countRef struct{ n int }
+
+func (r *countRef) Unref() { r.n++ }
+
+// A fragment is part of the contents without being copied: Parts shows it where it lies, Len
+// counts it, Clone copies it and leaves it; Bytes copies it in behind the headers (into a
+// larger array when the packet's own is too small) and lets go of the reference, once.
+func TestFrag(t *testing.T) {
+	for _, size := range []int{100, 60000} {
+		frag := bytes.Repeat([]byte{9}, size)
+		r := &countRef{}
+		p := New(Headroom, 4)
+		p.Append([]byte("tcp:"))
+		p.SetFrag(frag, r)
+		copy(p.Push(3), "ip:")
+		head, f := p.Parts()
+		if string(head) != "ip:tcp:" || &f[0] != &frag[0] || p.Len() != 7+size {
+			t.Fatalf("size %d: parts %q, %d bytes of fragment, Len %d", size, head, len(f), p.Len())
+		}
+		c := p.Clone()
+		if _, f := p.Parts(); f == nil || r.n != 0 || !bytes.Equal(c.Bytes(), append([]byte("ip:tcp:"), frag...)) {
+			t.Fatalf("size %d: Clone changed the packet or copied wrong", size)
+		}
+		c.Release()
+		want := append([]byte("ip:tcp:"), frag...)
+		frag[0] = 1 // the packet reads the fragment where it lies until it copies it in
+		want[7] = 1
+		if got := p.Bytes(); !bytes.Equal(got, want) || r.n != 1 || p.Len() != 7+size {
+			t.Fatalf("size %d: Bytes %d bytes, %d Unrefs", size, len(got), r.n)
+		}
+		if _, f := p.Parts(); f != nil {
+			t.Fatal("fragment kept after Bytes")
+		}
+		frag[1] = 1
+		if p.Bytes()[8] != 9 {
+			t.Fatal("the copied-in bytes follow the fragment")
+		}
+		p.Release()
+		if r.n != 1 {
+			t.Fatalf("%d Unrefs", r.n)
+		}
+	}
+	// Release of a packet that never copied its fragment in lets go of it.
+	r := &countRef{}
+	p := New(Headroom, 0)
+	p.SetFrag([]byte("x"), r)
+	p.Release()
+	if r.n != 1 {
+		t.Fatalf("Release: %d Unrefs", r.n)
+	}
+}

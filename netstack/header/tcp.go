@@ -104,6 +104,21 @@ func (b TCP) SetPartialChecksum(src, dst netip.Addr) {
 	binary.BigEndian.PutUint16(b[16:], PseudoHeaderChecksum(TCPProtocolNumber, src, dst, len(b)))
 }
 
+// SetChecksumPayload is SetChecksum for a segment whose header is b and whose payload lies
+// elsewhere (buffer.Packet.SetFrag). The header's length is a multiple of four, so the sums
+// of the two parts add up to the sum of the whole.
+func (b TCP) SetChecksumPayload(src, dst netip.Addr, payload []byte) {
+	binary.BigEndian.PutUint16(b[16:], 0)
+	c := ^Checksum(payload, Checksum(b, PseudoHeaderChecksum(TCPProtocolNumber, src, dst, len(b)+len(payload))))
+	binary.BigEndian.PutUint16(b[16:], c)
+}
+
+// SetPartialChecksumLen is SetPartialChecksum for a segment n bytes long of which b holds
+// only the header (its payload lies elsewhere: buffer.Packet.SetFrag).
+func (b TCP) SetPartialChecksumLen(src, dst netip.Addr, n int) {
+	binary.BigEndian.PutUint16(b[16:], PseudoHeaderChecksum(TCPProtocolNumber, src, dst, n))
+}
+
 // ChecksumValid reports whether the checksum over the pseudo-header and b is correct.
 func (b TCP) ChecksumValid(src, dst netip.Addr) bool {
 	return Checksum(b, PseudoHeaderChecksum(TCPProtocolNumber, src, dst, len(b))) == 0xffff

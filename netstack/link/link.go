@@ -103,6 +103,10 @@ type Offloads struct {
 	// A device with GSO also has TxCsum: every piece's checksum is the device's.
 	GSOMaxSize   int
 	GSOv4, GSOv6 bool
+	// Frags: WritePacket reads a packet's fragment where it lies (buffer.Packet.Parts)
+	// instead of having it copied in behind the headers; the stack then sends TCP payload
+	// straight from the send queue.
+	Frags bool
 }
 
 // OffloadsOf returns ep's offloads (none for an endpoint that is not an Offloader).

@@ -135,7 +135,7 @@ func (n *NIC) arpFlush() {
 
 // etherTypeOf is the EtherType of an IP packet: IPv6's or IPv4's, by its version field.
 func etherTypeOf(p *buffer.Packet) uint16 {
-	if b := p.Bytes(); len(b) > 0 && b[0]>>4 == 6 {
+	if b, _ := p.Parts(); len(b) > 0 && b[0]>>4 == 6 {
 		return header.EtherTypeIPv6
 	}
 	return header.EtherTypeIPv4

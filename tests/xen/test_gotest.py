@@ -55,7 +55,7 @@ def test_drivers_distrust_their_backends(exec_env, repo):
     print(proc.stdout, proc.stderr)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in ("TestBackendTxIDs", "TestBackendTxProducerJump", "TestBackendRx",
-                 "TestBackendRxChains", "TestBackendTxGSO",
+                 "TestBackendRxChains", "TestBackendTxGSO", "TestBackendTxParts",
                  "TestBackendQueueKeys", "TestBackendQueueCount", "TestBackendQueueByFlow",
                  "TestBackendQueueBadAnswers", "TestBackendQueueFewerAfterRestore",
                  "TestStoreOversizedHeader", "TestStoreProducerJump",

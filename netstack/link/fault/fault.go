@@ -47,6 +47,12 @@ func New(lower link.Endpoint, cfg Config) *Endpoint {
 	return &Endpoint{Endpoint: lower, cfg: cfg, rng: rand.New(rand.NewSource(cfg.Seed))}
 }
 
+// Offloads are none but the lower link's Frags: faults act on wire-sized frames with
+// complete checksums, and carry a packet's fragment as it is (a duplicate copies it).
+func (e *Endpoint) Offloads() link.Offloads {
+	return link.Offloads{Frags: link.OffloadsOf(e.Endpoint).Frags}
+}
+
 // Stats returns the counts so far.
 func (e *Endpoint) Stats() Stats {
 	e.mu.Lock()

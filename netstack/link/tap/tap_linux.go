@@ -71,8 +71,15 @@ type Endpoint struct {
 	mu     sync.Mutex
 	d      link.Dispatcher
 	closed bool
-	wmu    sync.Mutex
 	done   chan struct{}
+
+	// The writer's: a frame with a fragment goes out in one writev(2) of iov, through rc
+	// (Go's poller) with writev, a method value made once so that no write allocates.
+	wmu    sync.Mutex
+	rc     syscall.RawConn
+	iov    [2]syscall.Iovec
+	werr   syscall.Errno
+	writev func(fd uintptr) bool
 
 	rx     rxState // the reader's state: used by one goroutine at a time (rx_linux.go)
 	pmu    sync.Mutex
@@ -130,7 +137,12 @@ func open(name string, mtu int, addr header.LinkAddr, offload bool) (*Endpoint, 
 	}
 	e := &Endpoint{f: os.NewFile(uintptr(fd), "tap:"+name), mtu: mtu, addr: addr, offload: offload,
 		done: make(chan struct{}), wake: make(chan struct{}, 1)}
-	if err := e.initRx(); err != nil {
+	e.writev = e.writevFrame
+	e.rc, err = e.f.SyscallConn()
+	if err == nil {
+		err = e.initRx()
+	}
+	if err != nil {
 		e.f.Close()
 		return nil, err
 	}
@@ -139,12 +151,12 @@ func open(name string, mtu int, addr header.LinkAddr, offload bool) (*Endpoint, 
 }
 
 // Offloads: with the vnet header, Linux completes checksums and cuts TCP segments up to an
-// IPv4 packet's size.
+// IPv4 packet's size. Either way a frame's fragment is written where it lies (writev).
 func (e *Endpoint) Offloads() link.Offloads {
 	if !e.offload {
-		return link.Offloads{}
+		return link.Offloads{Frags: true}
 	}
-	return link.Offloads{TxCsum: true, GSOMaxSize: header.IPv4MaxTotalLen, GSOv4: true, GSOv6: true}
+	return link.Offloads{TxCsum: true, GSOMaxSize: header.IPv4MaxTotalLen, GSOv4: true, GSOv6: true, Frags: true}
 }
 
 func (e *Endpoint) MTU() int                  { return e.mtu }
@@ -166,8 +178,33 @@ func (e *Endpoint) WritePacket(p *buffer.Packet) error {
 	if e.closed {
 		return link.ErrClosed
 	}
-	_, err := e.f.Write(p.Bytes())
+	head, frag := p.Parts()
+	if len(frag) == 0 {
+		_, err := e.f.Write(head)
+		return err
+	}
+	// One frame from two places: Linux's tun takes a frame per write, whole or not at all.
+	e.iov[0] = syscall.Iovec{Base: &head[0], Len: uint64(len(head))}
+	e.iov[1] = syscall.Iovec{Base: &frag[0], Len: uint64(len(frag))}
+	err := e.rc.Write(e.writev)
+	e.iov = [2]syscall.Iovec{} // hold on to neither buffer
+	if err == nil && e.werr != 0 {
+		err = e.werr
+	}
 	return err
+}
+
+// writevFrame writes e.iov (wmu held), or asks the poller to wait when the device is full.
+func (e *Endpoint) writevFrame(fd uintptr) bool {
+	_, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&e.iov[0])), uintptr(len(e.iov)))
+	for errno == syscall.EINTR {
+		_, _, errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&e.iov[0])), uintptr(len(e.iov)))
+	}
+	if errno == syscall.EAGAIN {
+		return false
+	}
+	e.werr = errno
+	return true
 }
 
 // pushVnetHdr puts the virtio_net_hdr for p's offloads in front of the frame.

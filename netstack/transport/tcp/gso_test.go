@@ -25,10 +25,16 @@ func TestGSOBulk(t *testing.T) {
 		{"both", gsoDevice, gsoDevice},
 		{"a-only", gsoDevice, link.Offloads{}},
 		{"csum-only", link.Offloads{TxCsum: true}, link.Offloads{TxCsum: true}},
+		// Devices that read a packet's payload where it lies: TCP sends from the send
+		// queue without copying (buffer.Packet.SetFrag).
+		{"frags", fragDevice(gsoDevice), fragDevice(gsoDevice)},
+		{"frags-csum-only", fragDevice(link.Offloads{TxCsum: true}), link.Offloads{TxCsum: true}},
 	} {
 		t.Run(c.name, func(t *testing.T) { gsoBulk(t, c.oa, c.ob) })
 	}
 }
+
+func fragDevice(o link.Offloads) link.Offloads { o.Frags = true; return o }
 
 func gsoBulk(t *testing.T, oa, ob link.Offloads) {
 	with := func(o link.Offloads) func(link.Endpoint) link.Endpoint {
@@ -38,7 +44,7 @@ func gsoBulk(t *testing.T, oa, ob link.Offloads) {
 	b := newHost(t, 2, addrB, with(ob), tcp.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	var gsoFrames, partial [2]atomic.Int64
+	var gsoFrames, partial, frags [2]atomic.Int64
 	var biggest [2]atomic.Int64
 	pump := func(i int, from, to *channel.Endpoint) {
 		for {
@@ -49,6 +55,9 @@ func gsoBulk(t *testing.T, oa, ob link.Offloads) {
 				}
 				if p.Offload.CsumPartial {
 					partial[i].Add(1)
+				}
+				if _, f := p.Parts(); f != nil {
+					frags[i].Add(1)
 				}
 				if n := int64(p.Len()); n > biggest[i].Load() {
 					biggest[i].Store(n)
@@ -65,7 +74,7 @@ func gsoBulk(t *testing.T, oa, ob link.Offloads) {
 	exchange(t, a, b, 4<<20, 3)
 	for i, o := range []link.Offloads{oa, ob} {
 		st := []*host{a, b}[i].tp.Stats()
-		t.Logf("side %d: %d GSO frames, %d partial, biggest frame %d; %+v", i, gsoFrames[i].Load(), partial[i].Load(), biggest[i].Load(), st)
+		t.Logf("side %d: %d GSO frames, %d partial, %d with fragments, biggest frame %d; %+v", i, gsoFrames[i].Load(), partial[i].Load(), frags[i].Load(), biggest[i].Load(), st)
 		if st.InCsumErrors != 0 {
 			t.Errorf("side %d: %d checksum errors", i, st.InCsumErrors)
 		}
@@ -76,6 +85,8 @@ func gsoBulk(t *testing.T, oa, ob link.Offloads) {
 			t.Errorf("side %d: device without GSO got %d GSO frames, biggest %d", i, gsoFrames[i].Load(), biggest[i].Load())
 		case o.TxCsum != (partial[i].Load() > 0):
 			t.Errorf("side %d: %d partial checksums for TxCsum %v", i, partial[i].Load(), o.TxCsum)
+		case o.Frags != (frags[i].Load() > 0):
+			t.Errorf("side %d: %d frames with fragments for Frags %v", i, frags[i].Load(), o.Frags)
 		}
 	}
 }

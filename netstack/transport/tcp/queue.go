@@ -3,6 +3,7 @@ package tcp
 import (
 	"math/bits"
 	"sync"
+	"sync/atomic"
 
 	"goxen/netstack/stack"
 )
@@ -23,12 +24,31 @@ import (
 type byteQueue struct {
 	buf  []byte // buf[head:] holds the bytes
 	head int
-	blk  *block // the pooled array behind buf, or nil
+	blk  *block // the array behind buf, or nil
 	last int    // the capacity the queue had when it last emptied, if above minQueue
 }
 
-// block is a pooled array (a pointer, so that the pools hold it without allocating).
-type block struct{ b []byte }
+// block is a queue's array. Packets that send straight from a send queue (buffer.Packet
+// SetFrag) hold references to it beside the queue's own, so that it is neither rewritten in
+// place (compact) nor handed to another queue (its pool) while a device may still read it:
+// the last Unref gives it back.
+type block struct {
+	b    []byte
+	refs atomic.Int32
+	pool *sync.Pool // nil: not a pooled size
+}
+
+// ref takes a reference for a packet (buffer.Ref); Unref lets go of one.
+func (blk *block) ref() *block { blk.refs.Add(1); return blk }
+
+func (blk *block) Unref() {
+	if blk.refs.Add(-1) == 0 && blk.pool != nil {
+		blk.pool.Put(blk)
+	}
+}
+
+// shared reports whether packets still read the array.
+func (blk *block) shared() bool { return blk.refs.Load() > 1 }
 
 // blockPools[i] holds arrays of minQueue<<i bytes, up to maxSetBuffer (4 KiB << 12).
 var blockPools [13]sync.Pool
@@ -44,22 +64,25 @@ func blockPool(size int) *sync.Pool {
 	return &blockPools[i]
 }
 
-// newArray returns an array of length n and capacity size, pooled when size is a class's.
+// newArray returns an array of length n and capacity size, pooled when size is a class's,
+// and the block the queue holds it by.
 func newArray(n, size int) ([]byte, *block) {
 	p := blockPool(size)
-	if p == nil {
-		return make([]byte, n, size), nil
+	var blk *block
+	if p != nil {
+		blk, _ = p.Get().(*block)
 	}
-	blk, _ := p.Get().(*block)
 	if blk == nil {
-		blk = &block{make([]byte, size)}
+		blk = &block{b: make([]byte, size), pool: p}
 	}
+	blk.refs.Store(1)
 	return blk.b[:n], blk
 }
 
+// freeArray lets go of the queue's reference to its array.
 func freeArray(blk *block) {
 	if blk != nil {
-		blockPool(cap(blk.b)).Put(blk)
+		blk.Unref()
 	}
 }
 
@@ -89,6 +112,10 @@ func (q *byteQueue) Bytes() []byte { return q.buf[q.head:] }
 
 // Slice returns n queued bytes from off.
 func (q *byteQueue) Slice(off, n int) []byte { return q.buf[q.head+off : q.head+off+n] }
+
+// Block is the array the queued bytes lie in, for a packet to reference while it sends them
+// (block.ref): they stay where they are, unchanged, until it lets go.
+func (q *byteQueue) Block() *block { return q.blk }
 
 // Room is how many bytes Append can take without passing limit queued bytes or moving more
 // than the dead space in front. Growing counts as far as the budget has headroom before it is
@@ -145,6 +172,11 @@ func (q *byteQueue) appendBytes(b []byte, limit int, budget *stack.Budget, promi
 }
 
 func (q *byteQueue) compact() {
+	if q.blk != nil && q.blk.shared() {
+		// Packets may still be sending from the dead space: move into a fresh array.
+		q.moveTo(cap(q.buf))
+		return
+	}
 	l := copy(q.buf[:cap(q.buf)], q.buf[q.head:])
 	q.buf, q.head = q.buf[:l], 0
 }

@@ -119,7 +119,7 @@ func (e *Endpoint) resend(seq uint32, n int) uint32 {
 	off := int(seq - e.sndUna)
 	if k := min(n, e.sndBuf.Len()-off); k > 0 {
 		e.pr.stats.RetransSegs++
-		e.send(seq, 0, e.sndBuf.Slice(off, k))
+		e.sendQueued(seq, 0, off, k)
 		return uint32(k)
 	}
 	if e.finQueued && seq == e.finSeq {
@@ -351,7 +351,7 @@ func (e *Endpoint) sackOutput() {
 			off := int(e.sndMax - e.sndUna)
 			k := min(allowed, e.sndBuf.Len()-off, int(e.sndUna+e.sndWnd-e.sndMax))
 			if k > 0 {
-				e.send(e.sndMax, 0, e.sndBuf.Slice(off, k))
+				e.sendQueued(e.sndMax, 0, off, k)
 				e.sndMax += uint32(k)
 			} else if e.finQueued && e.sndMax == e.finSeq && e.sndBuf.Len() == off {
 				e.send(e.sndMax, header.TCPFlagFIN, nil)

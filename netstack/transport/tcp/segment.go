@@ -37,23 +37,40 @@ func (s *segment) seqLen() uint32 {
 // queue builds a segment from the given parts and queues it for sending. Called with mu
 // held.
 func (pr *Protocol) queue(info stack.PacketInfo, f *header.TCPFields, data []byte) {
-	pr.queueSeg(info, f, data, 0)
+	pr.queueSeg(info, f, data, nil, 0)
 }
+
+// minFrag is the least data sent from the send queue in place (buffer.Packet.SetFrag) when
+// the device takes fragments: below it, copying costs less than the reference.
+const minFrag = 1024
 
 // queueSeg is queue for a segment whose data may be larger than one MSS, gsoMSS (0: it is
 // not): the device, or the stack in software, cuts it into gsoMSS-byte segments
-// (buffer.Offload). The checksum is left partial when the NIC completes it.
-func (pr *Protocol) queueSeg(info stack.PacketInfo, f *header.TCPFields, data []byte, gsoMSS int) {
+// (buffer.Offload). The checksum is left partial when the NIC completes it. Data that lies
+// in a send queue's array comes with its block: for a device that takes fragments, the
+// packet then points at it instead of holding a copy.
+func (pr *Protocol) queueSeg(info stack.PacketInfo, f *header.TCPFields, data []byte, blk *block, gsoMSS int) {
 	hl := header.TCPMinSize + len(f.Options)
 	n := hl + len(data)
-	p := buffer.New(buffer.Headroom, n)
-	p.Extend(hl) // zeroed: Encode leaves reserved bits alone
-	p.Append(data)
-	t := header.TCP(p.Bytes())
-	t.Encode(f)
 	gso := gsoMSS > 0 && len(data) > gsoMSS
-	if gso || len(data) > 0 && pr.offl[info.NIC].TxCsum {
-		t.SetPartialChecksum(info.Src, info.Dst)
+	offl := pr.offl[info.NIC]
+	partial := gso || len(data) > 0 && offl.TxCsum
+	frag := blk != nil && offl.Frags && len(data) >= minFrag
+	var p *buffer.Packet
+	if frag {
+		p = buffer.New(buffer.Headroom, hl)
+	} else {
+		p = buffer.New(buffer.Headroom, n)
+	}
+	t := header.TCP(p.Extend(hl)) // zeroed: Encode leaves reserved bits alone
+	t.Encode(f)
+	if frag {
+		p.SetFrag(data, blk.ref())
+	} else {
+		p.Append(data)
+	}
+	if partial {
+		t.SetPartialChecksumLen(info.Src, info.Dst, n)
 		p.Offload = buffer.Offload{CsumPartial: true, L4Len: n, CsumOffset: header.TCPChecksumOffset, L4HdrLen: hl}
 		if gso {
 			p.Offload.GSOType, p.Offload.GSOSize = buffer.GSOTCPv4, uint16(gsoMSS)
@@ -61,8 +78,10 @@ func (pr *Protocol) queueSeg(info stack.PacketInfo, f *header.TCPFields, data []
 				p.Offload.GSOType = buffer.GSOTCPv6
 			}
 		}
+	} else if frag {
+		t.SetChecksumPayload(info.Src, info.Dst, data)
 	} else {
-		t.SetChecksum(info.Src, info.Dst)
+		header.TCP(p.Bytes()).SetChecksum(info.Src, info.Dst) // the header and data
 	}
 	info.Protocol = header.TCPProtocolNumber
 	pr.outq = append(pr.outq, outSeg{info, p})
@@ -90,7 +109,16 @@ func (pr *Protocol) replyRST(s *segment) {
 
 // send queues a segment of e's connection with sequence number seq, the given flags and
 // data; every segment but the first SYN carries an ACK of rcvNxt and the current window.
-func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
+func (e *Endpoint) send(seq uint32, flags uint8, data []byte) { e.sendFrom(seq, flags, data, nil) }
+
+// sendQueued is send for n bytes of the send queue from off, which the segment may send in
+// place (queueSeg).
+func (e *Endpoint) sendQueued(seq uint32, flags uint8, off, n int) {
+	e.sendFrom(seq, flags, e.sndBuf.Slice(off, n), e.sndBuf.Block())
+}
+
+// sendFrom is send for data that lies in blk (nil: anywhere).
+func (e *Endpoint) sendFrom(seq uint32, flags uint8, data []byte, blk *block) {
 	f := header.TCPFields{SrcPort: e.local.Port(), DstPort: e.remote.Port(), Seq: seq, Flags: flags}
 	var opts [header.TCPMaxOptions]byte // the options are copied into the packet: no allocation
 	if e.state != SynSent {
@@ -158,7 +186,7 @@ func (e *Endpoint) send(seq uint32, flags uint8, data []byte) {
 	if n := len(data) + int(flags&header.TCPFlagFIN); n > 0 && flags&header.TCPFlagSYN == 0 && e.rackOn() {
 		e.rackSent(seq, n, monoNow())
 	}
-	e.pr.queueSeg(e.route, &f, data, gso)
+	e.pr.queueSeg(e.route, &f, data, blk, gso)
 }
 
 // segLimit is the most data one segment may carry: the MSS, or, when the route's device cuts

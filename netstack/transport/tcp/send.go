@@ -81,7 +81,7 @@ func (e *Endpoint) output() {
 		if n == unsent {
 			flags |= header.TCPFlagPSH
 		}
-		e.send(e.sndNxt, flags, e.sndBuf.Slice(off, n))
+		e.sendQueued(e.sndNxt, flags, off, n)
 		if seqLT(e.sndNxt, e.sndMax) {
 			e.pr.stats.RetransSegs++
 		} else if !e.rttActive {

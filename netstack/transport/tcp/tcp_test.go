@@ -371,15 +371,22 @@ func TestBulkUnderFaults(t *testing.T) {
 	t.Run("newreno", func(t *testing.T) {
 		bulkUnderFaults(t, tcp.Options{NoSACK: true, NoTimestamps: true, CongestionControl: tcp.CCReno})
 	})
+	// Segments sent from the send queue in place (buffer.Packet.SetFrag) while the link
+	// holds, duplicates and drops them and retransmissions go out: every byte still arrives
+	// as sent.
+	t.Run("frags", func(t *testing.T) { bulkUnderFaults(t, tcp.Options{}, link.Offloads{Frags: true}) })
 }
 
-func bulkUnderFaults(t *testing.T, opts tcp.Options) {
+func bulkUnderFaults(t *testing.T, opts tcp.Options, offloads ...link.Offloads) {
 	size := 2 << 20
 	if testing.Short() || raceEnabled {
 		size = 1 << 20
 	}
 	var fe *fault.Endpoint
 	wrap := func(l link.Endpoint) link.Endpoint {
+		for _, o := range offloads {
+			l.(*channel.Endpoint).SetOffloads(o)
+		}
 		fe = fault.New(l, fault.Config{Drop: 0.05, Duplicate: 0.02, Reorder: 0.02, Seed: 6})
 		return fe
 	}

@@ -108,7 +108,7 @@ func (e *Endpoint) onRTO() {
 		e.persist = false
 		off := int(e.sndNxt - e.sndUna)
 		if n := min(max(int(e.sndWnd), 1), e.mss, e.sndBuf.Len()-off); n > 0 {
-			e.send(e.sndNxt, 0, e.sndBuf.Slice(off, n))
+			e.sendQueued(e.sndNxt, 0, off, n)
 			e.sndNxt += uint32(n)
 			e.sndMax = e.sndNxt
 		}

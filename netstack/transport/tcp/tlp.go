@@ -48,7 +48,7 @@ func (e *Endpoint) onPTO() {
 	e.pr.stats.TLPProbes++
 	off := int(e.sndMax - e.sndUna)
 	if n := min(e.mss, e.sndBuf.Len()-off, int(e.sndUna+e.sndWnd-e.sndMax)); n > 0 && e.sndNxt == e.sndMax {
-		e.send(e.sndMax, 0, e.sndBuf.Slice(off, n))
+		e.sendQueued(e.sndMax, 0, off, n)
 		e.sndMax += uint32(n)
 		e.sndNxt = e.sndMax
 	} else {

@@ -369,21 +369,22 @@ func (e *vifEndpoint) LinkAddr() header.LinkAddr { return header.LinkAddr(e.d.MA
 // packet: a restored domain's new backend may offer less.
 func (e *vifEndpoint) Offloads() link.Offloads {
 	f := e.d.Features()
-	o := link.Offloads{TxCsum: f.TxCsumV4, GSOv4: f.TxGSOv4, GSOv6: f.TxGSOv6}
+	// Frags: WritePacket copies a packet's payload into the tx pages from where it lies.
+	o := link.Offloads{TxCsum: f.TxCsumV4, GSOv4: f.TxGSOv4, GSOv6: f.TxGSOv6, Frags: true}
 	if o.GSOv4 || o.GSOv6 {
 		o.GSOMaxSize = xen.XEN_NETIF_MAX_TX_SIZE - header.EthernetMinSize
 	}
 	return o
 }
 
-// WritePacket copies the frame into granted tx pages (netfront.SendOffload), with the
-// packet's offloads in the first request. An IPv6 partial checksum for a backend without
+// WritePacket copies the frame into granted tx pages (netfront.SendParts: its headers and
+// then its payload from where it lies), with the packet's offloads in the first request. An IPv6 partial checksum for a backend without
 // IPv6 checksum offload is completed here.
 func (e *vifEndpoint) WritePacket(p *buffer.Packet) error {
 	defer p.Release()
 	var o netfront.TxOffload
 	if p.Offload.CsumPartial {
-		if isIPv6Frame(p.Bytes()) && !e.d.Features().TxCsumV6 {
+		if head, _ := p.Parts(); isIPv6Frame(head) && !e.d.Features().TxCsumV6 {
 			nsstack.CompleteChecksum(p)
 		} else {
 			o.CsumBlank = true
@@ -395,7 +396,8 @@ func (e *vifEndpoint) WritePacket(p *buffer.Packet) error {
 	case buffer.GSOTCPv6:
 		o.GSOType, o.GSOSize = xen.XEN_NETIF_GSO_TYPE_TCPV6, p.Offload.GSOSize
 	}
-	return e.d.SendOffload(p.Bytes(), o)
+	head, frag := p.Parts()
+	return e.d.SendParts(head, frag, o)
 }
 
 func isIPv6Frame(f []byte) bool {

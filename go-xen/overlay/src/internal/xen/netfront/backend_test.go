@@ -307,3 +307,45 @@ func TestBackendTxGSO(t *testing.T) {
 		t.Fatalf("%d ring entries in flight, %d pages free, room %v", used, len(q.txFree), q.txRoom(3, 4))
 	}
 }
+
+// A frame in two parts (headers, then a payload from elsewhere) lands in the pages as the
+// same frame in one piece would, the boundary between the parts falling inside a page.
+func TestBackendTxParts(t *testing.T) {
+	q, _ := newFakeQueue(t)
+	var pages [txSlots][xen.PageSize]byte
+	q.txPage = func(id int) []byte { return pages[id][:] }
+	q.d.feat = Features{SG: true}
+	frame := make([]byte, 9000)
+	for i := range frame {
+		frame[i] = byte(i * 7 / 5)
+	}
+	for _, cut := range []int{14, 54, 4096, 4100, 9000} {
+		start := q.txReqProd
+		if err := q.d.SendParts(frame[:cut], frame[cut:], TxOffload{}); err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		for i := start; i < q.txReqProd; i++ {
+			e := txEntry(q.txRing(), i)
+			id, size := *u16(e + xen.NetifTxRequestID), int(*u16(e + xen.NetifTxRequestSize))
+			if i == start {
+				if size != len(frame) {
+					t.Fatalf("cut %d: first request's size %d", cut, size)
+				}
+				size = min(size, xen.PageSize)
+			}
+			got = append(got, pages[id][:size]...)
+		}
+		if string(got) != string(frame) {
+			t.Fatalf("cut %d: the pages do not hold the frame", cut)
+		}
+		for i := start; i < q.txReqProd; i++ {
+			q.txRespond(i, *u16(txEntry(q.txRing(), i) + xen.NetifTxRequestID), xen.NETIF_RSP_OKAY)
+		}
+		setProd(q.txRing(), q.txReqProd)
+		q.reclaimTx()
+	}
+	if err := q.d.SendParts(frame[:10], frame[10:], TxOffload{}); err != ErrFrameSize {
+		t.Fatalf("a head shorter than an Ethernet header: %v", err)
+	}
+}

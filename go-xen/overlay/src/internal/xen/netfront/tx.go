@@ -49,15 +49,20 @@ func (d *Device) Send(frame []byte) error { return d.SendOffload(frame, TxOffloa
 // SendOffload is Send with offloads for the backend (Features says which it takes). A
 // frame longer than a page needs Features.SG. The frame goes out on the queue its flow
 // hashes to (flowHash).
-func (d *Device) SendOffload(frame []byte, o TxOffload) error {
-	if len(frame) < 14 {
+func (d *Device) SendOffload(frame []byte, o TxOffload) error { return d.SendParts(frame, nil, o) }
+
+// SendParts is SendOffload for a frame in two parts, head (the headers, at least the
+// Ethernet header, and what follows them) and then tail, copied into the tx pages from
+// where they lie: a TCP segment's payload from its send queue.
+func (d *Device) SendParts(head, tail []byte, o TxOffload) error {
+	if len(head) < 14 {
 		return ErrFrameSize
 	}
-	h := flowHash(frame)
+	h := flowHash(head)
 	for {
 		q := d.queues[h%uint32(d.active.Load())]
 		q.txMu.Lock()
-		if err := q.send(frame, o); err != errRequeue {
+		if err := q.send(head, tail, o); err != errRequeue {
 			return err
 		}
 		// The queue went out of use (a restore whose new backend takes fewer): wake the
@@ -69,14 +74,15 @@ func (d *Device) SendOffload(frame []byte, o TxOffload) error {
 // errRequeue: the queue send was given is no longer in use; pick another.
 var errRequeue = errors.New("netfront: queue out of use")
 
-// send is SendOffload on queue q, called with q.txMu held; it unlocks it.
-func (q *queue) send(frame []byte, o TxOffload) error {
+// send is SendParts on queue q, called with q.txMu held; it unlocks it.
+func (q *queue) send(head, tail []byte, o TxOffload) error {
 	d := q.d
 	if !q.inUse() {
 		q.txMu.Unlock()
 		return errRequeue
 	}
-	if len(frame) > d.maxTxFrame() {
+	size := len(head) + len(tail)
+	if size > d.maxTxFrame() {
 		q.txMu.Unlock()
 		return ErrFrameSize
 	}
@@ -87,7 +93,7 @@ func (q *queue) send(frame []byte, o TxOffload) error {
 		q.txMu.Unlock()
 		return ErrOffload
 	}
-	data := (len(frame) + xen.PageSize - 1) / xen.PageSize
+	data := (size + xen.PageSize - 1) / xen.PageSize
 	slots := data
 	if o.GSOType != 0 {
 		slots++
@@ -128,19 +134,19 @@ func (q *queue) send(frame []byte, o TxOffload) error {
 		id := q.txFree[len(q.txFree)-1]
 		q.txFree = q.txFree[:len(q.txFree)-1]
 		q.txBusy[id] = true
-		chunk := frame[i*xen.PageSize : min((i+1)*xen.PageSize, len(frame))]
-		copy(q.txPage(int(id)), chunk)
+		chunk := min(xen.PageSize, size-i*xen.PageSize)
+		copyAt(q.txPage(int(id))[:chunk], i*xen.PageSize, head, tail)
 		e := txEntry(ring, q.txReqProd)
 		q.txReqProd++
 		*u32(e + xen.NetifTxRequestGref) = uint32(q.txRefs[id])
 		*u16(e + xen.NetifTxRequestOffset) = 0
 		*u16(e + xen.NetifTxRequestID) = id
-		size, flags := len(chunk), uint16(0)
+		n, flags := chunk, uint16(0)
 		if i < data-1 {
 			flags |= xen.NETTXF_more_data
 		}
 		if i == 0 {
-			size = len(frame) // the first slot's size is the whole frame's
+			n = size // the first slot's size is the whole frame's
 			if o.CsumBlank {
 				flags |= xen.NETTXF_csum_blank | xen.NETTXF_data_validated
 			}
@@ -155,14 +161,14 @@ func (q *queue) send(frame []byte, o TxOffload) error {
 			}
 		}
 		*u16(e + xen.NetifTxRequestFlags) = flags
-		*u16(e + xen.NetifTxRequestSize) = uint16(size)
+		*u16(e + xen.NetifTxRequestSize) = uint16(n)
 	}
 	notify := push(ring, old, q.txReqProd)
 	port := q.port
 	q.txMu.Unlock()
 	q.txFrames.Add(1)
 	d.txFrames.Add(1)
-	d.txBytes.Add(uint64(len(frame)))
+	d.txBytes.Add(uint64(size))
 	if o.GSOType != 0 {
 		d.txGSO.Add(1)
 	}
@@ -170,6 +176,15 @@ func (q *queue) send(frame []byte, o TxOffload) error {
 		port.Notify()
 	}
 	return nil
+}
+
+// copyAt fills dst with the bytes from off on of head followed by tail.
+func copyAt(dst []byte, off int, head, tail []byte) {
+	if off < len(head) {
+		n := copy(dst, head[off:])
+		dst, off = dst[n:], len(head)
+	}
+	copy(dst, tail[off-len(head):])
 }
 
 // txRoom reports whether data pages and slots ring entries are free; q.txMu is held.
