@@ -14,7 +14,8 @@ import (
 )
 
 // BenchmarkBulk moves 64 KiB per op from one stack to another over a wire that passes
-// packets (no copy in the wire), through a device with GSO, one without, and one without
+// packets (no copy in the wire), through a device with GSO (and one that also takes the
+// payload where it lies: the receiver copies it in), one without, and one without
 // that hands frames over in batches, which the stack coalesces (stack/gro.go). allocs/pkt is
 // the heap allocations of both stacks, the apps' Write and Read included, per TCP segment
 // either side sent: the steady path's goal is 0.
@@ -22,6 +23,7 @@ import (
 //	go test -run - -bench Bulk -benchmem ./transport/tcp
 func BenchmarkBulk(b *testing.B) {
 	b.Run("gso", func(b *testing.B) { benchBulk(b, gsoDevice, 0) })
+	b.Run("gso-frags", func(b *testing.B) { benchBulk(b, fragDevice(gsoDevice), 0) })
 	b.Run("mtu", func(b *testing.B) { benchBulk(b, link.Offloads{}, 0) })
 	b.Run("mtu-gro", func(b *testing.B) { benchBulk(b, link.Offloads{}, link.MaxBatch) })
 }
