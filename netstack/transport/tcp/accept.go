@@ -225,7 +225,7 @@ func (e *Endpoint) established() {
 // Accept waits for an established connection. It fails with os.ErrDeadlineExceeded after
 // the read deadline and ErrClosed once the listener is closed.
 func (l *Endpoint) Accept() (*Endpoint, error) {
-	if isClosed(l.rd.wait()) && !l.closedByUser() { // a deadline in the past fails even with connections queued
+	if l.rd.Passed() && !l.closedByUser() { // a deadline in the past fails even with connections queued
 		return nil, os.ErrDeadlineExceeded
 	}
 	pr := l.pr
@@ -250,7 +250,7 @@ func (l *Endpoint) Accept() (*Endpoint, error) {
 		pr.mu.Unlock()
 		select {
 		case <-l.acceptCh:
-		case <-l.rd.wait():
+		case <-l.rd.Wait():
 			return nil, os.ErrDeadlineExceeded
 		}
 	}

@@ -149,7 +149,7 @@ type Endpoint struct {
 	polling      stack.PollWaiters // readers and writers reading the device while they wait
 	acceptCh     chan struct{}
 	connCh       chan struct{} // closed when a connect completes or fails
-	rd, wd       *deadline
+	rd, wd       *stack.Deadline
 }
 
 func (pr *Protocol) newEndpoint() *Endpoint {
@@ -158,7 +158,7 @@ func (pr *Protocol) newEndpoint() *Endpoint {
 		rto:       pr.opts.InitialRTO, mss: 536, ssthresh: 1 << 30, cc: newCC(pr.opts.CongestionControl),
 		tsOffset: uint32(pr.isn.random()),
 		rcvCh:    make(chan struct{}, 1), sndCh: make(chan struct{}, 1), acceptCh: make(chan struct{}, 1),
-		connCh: make(chan struct{}), rd: newDeadline(), wd: newDeadline()}
+		connCh: make(chan struct{}), rd: stack.NewDeadline(), wd: stack.NewDeadline()}
 	e.rtoTimer.init(e, timerRTO)
 	e.dackTimer.init(e, timerDelack)
 	e.lingerTimer.init(e, timerLinger)
@@ -182,8 +182,8 @@ func (e *Endpoint) signal(c chan struct{}) {
 
 // pollWait has a goroutine about to wait on c read the device itself while it waits
 // (stack.PollWaiters); true: look again at what it waits for.
-func (e *Endpoint) pollWait(c chan struct{}, d *deadline) bool {
-	return e.polling.Wait(e.pr.s, c, d.when())
+func (e *Endpoint) pollWait(c chan struct{}, d *stack.Deadline) bool {
+	return e.polling.Wait(e.pr.s, c, d.When())
 }
 
 // wakeAll wakes every waiter on e so it re-examines the state.
@@ -224,18 +224,18 @@ func (e *Endpoint) SetNoDelay(b bool) {
 
 // SetReadDeadline, SetWriteDeadline and SetDeadline behave as net.Conn's.
 func (e *Endpoint) SetReadDeadline(t time.Time) error {
-	e.rd.set(t)
+	e.rd.Set(t)
 	e.polling.Kick(e.pr.s)
 	return nil
 }
 func (e *Endpoint) SetWriteDeadline(t time.Time) error {
-	e.wd.set(t)
+	e.wd.Set(t)
 	e.polling.Kick(e.pr.s)
 	return nil
 }
 func (e *Endpoint) SetDeadline(t time.Time) error {
-	e.rd.set(t)
-	e.wd.set(t)
+	e.rd.Set(t)
+	e.wd.Set(t)
 	e.polling.Kick(e.pr.s)
 	return nil
 }

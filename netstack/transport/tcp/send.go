@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"goxen/netstack/header"
+	"goxen/netstack/stack"
 )
 
 // canSend reports whether the state allows sending data and FIN.
@@ -110,7 +111,7 @@ func (e *Endpoint) output() {
 // Write queues b for sending, blocking while the send buffer is full. It returns early with
 // the count written on a deadline, a connection error or after CloseWrite (ErrBrokenPipe).
 func (e *Endpoint) Write(b []byte) (int, error) {
-	if isClosed(e.wd.wait()) && !e.closedByUser() { // a deadline in the past fails at once, as in Go's poller
+	if e.wd.Passed() && !e.closedByUser() { // a deadline in the past fails at once, as in Go's poller
 		return 0, os.ErrDeadlineExceeded
 	}
 	pr := e.pr
@@ -143,13 +144,13 @@ func (e *Endpoint) Write(b []byte) (int, error) {
 		if done {
 			return written, nil
 		}
-		if !isClosed(e.wd.wait()) && !isClosed(freed) && e.pollWait(e.sndCh, e.wd) {
+		if !e.wd.Passed() && !stack.Closed(freed) && e.pollWait(e.sndCh, e.wd) {
 			continue // room may have come (ACKs read here); look again
 		}
 		select {
 		case <-e.sndCh:
 		case <-freed: // the stack's memory budget was spent and some came back
-		case <-e.wd.wait():
+		case <-e.wd.Wait():
 			return written, os.ErrDeadlineExceeded
 		}
 	}
@@ -158,7 +159,7 @@ func (e *Endpoint) Write(b []byte) (int, error) {
 // Read copies received bytes into b, blocking until some arrive. It returns io.EOF after the
 // peer's FIN and os.ErrDeadlineExceeded when the read deadline passes.
 func (e *Endpoint) Read(b []byte) (int, error) {
-	if isClosed(e.rd.wait()) && !e.closedByUser() { // a deadline in the past fails even with data buffered
+	if e.rd.Passed() && !e.closedByUser() { // a deadline in the past fails even with data buffered
 		return 0, os.ErrDeadlineExceeded
 	}
 	pr := e.pr
@@ -192,12 +193,12 @@ func (e *Endpoint) Read(b []byte) (int, error) {
 			e.signal(e.rcvCh) // the next reader waiting (one wake per change) ends too
 			return 0, err
 		}
-		if !isClosed(e.rd.wait()) && e.pollWait(e.rcvCh, e.rd) {
+		if !e.rd.Passed() && e.pollWait(e.rcvCh, e.rd) {
 			continue // data may have come (read here); look again
 		}
 		select {
 		case <-e.rcvCh:
-		case <-e.rd.wait():
+		case <-e.rd.Wait():
 			return 0, os.ErrDeadlineExceeded
 		}
 	}

@@ -83,7 +83,7 @@ type Endpoint struct {
 	polling  stack.PollWaiters // readers reading the device while they wait
 	closed   bool
 	softErr  error // from an ICMP error, returned once by the next read (connected only)
-	rd, wd   *deadline
+	rd, wd   *stack.Deadline
 }
 
 // Bind opens an endpoint on local (an unspecified address means any local address; port 0
@@ -128,7 +128,7 @@ func (pr *Protocol) bind(local netip.AddrPort, nic stack.NICID, v6only bool) (*E
 		}
 	}
 	e := &Endpoint{pr: pr, local: netip.AddrPortFrom(addr, port), nic: nic, v6only: v6only, maxBytes: DefaultReceiveBuffer,
-		notify: make(chan struct{}, 1), rd: newDeadline(), wd: newDeadline()}
+		notify: make(chan struct{}, 1), rd: stack.NewDeadline(), wd: stack.NewDeadline()}
 	pr.ports[port] = append(pr.ports[port], e)
 	return e, nil
 }
@@ -268,7 +268,7 @@ func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 	if closed {
 		return 0, netip.AddrPort{}, ErrClosed
 	}
-	if isClosed(e.rd.wait()) {
+	if e.rd.Passed() {
 		return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
 	}
 	for {
@@ -301,15 +301,15 @@ func (e *Endpoint) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 		if soft != nil {
 			return 0, netip.AddrPort{}, soft
 		}
-		if isClosed(e.rd.wait()) {
+		if e.rd.Passed() {
 			return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
 		}
-		if e.polling.Wait(e.pr.s, e.notify, e.rd.when()) {
+		if e.polling.Wait(e.pr.s, e.notify, e.rd.When()) {
 			continue // read the device here rather than be handed the datagram
 		}
 		select {
 		case <-e.notify:
-		case <-e.rd.wait():
+		case <-e.rd.Wait():
 			return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
 		}
 	}
@@ -333,7 +333,7 @@ func (e *Endpoint) WriteTo(b []byte, dst netip.AddrPort) (int, error) {
 	if closed {
 		return 0, ErrClosed
 	}
-	if isClosed(e.wd.wait()) {
+	if e.wd.Passed() {
 		return 0, os.ErrDeadlineExceeded
 	}
 	if len(b) > MaxPayload {
@@ -426,14 +426,14 @@ func (e *Endpoint) RemoteAddr() netip.AddrPort {
 
 // SetReadDeadline, SetWriteDeadline and SetDeadline behave as net.Conn's.
 func (e *Endpoint) SetReadDeadline(t time.Time) error {
-	e.rd.set(t)
+	e.rd.Set(t)
 	e.polling.Kick(e.pr.s)
 	return nil
 }
-func (e *Endpoint) SetWriteDeadline(t time.Time) error { e.wd.set(t); return nil }
+func (e *Endpoint) SetWriteDeadline(t time.Time) error { e.wd.Set(t); return nil }
 func (e *Endpoint) SetDeadline(t time.Time) error {
-	e.rd.set(t)
-	e.wd.set(t)
+	e.rd.Set(t)
+	e.wd.Set(t)
 	e.polling.Kick(e.pr.s)
 	return nil
 }
