@@ -1,7 +1,7 @@
-// Smp exercises the runtime on several vCPUs: what NumCPU and GOMAXPROCS say, CPU-bound work
-// split over NumCPU goroutines against the same work on one, shared state under contention (a
-// mutex, atomics, channels), allocation and garbage collection on every P at once, and
-// GOMAXPROCS changed at run time. Each result is a "smp: ..." line the test reads.
+// Smp exercises the runtime on several vCPUs: what NumCPU and GOMAXPROCS say, two goroutines
+// seen running at the same instant (overlap: no clock involved), shared state under
+// contention (a mutex, atomics, channels), allocation and garbage collection on every P at
+// once, and GOMAXPROCS changed at run time. Each result is a "smp: ..." line the test reads.
 package main
 
 import (
@@ -10,43 +10,62 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
-func spin(n int) uint64 {
-	x := uint64(1)
-	for i := 0; i < n; i++ {
-		x = x*6364136223846793005 + 1442695040888963407
-	}
-	return x
-}
-
-// split runs total rounds of spin over workers goroutines and returns the wall time.
-func split(workers, total int) time.Duration {
-	t0 := time.Now()
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			spin(total / workers)
-		}()
-	}
-	wg.Wait()
-	return time.Since(t0)
-}
-
-// speedup is the best of three runs on one goroutine over the best of three on n.
-func speedup(n, total int) (float64, time.Duration, time.Duration) {
-	best := func(workers int) time.Duration {
-		b := time.Duration(1 << 62)
-		for i := 0; i < 3; i++ {
-			b = min(b, split(workers, total))
+// overlap reports whether two goroutines ran at the same instant, without a clock: they take
+// turns (a shared counter each moves on in its turn), and each waits for its turn in a loop
+// with no call in it for at most spinLimit iterations, then gives up, which ends the game. The
+// program runs with asynchronous preemption off (GODEBUG=asyncpreemptoff=1 on its command
+// line), so a goroutine in that loop is never switched out: when it sees its partner move, the
+// partner ran on another vCPU at that moment. A game of rounds turns played without a
+// give-up is the proof; on one P every game ends at the first wait. It plays up to games
+// games (one may lose its partner to the hypervisor or a collection) and returns the first
+// won, or 0.
+func overlap(rounds, games int) int {
+	const spinLimit = 5_000_000
+	for g := 1; g <= games; g++ {
+		var turn, ready atomic.Int64
+		var gaveUp atomic.Bool
+		var wg sync.WaitGroup
+		for me := int64(0); me < 2; me++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Start together: until both are here, wait yielding (a partner not yet
+				// scheduled is no proof of anything).
+				ready.Add(1)
+				for ready.Load() < 2 {
+					runtime.Gosched()
+				}
+				for r := int64(0); r < int64(rounds); r++ {
+					want := 2*r + me
+					i := 0
+					for turn.Load() != want && !gaveUp.Load() && i < spinLimit {
+						i++
+					}
+					if turn.Load() != want {
+						gaveUp.Store(true)
+						return
+					}
+					turn.Store(want + 1)
+				}
+			}()
 		}
-		return b
+		wg.Wait()
+		if !gaveUp.Load() {
+			return g
+		}
 	}
-	one, many := best(1), best(n)
-	return float64(one) / float64(many), one, many
+	return 0
+}
+
+// report prints whether two goroutines were seen running at once.
+func report(what string) {
+	if g := overlap(1000, 10); g > 0 {
+		fmt.Printf("smp: %s: two goroutines ran at once (game %d)\n", what, g)
+	} else {
+		fmt.Printf("smp: %s: never two goroutines at once\n", what)
+	}
 }
 
 func contention(workers int) error {
@@ -136,9 +155,7 @@ func garbage(workers int) error {
 func main() {
 	n := runtime.NumCPU()
 	fmt.Printf("smp: NumCPU %d GOMAXPROCS %d\n", n, runtime.GOMAXPROCS(0))
-	const total = 60_000_000
-	s, one, many := speedup(n, total)
-	fmt.Printf("smp: speedup %.2f (1 goroutine %v, %d goroutines %v)\n", s, one.Round(time.Millisecond), n, many.Round(time.Millisecond))
+	report(fmt.Sprintf("GOMAXPROCS %d", runtime.GOMAXPROCS(0)))
 	gcs := func() uint32 { var m runtime.MemStats; runtime.ReadMemStats(&m); return m.NumGC }
 	before := gcs()
 	for _, f := range []struct {
@@ -153,9 +170,7 @@ func main() {
 	}
 	fmt.Printf("smp: %d collections\n", gcs()-before)
 	prev := runtime.GOMAXPROCS(1)
-	s1, _, _ := speedup(n, total)
-	fmt.Printf("smp: GOMAXPROCS 1 (was %d): speedup %.2f\n", prev, s1)
+	report(fmt.Sprintf("GOMAXPROCS 1 (was %d)", prev))
 	runtime.GOMAXPROCS(prev)
-	s2, _, _ := speedup(n, total)
-	fmt.Printf("smp: GOMAXPROCS %d again: speedup %.2f\n", runtime.GOMAXPROCS(0), s2)
+	report(fmt.Sprintf("GOMAXPROCS %d again", runtime.GOMAXPROCS(0)))
 }
