@@ -20,7 +20,10 @@ const Headroom = 128
 // poolSize is the backing size of small pooled packets: any Ethernet frame up to a 1500-byte
 // MTU plus Headroom fits. bigPoolSize holds the largest segment a device with segmentation
 // offload takes or gives (an IPv4 packet of 65535 bytes, Ethernet and a virtio/netif header in
-// front), so 64 KiB segments are pooled too.
+// front), so 64 KiB segments are pooled too. Between them, classes of 4, 8, 16 and 32 KiB
+// pool the TCP segments of a few MSS a GSO sender makes at the end of a write or of its
+// window: every packet up to bigPoolSize comes from a pool whose arrays are about twice its
+// size at most.
 const (
 	poolSize    = 2048
 	bigPoolSize = 65536 + 256
@@ -34,6 +37,19 @@ const (
 	SmallMax = poolSize - Headroom
 	BigMin   = bigPoolSize/2 - Headroom + 1
 )
+
+// classes are the pooled backing sizes, smallest first; pools[i] holds arrays of classes[i].
+var (
+	classes = [...]int{poolSize, 4 << 10, 8 << 10, 16 << 10, bigPoolSize / 2, bigPoolSize}
+	pools   [len(classes)]sync.Pool
+)
+
+func init() {
+	for i := range pools {
+		size, pool := classes[i], &pools[i]
+		pool.New = func() any { return &Packet{buf: make([]byte, size), pool: pool} }
+	}
+}
 
 // Packet is a pooled byte window. The zero value is not usable; use New or FromBytes.
 type Packet struct {
@@ -50,28 +66,20 @@ type Packet struct {
 	Offload Offload
 }
 
-var (
-	pool    = sync.Pool{}
-	bigPool = sync.Pool{}
-)
-
-func init() {
-	pool.New = func() any { return &Packet{buf: make([]byte, poolSize), pool: &pool} }
-	bigPool.New = func() any { return &Packet{buf: make([]byte, bigPoolSize), pool: &bigPool} }
-}
-
 // New returns an empty packet with headroom bytes free in front and room for size bytes of
 // payload, which Append or Extend fill.
 func New(headroom, size int) *Packet {
 	var p *Packet
-	switch n := headroom + size; {
-	case n <= poolSize:
-		p = pool.Get().(*Packet)
-	case n <= bigPoolSize && n > bigPoolSize/2:
-		// Only packets that fill most of a big array come from its pool: a queue charges a
-		// packet's whole array (Size), so a 3 KiB datagram must not hold 64 KiB.
-		p = bigPool.Get().(*Packet)
-	default:
+	n := headroom + size
+	for i, c := range classes {
+		if n <= c {
+			// The smallest class that fits: a queue charges a packet's whole array (Size),
+			// so a 3 KiB datagram must not hold 64 KiB.
+			p = pools[i].Get().(*Packet)
+			break
+		}
+	}
+	if p == nil {
 		p = &Packet{buf: make([]byte, n)}
 	}
 	p.head, p.tail = headroom, headroom

@@ -73,15 +73,24 @@ func TestGrowAndAppend(t *testing.T) {
 	if r.pool != nil || cap(r.buf) != 70000 {
 		t.Fatal("packets beyond the big pool are not pooled")
 	}
+	bigPool := &pools[len(pools)-1]
 	s := New(Headroom, 60000)
-	if s.pool != &bigPool {
+	if s.pool != bigPool {
 		t.Fatal("a 64 KiB segment comes from the big pool")
 	}
-	if m := New(Headroom, 3000); m.pool != nil || m.Size() > 4000 {
-		t.Fatal("a 3 KiB packet holds a big array")
-	}
-	if New(0, BigMin+Headroom-1).pool == &bigPool || New(Headroom, BigMin).pool != &bigPool {
+	if New(0, BigMin+Headroom-1).pool == bigPool || New(Headroom, BigMin).pool != bigPool {
 		t.Fatal("BigMin is not where the big pool starts")
+	}
+	if New(0, SmallMax+Headroom).Size() > poolSize+packetHeader {
+		t.Fatal("SmallMax is not where the small pool ends")
+	}
+	// Every size up to the big pool's comes from a pool whose arrays are about twice it at most.
+	for n := 1; n <= bigPoolSize; n += 97 {
+		m := New(0, n)
+		if m.pool == nil || cap(m.buf) < n || n > poolSize && cap(m.buf) > 2*n+Headroom {
+			t.Fatalf("a packet of %d bytes: pooled %v, array of %d", n, m.pool != nil, cap(m.buf))
+		}
+		m.Release()
 	}
 }
 
