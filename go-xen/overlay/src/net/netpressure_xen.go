@@ -35,7 +35,11 @@ import (
 //   - or heap objects and stacks now, garbage included, are past 7/8 of the limit: between
 //     two GCs the first lags, and a heap this close to the limit has no room left either way.
 //
-// metrics.Read is called at most once per pressureEvery; in between the last reading stands.
+// metrics.Read is called at most once per pressureEvery, unless pressureRecheck connections
+// opened since the last reading: in between the last reading stands. Time alone let a fast
+// peer open 10 ms worth of connections unseen, and a program that gives each 256 KiB ran out
+// of memory between two readings; a count bounds what one reading misses to pressureRecheck
+// connections' worth, and a flood of SYNs that opens none costs no more readings.
 // What the last GC found is stale once connections close and nothing else allocates (no GC
 // runs), which would refuse connections long after the memory came back: while memory is
 // short, a goroutine runs a GC every pressureGC and reads again, until it is not.
@@ -44,6 +48,7 @@ const (
 	pressureReserve                = 16 << 10
 	pressureNowNum, pressureNowDen = 7, 8
 	pressureEvery                  = 10 * time.Millisecond
+	pressureRecheck                = 4
 	pressureGC                     = time.Second
 )
 
@@ -51,6 +56,7 @@ var pressure struct {
 	mu       sync.Mutex
 	at       time.Time
 	open     int  // connections open at the last call
+	openRead int  // connections open at the last reading
 	watching bool // the GC goroutine runs
 	samples  []metrics.Sample
 	// The last reading.
@@ -63,8 +69,9 @@ func memoryPressure(open int) bool {
 	pressure.mu.Lock()
 	defer pressure.mu.Unlock()
 	now := time.Now()
-	if pressure.samples == nil || now.Sub(pressure.at) >= pressureEvery {
+	if pressure.samples == nil || now.Sub(pressure.at) >= pressureEvery || open >= pressure.openRead+pressureRecheck {
 		readPressure(now)
+		pressure.openRead = open
 	}
 	pressure.open = open
 	short := isShort(open)
