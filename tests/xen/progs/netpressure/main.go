@@ -36,7 +36,13 @@ func main() {
 			if err != nil {
 				return
 			}
-			go serve(c)
+			// The connection's memory is taken before the next one is dialed, as a handler
+			// starts before a remote peer's next connection arrives. Allocated in serve, it
+			// could lag: the dialer and this loop hand the P to each other (runnext) and the
+			// new handlers waited in the run queue, up to a time slice's worth of dials
+			// (here 50 and more, 256 KiB each) that no reading of the heap could see yet.
+			held := make([]byte, perConn)
+			go serve(c, held)
 			accepted <- c
 		}
 	}()
@@ -99,10 +105,9 @@ func main() {
 	}
 }
 
-// serve holds perConn bytes live for the connection's life and echoes what it reads.
-func serve(c net.Conn) {
+// serve holds held (perConn bytes) live for the connection's life and echoes what it reads.
+func serve(c net.Conn, held []byte) {
 	defer c.Close()
-	held := make([]byte, perConn)
 	for i := range held {
 		held[i] = byte(i)
 	}
